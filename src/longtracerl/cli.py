@@ -1,0 +1,76 @@
+"""The ``longtracerl`` command: one subcommand per stage, plus ``run`` for the whole chain.
+
+Each stage module exposes ``register(subparsers)``, which adds its parser and sets ``func`` (the
+handler, called with the parsed args; returns an exit code). Stage CLI modules import nothing
+heavy at module level, so ``longtracerl --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from longtracerl import __version__
+from longtracerl.config import ConfigError
+from longtracerl.records import RecordError
+
+# subcommand modules, in the order they appear in --help
+COMMAND_MODULES: list[str] = [
+]
+
+
+def add_config_args(parser: argparse.ArgumentParser) -> None:
+    """The two config flags every stage takes: a YAML file and ``--set key=value`` overrides."""
+    parser.add_argument("--config", metavar="FILE", help="YAML config file (see configs/).")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="Override one config field (repeatable), e.g. --set hops=6.",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="longtracerl",
+        description=(
+            "Turn a document corpus into hard long-context reasoning data (LongTraceRL) and train on it.\n"
+            "Flow: corpus -> link graph -> walks -> questions -> agent trajectories -> contexts -> rows."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"longtracerl {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="Debug logging.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except (ConfigError, RecordError, FileNotFoundError) as err:
+        print(f"longtracerl {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; completed items are kept and a re-run resumes", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

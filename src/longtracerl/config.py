@@ -1,0 +1,170 @@
+"""Stage configs: frozen pydantic models loaded from YAML plus ``key=value`` overrides.
+
+Each stage defines its own config class (a subclass of :class:`StageConfig`) next to its code;
+this module holds the shared machinery: loading, unknown-key errors with a suggestion,
+cross-field errors that name the field, a stable config hash for provenance, and the
+name registries used where names enter from the CLI or YAML.
+
+Example:
+    >>> class WalkCfg(StageConfig):
+    ...     hops: int = Field(default=8, description="Steps per segment.")
+    >>> load_config(WalkCfg, overrides=["hops=4"]).hops
+    4
+    >>> load_config(WalkCfg, overrides=["hosp=4"])
+    Traceback (most recent call last):
+    ...
+    longtracerl.config.ConfigError: <overrides>: unknown key 'hosp' (did you mean 'hops'?)
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import importlib
+import json
+import os
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+__all__ = ["ConfigError", "StageConfig", "Field", "load_config", "config_hash", "resolve", "parse_overrides"]
+
+
+class ConfigError(ValueError):
+    """A config could not be loaded; the message names the source, the key and the fix."""
+
+
+class StageConfig(BaseModel):
+    """Base of every stage config: frozen, unknown keys rejected, every field documented."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+C = TypeVar("C", bound=StageConfig)
+
+
+def _set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
+    keys = dotted.split(".")
+    node = tree
+    for k in keys[:-1]:
+        node = node.setdefault(k, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"<overrides>: '{dotted}' goes through '{k}', which is not a mapping")
+    node[keys[-1]] = value
+
+
+def parse_overrides(overrides: Sequence[str]) -> dict[str, Any]:
+    """Turn ``["a.b=3", "name=x"]`` into a nested dict; values are parsed as YAML scalars."""
+    tree: dict[str, Any] = {}
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"<overrides>: '{item}' is not of the form key=value")
+        key, raw = item.split("=", 1)
+        key = key.strip()
+        if not key:
+            raise ConfigError(f"<overrides>: '{item}' has an empty key")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            value = raw
+        _set_dotted(tree, key, value)
+    return tree
+
+
+def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in extra.items():
+        if isinstance(v, Mapping) and isinstance(out.get(k), dict):
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def _check_keys(cls: type[BaseModel], data: Mapping[str, Any], source: str, prefix: str = "") -> None:
+    fields = cls.model_fields
+    for key, value in data.items():
+        if key not in fields:
+            close = difflib.get_close_matches(key, list(fields), n=1)
+            hint = f" (did you mean '{prefix}{close[0]}'?)" if close else f" (valid keys: {', '.join(fields)})"
+            raise ConfigError(f"{source}: unknown key '{prefix}{key}'{hint}")
+        ann = fields[key].annotation
+        if isinstance(value, Mapping) and isinstance(ann, type) and issubclass(ann, BaseModel):
+            _check_keys(ann, value, source, prefix=f"{prefix}{key}.")
+
+
+def load_config(
+    cls: type[C],
+    path: str | os.PathLike | None = None,
+    overrides: Sequence[str] | Mapping[str, Any] = (),
+    *,
+    section: str | None = None,
+) -> C:
+    """Load ``cls`` from an optional YAML file (or one ``section`` of it) and overrides."""
+    data: dict[str, Any] = {}
+    source = "<defaults>"
+    if path is not None:
+        source = str(path)
+        try:
+            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: config file not found") from None
+        except yaml.YAMLError as err:
+            mark = getattr(err, "problem_mark", None)
+            where = f":{mark.line + 1}" if mark is not None else ""
+            raise ConfigError(f"{path}{where}: not valid YAML ({getattr(err, 'problem', err)})") from None
+        loaded = loaded or {}
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: expected a mapping at the top level")
+        if section is not None:
+            loaded = loaded.get(section) or {}
+            source = f"{path} [{section}]"
+            if not isinstance(loaded, dict):
+                raise ConfigError(f"{source}: expected a mapping")
+        _check_keys(cls, loaded, source)
+        data = loaded
+    over = dict(overrides) if isinstance(overrides, Mapping) else parse_overrides(overrides)
+    _check_keys(cls, over, "<overrides>")
+    data = _merge(data, over)
+    try:
+        return cls.model_validate(data)
+    except ValidationError as err:
+        e = err.errors()[0]
+        loc = ".".join(str(x) for x in e.get("loc", ()))
+        raise ConfigError(f"{source}: field '{loc}': {e.get('msg')} (got {e.get('input')!r})") from None
+
+
+def config_hash(cfg: BaseModel) -> str:
+    """A short stable hash of a config, written into every record's provenance."""
+    blob = json.dumps(cfg.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:12]
+
+
+def resolve(registry: Mapping[str, Any], name: str, kind: str) -> Any:
+    """Look up ``name`` in a registry; ``module:attr`` imports a user object instead.
+
+    Registry values may be objects or ``"module:attr"`` strings (imported lazily).
+    """
+    target: Any
+    if name in registry:
+        target = registry[name]
+    elif ":" in name:
+        target = name
+    else:
+        close = difflib.get_close_matches(name, list(registry), n=1)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        raise ConfigError(f"unknown {kind} '{name}'. Valid: {', '.join(sorted(registry))}, or module:attr.{hint}")
+    if isinstance(target, str):
+        module_name, _, attr = target.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+            return getattr(module, attr)
+        except (ImportError, AttributeError) as err:
+            raise ConfigError(f"{kind} '{name}': cannot import '{target}': {err}") from None
+    return target
+
+
+Factory = Callable[..., Any]

@@ -1,0 +1,1 @@
+"""contexts stage."""

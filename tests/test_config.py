@@ -1,0 +1,55 @@
+import pytest
+
+from longtracerl.config import ConfigError, Field, StageConfig, config_hash, load_config, resolve
+
+
+class Inner(StageConfig):
+    k: int = Field(default=5, description="top-k")
+
+
+class Cfg(StageConfig):
+    hops: int = Field(default=8, ge=1, description="steps")
+    name: str = "x"
+    inner: Inner = Inner()
+
+
+def test_yaml_and_overrides(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text("hops: 6\ninner:\n  k: 3\n")
+    cfg = load_config(Cfg, p, ["inner.k=9", "name=hello"])
+    assert (cfg.hops, cfg.inner.k, cfg.name) == (6, 9, "hello")
+
+
+def test_unknown_key_suggests(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text("hops: 6\ninner:\n  kk: 3\n")
+    with pytest.raises(ConfigError, match=r"unknown key 'inner.kk' \(did you mean 'inner.k'\?\)"):
+        load_config(Cfg, p)
+
+
+def test_bad_value_names_field():
+    with pytest.raises(ConfigError, match="field 'hops'"):
+        load_config(Cfg, overrides=["hops=0"])
+
+
+def test_bad_yaml_names_line(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text("hops: 6\n  bad: [\n")
+    with pytest.raises(ConfigError, match=str(p)):
+        load_config(Cfg, p)
+
+
+def test_hash_changes_with_config():
+    assert config_hash(Cfg()) == config_hash(Cfg())
+    assert config_hash(Cfg()) != config_hash(Cfg(hops=7))
+
+
+def test_registry_resolve():
+    reg = {"a": 1, "json": "json:dumps"}
+    assert resolve(reg, "a", "thing") == 1
+    import json
+
+    assert resolve(reg, "json", "thing") is json.dumps
+    assert resolve(reg, "os.path:join", "thing") is __import__("os").path.join
+    with pytest.raises(ConfigError, match="unknown thing 'b'. Valid: a, json"):
+        resolve(reg, "b", "thing")
