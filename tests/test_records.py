@@ -87,7 +87,9 @@ def test_training_row_released_shape():
     row = TrainingRow.model_validate(
         {
             "source": "longqa",
-            "input_messages": [{"role": "user", "content": "Answer only using the provided documents.\n\nDocuments: ..."}],
+            "input_messages": [
+                {"role": "user", "content": "Answer only using the provided documents.\n\nDocuments: ..."}
+            ],
             "label": "1912",
             "metadata": {
                 "extra_reward_info": {"question": "q?", "rubrics": ["A", "B"], "dataset_name": "longqa"},

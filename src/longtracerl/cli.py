@@ -18,8 +18,7 @@ from longtracerl.config import ConfigError
 from longtracerl.records import RecordError
 
 # subcommand modules, in the order they appear in --help
-COMMAND_MODULES: list[str] = [
-]
+COMMAND_MODULES: list[str] = []
 
 
 def add_config_args(parser: argparse.ArgumentParser) -> None:

@@ -89,7 +89,9 @@ def _check_keys(cls: type[BaseModel], data: Mapping[str, Any], source: str, pref
     for key, value in data.items():
         if key not in fields:
             close = difflib.get_close_matches(key, list(fields), n=1)
-            hint = f" (did you mean '{prefix}{close[0]}'?)" if close else f" (valid keys: {', '.join(fields)})"
+            hint = (
+                f" (did you mean '{prefix}{close[0]}'?)" if close else f" (valid keys: {', '.join(fields)})"
+            )
             raise ConfigError(f"{source}: unknown key '{prefix}{key}'{hint}")
         ann = fields[key].annotation
         if isinstance(value, Mapping) and isinstance(ann, type) and issubclass(ann, BaseModel):
@@ -156,7 +158,9 @@ def resolve(registry: Mapping[str, Any], name: str, kind: str) -> Any:
     else:
         close = difflib.get_close_matches(name, list(registry), n=1)
         hint = f" Did you mean '{close[0]}'?" if close else ""
-        raise ConfigError(f"unknown {kind} '{name}'. Valid: {', '.join(sorted(registry))}, or module:attr.{hint}")
+        raise ConfigError(
+            f"unknown {kind} '{name}'. Valid: {', '.join(sorted(registry))}, or module:attr.{hint}"
+        )
     if isinstance(target, str):
         module_name, _, attr = target.partition(":")
         try:

@@ -154,7 +154,9 @@ class Trajectory(Record):
     cited_ids: list[str] = Field(default_factory=list, description="Pages cited as evidence.")
     final_answer: str | None = None
     correct: bool = False
-    end_reason: str = Field(default="answered", description="answered | turn_limit | malformed | loop | error")
+    end_reason: str = Field(
+        default="answered", description="answered | turn_limit | malformed | loop | error"
+    )
     provenance: Provenance
 
 
@@ -251,7 +253,9 @@ def _first_error_field(err: ValidationError) -> tuple[str | None, str]:
     return (loc or None), msg
 
 
-def parse_record(obj: Any, model: type[R], *, path: str | os.PathLike | None = None, line: int | None = None) -> R:
+def parse_record(
+    obj: Any, model: type[R], *, path: str | os.PathLike | None = None, line: int | None = None
+) -> R:
     """Validate one decoded JSON object; raise :class:`RecordError` with file/line/field."""
     if not isinstance(obj, dict):
         raise RecordError(path, line, None, f"expected a JSON object, got {type(obj).__name__}")
@@ -275,7 +279,9 @@ def iter_json_lines(path: str | os.PathLike) -> Iterator[tuple[int, Any]]:
             try:
                 yield lineno, json.loads(text)
             except json.JSONDecodeError as err:
-                raise RecordError(path, lineno, None, f"malformed JSON: {err.msg} at column {err.colno}") from None
+                raise RecordError(
+                    path, lineno, None, f"malformed JSON: {err.msg} at column {err.colno}"
+                ) from None
 
 
 def read_jsonl(path: str | os.PathLike, model: type[R]) -> Iterator[R]:

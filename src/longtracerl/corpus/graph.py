@@ -35,7 +35,9 @@ class LinkGraph:
         return len(self.indices)
 
     @classmethod
-    def from_edges(cls, num_pages: int, src: Sequence[int] | np.ndarray, dst: Sequence[int] | np.ndarray) -> LinkGraph:
+    def from_edges(
+        cls, num_pages: int, src: Sequence[int] | np.ndarray, dst: Sequence[int] | np.ndarray
+    ) -> LinkGraph:
         """Build from edge lists; drops self-links and duplicate edges; rows sorted."""
         s = np.asarray(src, dtype=np.int64)
         d = np.asarray(dst, dtype=np.int64)

@@ -117,7 +117,9 @@ class PageStore:
 
     def find_title(self, title: str) -> str | None:
         """The id of the first page with exactly this title, or None."""
-        row = self._conn.execute("SELECT id FROM pages WHERE title=? ORDER BY idx LIMIT 1", (title,)).fetchone()
+        row = self._conn.execute(
+            "SELECT id FROM pages WHERE title=? ORDER BY idx LIMIT 1", (title,)
+        ).fetchone()
         return row[0] if row else None
 
     def get_many(self, page_ids: Iterable[str]) -> dict[str, Page]:
@@ -168,7 +170,9 @@ class PageStoreWriter:
 
     def add(self, page: Page) -> int:
         """Add a page, returning its index; raises DuplicatePageId when the id exists."""
-        self._pending.append((self._n + len(self._pending), page.id, page.title, page.text, json.dumps(page.links)))
+        self._pending.append(
+            (self._n + len(self._pending), page.id, page.title, page.text, json.dumps(page.links))
+        )
         if len(self._pending) >= 5000:
             self._flush()
         return self._n + len(self._pending) - 1

@@ -21,7 +21,9 @@ class ChatParams(BaseModel):
     max_tokens: int = 512
     stop: list[str] | None = None
     seed: int | None = None
-    tools: list[dict[str, Any]] | None = Field(default=None, description="OpenAI tool specs (native tool calling).")
+    tools: list[dict[str, Any]] | None = Field(
+        default=None, description="OpenAI tool specs (native tool calling)."
+    )
     response_format: dict[str, Any] | None = None
     n: int = 1
 
