@@ -385,7 +385,7 @@ class JsonlAppender:
 
     def write(self, record: BaseModel | dict) -> None:
         if self._fh is None:
-            self._fh = open(self.path, "a", encoding="utf-8")
+            self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (closed in close())
         line = dump_line(record)
         self._fh.write(line)
         self._fh.flush()
