@@ -155,8 +155,9 @@ class Trajectory(Record):
     final_answer: str | None = None
     correct: bool = False
     end_reason: str = Field(
-        default="answered", description="answered | turn_limit | malformed | loop | error"
+        default="answered", description="answered | turn_limit | malformed | loop | error | gave_up"
     )
+    end_detail: str | None = Field(default=None, description="Why a failed attempt ended (error text...).")
     provenance: Provenance
 
 
