@@ -50,7 +50,16 @@ class Completion(BaseModel):
 
 
 class LLMError(RuntimeError):
-    """An LLM call failed after its bounded retries (timeout, HTTP error, bad payload)."""
+    """An LLM call failed after its bounded retries (timeout, HTTP error, bad payload).
+
+    ``status`` is the last HTTP status seen (None for timeouts and connection errors) and
+    ``attempts`` how many requests were made.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, attempts: int | None = None):
+        super().__init__(message)
+        self.status = status
+        self.attempts = attempts
 
 
 @runtime_checkable

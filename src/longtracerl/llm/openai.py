@@ -1,0 +1,602 @@
+"""OpenAI-compatible chat client: timeouts, bounded jittered retries, a concurrency limit and a
+SQLite completion cache. Works with any server that speaks ``POST {base_url}/chat/completions``
+(vLLM, SGLang, llama.cpp, llama-cpp-python, hosted APIs).
+
+Every stage gets its model through :func:`make_chat_model`, so one spec string (or one
+:class:`LLMConfig`) points a stage at an endpoint:
+
+    >>> cfg = LLMConfig(base_url="http://127.0.0.1:8000/v1", model="qwen", api_key="k")
+    >>> cfg.max_total_s() > cfg.timeout_s
+    True
+    >>> make_chat_model("openai:qwen@http://127.0.0.1:8000/v1").name
+    'openai:qwen'
+
+Failure policy: timeouts, connection errors, HTTP 429 and 5xx, and a 200 whose body is not a
+chat completion are retried ``max_retries`` times with exponential backoff and jitter, then
+raise :class:`LLMError` with the reason. Other 4xx fail at once with the server's message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import random
+import sqlite3
+import threading
+import time
+import weakref
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pydantic import SecretStr, model_validator
+
+from longtracerl.config import ConfigError, Field, StageConfig, resolve
+from longtracerl.llm.base import ChatModel, ChatParams, Completion, LLMError, ToolCall
+
+__all__ = [
+    "LLMConfig",
+    "OpenAIChatModel",
+    "CompletionCache",
+    "cache_key",
+    "make_chat_model",
+    "DEFAULT_BASE_URL",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
+
+
+def _env_base_url() -> str:
+    return os.environ.get("LONGTRACERL_BASE_URL") or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
+
+
+def _env_api_key() -> SecretStr | None:
+    key = os.environ.get("LONGTRACERL_API_KEY") or os.environ.get("OPENAI_API_KEY")
+    return SecretStr(key) if key else None
+
+
+def _env_model() -> str:
+    return os.environ.get("LONGTRACERL_MODEL") or "default"
+
+
+class LLMConfig(StageConfig):
+    """How to reach one OpenAI-compatible endpoint. Secrets never reach ``config_hash``."""
+
+    base_url: str = Field(
+        default_factory=_env_base_url,
+        description="Endpoint root ending in /v1; default from LONGTRACERL_BASE_URL, then OPENAI_BASE_URL.",
+    )
+    model: str = Field(
+        default_factory=_env_model,
+        description="Model name sent with each request; default from LONGTRACERL_MODEL, else 'default'.",
+    )
+    api_key: SecretStr | None = Field(
+        default_factory=_env_api_key,
+        description="Bearer token; default from LONGTRACERL_API_KEY, then OPENAI_API_KEY. None: no header.",
+    )
+    timeout_s: float = Field(default=60.0, gt=0, le=3600, description="Limit for one request, in seconds.")
+    max_retries: int = Field(
+        default=4, ge=0, le=10, description="Retries after the first attempt (timeouts, 429, 5xx, bad body)."
+    )
+    backoff_s: float = Field(
+        default=1.0, ge=0, le=60, description="Base backoff; attempt i waits ~backoff_s * 2**i (jittered)."
+    )
+    backoff_max_s: float = Field(
+        default=30.0, ge=0, le=600, description="Cap on one backoff wait (also caps Retry-After)."
+    )
+    concurrency: int = Field(default=8, ge=1, le=1024, description="Most requests in flight at once.")
+    cache_dir: str | None = Field(
+        default=None, description="Folder for the SQLite completion cache; None disables caching."
+    )
+    extra_body: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Extra JSON fields merged into every request body (e.g. chat_template_kwargs).",
+    )
+    headers: dict[str, str] = Field(default_factory=dict, description="Extra HTTP headers.")
+
+    @model_validator(mode="after")
+    def _check(self) -> LLMConfig:
+        if not self.base_url.startswith(("http://", "https://")):
+            raise ValueError(
+                f"base_url must start with http:// or https:// (got {self.base_url!r}); "
+                "e.g. http://127.0.0.1:8000/v1"
+            )
+        if not self.model:
+            raise ValueError("model must not be empty")
+        return self
+
+    def max_total_s(self) -> float:
+        """Upper bound on the wall time of one ``complete`` call (ignoring waiting for a slot).
+
+        Each attempt is bounded by at most twice ``timeout_s`` (see ``OpenAIChatModel``).
+        """
+        waits = sum(min(self.backoff_max_s, self.backoff_s * 2**i) for i in range(self.max_retries))
+        return (self.max_retries + 1) * 2 * self.timeout_s + waits
+
+
+def cache_key(model: str, messages: list[dict[str, Any]], params: ChatParams, extra_body: dict | None) -> str:
+    """sha256 of the canonical JSON of everything that decides a completion."""
+    blob = json.dumps(
+        {
+            "model": model,
+            "messages": messages,
+            "params": params.model_dump(mode="json"),
+            "extra_body": extra_body or {},
+        },
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+class CompletionCache:
+    """Completions keyed by :func:`cache_key` in ``DIR/llm_cache.sqlite`` (WAL mode).
+
+    One short-lived connection per operation, so it is safe across threads and processes.
+    """
+
+    FILENAME = "llm_cache.sqlite"
+
+    def __init__(self, directory: str | os.PathLike):
+        self.path = Path(directory) / self.FILENAME
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.closing(self._connect()) as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS completions ("
+                "key TEXT PRIMARY KEY, value TEXT NOT NULL, created REAL NOT NULL)"
+            )
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+        conn.execute("PRAGMA busy_timeout=60000")
+        return conn
+
+    def get(self, key: str) -> Completion | None:
+        with contextlib.closing(self._connect()) as conn:
+            row = conn.execute("SELECT value FROM completions WHERE key=?", (key,)).fetchone()
+        if row is None:
+            return None
+        try:
+            return Completion.model_validate_json(row[0]).model_copy(update={"cached": True})
+        except ValueError:  # an entry from an incompatible version: treat as a miss
+            return None
+
+    def put(self, key: str, completion: Completion) -> None:
+        value = completion.model_copy(update={"cached": False}).model_dump_json()
+        with contextlib.closing(self._connect()) as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO completions(key, value, created) VALUES (?, ?, ?)",
+                (key, value, time.time()),
+            )
+
+    def __bool__(self) -> bool:  # an empty cache is still a cache
+        return True
+
+    def __len__(self) -> int:
+        with contextlib.closing(self._connect()) as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM completions").fetchone()[0])
+
+
+class _Retry(Exception):
+    """One attempt failed in a way worth retrying."""
+
+    def __init__(self, reason: str, status: int | None = None, retry_after: float | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+        self.retry_after = retry_after
+
+
+def _server_message(content: bytes) -> str:
+    text = content.decode("utf-8", errors="replace")
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text.strip()[:500]
+    if isinstance(data, dict):
+        err = data.get("error", data.get("detail", data.get("message")))
+        if isinstance(err, dict):
+            err = err.get("message", err)
+        if err is not None:
+            return str(err)[:500]
+    return text.strip()[:500]
+
+
+def _retry_after(headers: httpx.Headers) -> float | None:
+    raw = headers.get("retry-after")
+    if raw is None:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        return None
+
+
+def parse_completion(data: Any) -> Completion:
+    """Turn a chat-completions JSON body into a :class:`Completion`; ``ValueError`` if it is not one.
+
+    >>> parse_completion({"choices": [{"message": {"content": "hi"}, "finish_reason": "stop"}]}).text
+    'hi'
+    """
+    if not isinstance(data, dict):
+        raise ValueError(f"body is a {type(data).__name__}, not an object")
+    if "error" in data and "choices" not in data:
+        raise ValueError(f"server error in body: {_server_message(json.dumps(data).encode())}")
+    choices = data.get("choices")
+    if not isinstance(choices, list) or not choices:
+        raise ValueError("no 'choices' in body")
+    choice = choices[0]
+    msg = choice.get("message") if isinstance(choice, dict) else None
+    if not isinstance(msg, dict):
+        raise ValueError("choices[0] has no 'message' object")
+    content = msg.get("content")
+    if content is not None and not isinstance(content, str):
+        if isinstance(content, list):  # content parts
+            content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+        else:
+            raise ValueError(f"message.content is a {type(content).__name__}")
+    reasoning = msg.get("reasoning_content", msg.get("reasoning"))
+    calls: list[ToolCall] = []
+    for i, tc in enumerate(msg.get("tool_calls") or []):
+        fn = tc.get("function") if isinstance(tc, dict) else None
+        if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
+            raise ValueError(f"tool_calls[{i}] has no function name")
+        args = fn.get("arguments", "")
+        if not isinstance(args, str):
+            args = json.dumps(args, ensure_ascii=False)
+        calls.append(ToolCall(id=tc.get("id"), name=fn["name"], arguments=args))
+    if content is None and not calls:
+        raise ValueError("message has neither content nor tool_calls")
+    usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+    return Completion(
+        text=content or "",
+        reasoning=reasoning if isinstance(reasoning, str) else None,
+        tool_calls=calls,
+        finish_reason=choice.get("finish_reason"),
+        model=data.get("model") if isinstance(data.get("model"), str) else None,
+        prompt_tokens=usage.get("prompt_tokens"),
+        completion_tokens=usage.get("completion_tokens"),
+    )
+
+
+class OpenAIChatModel:
+    """A :class:`~longtracerl.llm.base.ChatModel` over an OpenAI-compatible HTTP endpoint.
+
+    ``complete`` (sync, thread-safe) and ``acomplete`` (async) share the retry policy, the cache
+    and a concurrency limit of ``cfg.concurrency`` requests in flight (a thread semaphore for
+    sync calls, an asyncio semaphore per event loop for async calls). Each attempt is bounded by
+    ``timeout_s`` (async: hard; sync: read timeout plus a check between received chunks, so at
+    most about ``2 * timeout_s``).
+    """
+
+    def __init__(self, cfg: LLMConfig | None = None, **overrides: Any):
+        if cfg is None:
+            cfg = LLMConfig(**overrides)
+        elif overrides:
+            cfg = cfg.model_copy(update=overrides)
+        self.cfg = cfg
+        self.name = f"openai:{cfg.model}"
+        self.url = cfg.base_url.rstrip("/") + "/chat/completions"
+        self.cache = CompletionCache(cfg.cache_dir) if cfg.cache_dir else None
+        self._headers = {"Content-Type": "application/json", **cfg.headers}
+        if cfg.api_key is not None and cfg.api_key.get_secret_value():
+            self._headers["Authorization"] = f"Bearer {cfg.api_key.get_secret_value()}"
+        self._timeout = httpx.Timeout(cfg.timeout_s, connect=min(cfg.timeout_s, 30.0))
+        self._client = httpx.Client(timeout=self._timeout, headers=self._headers)
+        self._slots = threading.BoundedSemaphore(cfg.concurrency)
+        self._loop_state: weakref.WeakKeyDictionary[Any, tuple[asyncio.Semaphore, httpx.AsyncClient]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._lock = threading.Lock()
+        self._rng = random.Random()
+
+    def __repr__(self) -> str:
+        return f"OpenAIChatModel(model={self.cfg.model!r}, base_url={self.cfg.base_url!r})"
+
+    # ---- request building and response handling (shared by sync and async) ----
+
+    def request_body(self, messages: list[dict[str, Any]], params: ChatParams) -> dict[str, Any]:
+        """The JSON body sent for ``messages`` and ``params``."""
+        if params.n != 1:
+            raise ValueError("ChatParams.n must be 1 (one Completion per call); vary seed for more samples")
+        body: dict[str, Any] = {
+            "model": self.cfg.model,
+            "messages": messages,
+            "temperature": params.temperature,
+            "top_p": params.top_p,
+            "max_tokens": params.max_tokens,
+        }
+        if params.top_k is not None:
+            body["top_k"] = params.top_k
+        if params.stop:
+            body["stop"] = params.stop
+        if params.seed is not None:
+            body["seed"] = params.seed
+        if params.tools:
+            body["tools"] = params.tools
+        if params.response_format is not None:
+            body["response_format"] = params.response_format
+        body.update(self.cfg.extra_body)
+        return body
+
+    def _handle(self, status: int, headers: httpx.Headers, content: bytes) -> Completion:
+        if status == 429 or status >= 500:
+            raise _Retry(
+                f"HTTP {status}: {_server_message(content)}", status=status, retry_after=_retry_after(headers)
+            )
+        if status >= 400:
+            raise LLMError(
+                f"{self.url}: HTTP {status}: {_server_message(content)}", status=status, attempts=0
+            )
+        try:
+            data = json.loads(content)
+        except ValueError:
+            raise _Retry(
+                f"HTTP {status} with a body that is not JSON: {content[:200]!r}", status=status
+            ) from None
+        try:
+            return parse_completion(data)
+        except ValueError as err:
+            raise _Retry(
+                f"HTTP {status} with a body that is not a chat completion: {err}", status=status
+            ) from None
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        base = min(self.cfg.backoff_max_s, self.cfg.backoff_s * 2**attempt)
+        with self._lock:
+            wait = base / 2 + self._rng.uniform(0, base / 2)
+        if retry_after is not None:
+            wait = max(wait, min(retry_after, self.cfg.backoff_max_s))
+        return wait
+
+    def _fail(self, last: _Retry, attempts: int, started: float) -> LLMError:
+        return LLMError(
+            f"{self.url}: gave up after {attempts} attempt(s) in {time.monotonic() - started:.1f}s: "
+            f"{last.reason}",
+            status=last.status,
+            attempts=attempts,
+        )
+
+    def _prepare(self, messages, params):
+        params = params or ChatParams()
+        body = self.request_body(messages, params)
+        key = (
+            cache_key(self.cfg.model, messages, params, self.cfg.extra_body)
+            if self.cache is not None
+            else None
+        )
+        return params, body, key
+
+    # ---- sync ----
+
+    def _attempt_sync(self, body: dict[str, Any]) -> Completion:
+        deadline = time.monotonic() + self.cfg.timeout_s
+        try:
+            with self._client.stream("POST", self.url, json=body) as resp:
+                chunks = []
+                for chunk in resp.iter_bytes():
+                    chunks.append(chunk)
+                    if time.monotonic() > deadline:
+                        raise _Retry(f"timed out after {self.cfg.timeout_s}s (response too slow)")
+                status, headers = resp.status_code, resp.headers
+        except httpx.UnsupportedProtocol as err:
+            raise LLMError(f"{self.url}: {err}", attempts=0) from None
+        except httpx.TimeoutException as err:
+            raise _Retry(f"timed out after {self.cfg.timeout_s}s ({type(err).__name__})") from None
+        except httpx.TransportError as err:
+            raise _Retry(f"connection error: {type(err).__name__}: {err}") from None
+        return self._handle(status, headers, b"".join(chunks))
+
+    def complete(self, messages: list[dict[str, Any]], params: ChatParams | None = None) -> Completion:
+        """One chat completion (blocking). Raises :class:`LLMError` after bounded retries."""
+        params, body, key = self._prepare(messages, params)
+        if key is not None and (hit := self.cache.get(key)) is not None:
+            return hit
+        started = time.monotonic()
+        last: _Retry | None = None
+        for attempt in range(self.cfg.max_retries + 1):
+            if attempt:
+                wait = self._backoff(attempt - 1, last.retry_after if last else None)
+                log.warning("LLM retry %d/%d in %.1fs: %s", attempt, self.cfg.max_retries, wait, last.reason)
+                time.sleep(wait)
+            try:
+                with self._slots:
+                    out = self._attempt_sync(body)
+            except _Retry as err:
+                last = err
+                continue
+            except LLMError as err:
+                err.attempts = attempt + 1
+                raise
+            if key is not None:
+                self.cache.put(key, out)
+            return out
+        raise self._fail(last, self.cfg.max_retries + 1, started)
+
+    # ---- async ----
+
+    def _state(self) -> tuple[asyncio.Semaphore, httpx.AsyncClient]:
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            state = self._loop_state.get(loop)
+            if state is None:
+                state = (
+                    asyncio.Semaphore(self.cfg.concurrency),
+                    httpx.AsyncClient(
+                        timeout=self._timeout,
+                        headers=self._headers,
+                        limits=httpx.Limits(max_connections=self.cfg.concurrency),
+                    ),
+                )
+                self._loop_state[loop] = state
+        return state
+
+    async def _attempt_async(self, client: httpx.AsyncClient, body: dict[str, Any]) -> Completion:
+        try:
+            async with asyncio.timeout(self.cfg.timeout_s):
+                resp = await client.post(self.url, json=body)
+        except httpx.UnsupportedProtocol as err:
+            raise LLMError(f"{self.url}: {err}", attempts=0) from None
+        except (TimeoutError, httpx.TimeoutException) as err:
+            raise _Retry(f"timed out after {self.cfg.timeout_s}s ({type(err).__name__})") from None
+        except httpx.TransportError as err:
+            raise _Retry(f"connection error: {type(err).__name__}: {err}") from None
+        return self._handle(resp.status_code, resp.headers, resp.content)
+
+    async def acomplete(self, messages: list[dict[str, Any]], params: ChatParams | None = None) -> Completion:
+        """Async :meth:`complete`; at most ``cfg.concurrency`` requests in flight per event loop."""
+        params, body, key = self._prepare(messages, params)
+        if key is not None and (hit := self.cache.get(key)) is not None:
+            return hit
+        sem, client = self._state()
+        started = time.monotonic()
+        last: _Retry | None = None
+        for attempt in range(self.cfg.max_retries + 1):
+            if attempt:
+                wait = self._backoff(attempt - 1, last.retry_after if last else None)
+                log.warning("LLM retry %d/%d in %.1fs: %s", attempt, self.cfg.max_retries, wait, last.reason)
+                await asyncio.sleep(wait)
+            try:
+                async with sem:
+                    out = await self._attempt_async(client, body)
+            except _Retry as err:
+                last = err
+                continue
+            except LLMError as err:
+                err.attempts = attempt + 1
+                raise
+            if key is not None:
+                self.cache.put(key, out)
+            return out
+        raise self._fail(last, self.cfg.max_retries + 1, started)
+
+    async def acomplete_many(
+        self,
+        conversations: Sequence[list[dict[str, Any]]],
+        params: ChatParams | None = None,
+        *,
+        return_exceptions: bool = False,
+    ) -> list[Completion | LLMError]:
+        """Run many conversations concurrently (bounded by ``cfg.concurrency``), results in order.
+
+        With ``return_exceptions=True`` a failed item yields its :class:`LLMError` instead of raising.
+        """
+        tasks = [self.acomplete(m, params) for m in conversations]
+        results = await asyncio.gather(*tasks, return_exceptions=return_exceptions)
+        for r in results:
+            if isinstance(r, BaseException) and not isinstance(r, LLMError):
+                raise r
+        return list(results)
+
+    def complete_many(
+        self,
+        conversations: Sequence[list[dict[str, Any]]],
+        params: ChatParams | None = None,
+        *,
+        return_exceptions: bool = False,
+    ) -> list[Completion | LLMError]:
+        """Blocking wrapper of :meth:`acomplete_many` (not for use inside a running event loop)."""
+
+        async def run() -> list[Completion | LLMError]:
+            try:
+                return await self.acomplete_many(conversations, params, return_exceptions=return_exceptions)
+            finally:
+                await self.aclose()
+
+        return asyncio.run(run())
+
+    # ---- lifecycle ----
+
+    async def aclose(self) -> None:
+        """Close the async client of the running loop (the sync client stays usable)."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            state = self._loop_state.pop(loop, None)
+        if state is not None:
+            await state[1].aclose()
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> OpenAIChatModel:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# ---- factory used by every stage ----
+
+
+def _openai_factory(rest: str, **kwargs: Any) -> ChatModel:
+    model, base_url = rest, None
+    if "@" in rest:
+        head, _, tail = rest.rpartition("@")
+        if tail.startswith(("http://", "https://")):
+            model, base_url = head, tail
+    fields: dict[str, Any] = dict(kwargs)
+    if model:
+        fields["model"] = model
+    if base_url:
+        fields["base_url"] = base_url
+    try:
+        return OpenAIChatModel(LLMConfig(**fields))
+    except ValueError as err:
+        raise ConfigError(f"LLM spec 'openai:{rest}': {err}") from None
+
+
+def _local_factory(rest: str, **kwargs: Any) -> ChatModel:
+    from longtracerl.llm.local import LocalChatModel
+
+    return LocalChatModel(rest or "smollm2", **kwargs)
+
+
+BACKENDS: dict[str, Any] = {"openai": _openai_factory, "local": _local_factory}
+
+
+def make_chat_model(spec: str | LLMConfig | dict[str, Any] | ChatModel, **kwargs: Any) -> ChatModel:
+    """Build the chat model a stage uses from a spec.
+
+    - ``"openai:MODEL"``: :class:`OpenAIChatModel`, base URL from ``base_url=`` or the environment;
+      ``"openai:MODEL@http://host:port/v1"`` names the endpoint inline. ``kwargs`` are
+      :class:`LLMConfig` fields (``timeout_s=``, ``cache_dir=``, ...).
+    - ``"local:PATH"`` or ``"local:smollm2"``: in-process transformers model
+      (:class:`~longtracerl.llm.local.LocalChatModel`; ``kwargs`` go to it).
+    - an :class:`LLMConfig` or a dict of its fields; an object that already has ``complete``.
+    - ``"module:attr"``: a user factory called with ``kwargs`` (or a ready ChatModel object).
+    """
+    if isinstance(spec, LLMConfig):
+        return OpenAIChatModel(spec.model_copy(update=kwargs) if kwargs else spec)
+    if isinstance(spec, dict):
+        try:
+            return OpenAIChatModel(LLMConfig(**{**spec, **kwargs}))
+        except ValueError as err:
+            raise ConfigError(f"LLM config: {err}") from None
+    if not isinstance(spec, str):
+        if callable(getattr(spec, "complete", None)):
+            return spec
+        raise ConfigError(
+            f"LLM spec must be a string, LLMConfig, dict or ChatModel (got {type(spec).__name__})"
+        )
+    prefix, sep, rest = spec.partition(":")
+    if sep and prefix in BACKENDS:
+        return BACKENDS[prefix](rest, **kwargs)
+    if not sep:
+        raise ConfigError(
+            f"LLM spec '{spec}' has no backend prefix. Valid: openai:MODEL[@URL], local:PATH|smollm2, "
+            "or module:attr"
+        )
+    target = resolve({}, spec, "LLM backend")
+    obj = target(**kwargs) if isinstance(target, type) or not hasattr(target, "complete") else target
+    if not callable(getattr(obj, "complete", None)):
+        raise ConfigError(f"LLM spec '{spec}' did not give an object with a complete() method")
+    return obj
