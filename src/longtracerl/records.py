@@ -171,8 +171,11 @@ class ContextDoc(BaseModel):
     page_id: str
     title: str
     tag: DocTag
-    n_tokens: int = Field(ge=0)
+    n_tokens: int = Field(ge=0, description="Tokens of the rendered document block (wrapper included).")
     truncated: bool = False
+    text_chars: int | None = Field(
+        default=None, description="When truncated: leading characters of the stripped page text kept."
+    )
 
 
 class Context(Record):
@@ -184,6 +187,7 @@ class Context(Record):
     target_tokens: int
     total_tokens: int
     tokenizer: str
+    instruction_id: int | None = Field(default=None, description="Index into the instruction pool.")
     provenance: Provenance
 
 
