@@ -1,0 +1,63 @@
+"""LocalChatModel on the real SmolLM2-135M-Instruct GGUF (loaded once for the module)."""
+
+import asyncio
+
+import pytest
+
+from longtracerl.llm.base import ChatModel, ChatParams, LLMError
+from longtracerl.llm.local import LocalChatModel, parse_tool_call_tags, resolve_local_model
+from longtracerl.llm.openai import make_chat_model
+
+MSGS = [{"role": "user", "content": "Which city is the capital of France?"}]
+
+
+@pytest.fixture(scope="module")
+def smol():
+    return make_chat_model("local:smollm2")
+
+
+def test_greedy_generation(smol):
+    assert isinstance(smol, LocalChatModel) and isinstance(smol, ChatModel)
+    out = smol.complete(MSGS, ChatParams(max_tokens=24))
+    assert out.text.strip() and "<|im_end|>" not in out.text
+    assert out.finish_reason in {"stop", "length"}
+    assert out.prompt_tokens > 10 and 0 < out.completion_tokens <= 24
+    again = smol.complete(MSGS, ChatParams(max_tokens=24))
+    assert again.text == out.text  # greedy is deterministic
+
+
+def test_length_stop_and_sampling(smol):
+    short = smol.complete(MSGS, ChatParams(max_tokens=3))
+    assert (short.finish_reason, short.completion_tokens) == ("length", 3)
+    full = smol.complete(MSGS, ChatParams(max_tokens=24))
+    words = full.text.split()
+    assert len(words) >= 2
+    cut = smol.complete(MSGS, ChatParams(max_tokens=24, stop=[words[1]]))
+    assert words[1] not in cut.text and cut.finish_reason == "stop"
+    p = ChatParams(max_tokens=8, temperature=1.0, seed=7)
+    a, b = smol.complete(MSGS, p), asyncio.run(smol.acomplete(MSGS, p))
+    assert a.text == b.text  # same seed, same sample
+
+
+def test_context_overflow_is_llmerror(smol):
+    with pytest.raises(LLMError, match="exceeds the context"):
+        smol.complete(MSGS, ChatParams(max_tokens=smol.max_context))
+
+
+def test_resolve_errors(tmp_path):
+    with pytest.raises(LLMError, match="not found"):
+        resolve_local_model(tmp_path / "nope")
+    (tmp_path / "w.bin").write_bytes(b"")
+    with pytest.raises(LLMError, match="not a .gguf"):
+        resolve_local_model(tmp_path / "w.bin")
+    with pytest.raises(LLMError, match="no config.json"):
+        resolve_local_model(tmp_path)
+
+
+def test_tool_call_tags():
+    text, calls = parse_tool_call_tags(
+        '<tool_call>{"name": "open", "arguments": "{\\"id\\": 1}"}</tool_call>'
+    )
+    assert text == "" and calls[0].arguments == '{"id": 1}'
+    text, calls = parse_tool_call_tags("<tool_call>not json</tool_call>")
+    assert calls == [] and text == "<tool_call>not json</tool_call>"
