@@ -113,7 +113,7 @@ def test_timeout_bounded(fake_llm_server):
         m.complete(MSGS)
     elapsed = time.monotonic() - t0
     assert err.value.status is None and err.value.attempts == 2
-    assert 0.6 <= elapsed < 1.5, elapsed
+    assert 0.6 <= elapsed < 2.5, elapsed
     assert elapsed <= m.cfg.max_total_s()
 
 
@@ -124,7 +124,7 @@ def test_async_timeout_bounded(fake_llm_server):
     t0 = time.monotonic()
     with pytest.raises(LLMError, match="timed out"):
         asyncio.run(m.acomplete(MSGS))
-    assert time.monotonic() - t0 < 1.5
+    assert time.monotonic() - t0 < 2.5
 
 
 def test_connection_refused_is_retried_then_error():

@@ -6,6 +6,7 @@ Backends: :mod:`longtracerl.llm.openai` (any OpenAI-compatible HTTP endpoint) an
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -69,3 +70,23 @@ class ChatModel(Protocol):
     name: str
 
     def complete(self, messages: list[dict[str, Any]], params: ChatParams | None = None) -> Completion: ...
+
+
+async def acomplete(
+    model: ChatModel, messages: list[dict[str, Any]], params: ChatParams | None = None
+) -> Completion:
+    """Await a completion from any :class:`ChatModel`: its own ``acomplete`` when it has one,
+    else ``complete`` in a worker thread.
+
+    >>> import asyncio
+    >>> class Echo:
+    ...     name = "echo"
+    ...     def complete(self, messages, params=None):
+    ...         return Completion(text=messages[-1]["content"])
+    >>> asyncio.run(acomplete(Echo(), [{"role": "user", "content": "hi"}])).text
+    'hi'
+    """
+    native = getattr(model, "acomplete", None)
+    if native is not None:
+        return await native(messages, params)
+    return await asyncio.to_thread(model.complete, messages, params)
