@@ -1,0 +1,388 @@
+"""Answer judges: the outcome reward (0 or 1) of method §2.2.
+
+- :class:`LLMJudge` is the method's judge: any :class:`~longtracerl.llm.base.ChatModel` (an
+  OpenAI-compatible endpoint in practice) gets the bare question, the correct answer and the
+  response content, and must reply with ``extracted_final_answer:``, ``reasoning:`` and
+  ``correct: yes|no``. Unparseable replies are asked again (3 calls in all); a call that raises
+  :class:`~longtracerl.llm.base.LLMError` is retried (3 attempts), with a bounded total time; when
+  nothing usable came back the result is ``correct=False`` with ``error`` saying why. Parsed
+  verdicts are cached by (question, answer, response, aliases).
+- :class:`RuleJudge` is an offline **approximation** for tests and runs without an LLM:
+  normalised exact match, containment of the gold answer in a short extracted answer, token F1
+  over a threshold, numeric tolerance, and alias lists. Its results say ``approximate=True``.
+
+Example:
+    >>> j = RuleJudge()
+    >>> j.judge("Capital of France?", "Paris", "The answer is **Paris**.").correct
+    True
+    >>> j.judge("How many?", "1,000", "Final answer: 1000").correct
+    True
+    >>> j.judge("Who?", "Marie Curie", "Pierre Curie").correct
+    False
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from longtracerl.llm.base import ChatModel, ChatParams, LLMError
+from longtracerl.text import answer_tokens, normalize_answer, token_f1
+
+
+@dataclass(frozen=True, slots=True)
+class JudgeResult:
+    """One verdict. ``error`` is set when no verdict could be obtained (then ``correct`` is False)."""
+
+    correct: bool
+    extracted_answer: str | None = None
+    reasoning: str | None = None
+    raw: str | None = None
+    error: str | None = None
+    attempts: int = 0
+    method: str = ""  # which rule or judge decided: "llm", "rule:exact", "rule:f1", ...
+    approximate: bool = False  # True for rule-based verdicts (an approximation of the LLM judge)
+    cached: bool = False
+
+
+@runtime_checkable
+class Judge(Protocol):
+    """Decides whether a response answers a question correctly."""
+
+    name: str
+
+    def judge(
+        self, question: str, answer: str, response: str, *, aliases: Sequence[str] = ()
+    ) -> JudgeResult: ...
+
+
+# --------------------------------------------------------------------------- rule judge
+
+_BOXED = re.compile(r"\\boxed\{([^{}]*)\}")
+_ANSWER_LINE = re.compile(
+    r"^[ \t>*_#-]*(?:final\s+answer|exact\s+answer|answer)[ \t*_]*[:：][ \t*_]*(.+?)[ \t*_]*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+_NUMBER = re.compile(r"[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?|[-+]?\.\d+")
+_NUMERIC_ONLY = re.compile(r"^[\s$€£¥~≈]*([-+]?[\d.,]+(?:[eE][-+]?\d+)?)\s*%?\s*$")
+
+
+def extract_answer(response: str) -> str:
+    """The answer part of a free-text response: last ``\\boxed{}``, else the last
+    ``Answer:``/``Final answer:`` line, else the whole response (stripped)."""
+    boxed = _BOXED.findall(response)
+    if boxed:
+        return boxed[-1].strip()
+    lines = _ANSWER_LINE.findall(response)
+    if lines:
+        return lines[-1].strip()
+    return response.strip()
+
+
+def _to_number(text: str) -> float | None:
+    m = _NUMERIC_ONLY.match(text)
+    if not m:
+        return None
+    raw = m.group(1).replace(",", "")
+    try:
+        value = float(raw)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _numbers_in(text: str) -> list[float]:
+    out = []
+    for raw in _NUMBER.findall(text):
+        try:
+            value = float(raw.replace(",", ""))
+        except ValueError:
+            continue
+        if math.isfinite(value):
+            out.append(value)
+    return out
+
+
+@dataclass(frozen=True)
+class RuleJudge:
+    """Offline rule-based judge: an approximation of the LLM judge, not the method's judge.
+
+    A response (its extracted answer, see :func:`extract_answer`) is correct when, against the gold
+    answer or any alias:
+
+    1. ``exact``: :func:`~longtracerl.text.normalize_answer` forms are equal;
+    2. ``number``: the gold answer is a number and the extracted answer is that number, or holds
+       exactly one number, within ``numeric_rel_tol`` (relative) or ``numeric_abs_tol``;
+    3. ``contains``: the gold answer's normalised tokens occur as a contiguous whole-word run in
+       the extracted answer and the extracted answer has at most ``containment_max_extra_tokens``
+       more tokens than the gold (long answers listing many candidates do not pass);
+    4. ``f1``: token F1 >= ``f1_threshold``.
+    """
+
+    f1_threshold: float = 0.8
+    numeric_rel_tol: float = 0.01
+    numeric_abs_tol: float = 1e-9
+    containment_max_extra_tokens: int = 10
+    name: str = "rule"
+
+    def judge(self, question: str, answer: str, response: str, *, aliases: Sequence[str] = ()) -> JudgeResult:
+        extracted = extract_answer(response)
+        golds = [g for g in (answer, *aliases) if isinstance(g, str) and g.strip()]
+        if not extracted or not golds:
+            why = "empty response" if not extracted else "no gold answer"
+            return JudgeResult(False, extracted or None, why, None, None, 0, "rule:none", True)
+        for rule, check in (
+            ("exact", self._exact),
+            ("number", self._number),
+            ("contains", self._contains),
+            ("f1", self._f1),
+        ):
+            for gold in golds:
+                if check(extracted, gold):
+                    why = f"rule '{rule}' matched gold {gold!r}"
+                    return JudgeResult(True, extracted, why, None, None, 0, f"rule:{rule}", True)
+        return JudgeResult(False, extracted, "no rule matched", None, None, 0, "rule:none", True)
+
+    @staticmethod
+    def _exact(extracted: str, gold: str) -> bool:
+        return normalize_answer(extracted) == normalize_answer(gold) != ""
+
+    def _number(self, extracted: str, gold: str) -> bool:
+        g = _to_number(gold)
+        if g is None:
+            return False
+        e = _to_number(extracted)
+        if e is None:
+            found = _numbers_in(extracted)
+            if len(found) != 1:
+                return False
+            e = found[0]
+        return math.isclose(e, g, rel_tol=self.numeric_rel_tol, abs_tol=self.numeric_abs_tol)
+
+    def _contains(self, extracted: str, gold: str) -> bool:
+        g, e = answer_tokens(gold), answer_tokens(extracted)
+        if not g or len(e) > len(g) + self.containment_max_extra_tokens:
+            return False
+        return f" {' '.join(g)} " in f" {' '.join(e)} "
+
+    def _f1(self, extracted: str, gold: str) -> bool:
+        return token_f1(extracted, gold) >= self.f1_threshold
+
+
+# --------------------------------------------------------------------------- LLM judge
+
+GRADER_PROMPT = """You are grading one answer to a question against the reference answer.
+
+[question]
+{question}
+
+[response to grade]
+{response}
+
+[reference answer]
+{answer}
+{aliases}
+Write exactly these three fields, each on its own line and in this order:
+
+extracted_final_answer: the final answer that the response commits to, copied exactly. Write None if the response gives no final answer.
+
+reasoning: one or two sentences on whether the extracted answer means the same as the reference answer. Judge only that: do not solve the question again, do not argue for a different answer, and do not comment on the response's explanation. Ignore differences in wording, formatting or capitalisation that keep the meaning; for numbers, allow a very small rounding difference.
+
+correct: yes if the extracted answer is equivalent to the reference answer, otherwise no (also no when it is ambiguous, incomplete, hedges between several answers, or is wrong in any part)."""
+
+_FIELD_NAMES = r"extracted[\s_]*final[\s_]*answer|reasoning|correct"
+_FIELD = re.compile(rf"^[ \t#>*_-]*({_FIELD_NAMES})[ \t*_]*[:：]", re.IGNORECASE | re.MULTILINE)
+_VERDICT = re.compile(r"^[\s*_`\"'\[(]*(yes|no)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedVerdict:
+    correct: bool
+    extracted_answer: str | None
+    reasoning: str | None
+
+
+def _clean_field(value: str) -> str:
+    value = value.strip()
+    value = re.sub(r"^[*_`\s]+|[*_`\s]+$", "", value)
+    return value.strip()
+
+
+def parse_grader_reply(reply: str) -> ParsedVerdict | None:
+    """Read the three fields from a grader reply; ``None`` when there is no yes/no verdict.
+
+    Tolerant of bold/italic markers, header marks, case, spaces around the colon, and
+    ``extracted final answer`` written with spaces. The last occurrence of a field wins.
+
+    >>> v = parse_grader_reply("**Extracted_Final_Answer:** Paris\\n**Reasoning**: same city\\n**Correct:** Yes")
+    >>> (v.correct, v.extracted_answer, v.reasoning)
+    (True, 'Paris', 'same city')
+    >>> parse_grader_reply("I think it is right.") is None
+    True
+    """
+    if not isinstance(reply, str):
+        return None
+    marks = list(_FIELD.finditer(reply))
+    fields: dict[str, str] = {}
+    for i, m in enumerate(marks):
+        end = marks[i + 1].start() if i + 1 < len(marks) else len(reply)
+        key = re.sub(r"[\s_]+", "_", m.group(1).lower())
+        fields[key] = reply[m.end() : end]
+    verdict = fields.get("correct")
+    if verdict is None:
+        return None
+    vm = _VERDICT.match(verdict)
+    if not vm:
+        return None
+    extracted = fields.get("extracted_final_answer")
+    reasoning = fields.get("reasoning")
+    extracted = _clean_field(extracted) if extracted is not None else None
+    if extracted is not None and extracted.lower() in ("", "none", "null", "n/a"):
+        extracted = None
+    return ParsedVerdict(
+        vm.group(1).lower() == "yes", extracted, _clean_field(reasoning) if reasoning is not None else None
+    )
+
+
+class LLMJudge:
+    """The method's judge over any :class:`ChatModel` (method §2.2).
+
+    Args:
+        chat_model: the grader model (e.g. ``longtracerl.llm.openai.make_chat_model(...)``).
+        params: sampling parameters for the grader (default: temperature 0, 1024 tokens).
+        max_calls: grader calls per verdict when replies are unparseable (3, as the release).
+        max_api_attempts: attempts per call when the client raises ``LLMError`` (3).
+        backoff_s: base of the jittered exponential pause between failed attempts.
+        max_total_s: time budget for one verdict, all calls included; no retry starts after it.
+        cache_size: verdicts kept (LRU); 0 disables the cache.
+    """
+
+    approximate = False
+
+    def __init__(
+        self,
+        chat_model: ChatModel,
+        *,
+        params: ChatParams | None = None,
+        max_calls: int = 3,
+        max_api_attempts: int = 3,
+        backoff_s: float = 0.5,
+        max_total_s: float = 300.0,
+        cache_size: int = 100_000,
+        max_concurrency: int = 8,
+        prompt: str = GRADER_PROMPT,
+    ):
+        if max_calls < 1 or max_api_attempts < 1:
+            raise ValueError("LLMJudge: max_calls and max_api_attempts must be >= 1")
+        self.chat_model = chat_model
+        self.name = f"llm:{getattr(chat_model, 'name', 'model')}"
+        self.params = params or ChatParams(temperature=0.0, max_tokens=1024)
+        self.max_calls = max_calls
+        self.max_api_attempts = max_api_attempts
+        self.backoff_s = backoff_s
+        self.max_total_s = max_total_s
+        self.cache_size = cache_size
+        self.max_concurrency = max_concurrency
+        self.prompt = prompt
+        self._cache: OrderedDict[tuple, JudgeResult] = OrderedDict()
+        self._lock = threading.Lock()
+        self.calls = 0  # grader calls made (for tests and monitors)
+
+    def messages(self, question: str, answer: str, response: str, aliases: Sequence[str] = ()) -> list[dict]:
+        alias_text = ""
+        if aliases:
+            alias_text = "\n[also accepted as the reference answer]\n" + "\n".join(aliases) + "\n"
+        text = self.prompt.format(question=question, response=response, answer=answer, aliases=alias_text)
+        return [{"role": "user", "content": text}]
+
+    def judge(self, question: str, answer: str, response: str, *, aliases: Sequence[str] = ()) -> JudgeResult:
+        if not response or not response.strip():
+            return JudgeResult(False, None, "empty response", None, None, 0, "llm")
+        key = (question, answer, response, tuple(aliases))
+        if self.cache_size:
+            with self._lock:
+                hit = self._cache.get(key)
+                if hit is not None:
+                    self._cache.move_to_end(key)
+                    return _replace_cached(hit)
+        result = self._judge_uncached(question, answer, response, aliases)
+        if self.cache_size and result.error is None:
+            with self._lock:
+                self._cache[key] = result
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+        return result
+
+    def _pause(self, failures: int, deadline: float) -> bool:
+        """Sleep before the next try; False when the budget would be exceeded."""
+        delay = self.backoff_s * (2 ** max(failures - 1, 0)) * (0.5 + random.random())
+        if time.monotonic() + delay >= deadline:
+            return False
+        if delay > 0:
+            time.sleep(delay)
+        return True
+
+    def _judge_uncached(
+        self, question: str, answer: str, response: str, aliases: Sequence[str]
+    ) -> JudgeResult:
+        deadline = time.monotonic() + self.max_total_s
+        messages = self.messages(question, answer, response, aliases)
+        attempts = 0
+        last_raw: str | None = None
+        last_error: str | None = None
+        calls_left = self.max_calls
+        api_failures = 0
+        while calls_left > 0:
+            if time.monotonic() >= deadline:
+                last_error = f"time budget of {self.max_total_s:g}s spent; last problem: {last_error}"
+                break
+            attempts += 1
+            with self._lock:
+                self.calls += 1
+            try:
+                completion = self.chat_model.complete(messages, self.params)
+            except LLMError as err:
+                api_failures += 1
+                last_error = f"judge API error: {err}"
+                if api_failures >= self.max_api_attempts or not self._pause(api_failures, deadline):
+                    break
+                continue
+            calls_left -= 1
+            last_raw = completion.text
+            verdict = parse_grader_reply(completion.text or "")
+            if verdict is not None:
+                return JudgeResult(
+                    verdict.correct,
+                    verdict.extracted_answer,
+                    verdict.reasoning,
+                    completion.text,
+                    None,
+                    attempts,
+                    "llm",
+                )
+            last_error = "unparseable judge reply (no 'correct: yes|no')"
+        return JudgeResult(False, None, None, last_raw, last_error or "no verdict", attempts, "llm")
+
+
+def _replace_cached(result: JudgeResult) -> JudgeResult:
+    return JudgeResult(
+        result.correct,
+        result.extracted_answer,
+        result.reasoning,
+        result.raw,
+        result.error,
+        result.attempts,
+        result.method,
+        result.approximate,
+        True,
+    )
+
+
+JUDGES = {"rule": RuleJudge, "llm": LLMJudge}
