@@ -18,7 +18,9 @@ from longtracerl.config import ConfigError
 from longtracerl.records import RecordError
 
 # subcommand modules, in the order they appear in --help
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = [
+    "longtracerl.agent.cli",
+]
 
 
 def add_config_args(parser: argparse.ArgumentParser) -> None:

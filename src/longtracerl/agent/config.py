@@ -1,0 +1,104 @@
+"""Configuration of the search-agent stage (``longtracerl agent``).
+
+Example:
+    >>> from longtracerl.config import load_config
+    >>> cfg = load_config(AgentConfig, overrides=["attempts=3", "policy=retrieval"])
+    >>> cfg.attempts, cfg.policy, cfg.top_k
+    (3, 'retrieval', 10)
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import model_validator
+
+from longtracerl.config import ConfigError, Field, StageConfig
+
+
+class AgentConfig(StageConfig):
+    """Everything ``run_agent`` needs besides the corpus and the run folder."""
+
+    policy: str = Field(
+        default="retrieval",
+        description=(
+            "Agent policy: 'retrieval' (offline, NON-LLM iterative retrieval agent), 'llm' (a chat "
+            "model calling the tools), or module:attr of a policy factory."
+        ),
+    )
+    attempts: int = Field(default=5, ge=1, description="Attempts per question; stops at the first correct.")
+    max_turns: int = Field(
+        default=60, ge=1, description="Tool calls allowed per attempt (turn limit), all tools counted."
+    )
+    top_k: int = Field(default=10, ge=1, le=100, description="Search results shown per query.")
+    concurrency: int = Field(
+        default=8, ge=1, description="Questions worked on at once (LLM policy; asyncio, bounded)."
+    )
+    seed: int = Field(
+        default=0, description="Base seed; attempt a of question q uses a seed derived from both."
+    )
+    limit: int | None = Field(default=None, ge=1, description="Only the first N questions (None: all).")
+    progress: bool = Field(default=True, description="Show a progress bar on stderr.")
+
+    # --- correctness ----------------------------------------------------------------------
+    judge: Literal["rule", "llm"] = Field(
+        default="rule",
+        description="Correctness check after an attempt: 'rule' (normalised answer match) or 'llm'.",
+    )
+    judge_model: str | None = Field(
+        default=None, description="Chat model spec of the LLM judge (judge=llm); defaults to `model`."
+    )
+    f1_threshold: float = Field(
+        default=0.8,
+        gt=0.0,
+        le=1.0,
+        description="Rule judge: token F1 at or above this also counts as correct.",
+    )
+
+    # --- retrieval policy -----------------------------------------------------------------
+    open_per_clause: int = Field(
+        default=3, ge=1, le=20, description="Retrieval policy: pages opened per clause search."
+    )
+    follow_entities: int = Field(
+        default=4, ge=0, le=50, description="Retrieval policy: entity names per page followed by a search."
+    )
+
+    # --- LLM policy -----------------------------------------------------------------------
+    model: str | None = Field(
+        default=None,
+        description="Chat model spec for policy=llm (see longtracerl.llm.make_chat_model), e.g. a base URL.",
+    )
+    tool_mode: Literal["native", "json", "auto"] = Field(
+        default="auto",
+        description=(
+            "native: OpenAI `tools` function calling; json: one plain-text JSON action per turn; "
+            "auto: native, falling back to json when the server rejects tools."
+        ),
+    )
+    temperature: float = Field(default=0.7, ge=0.0, le=2.0, description="LLM sampling temperature.")
+    max_tokens: int = Field(default=512, ge=16, description="LLM tokens per turn.")
+    max_malformed: int = Field(
+        default=3, ge=0, description="Malformed actions tolerated per attempt before it fails ('malformed')."
+    )
+    loop_repeats: int = Field(
+        default=3, ge=2, description="The same action this many times in a row ends the attempt ('loop')."
+    )
+    observation_chars: int = Field(
+        default=2000, ge=100, description="Observations fed back to the model are cut to this many chars."
+    )
+    context_chars: int = Field(
+        default=24000,
+        ge=1000,
+        description="Older observations are shortened when the conversation exceeds this many chars.",
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> AgentConfig:
+        if self.policy == "llm" and not self.model:
+            raise ConfigError(
+                "field 'model': policy=llm needs a chat model spec; set model=<spec> (e.g. an "
+                "OpenAI-compatible base URL) or use policy=retrieval"
+            )
+        if self.judge == "llm" and not (self.judge_model or self.model):
+            raise ConfigError("field 'judge_model': judge=llm needs judge_model=<spec> (or model=<spec>)")
+        return self

@@ -1,0 +1,463 @@
+"""The offline search agent: an iterative retrieval policy that uses **no LLM**.
+
+Its trajectories are labelled ``policy="retrieval-nonllm"`` (``model`` is None). It works only
+through the tools (search results and opened pages); it gets the question text and nothing else.
+
+How one attempt works:
+
+1. **Parse.** The question is split into sentences. Sentences that end in ``?`` form the final
+   question; the others are *clauses*, one per hop of the chain ("Start with ... . Move to ...
+   . Then ..."), with the leading connective ("Start with", "Move to", "Then", ...) removed.
+   The final question's wording gives the answer type (year, date, number, person, place,
+   name).
+2. **Search per clause.** Each clause is searched (and the whole question once). The top
+   ``open_per_clause`` results of each clause are opened and read.
+3. **Follow entities.** A chain hop's page usually names the next hop's entity. For each read
+   page, the titles of candidate pages of the next clause found in its text give a *link*
+   between the two. When no candidate of the next clause is linked from the best pages of the
+   current one, the agent searches for names written in those pages (capitalised phrases and
+   quoted titles), combined with the next clause's words, and reads what it finds.
+4. **Pick the chain.** Each candidate page gets a score per clause (its search score, normalised
+   by the best score of that query, plus the share of the clause's words found in the page);
+   consecutive hops earn a bonus when one page mentions the other. The best chain is found by
+   dynamic programming (Viterbi) over the clauses.
+5. **Answer.** From the page chosen for the last clause, candidates of the asked type are
+   extracted; each is scored by how well its sentence matches the final clause and question
+   (the question describes that sentence with the answer hidden), and candidates that already
+   appear in the question are excluded. The best candidate is the answer; the chain's pages
+   are cited.
+
+Attempts differ: attempt 1 is deterministic; later attempts perturb the query words, the
+number of pages read and the scores with seeded noise, so they explore other chains and
+candidates.
+
+Example:
+    >>> parse_question("Start with a band from Ohio. Move to its first album. In what year was it released?")
+    (['a band from Ohio', 'its first album'], 'In what year was it released?', 'year')
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from longtracerl.agent.base import AttemptEnd
+from longtracerl.agent.tools import ToolBox
+from longtracerl.records import Page
+
+__all__ = ["RetrievalPolicy", "parse_question", "answer_type", "extract_candidates"]
+
+POLICY_NAME = "retrieval-nonllm"
+
+_STOP_WORDS = """a an the of in on at to for from by with and or but is was were are be been being as that
+    this these those it its it's which who whom whose what when where why how than then there
+    their they them he she his her him one ones some any all each other another into onto over
+    under about after before during between through up down out off again further once here
+    also not no nor only own same so too very can will just should now did does do done has
+    have had having would could may might must shall our we you your i me my mine us start
+    move next finally go turn find consider step hop entity thing place person work link
+    linked connected leads lead following follow named called known begin first second last
+    whose"""
+_STOP = frozenset(_STOP_WORDS.split())
+
+_CONNECTIVE = re.compile(
+    r"^\s*(?:(?:and|so|now)\s+)?(?:start(?:ing)? (?:with|from|at)|begin(?:ning)? (?:with|at)|"
+    r"move (?:on )?(?:to|from)|then,?(?: (?:go|move|turn|jump|continue) (?:on )?to| find| consider| look at| take)?|"
+    r"next,?(?: (?:go|move|turn) to| consider| find| take)?|after that,?(?: (?:go|move|turn) to| consider)?|"
+    r"from (?:there|here|it|this),?(?: (?:go|move|turn) to)?|finally,?(?: (?:go|move|turn) to| consider)?|"
+    r"this (?:leads|points) (?:to|us to)|which leads to|go to|turn to|continue (?:on )?to|"
+    r"step \d+:?|hop \d+:?)\s*[:,]?\s*",
+    re.IGNORECASE,
+)
+_SENT_SPLIT = re.compile(r"(?<=[.?!])[\"'”’)]?\s+(?=[\"'“‘(]?[A-Z0-9])")
+_WORD = re.compile(r"[A-Za-z0-9]+(?:'[a-z]+)?")
+_YEAR = re.compile(r"(?<![\d,.])(1[0-9]{3}|20[0-9]{2})(?![\d,])")
+_MONTHS = (
+    "January|February|March|April|May|June|July|August|September|October|November|December|"
+    "Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
+)
+_DATE = re.compile(
+    rf"\b(?:(?:{_MONTHS})\.? \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}}|\d{{1,2}}(?:st|nd|rd|th)? (?:{_MONTHS})\.?,? \d{{4}}|"
+    rf"(?:{_MONTHS}) \d{{4}})\b"
+)
+_NUMBER = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\w])|(?<![\w.,])\d+(?:\.\d+)?(?![\w,])")
+_NUMBER_WORDS = re.compile(
+    r"\b(two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
+    r"sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|hundred)\b",
+    re.IGNORECASE,
+)
+_CAP_CONNECT = r"(?:of|the|de|la|le|von|van|der|and|&|for|du|del|da|on|in|upon|y)"
+_NAME = re.compile(rf"\b[A-Z][\w'’.-]*(?:\s+(?:{_CAP_CONNECT}\s+)*[A-Z][\w'’.-]*)*")
+_QUOTED = re.compile(r"[\"“]([^\"”]{2,80})[\"”]")
+_QUALIFIER = re.compile(r"\s*\([^)]*\)\s*$")
+
+_TYPE_RULES: list[tuple[str, re.Pattern]] = [
+    ("date", re.compile(r"\b(what|which|on what) (date|day)\b|\bwhat (exact )?date\b|\bdate\b", re.I)),
+    ("year", re.compile(r"\b(what|which|in what|in which) year\b|\byear\b|\bwhen\b|\bdecade\b", re.I)),
+    (
+        "number",
+        re.compile(
+            r"\bhow (many|much|tall|long|high|old|large|big|far|deep)\b|\bwhat (number|population|"
+            r"percentage|amount|total|count|capacity|length|height|area|size|age)\b|\bnumber of\b",
+            re.I,
+        ),
+    ),
+    (
+        "person",
+        re.compile(r"\bwho(m|se)?\b|\bwhich (person|man|woman|actor|actress|singer|author|writer)", re.I),
+    ),
+    (
+        "place",
+        re.compile(
+            r"\bwhere\b|\b(what|which|in what|in which) (city|country|state|town|place|county|region|"
+            r"province|village|location|continent|island|district|nation)\b",
+            re.I,
+        ),
+    ),
+]
+
+
+def answer_type(final_question: str) -> str:
+    """The type of answer asked for: year, date, number, person, place or name.
+
+    >>> answer_type("In what year was it founded?"), answer_type("How many members does it have?")
+    ('year', 'number')
+    >>> answer_type("Who directed it?"), answer_type("Which city hosts it?"), answer_type("What is its name?")
+    ('person', 'place', 'name')
+    """
+    for kind, rx in _TYPE_RULES:
+        if rx.search(final_question):
+            return kind
+    return "name"
+
+
+def parse_question(question: str) -> tuple[list[str], str, str]:
+    """(clauses, final question, answer type) of a chained-narration question."""
+    text = " ".join(question.split())
+    sentences = [s.strip() for s in _SENT_SPLIT.split(text) if s.strip()]
+    clauses: list[str] = []
+    finals: list[str] = []
+    for s in sentences:
+        if s.endswith("?") or (s.endswith(('?"', "?'", "?”"))):
+            finals.append(s)
+            continue
+        body = _CONNECTIVE.sub("", s, count=1).strip()
+        body = body.rstrip(".;: ").strip()
+        if body:
+            clauses.append(body)
+    if not finals and clauses:
+        finals = [clauses.pop()]  # no question mark: the last sentence asks
+    final = " ".join(finals)
+    if not clauses:
+        clauses = [final]
+    return clauses, final, answer_type(final)
+
+
+def _content_words(text: str) -> list[str]:
+    return [w for w in (m.group(0).lower() for m in _WORD.finditer(text)) if w not in _STOP and len(w) > 1]
+
+
+def _base_title(title: str) -> str:
+    return _QUALIFIER.sub("", title).strip()
+
+
+def _mentions(text: str, name: str) -> bool:
+    if len(name) < 3:
+        return False
+    i = text.find(name)
+    while i >= 0:
+        before = text[i - 1] if i > 0 else " "
+        after = text[i + len(name)] if i + len(name) < len(text) else " "
+        if not before.isalnum() and not after.isalnum():
+            return True
+        i = text.find(name, i + 1)
+    return False
+
+
+def _sentences(text: str) -> list[str]:
+    return [s for s in _SENT_SPLIT.split(" ".join(text.split())) if s]
+
+
+def extract_candidates(text: str, kind: str) -> list[tuple[str, int]]:
+    """(candidate, sentence index) pairs of the given type found in ``text``.
+
+    >>> extract_candidates("Formed in 1990 in Ohio. It had 12 members by March 3, 2001.", "year")
+    [('1990', 0), ('2001', 1)]
+    >>> extract_candidates("Formed in 1990 in Ohio. It had 12 members by March 3, 2001.", "date")
+    [('March 3, 2001', 1)]
+    """
+    out: list[tuple[str, int]] = []
+    for si, sent in enumerate(_sentences(text)):
+        if kind == "year":
+            found = [m.group(1) for m in _YEAR.finditer(sent)]
+        elif kind == "date":
+            found = [m.group(0) for m in _DATE.finditer(sent)]
+            if not found:
+                found = [m.group(1) for m in _YEAR.finditer(sent)]
+        elif kind == "number":
+            found = [m.group(0) for m in _NUMBER.finditer(sent) if not _YEAR.fullmatch(m.group(0))]
+            found += [m.group(0) for m in _NUMBER_WORDS.finditer(sent)]
+        else:
+            found = [m.group(1).strip() for m in _QUOTED.finditer(sent)]
+            for m in _NAME.finditer(sent):
+                name = m.group(0).strip(" .'’-")
+                if len(name) > 1 and name.lower() not in _STOP and not name.isdigit():
+                    found.append(name)
+        for f in found:
+            out.append((f, si))
+    return out
+
+
+# ---------------------------------------------------------------------------------- policy
+
+
+@dataclass
+class _Cand:
+    page_id: str
+    title: str
+    search: float = 0.0  # best normalised search score for this clause
+    page: Page | None = None
+    overlap: float = 0.0
+    score: float = 0.0
+
+
+@dataclass
+class _Hop:
+    clause: str
+    words: list[str]
+    cands: dict[str, _Cand] = field(default_factory=dict)
+
+
+class RetrievalPolicy:
+    """Iterative non-LLM retrieval agent (see the module docstring)."""
+
+    name = POLICY_NAME
+    model: str | None = None
+
+    def __init__(self, cfg: Any = None):
+        from longtracerl.agent.config import AgentConfig
+
+        self.cfg = cfg if cfg is not None else AgentConfig()
+        self.open_per_clause = self.cfg.open_per_clause
+        self.follow = self.cfg.follow_entities
+
+    # -- helpers -------------------------------------------------------------------------
+    def _budget_ok(self, tools: ToolBox, reserve: int = 2) -> bool:
+        return tools.n_calls + reserve < self.cfg.max_turns
+
+    def _read(self, tools: ToolBox, cand: _Cand) -> None:
+        if cand.page is None:
+            res = tools.open(cand.page_id)
+            if res.ok:
+                cand.page = res.page
+
+    @staticmethod
+    def _overlap(words: list[str], page: Page) -> float:
+        if not words:
+            return 0.0
+        have = set(_content_words(page.title + " " + page.text))
+        return sum(1 for w in set(words) if w in have) / len(set(words))
+
+    def _query(self, words: list[str], clause: str, rng: random.Random, attempt: int) -> str:
+        if attempt == 1 or len(words) < 5:
+            return clause
+        keep = [w for w in words if rng.random() > 0.25]
+        return " ".join(keep if len(keep) >= 3 else words)
+
+    def _search_into(self, tools: ToolBox, hop: _Hop, query: str, weight: float = 1.0) -> list[_Cand]:
+        res = tools.search(query)
+        if not res.ok or not res.hits:
+            return []
+        top = max(h.score for h in res.hits) or 1.0
+        added = []
+        for h in res.hits:
+            c = hop.cands.get(h.page_id)
+            if c is None:
+                c = hop.cands[h.page_id] = _Cand(h.page_id, h.title)
+            c.search = max(c.search, weight * (h.score / top if top > 0 else 0.0))
+            added.append(c)
+        return added
+
+    # -- the attempt ---------------------------------------------------------------------
+    def run(self, question: str, tools: ToolBox, *, attempt: int, seed: int) -> AttemptEnd:
+        rng = random.Random(seed)
+        clauses, final, kind = parse_question(question)
+        hops = [_Hop(c, _content_words(c)) for c in clauses]
+        # the final question often re-describes the last entity
+        hops[-1].words = hops[-1].words + [w for w in _content_words(final) if w not in hops[-1].words]
+        n_open = self.open_per_clause + (0 if attempt == 1 else rng.randint(0, 2))
+        noise = 0.0 if attempt == 1 else 0.15 + 0.05 * min(attempt, 5)
+
+        # 1) whole-question search: a first look at the neighbourhood (seen pages)
+        pool: dict[str, _Cand] = {}
+        whole = tools.search(question)
+        if whole.ok:
+            for h in whole.hits:
+                pool.setdefault(h.page_id, _Cand(h.page_id, h.title))
+
+        # 2) per-clause search and reading
+        for i, hop in enumerate(hops):
+            if not self._budget_ok(tools, reserve=2 + (len(hops) - i - 1)):
+                break
+            q = self._query(
+                hop.words, hop.clause if i < len(hops) - 1 else hop.clause + " " + final, rng, attempt
+            )
+            found = self._search_into(tools, hop, q)
+            for c in sorted(found, key=lambda c: -c.search)[:n_open]:
+                if not self._budget_ok(tools, reserve=2 + (len(hops) - i - 1)):
+                    break
+                self._read(tools, c)
+
+        # 3) follow entities where the chain looks broken
+        if self.follow:
+            for i in range(len(hops) - 1):
+                self._follow(tools, hops, i, rng, hops_left=len(hops) - i - 1)
+
+        # 4) score candidates and pick the chain
+        for hop in hops:
+            for c in hop.cands.values():
+                c.overlap = self._overlap(hop.words, c.page) if c.page is not None else 0.0
+                c.score = 0.6 * c.search + 1.0 * c.overlap + (rng.gauss(0.0, noise) if noise else 0.0)
+        chain = self._viterbi(hops)
+        if not chain:
+            return self._give_up(tools, "no search results")
+
+        # 5) answer from the last page of the chain
+        last = chain[-1]
+        if last.page is None:
+            self._read(tools, last)
+        answer = self._answer(last, hops[-1], question, final, kind, rng, noise)
+        if answer is None:
+            # try the next best page for the last clause
+            for alt in sorted(hops[-1].cands.values(), key=lambda c: -c.score)[:3]:
+                if alt.page_id == last.page_id or not self._budget_ok(tools):
+                    continue
+                self._read(tools, alt)
+                answer = self._answer(alt, hops[-1], question, final, kind, rng, noise)
+                if answer is not None:
+                    chain = chain[:-1] + [alt]
+                    break
+        if answer is None:
+            return self._give_up(tools, f"no {kind} candidate in the chosen pages", chain)
+        tools.cite([c.page_id for c in chain if c.page is not None])
+        tools.answer(answer)
+        return AttemptEnd("answered")
+
+    def _give_up(self, tools: ToolBox, why: str, chain: list[_Cand] | None = None) -> AttemptEnd:
+        if chain:
+            tools.cite([c.page_id for c in chain if c.page is not None])
+        return AttemptEnd("gave_up", why)
+
+    def _follow(self, tools: ToolBox, hops: list[_Hop], i: int, rng: random.Random, hops_left: int) -> None:
+        cur, nxt = hops[i], hops[i + 1]
+        best_cur = sorted(
+            (c for c in cur.cands.values() if c.page is not None), key=lambda c: -(c.search + 0.01)
+        )[:2]
+        if not best_cur:
+            return
+        for c in best_cur:
+            for n in nxt.cands.values():
+                if _mentions(c.page.text, _base_title(n.title)) and n.search > 0.5:
+                    return  # the chain is already linked
+        # names written in the best current page, most specific (longest) first
+        names: list[str] = []
+        for c in best_cur:
+            for cand, _si in extract_candidates(c.page.text, "name"):
+                if cand not in names and cand != _base_title(c.title) and len(cand) >= 4:
+                    names.append(cand)
+        names.sort(key=lambda s: -len(s))
+        rng.shuffle(names) if rng.random() < 0.3 else None
+        for name in names[: self.follow]:
+            if not self._budget_ok(tools, reserve=3 + hops_left):
+                return
+            q = name + " " + " ".join(nxt.words[:12])
+            res = tools.search(q)
+            if not res.ok:
+                continue
+            top = max((h.score for h in res.hits), default=1.0) or 1.0
+            for h in res.hits[:3]:
+                if _base_title(h.title).lower() != name.lower():
+                    continue
+                c = nxt.cands.get(h.page_id) or _Cand(h.page_id, h.title)
+                nxt.cands[h.page_id] = c
+                c.search = max(c.search, 0.5 * h.score / top)
+                if self._budget_ok(tools, reserve=3 + hops_left):
+                    self._read(tools, c)
+
+    @staticmethod
+    def _viterbi(hops: list[_Hop]) -> list[_Cand]:
+        layers = [
+            [c for c in h.cands.values() if c.page is not None] or list(h.cands.values())[:5] for h in hops
+        ]
+        layers = [layer for layer in layers if layer]
+        if not layers:
+            return []
+        best: list[dict[str, tuple[float, str | None]]] = []
+        first = {c.page_id: (c.score, None) for c in layers[0]}
+        best.append(first)
+        for li in range(1, len(layers)):
+            prev_layer, layer = layers[li - 1], layers[li]
+            cur: dict[str, tuple[float, str | None]] = {}
+            for c in layer:
+                top = (-math.inf, None)
+                for p in prev_layer:
+                    s = best[li - 1][p.page_id][0]
+                    if p.page_id == c.page_id:
+                        s -= 2.0
+                    elif p.page is not None and _mentions(p.page.text, _base_title(c.title)):
+                        s += 0.8
+                    elif c.page is not None and _mentions(c.page.text, _base_title(p.title)):
+                        s += 0.3
+                    if s > top[0]:
+                        top = (s, p.page_id)
+                cur[c.page_id] = (top[0] + c.score, top[1])
+            best.append(cur)
+        by_id = [{c.page_id: c for c in layer} for layer in layers]
+        end = max(best[-1], key=lambda k: best[-1][k][0])
+        chain = [by_id[-1][end]]
+        back = best[-1][end][1]
+        for li in range(len(layers) - 2, -1, -1):
+            chain.append(by_id[li][back])
+            back = best[li][back][1]
+        return chain[::-1]
+
+    def _answer(
+        self,
+        page_cand: _Cand,
+        hop: _Hop,
+        question: str,
+        final: str,
+        kind: str,
+        rng: random.Random,
+        noise: float,
+    ) -> str | None:
+        page = page_cand.page
+        if page is None:
+            return None
+        q_norm = " " + " ".join(_WORD.findall(question.lower())) + " "
+        title_words = set(_content_words(_base_title(page.title)))
+        want = set(hop.words) | set(_content_words(final))
+        sents = _sentences(page.text)
+        sent_scores = []
+        for s in sents:
+            ws = set(_content_words(s))
+            sent_scores.append(len(ws & want) / (len(want) or 1))
+        best: tuple[float, str] | None = None
+        seen: dict[str, int] = {}
+        for cand, si in extract_candidates(page.text, kind):
+            key = " ".join(_WORD.findall(cand.lower()))
+            if not key or f" {key} " in q_norm:
+                continue  # the question never contains its own answer
+            if kind in ("person", "place", "name") and set(key.split()) <= title_words:
+                continue  # the entity itself is not its own attribute
+            seen[key] = seen.get(key, 0) + 1
+            score = sent_scores[si] if si < len(sent_scores) else 0.0
+            score += 0.05 / (1 + si) + 0.02 * seen[key]
+            if noise:
+                score += rng.gauss(0.0, noise)
+            if best is None or score > best[0]:
+                best = (score, cand)
+        return best[1] if best else None
