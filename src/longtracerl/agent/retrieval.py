@@ -187,7 +187,9 @@ def extract_candidates(text: str, kind: str) -> list[tuple[str, int]]:
     >>> extract_candidates("Formed in 1990 in Ohio. It had 12 members by March 3, 2001.", "year")
     [('1990', 0), ('2001', 1)]
     >>> extract_candidates("Formed in 1990 in Ohio. It had 12 members by March 3, 2001.", "date")
-    [('March 3, 2001', 1)]
+    [('1990', 0), ('March 3, 2001', 1)]
+
+    (a sentence without a full date offers its years as date candidates).
     """
     out: list[tuple[str, int]] = []
     for si, sent in enumerate(_sentences(text)):
