@@ -1,0 +1,366 @@
+"""BM25 over a corpus folder's pages: build the persisted index, open a retriever on it.
+
+Backend: tantivy (BM25 with k1=1.2, b=0.75), chosen by measurement against bm25s (see
+docs/search.md and benchmarks/bench_search.py). Two indexed fields per page:
+
+- ``body``: the title and the text (so the title's words count like any other words), and
+- ``title``: the title alone, searched with a boost (``title_boost``, default 0.25).
+
+The index lives in ``CORPUS/index/`` (tantivy files under ``tantivy/``) with a ``meta.json`` (backend, doc count, parameters, a
+fingerprint of the page store). It is built in a temp folder next to it and renamed into place,
+so a crash never leaves a half index; ``meta.json`` is written last inside the temp folder, so a
+folder with ``meta.json`` is complete. A build is skipped when the index is complete and matches
+the store.
+
+Example:
+    >>> import tempfile
+    >>> from longtracerl.corpus.store import PageStore
+    >>> from longtracerl.records import Page
+    >>> d = tempfile.mkdtemp()
+    >>> with PageStore.create(d) as w:
+    ...     _ = w.add(Page(id="p1", title="Paris", text="Paris is the capital of France."))
+    ...     _ = w.add(Page(id="p2", title="Berlin", text="Berlin is the capital of Germany."))
+    >>> build_index(d, progress=False)["doc_count"]
+    2
+    >>> r = open_retriever(d)
+    >>> [(h.rank, h.page_id) for h in r.search("capital of Germany", k=1)]
+    [(1, 'p2')]
+    >>> r.search("") == []
+    True
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import logging
+import os
+import shutil
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from longtracerl.config import Field, StageConfig
+from longtracerl.corpus.store import STORE_FILE, PageNotFound, PageStore
+from longtracerl.records import Page, atomic_write_text
+from longtracerl.search.analysis import (
+    ANALYZER_DESCRIPTION,
+    ANALYZER_NAME,
+    analyzer,
+    make_snippet,
+    sanitize_query,
+)
+from longtracerl.search.base import Hit
+
+__all__ = [
+    "BACKEND",
+    "INDEX_DIR",
+    "IndexNotFound",
+    "SearchConfig",
+    "ScoredPage",
+    "BM25Retriever",
+    "build_index",
+    "open_retriever",
+    "store_fingerprint",
+]
+
+log = logging.getLogger(__name__)
+
+BACKEND = "tantivy"
+INDEX_DIR = "index"
+META_FILE = "meta.json"
+TANTIVY_SUBDIR = "tantivy"  # tantivy keeps its own meta.json, so its files live one level down
+FORMAT_VERSION = 1
+BM25_K1 = 1.2  # tantivy's fixed BM25 parameters
+BM25_B = 0.75
+
+
+class IndexNotFound(FileNotFoundError):
+    """The corpus folder has no complete search index, or it does not match the page store."""
+
+
+class SearchConfig(StageConfig):
+    """Settings of the BM25 search stage (index build and query time)."""
+
+    title_boost: float = Field(
+        default=0.25,
+        ge=0.0,
+        description="Weight of the title-only field at query time (the title also counts in the body "
+        "field). 0 disables it. 0.25 measured best on HotpotQA (docs/search.md).",
+    )
+    snippet_chars: int = Field(default=200, ge=20, le=5000, description="Length of hit snippets.")
+    max_query_terms: int = Field(
+        default=256, ge=1, le=4096, description="Words of a query kept (longer queries are truncated)."
+    )
+    writer_heap_mb: int = Field(default=256, ge=16, description="tantivy writer memory budget, MB.")
+    writer_threads: int = Field(default=1, ge=1, le=16, description="tantivy indexing threads.")
+
+
+def store_fingerprint(corpus_dir: str | os.PathLike) -> str:
+    """A cheap fingerprint of ``pages.sqlite``: page count, file size, and every id and title.
+
+    Text edits that keep the file size and every id and title are not seen; use ``force=True``.
+    """
+    path = Path(corpus_dir) / STORE_FILE
+    h = hashlib.sha256()
+    h.update(str(path.stat().st_size).encode())
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        n = 0
+        for pid, title in conn.execute("SELECT id, title FROM pages ORDER BY idx"):
+            h.update(pid.encode("utf-8", "surrogatepass") + b"\x00")
+            h.update(title.encode("utf-8", "surrogatepass") + b"\x01")
+            n += 1
+    finally:
+        conn.close()
+    return f"{n}:{h.hexdigest()[:24]}"
+
+
+def _index_params() -> dict:
+    return {
+        "format_version": FORMAT_VERSION,
+        "analyzer": ANALYZER_NAME,
+        "analyzer_chain": ANALYZER_DESCRIPTION,
+        "fields": {"body": "title + newline + text", "title": "title"},
+        "bm25": {"k1": BM25_K1, "b": BM25_B},
+    }
+
+
+def _schema():
+    import tantivy
+
+    sb = tantivy.SchemaBuilder()
+    sb.add_text_field("id", stored=True, tokenizer_name="raw", index_option="basic")
+    sb.add_text_field("title", stored=False, tokenizer_name=ANALYZER_NAME)
+    sb.add_text_field("body", stored=False, tokenizer_name=ANALYZER_NAME)
+    return sb.build()
+
+
+def _read_meta(index_dir: Path) -> dict | None:
+    try:
+        return json.loads((index_dir / META_FILE).read_text(encoding="utf-8"))
+    except (FileNotFoundError, NotADirectoryError, json.JSONDecodeError):
+        return None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _clean_stale_partials(corpus_dir: Path) -> None:
+    for p in corpus_dir.glob(f"{INDEX_DIR}.partial-*"):
+        try:
+            pid = int(p.name.rsplit("-", 1)[1])
+        except ValueError:
+            continue
+        if pid != os.getpid() and not _pid_alive(pid):
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def build_index(
+    corpus_dir: str | os.PathLike,
+    *,
+    progress: bool = True,
+    force: bool = False,
+    config: SearchConfig | None = None,
+) -> dict:
+    """Build ``corpus_dir/index/`` from the page store; returns the index's meta.json content.
+
+    Skipped (the existing meta returned) when the index is complete and matches the store and
+    the index parameters, unless ``force``.
+    """
+    import tantivy
+    from tqdm import tqdm
+
+    cfg = config or SearchConfig()
+    corpus_dir = Path(corpus_dir)
+    store = PageStore(corpus_dir)
+    final = corpus_dir / INDEX_DIR
+    fingerprint = store_fingerprint(corpus_dir)
+    params = _index_params()
+    meta = _read_meta(final)
+    if (
+        not force
+        and meta is not None
+        and meta.get("backend") == BACKEND
+        and meta.get("store_fingerprint") == fingerprint
+        and meta.get("params") == params
+    ):
+        log.info("search index %s is up to date (%d pages); skipping build", final, meta["doc_count"])
+        return meta
+
+    _clean_stale_partials(corpus_dir)
+    tmp = corpus_dir / f"{INDEX_DIR}.partial-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        (tmp / TANTIVY_SUBDIR).mkdir()
+        index = tantivy.Index(_schema(), path=str(tmp / TANTIVY_SUBDIR))
+        index.register_tokenizer(ANALYZER_NAME, analyzer())
+        writer = index.writer(heap_size=cfg.writer_heap_mb * 1_000_000, num_threads=cfg.writer_threads)
+        n = 0
+        pages = tqdm(store.iter_pages(), total=len(store), desc="index", unit="page", disable=not progress)
+        for page in pages:
+            writer.add_document(
+                tantivy.Document(id=page.id, title=page.title, body=f"{page.title}\n{page.text}")
+            )
+            n += 1
+        writer.commit()
+        writer.wait_merging_threads()
+        meta = {
+            "backend": BACKEND,
+            "doc_count": n,
+            "store_fingerprint": fingerprint,
+            "params": params,
+            "built_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        }
+        atomic_write_text(tmp / META_FILE, json.dumps(meta, indent=2) + "\n")
+        _swap_in(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    finally:
+        store.close()
+    log.info("built search index %s (%d pages)", final, n)
+    return meta
+
+
+def _swap_in(tmp: Path, final: Path) -> None:
+    """Move the freshly built ``tmp`` to ``final``; an older index is moved aside, then removed."""
+    old = None
+    if final.exists():
+        old = final.with_name(f"{INDEX_DIR}.old-{os.getpid()}")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(final, old)
+    os.replace(tmp, final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class ScoredPage:
+    """A ranked page with its full text (what the search server returns)."""
+
+    page: Page
+    score: float
+    rank: int
+
+
+class BM25Retriever:
+    """BM25 search over a corpus folder's persisted index; implements ``Retriever``.
+
+    ``search`` returns hits with snippets; ``search_pages`` the full pages; ``open`` one page by id
+    (through the page store). Safe to share between threads.
+    """
+
+    def __init__(self, corpus_dir: str | os.PathLike, *, config: SearchConfig | None = None):
+        import tantivy
+
+        self.config = config or SearchConfig()
+        self.corpus_dir = Path(corpus_dir)
+        index_dir = self.corpus_dir / INDEX_DIR
+        meta = _read_meta(index_dir)
+        if meta is None:
+            raise IndexNotFound(
+                f"{index_dir}: no complete search index (run `longtracerl search index --corpus {self.corpus_dir}`)"
+            )
+        if meta.get("backend") != BACKEND or meta.get("params", {}).get("format_version") != FORMAT_VERSION:
+            raise IndexNotFound(
+                f"{index_dir / META_FILE}: index backend/format {meta.get('backend')!r}/"
+                f"{meta.get('params', {}).get('format_version')!r} is not {BACKEND!r}/{FORMAT_VERSION}; "
+                f"rebuild with `longtracerl search index --corpus {self.corpus_dir} --force`"
+            )
+        self.meta = meta
+        self.store = PageStore(self.corpus_dir)
+        if len(self.store) != meta["doc_count"]:
+            raise IndexNotFound(
+                f"{index_dir}: index has {meta['doc_count']} pages but the store has {len(self.store)}; "
+                f"rebuild with `longtracerl search index --corpus {self.corpus_dir}`"
+            )
+        self._index = tantivy.Index.open(str(index_dir / TANTIVY_SUBDIR))
+        self._index.register_tokenizer(ANALYZER_NAME, analyzer())
+        self._searcher = self._index.searcher()
+        self._store_lock = threading.Lock()
+        boosts = {"body": 1.0}
+        if self.config.title_boost > 0:
+            boosts["title"] = self.config.title_boost
+        self._fields = list(boosts)
+        self._boosts = boosts
+
+    def __len__(self) -> int:
+        return int(self.meta["doc_count"])
+
+    def _ranked(self, query: str, k: int) -> list[tuple[str, float]]:
+        if not isinstance(query, str):
+            raise TypeError(f"query must be a string, got {type(query).__name__}")
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        text = sanitize_query(query, self.config.max_query_terms)
+        if not text:
+            return []
+        try:
+            parsed = self._index.parse_query(text, self._fields, field_boosts=self._boosts)
+        except ValueError:  # not expected after sanitising; stay safe for odd unicode
+            parsed, _errors = self._index.parse_query_lenient(text, self._fields, field_boosts=self._boosts)
+        result = self._searcher.search(parsed, k)
+        out = [(self._searcher.doc(addr)["id"][0], float(score)) for score, addr in result.hits]
+        out.sort(key=lambda x: -x[1])  # stable: ties keep index order
+        return out
+
+    def search_pages(self, query: str, k: int = 10) -> list[ScoredPage]:
+        """The top ``k`` pages for ``query`` with their full text; [] for an empty query."""
+        ranked = self._ranked(query, k)
+        with self._store_lock:
+            pages = self.store.get_many(pid for pid, _ in ranked)
+        out = []
+        for pid, score in ranked:
+            page = pages.get(pid)
+            if page is None:
+                raise IndexNotFound(
+                    f"{self.corpus_dir / INDEX_DIR}: page {pid!r} is in the index but not in the store; "
+                    f"rebuild with `longtracerl search index --corpus {self.corpus_dir} --force`"
+                )
+            out.append(ScoredPage(page=page, score=score, rank=len(out) + 1))
+        return out
+
+    def search(self, query: str, k: int = 10) -> list[Hit]:
+        """The top ``k`` hits (rank 1 = best) with a snippet around the matching words."""
+        return [
+            Hit(
+                page_id=sp.page.id,
+                title=sp.page.title,
+                snippet=make_snippet(query, sp.page.text, self.config.snippet_chars),
+                score=sp.score,
+                rank=sp.rank,
+            )
+            for sp in self.search_pages(query, k)
+        ]
+
+    def open(self, page_id: str) -> Page:
+        """The full page; raises ``PageNotFound``."""
+        with self._store_lock:
+            return self.store.open(page_id)
+
+    def get_many(self, page_ids: list[str]) -> dict[str, Page]:
+        """Pages by id (missing ids are absent from the result)."""
+        with self._store_lock:
+            return self.store.get_many(page_ids)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def open_retriever(corpus_dir: str | os.PathLike, *, config: SearchConfig | None = None) -> BM25Retriever:
+    """Open the persisted index of ``corpus_dir`` (raises ``IndexNotFound`` when missing/stale)."""
+    return BM25Retriever(corpus_dir, config=config)
+
+
+__all__ += ["PageNotFound"]
