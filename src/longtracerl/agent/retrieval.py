@@ -62,6 +62,9 @@ _STOP_WORDS = """a an the of in on at to for from by with and or but is was were
     linked connected leads lead following follow named called known begin first second last
     whose"""
 _STOP = frozenset(_STOP_WORDS.split())
+_TYPE_WORDS = frozenset(
+    ["year", "years", "date", "day", "month", "many", "much", "number", "amount", "total", "name", "called"]
+)
 
 _CONNECTIVE = re.compile(
     r"^\s*(?:(?:and|so|now)\s+)?(?:start(?:ing)? (?:with|from|at)|begin(?:ning)? (?:with|at)|"
@@ -441,12 +444,15 @@ class RetrievalPolicy:
             return None
         q_norm = " " + " ".join(_WORD.findall(question.lower())) + " "
         title_words = set(_content_words(_base_title(page.title)))
-        want = set(hop.words) | set(_content_words(final))
-        sents = _sentences(page.text)
+        # the final question says which fact is asked (weight 2); the last clause describes the
+        # entity around it (weight 1)
+        asked = set(_content_words(final)) - _TYPE_WORDS
+        described = set(hop.words) - asked
+        total = 2 * len(asked) + len(described) or 1
         sent_scores = []
-        for s in sents:
+        for s in _sentences(page.text):
             ws = set(_content_words(s))
-            sent_scores.append(len(ws & want) / (len(want) or 1))
+            sent_scores.append((2 * len(ws & asked) + len(ws & described)) / total)
         best: tuple[float, str] | None = None
         seen: dict[str, int] = {}
         for cand, si in extract_candidates(page.text, kind):

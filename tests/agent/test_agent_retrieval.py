@@ -1,0 +1,189 @@
+import json
+
+import pytest
+from agent_fixtures import CHAIN_QUESTION, make_question
+
+from longtracerl.agent.base import attempt_seed
+from longtracerl.agent.config import AgentConfig
+from longtracerl.agent.retrieval import RetrievalPolicy, answer_type, parse_question
+from longtracerl.agent.runner import run_agent
+from longtracerl.agent.tools import ToolBox
+from longtracerl.config import ConfigError, load_config
+from longtracerl.records import RejectedItem, Trajectory, read_jsonl
+
+CFG = AgentConfig(progress=False)
+
+
+def _trajs(run):
+    return list(read_jsonl(run / "trajectories.jsonl", Trajectory))
+
+
+def _actions(t: Trajectory):
+    return [(e.tool, e.args, e.result_ids, e.error) for e in t.events]
+
+
+@pytest.mark.parametrize(
+    "question,clauses,kind",
+    [
+        (
+            "Start with a band from Ohio. Move to its first album. Then go to the studio where it was made. "
+            "In what year did that studio open?",
+            ["a band from Ohio", "its first album", "the studio where it was made"],
+            "year",
+        ),
+        ("Begin with a river in Maine. How long is it, in miles?", ["a river in Maine"], "number"),
+        (
+            "Start with a song. Next, consider its writer. Who produced it?",
+            ["a song", "its writer"],
+            "person",
+        ),
+        (
+            "Start with a festival. Finally, its town. Where is the museum?",
+            ["a festival", "its town"],
+            "place",
+        ),
+    ],
+)
+def test_parse_question(question, clauses, kind):
+    got_clauses, final, got_kind = parse_question(question)
+    assert got_clauses == clauses
+    assert final.endswith("?")
+    assert got_kind == kind
+
+
+def test_answer_type_date_and_name():
+    assert answer_type("On what date was it signed?") == "date"
+    assert answer_type("What is the name of its label?") == "name"
+
+
+def test_retrieval_policy_answers_two_hop_question(store, retriever):
+    tb = ToolBox(retriever, store, top_k=5, max_calls=60)
+    end = RetrievalPolicy(CFG).run(CHAIN_QUESTION, tb, attempt=1, seed=1)
+    assert end.reason == "answered"
+    assert tb.final_answer == "1971"
+    assert tb.cited_ids == ["fest", "marta"]  # the chain it followed, in order
+    assert {"fest", "marta"} <= set(tb.opened_ids)
+    assert set(tb.opened_ids) - set(tb.cited_ids), "reading candidates leaves opened-but-not-cited pages"
+    assert set(tb.seen_ids) - set(tb.opened_ids), "some results are seen but never opened"
+    # it genuinely searched: every clause was a query
+    queries = [e.args["query"] for e in tb.events if e.tool == "search"]
+    assert any("violinist who founded it" in q for q in queries)
+
+
+def test_run_agent_writes_trajectories_and_summary(corpus_dir, store, retriever, run_dir):
+    run = run_dir("r", [make_question("q1")])
+    summary = run_agent(corpus_dir, run, CFG, retriever=retriever, store=store)
+    (t,) = _trajs(run)  # stops after the first correct attempt
+    assert t.correct and t.attempt == 1 and t.final_answer == "1971"
+    assert t.policy == "retrieval-nonllm" and t.model is None and t.end_reason == "answered"
+    assert t.provenance.stage == "agent" and t.provenance.source_ids == ["q1"]
+    assert t.provenance.seed == attempt_seed(CFG.seed, "q1", 1)
+    assert summary["kept"] == 1 and summary["dropped"] == 0 and summary["questions"] == 1
+    assert summary["success_per_attempt"]["1"] == {"attempts": 1, "correct": 1, "rate": 1.0}
+    on_disk = json.loads((run / "agent.summary.json").read_text())
+    assert on_disk["kept"] == 1 and on_disk["end_reasons"] == {"answered": 1}
+
+
+def test_label_is_never_read_by_the_policy(corpus_dir, store, retriever, run_dir):
+    """A poisoned label (wrong answer, wrong gold pages, junk rubrics) changes no action."""
+    good = run_dir("good", [make_question("q1")])
+    poisoned_q = make_question("q1", answer="Zanzibar 9999", gold=("mill", "river"))
+    poisoned_q.label.rubrics = ["Old Mill Bakery", "Brook River"]
+    bad = run_dir("bad", [poisoned_q])
+    cfg = AgentConfig(progress=False, attempts=3)
+    run_agent(corpus_dir, good, cfg, retriever=retriever, store=store)
+    run_agent(corpus_dir, bad, cfg, retriever=retriever, store=store)
+    g, b = _trajs(good), _trajs(bad)
+    assert len(g) == 1 and len(b) == 3  # only correctness differs: the poisoned run keeps trying
+    assert _actions(g[0]) == _actions(b[0])
+    assert g[0].final_answer == b[0].final_answer == "1971"
+    assert not b[0].correct
+    for t in b:
+        assert "mill" not in t.opened_ids and "river" not in t.opened_ids
+
+
+def test_attempts_differ(store, retriever):
+    seqs = []
+    for attempt in range(1, 6):
+        tb = ToolBox(retriever, store, top_k=5, max_calls=60)
+        RetrievalPolicy(CFG).run(CHAIN_QUESTION, tb, attempt=attempt, seed=attempt_seed(0, "q", attempt))
+        seqs.append(json.dumps([(e.tool, e.args) for e in tb.events]))
+    assert len(set(seqs)) >= 3
+
+
+def test_unanswerable_question_is_dropped_and_counted(corpus_dir, store, retriever, run_dir):
+    run = run_dir("r", [make_question("q1"), make_question("q2", answer="Zanzibar 9999")])
+    summary = run_agent(corpus_dir, run, CFG, retriever=retriever, store=store)
+    ts = _trajs(run)
+    assert [t.attempt for t in ts if t.question_id == "q2"] == [1, 2, 3, 4, 5]
+    assert summary["kept"] == 1 and summary["dropped"] == 1 and summary["attempts"] == 6
+    assert summary["first_correct_at"] == {"1": 1}
+    rejected = list(read_jsonl(run / "agent.rejected.jsonl", RejectedItem))
+    assert [(r.item_id, r.reason) for r in rejected] == [("q2", "no_correct_attempt")]
+
+
+def test_resume_after_crash_no_duplicates_no_loss(corpus_dir, store, retriever, run_dir):
+    run = run_dir("r", [make_question("q1", answer="never"), make_question("q2")])
+    run_agent(corpus_dir, run, CFG, retriever=retriever, store=store)
+    path = run / "trajectories.jsonl"
+    full = path.read_text().splitlines(keepends=True)
+    assert len(full) == 6
+    # simulate a crash during attempt 3 of q1: two whole lines and a torn third one
+    path.write_text("".join(full[:2]) + full[2][: len(full[2]) // 2])
+    summary = run_agent(corpus_dir, run, CFG, retriever=retriever, store=store)
+    ts = _trajs(run)
+    keys = [(t.question_id, t.attempt) for t in ts]
+    assert len(keys) == len(set(keys)) == 6
+    assert sorted(keys) == [("q1", a) for a in range(1, 6)] + [("q2", 1)]
+    assert summary["this_run"]["trajectories"] == 4
+    # a re-run of a complete stage does nothing
+    again = run_agent(corpus_dir, run, CFG, retriever=retriever, store=store)
+    assert again["this_run"]["trajectories"] == 0 and len(_trajs(run)) == 6
+    assert again["kept"] == 1 and again["dropped"] == 1
+
+
+def test_bad_questions_file_names_line_and_field(corpus_dir, store, retriever, tmp_path):
+    run = tmp_path / "r"
+    run.mkdir()
+    good = make_question("q1").model_dump_json()
+    bad = json.loads(good)
+    del bad["label"]["answer"]
+    (run / "questions.jsonl").write_text(good + "\n" + json.dumps(bad) + "\n")
+    from longtracerl.records import RecordError
+
+    with pytest.raises(RecordError, match=r"questions.jsonl:2: field 'label.answer'"):
+        run_agent(corpus_dir, run, CFG, retriever=retriever, store=store)
+    assert not (run / "trajectories.jsonl").exists()
+
+
+def test_config_checks():
+    with pytest.raises(ConfigError, match="model"):
+        load_config(AgentConfig, overrides=["policy=llm"])
+    with pytest.raises(ConfigError, match="unknown key"):
+        load_config(AgentConfig, overrides=["atempts=3"])
+
+
+def test_cli_end_to_end(corpus_dir, run_dir, capsys):
+    index = pytest.importorskip("longtracerl.search.index", reason="the BM25 index of the search stage")
+    from longtracerl.cli import main
+
+    index.build_index(corpus_dir, progress=False)
+
+    run = run_dir("r", [make_question("q1"), make_question("q2", answer="nope")])
+    rc = main(
+        [
+            "agent",
+            "--corpus",
+            str(corpus_dir),
+            "--run",
+            str(run),
+            "--attempts",
+            "2",
+            "--set",
+            "progress=false",
+        ]
+    )
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out == {"questions": 2, "kept": 1, "dropped": 1, "success_rate": 0.5}
+    assert len(_trajs(run)) == 3

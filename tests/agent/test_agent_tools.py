@@ -1,0 +1,58 @@
+from agent_fixtures import PAGES, TinyBM25
+
+from longtracerl.agent.tools import ToolBox
+
+
+def test_events_recorded_in_order_with_timing(store):
+    tb = ToolBox(TinyBM25(PAGES), store, top_k=3)
+    res = tb.search("Danish violinist")
+    assert len(res.hits) == 3
+    tb.open(res.hits[0].page_id)
+    tb.open("does-not-exist")
+    tb.cite([res.hits[0].page_id, "nope"])
+    tb.answer(" 1971 ")
+    tools = [e.tool for e in tb.events]
+    assert tools == ["search", "open", "open", "cite", "answer"]
+    assert [e.step for e in tb.events] == [1, 2, 3, 4, 5]
+    assert all(e.elapsed_s >= 0 for e in tb.events)
+    assert tb.events[0].args == {"query": "Danish violinist"}
+    assert tb.events[0].result_ids == [h.page_id for h in res.hits]
+    assert tb.events[2].error == "unknown page id 'does-not-exist'" and tb.events[2].result_ids == []
+    assert tb.events[3].result_ids == [res.hits[0].page_id] and "nope" in tb.events[3].error
+    assert tb.final_answer == "1971"
+
+
+def test_seen_opened_cited_sets(store):
+    tb = ToolBox(TinyBM25(PAGES), store, top_k=4)
+    first = [h.page_id for h in tb.search("Danish").hits]
+    second = [h.page_id for h in tb.search("festival town").hits]
+    expected_seen = list(dict.fromkeys(first + second))
+    assert tb.seen_ids == expected_seen
+    tb.open(first[0])
+    tb.open(first[0])  # opened twice, listed once
+    tb.open("mill")  # a page never shown in results may still be opened by id
+    assert tb.opened_ids == [first[0], "mill"]
+    assert tb.events[-1].tool == "open" and tb.events[-2].result_ids == [first[0]]
+    tb.cite([first[0]])
+    assert tb.cited_ids == [first[0]]
+    assert "mill" not in tb.seen_ids
+
+
+def test_empty_query_is_an_error_observation(store):
+    tb = ToolBox(TinyBM25(PAGES), store)
+    res = tb.search("   ")
+    assert not res.ok and res.error == "empty query"
+    assert tb.events[0].error == "empty query" and tb.seen_ids == []
+
+
+def test_top_k_bounds_results(store):
+    tb = ToolBox(TinyBM25(PAGES), store, top_k=2)
+    assert len(tb.search("the").hits) <= 2
+    assert len(tb.search("music", k=50).hits) <= 2
+
+
+def test_render_truncates(store):
+    tb = ToolBox(TinyBM25(PAGES), store)
+    obs = tb.open("marta").render(max_chars=20)
+    assert obs.startswith("[marta] Marta Quell") and obs.endswith("[...truncated]")
+    assert "Error" in tb.open("zzz").render()
