@@ -20,6 +20,7 @@ from longtracerl.records import RecordError
 # subcommand modules, in the order they appear in --help
 COMMAND_MODULES: list[str] = [
     "longtracerl.agent.cli",
+    "longtracerl.search.cli",
 ]
 
 
