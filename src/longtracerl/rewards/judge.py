@@ -71,6 +71,7 @@ _ANSWER_LINE = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _NUMBER = re.compile(r"[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+]?\d+)?|[-+]?\.\d+")
+_CJK = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 _NUMERIC_ONLY = re.compile(r"^[\s$€£¥~≈]*([-+]?[\d.,]+(?:[eE][-+]?\d+)?)\s*%?\s*$")
 
 
@@ -120,10 +121,11 @@ class RuleJudge:
     1. ``exact``: :func:`~longtracerl.text.normalize_answer` forms are equal;
     2. ``number``: the gold answer is a number and the extracted answer is that number, or holds
        exactly one number, within ``numeric_rel_tol`` (relative) or ``numeric_abs_tol``;
-    3. ``contains``: the gold answer's normalised tokens occur as a contiguous whole-word run in
+    3. ``contains`` (not for numeric golds): the gold answer's normalised tokens occur as a contiguous whole-word run in
        the extracted answer and the extracted answer has at most ``containment_max_extra_tokens``
-       more tokens than the gold (long answers listing many candidates do not pass);
-    4. ``f1``: token F1 >= ``f1_threshold``.
+       more tokens than the gold (long answers listing many candidates do not pass); for a gold
+       answer with CJK characters the same test runs on characters with spaces removed;
+    4. ``f1`` (not for numeric golds): token F1 >= ``f1_threshold``.
     """
 
     f1_threshold: float = 0.8
@@ -145,6 +147,8 @@ class RuleJudge:
             ("f1", self._f1),
         ):
             for gold in golds:
+                if rule in ("contains", "f1") and _to_number(gold) is not None:
+                    continue  # a numeric gold is matched by value only (no "between 99 and 100")
                 if check(extracted, gold):
                     why = f"rule '{rule}' matched gold {gold!r}"
                     return JudgeResult(True, extracted, why, None, None, 0, f"rule:{rule}", True)
@@ -167,6 +171,16 @@ class RuleJudge:
         return math.isclose(e, g, rel_tol=self.numeric_rel_tol, abs_tol=self.numeric_abs_tol)
 
     def _contains(self, extracted: str, gold: str) -> bool:
+        if _CJK.search(gold):  # no spaces between CJK words: compare characters, not tokens
+            g_chars, e_chars = (
+                normalize_answer(gold).replace(" ", ""),
+                normalize_answer(extracted).replace(" ", ""),
+            )
+            return (
+                bool(g_chars)
+                and len(e_chars) <= len(g_chars) + self.containment_max_extra_tokens
+                and g_chars in e_chars
+            )
         g, e = answer_tokens(gold), answer_tokens(extracted)
         if not g or len(e) > len(g) + self.containment_max_extra_tokens:
             return False
@@ -351,7 +365,10 @@ class LLMJudge:
             except LLMError as err:
                 api_failures += 1
                 last_error = f"judge API error: {err}"
-                if api_failures >= self.max_api_attempts or not self._pause(api_failures, deadline):
+                if api_failures >= self.max_api_attempts:
+                    break
+                if not self._pause(api_failures, deadline):
+                    last_error += f" (time budget of {self.max_total_s:g}s spent)"
                     break
                 continue
             calls_left -= 1
