@@ -21,6 +21,8 @@ from longtracerl.records import RecordError
 COMMAND_MODULES: list[str] = [
     "longtracerl.agent.cli",
     "longtracerl.search.cli",
+    "longtracerl.contexts.cli",
+    "longtracerl.report.cli",
 ]
 
 

@@ -1,0 +1,522 @@
+"""Context assembly (method §1.5): gold pages + distractors up to a token budget, then shuffled.
+
+Per question, with its first correct trajectory:
+
+- **gold**: ``label.gold_page_ids`` (deduplicated, in path order); never a distractor;
+- **Tier-1**: pages opened but not cited, minus gold, in the order first opened;
+- **Tier-2**: pages shown in search results but never opened, minus gold, in the order first seen.
+
+Strategies (each = gold + an ordered list of candidate *sources*, then the configured fill):
+
+=================  ==========================================================  ==========
+strategy           own pool                                                    fill
+=================  ==========================================================  ==========
+traj-tiered        Tier-1 (tag tier1), then Tier-2 (tag tier2)                 cfg.fill
+traj-random        seen ∪ opened minus gold, shuffled (tag traj)               cfg.fill
+one-shot-search    one BM25 search with the question (tag one-shot-search)     cfg.fill
+random             random corpus pages (tag random)                            none
+=================  ==========================================================  ==========
+
+Fill sources: ``search`` = BM25 hits of the question and of each rubric entity, interleaved
+round-robin (tag ``fill-search``); ``random`` = random corpus pages (tag ``fill-random``).
+
+Budget rule: the token count of the *whole* user message (instruction, ``Documents:``, every
+document block with its wrapper and separators, and the question) never exceeds
+``target_tokens``. Candidates are taken in order; a page that does not fit in what is left is
+skipped and the next one tried; filling stops when nothing can fit any more or after
+``max_consecutive_skips`` misses in a row. Pages are de-duplicated by id. Gold pages always go in
+whole; only when the gold pages alone overflow the budget are they truncated (at a token
+boundary; the longest ones first, down to an equal share each; ``ContextDoc.truncated``). Each
+page's block is tokenised once per run (:class:`DocTokenCache`); the prompt total is the sum of
+the parts, which :class:`~longtracerl.contexts.prompt.PromptCoster` checks to be exact for the
+tokenizer, and prompts are re-counted exactly (all of them when it is not exact, a sample when it
+is); a prompt over budget loses its last-added distractors until it fits.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import random
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from longtracerl.config import ConfigError, config_hash
+from longtracerl.contexts.config import ContextsConfig
+from longtracerl.contexts.prompt import (
+    INSTRUCTIONS,
+    PROMPT_FORMAT_VERSION,
+    PromptCoster,
+    choose_instruction,
+    render_doc,
+    render_prompt,
+    stable_seed,
+)
+from longtracerl.contexts.tokenizer import TokenCounter
+from longtracerl.records import Context, ContextDoc, Page, Provenance, Question, Trajectory
+
+log = logging.getLogger(__name__)
+
+
+class ContextRejected(Exception):
+    """A question cannot get a context; ``reason`` is a short counted key."""
+
+    def __init__(self, reason: str, detail: str = ""):
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
+# --------------------------------------------------------------------------- tiers
+
+
+@dataclass
+class Tiers:
+    gold: list[str]
+    tier1: list[str]
+    tier2: list[str]
+    cited_other: list[str] = field(default_factory=list)
+
+
+def _dedup(ids: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(ids))
+
+
+def derive_tiers(traj: Trajectory, gold_ids: Sequence[str]) -> Tiers:
+    """Tier-1 = opened, not cited, not gold; Tier-2 = seen, never opened, not gold.
+
+    Example:
+        >>> from longtracerl.records import Trajectory, Provenance
+        >>> t = Trajectory(question_id="q", attempt=1, policy="p", provenance=Provenance(stage="agent"),
+        ...                seen_ids=["g1", "a", "b", "c"], opened_ids=["g1", "a", "c"], cited_ids=["g1", "c"])
+        >>> tiers = derive_tiers(t, ["g1", "g2"])
+        >>> tiers.tier1, tiers.tier2, tiers.cited_other
+        (['a'], ['b'], ['c'])
+    """
+    gold = set(gold_ids)
+    opened = _dedup(traj.opened_ids)
+    opened_set, cited = set(opened), set(traj.cited_ids)
+    tier1 = [p for p in opened if p not in cited and p not in gold]
+    tier2 = [p for p in _dedup(traj.seen_ids) if p not in opened_set and p not in gold]
+    cited_other = [p for p in _dedup(traj.cited_ids) if p not in gold]
+    return Tiers(gold=_dedup(gold_ids), tier1=tier1, tier2=tier2, cited_other=cited_other)
+
+
+def first_correct(trajectories: Iterable[Trajectory]) -> Trajectory | None:
+    """The correct trajectory with the lowest attempt number, or None."""
+    best = None
+    for t in trajectories:
+        if t.correct and (best is None or t.attempt < best.attempt):
+            best = t
+    return best
+
+
+# --------------------------------------------------------------------------- per-page token cache
+
+
+class DocTokenCache:
+    """Title and block token count of each page, computed once per run in batches.
+
+    Saved as JSON beside the run (``RUN/.cache/doc_tokens-<key>.json``) so a re-run or the report
+    does not tokenise again; the key covers the tokenizer, the prompt format and the page store.
+    """
+
+    def __init__(self, store: Any, tok: TokenCounter, path: Path | None = None):
+        self.store = store
+        self.tok = tok
+        self.path = path
+        self.title: dict[str, str] = {}
+        self.ntok: dict[str, int] = {}
+        self.missing: set[str] = set()
+        self._dirty = 0
+        if path is not None and path.exists():
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                for pid, (title, n) in data.items():
+                    self.title[pid], self.ntok[pid] = title, int(n)
+            except (ValueError, TypeError) as err:
+                log.warning("ignoring unreadable token cache %s (%s)", path, err)
+
+    @staticmethod
+    def key_for(store: Any, tok: TokenCounter) -> str:
+        st_path = getattr(store, "path", None)
+        parts: list[object] = [tok.fingerprint, PROMPT_FORMAT_VERSION]
+        if st_path is not None and Path(st_path).exists():
+            st = Path(st_path).stat()
+            parts += [Path(st_path).resolve(), st.st_size, st.st_mtime_ns]
+        return f"{stable_seed(*parts):016x}"
+
+    def ensure(self, ids: Iterable[str]) -> None:
+        todo = [p for p in dict.fromkeys(ids) if p not in self.ntok and p not in self.missing]
+        for i in range(0, len(todo), 2000):
+            chunk = todo[i : i + 2000]
+            pages = self.store.get_many(chunk)
+            found = [pages[p] for p in chunk if p in pages]
+            self.missing.update(p for p in chunk if p not in pages)
+            counts = self.tok.count_batch([render_doc(pg.title, pg.text) for pg in found])
+            for pg, n in zip(found, counts, strict=True):
+                self.title[pg.id], self.ntok[pg.id] = pg.title, n
+            self._dirty += len(found)
+
+    def save(self) -> None:
+        if self.path is None or not self._dirty:
+            return
+        from longtracerl.records import atomic_write_text
+
+        data = {p: [self.title[p], n] for p, n in self.ntok.items()}
+        atomic_write_text(self.path, json.dumps(data, ensure_ascii=False, separators=(",", ":")))
+        self._dirty = 0
+
+    @property
+    def mean_tokens(self) -> float:
+        return (sum(self.ntok.values()) / len(self.ntok)) if self.ntok else 150.0
+
+
+# --------------------------------------------------------------------------- the builder
+
+Candidate = tuple[str, str]  # (page id, tag)
+Source = Callable[[int], Iterator[list[Candidate]]]  # remaining tokens -> batches of candidates
+
+
+def doc_text(page: Page, doc: ContextDoc) -> str:
+    """The page text as it goes into the prompt (cut to ``text_chars`` when truncated)."""
+    text = page.text.strip()
+    if doc.truncated and doc.text_chars is not None:
+        text = text[: doc.text_chars]
+    return text
+
+
+def render_context(context: Context, question: str, pages: dict[str, Page]) -> str:
+    """The user message of a context (pages: the store's pages of the context's docs)."""
+    instruction = INSTRUCTIONS[context.instruction_id or 0]
+    blocks = []
+    for d in context.docs:
+        page = pages.get(d.page_id)
+        if page is None:
+            raise ConfigError(f"context of {context.question_id}: page {d.page_id!r} is not in the store")
+        blocks.append(render_doc(page.title, doc_text(page, d)))
+    return render_prompt(instruction, blocks, question)
+
+
+class ContextBuilder:
+    """Assembles :class:`Context` records for any strategy (the stage and the report use it).
+
+    ``store``: a PageStore (``get_many``, ``ids``); ``retriever``: anything with
+    ``search(query, k) -> list[Hit]`` (needed by the search-based sources only).
+    """
+
+    def __init__(
+        self,
+        store: Any,
+        tok: TokenCounter,
+        cfg: ContextsConfig,
+        *,
+        retriever: Any = None,
+        cache: DocTokenCache | None = None,
+    ):
+        self.store = store
+        self.tok = tok
+        self.cfg = cfg
+        self.retriever = retriever
+        self.cache = cache or DocTokenCache(store, tok)
+        self.coster = PromptCoster(tok)
+        self.cfg_hash = config_hash(cfg)
+        self._all_ids: list[str] | None = None
+        self._built = 0
+        self.verified = 0
+        self.repaired = 0
+        self.missing_skipped = 0
+        self.min_block = tok.count(render_doc("A", "x"))
+        if not self.coster.additive:
+            log.warning(
+                "tokenizer %s is not additive over the prompt layout: every prompt is counted exactly",
+                tok.name,
+            )
+
+    # -- sources -----------------------------------------------------------------------
+    def _list_source(self, ids: Sequence[str], tag: str) -> Source:
+        def gen(_remaining: int) -> Iterator[list[Candidate]]:
+            yield [(p, tag) for p in ids]
+
+        return gen
+
+    def _auto_k(self, remaining: int, n_queries: int, fixed: int) -> int:
+        if fixed:
+            return min(fixed, self.cfg.max_search_k)
+        need = remaining / max(1.0, self.cache.mean_tokens)
+        return int(min(self.cfg.max_search_k, max(20, math.ceil(1.5 * need / max(1, n_queries)))))
+
+    def _search(self, query: str, k: int) -> list[str]:
+        if self.retriever is None:
+            raise ConfigError("a search-based strategy or fill needs a retriever (the corpus search index)")
+        if not query.strip():
+            return []
+        return [h.page_id for h in self.retriever.search(query, k)]
+
+    def _search_source(self, queries: Sequence[str], tag: str, fixed_k: int) -> Source:
+        def gen(remaining: int) -> Iterator[list[Candidate]]:
+            qs = [q for q in dict.fromkeys(queries) if q and q.strip()]
+            if not qs:
+                return
+            k = self._auto_k(remaining, len(qs), fixed_k)
+            lists = [self._search(q, k) for q in qs]
+            merged: list[str] = []
+            for i in range(max((len(x) for x in lists), default=0)):
+                merged.extend(x[i] for x in lists if i < len(x))
+            yield [(p, tag) for p in merged]
+
+        return gen
+
+    def _random_source(self, rng: random.Random, tag: str) -> Source:
+        def gen(remaining: int) -> Iterator[list[Candidate]]:
+            if self._all_ids is None:
+                self._all_ids = list(self.store.ids())
+            ids = self._all_ids
+            order = list(range(len(ids)))
+            rng.shuffle(order)
+            step = max(64, int(1.5 * remaining / max(1.0, self.cache.mean_tokens)))
+            for i in range(0, len(order), step):
+                yield [(ids[j], tag) for j in order[i : i + step]]
+
+        return gen
+
+    def _fill_sources(self, q: Question, rng: random.Random) -> list[Source]:
+        out: list[Source] = []
+        for name in self.cfg.fill:
+            if name == "search":
+                out.append(
+                    self._search_source([q.question, *q.label.rubrics], "fill-search", self.cfg.fill_search_k)
+                )
+            elif name == "random":
+                out.append(self._random_source(rng, "fill-random"))
+        return out
+
+    def sources(
+        self, strategy: str, q: Question, traj: Trajectory | None, tiers: Tiers | None, rng: random.Random
+    ) -> list[Source]:
+        if strategy == "traj-tiered":
+            assert tiers is not None
+            return [
+                self._list_source(tiers.tier1, "tier1"),
+                self._list_source(tiers.tier2, "tier2"),
+                *self._fill_sources(q, rng),
+            ]
+        if strategy == "traj-random":
+            assert traj is not None
+            gold = set(q.label.gold_page_ids)
+            pool = [p for p in _dedup([*traj.opened_ids, *traj.seen_ids]) if p not in gold]
+            rng.shuffle(pool)
+            return [self._list_source(pool, "traj"), *self._fill_sources(q, rng)]
+        if strategy == "one-shot-search":
+            return [
+                self._search_source([q.question], "one-shot-search", self.cfg.one_shot_k),
+                *self._fill_sources(q, rng),
+            ]
+        if strategy == "random":
+            return [self._random_source(rng, "random")]
+        raise ConfigError(f"unknown strategy '{strategy}'")
+
+    # -- assembly ----------------------------------------------------------------------
+    def build(self, q: Question, traj: Trajectory | None, strategy: str | None = None) -> Context:
+        """One context; raises :class:`ContextRejected` when the question cannot get one."""
+        strategy = strategy or self.cfg.strategy
+        cfg = self.cfg
+        gold_ids = _dedup(q.label.gold_page_ids)
+        if not gold_ids:
+            raise ContextRejected("no_gold_pages", "label.gold_page_ids is empty")
+        if cfg.require_rubrics and not q.label.rubrics:
+            raise ContextRejected("no_rubrics", "label.rubrics is empty")
+        tiers = None
+        if strategy.startswith("traj"):
+            if traj is None:
+                raise ContextRejected("no_correct_trajectory")
+            tiers = derive_tiers(traj, gold_ids)
+        self.cache.ensure(gold_ids)
+        lost = [p for p in gold_ids if p in self.cache.missing]
+        if lost:
+            raise ContextRejected("gold_page_missing", f"gold page ids not in the store: {lost}")
+
+        instr_id = choose_instruction(cfg.seed, q.question_id)
+        instruction = INSTRUCTIONS[instr_id]
+        fixed = self.coster.prefix_cost(instruction) + self.coster.suffix_cost(q.question)
+        sep = self.coster.sep
+        budget = cfg.target_tokens
+
+        docs: list[ContextDoc] = []
+        gold_cost = sum(self.cache.ntok[p] for p in gold_ids) + (len(gold_ids) - 1) * sep
+        if fixed + gold_cost <= budget:
+            docs = [
+                ContextDoc(page_id=p, title=self.cache.title[p], tag="gold", n_tokens=self.cache.ntok[p])
+                for p in gold_ids
+            ]
+        else:
+            docs = self._truncate_gold(gold_ids, budget - fixed - (len(gold_ids) - 1) * sep, q.question_id)
+            gold_cost = sum(d.n_tokens for d in docs) + (len(docs) - 1) * sep
+        remaining = budget - fixed - gold_cost
+        taken = set(gold_ids)
+
+        rng = random.Random(stable_seed(cfg.seed, q.question_id, strategy, "pool"))
+        skips = 0
+        done = remaining < self.min_block + sep
+        for source in self.sources(strategy, q, traj, tiers, rng):
+            if done:
+                break
+            for batch in source(remaining):
+                batch = [(p, t) for p, t in batch if p not in taken]
+                self.cache.ensure(p for p, _ in batch)
+                for pid, tag in batch:
+                    if pid in taken:
+                        continue
+                    if pid in self.cache.missing:
+                        if cfg.missing_pages == "error":
+                            raise ContextRejected(
+                                "page_missing", f"page id {pid!r} ({tag}) is not in the store"
+                            )
+                        self.missing_skipped += 1
+                        continue
+                    cost = self.cache.ntok[pid] + sep
+                    if cost <= remaining:
+                        docs.append(
+                            ContextDoc(page_id=pid, title=self.cache.title[pid], tag=tag, n_tokens=cost - sep)
+                        )
+                        taken.add(pid)
+                        remaining -= cost
+                        skips = 0
+                        if remaining < self.min_block + sep:
+                            done = True
+                            break
+                    else:
+                        skips += 1
+                        if skips >= cfg.max_consecutive_skips:
+                            done = True
+                            break
+                if done:
+                    break
+
+        order = list(range(len(docs)))
+        random.Random(stable_seed(cfg.seed, q.question_id, strategy, "shuffle")).shuffle(order)
+        added = list(docs)  # addition order, for repairs
+        docs = [docs[i] for i in order]
+        total = budget - remaining
+        total = self._verify(q, instr_id, docs, added, total)
+        self._built += 1
+        return Context(
+            question_id=q.question_id,
+            strategy=strategy,
+            docs=docs,
+            target_tokens=budget,
+            total_tokens=total,
+            tokenizer=f"{self.tok.name}#{self.tok.fingerprint}",
+            instruction_id=instr_id,
+            provenance=Provenance(
+                stage="contexts",
+                seed=cfg.seed,
+                config_hash=self.cfg_hash,
+                source_ids=[q.question_id] + ([f"{traj.question_id}#attempt{traj.attempt}"] if traj else []),
+                producer=strategy,
+            ),
+        )
+
+    def _truncate_gold(self, gold_ids: list[str], avail: int, qid: str) -> list[ContextDoc]:
+        pages = self.store.get_many(gold_ids)
+        wrappers = {p: self.tok.count(render_doc(pages[p].title, "")) for p in gold_ids}
+        text_avail = avail - sum(wrappers.values())
+        if text_avail < len(gold_ids):
+            raise ContextRejected(
+                "budget_too_small",
+                f"target_tokens cannot hold the prompt and the {len(gold_ids)} gold page(s)",
+            )
+        texts = {p: pages[p].text.strip() for p in gold_ids}
+        lens = dict(zip(gold_ids, self.tok.count_batch([texts[p] for p in gold_ids]), strict=True))
+        # water-filling: the shortest pages stay whole, the rest share what is left equally
+        share, left, rest = 0, text_avail, sorted(gold_ids, key=lambda p: lens[p])
+        while rest:
+            share = left // len(rest)
+            if lens[rest[0]] <= share:
+                left -= lens[rest[0]]
+                rest.pop(0)
+            else:
+                break
+        limits = {p: (share if p in rest else lens[p]) for p in gold_ids}
+        for _ in range(8):  # counts of the joined block can differ slightly from the parts
+            docs = []
+            for p in gold_ids:
+                cut = limits[p] < lens[p]
+                text = self.tok.truncate(texts[p], limits[p]) if cut else texts[p]
+                n = self.tok.count(render_doc(pages[p].title, text))
+                docs.append(
+                    ContextDoc(
+                        page_id=p,
+                        title=pages[p].title,
+                        tag="gold",
+                        n_tokens=n,
+                        truncated=cut,
+                        text_chars=len(text) if cut else None,
+                    )
+                )
+            over = sum(d.n_tokens for d in docs) - avail
+            if over <= 0:
+                log.info("question %s: gold pages truncated to fit %d tokens", qid, avail)
+                return docs
+            for p in rest:
+                limits[p] = max(0, limits[p] - math.ceil(over / max(1, len(rest))))
+        raise ContextRejected("budget_too_small", "gold pages could not be truncated to fit")
+
+    def _verify(
+        self, q: Question, instr_id: int, docs: list[ContextDoc], added: list[ContextDoc], total: int
+    ) -> int:
+        check = (not self.coster.additive) or self.cfg.verify_tokens == "always"
+        check = check or self._built < 8 or self._built % 50 == 0
+        if not check:
+            return total
+        pages = self.store.get_many(d.page_id for d in docs)
+        instruction = INSTRUCTIONS[instr_id]
+
+        def exact() -> int:
+            blocks = [render_doc(pages[d.page_id].title, doc_text(pages[d.page_id], d)) for d in docs]
+            return self.tok.count(render_prompt(instruction, blocks, q.question))
+
+        n = exact()
+        self.verified += 1
+        if n != total and self.coster.additive:
+            log.warning("question %s: prompt has %d tokens, estimated %d", q.question_id, n, total)
+        while n > self.cfg.target_tokens:
+            self.repaired += 1
+            over = n - self.cfg.target_tokens
+            while over > 0:
+                victim = next((d for d in reversed(added) if d.tag != "gold"), None)
+                if victim is None:
+                    raise ContextRejected("budget_too_small", "the gold pages alone exceed the budget")
+                added.remove(victim)
+                docs.remove(victim)
+                over -= victim.n_tokens + self.coster.sep
+            n = exact()
+        return n
+
+
+def build_all(
+    builder: ContextBuilder,
+    questions: Sequence[Question],
+    trajectories: dict[str, Trajectory | None],
+    strategies: Sequence[str],
+) -> dict[str, list[Context]]:
+    """Contexts of several strategies for the same questions, in memory (used by the report).
+
+    Questions a strategy rejects are left out of that strategy's list.
+    """
+    out: dict[str, list[Context]] = {s: [] for s in strategies}
+    for q in questions:
+        for s in strategies:
+            try:
+                out[s].append(builder.build(q, trajectories.get(q.question_id), s))
+            except ContextRejected:
+                continue
+    return out
+
+
+def cache_path(run_dir: str | os.PathLike, store: Any, tok: TokenCounter) -> Path:
+    return Path(run_dir) / ".cache" / f"doc_tokens-{DocTokenCache.key_for(store, tok)}.json"

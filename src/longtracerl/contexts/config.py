@@ -1,0 +1,83 @@
+"""Configs of the contexts and export stages (YAML section ``contexts``; ``export`` nested in it)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import model_validator
+
+from longtracerl.config import ConfigError, Field, StageConfig
+
+Strategy = Literal["traj-tiered", "traj-random", "one-shot-search", "random"]
+STRATEGIES: tuple[str, ...] = ("traj-tiered", "traj-random", "one-shot-search", "random")
+FillSource = Literal["search", "random"]
+
+
+class ExportConfig(StageConfig):
+    """How contexts become training rows (released JSONL, verl Parquet, held-out split)."""
+
+    enabled: bool = Field(default=True, description="Export rows right after assembling contexts.")
+    format: Literal["released", "verl", "all"] = Field(
+        default="all",
+        description="released: rows.jsonl + heldout.jsonl; verl: rows.parquet + heldout.parquet; all: both.",
+    )
+    heldout_fraction: float = Field(
+        default=0.05,
+        ge=0.0,
+        lt=1.0,
+        description="Share of questions held out (split by gold pages; ignored when heldout_count is set).",
+    )
+    heldout_count: int | None = Field(
+        default=None, ge=0, description="Held-out questions (at most this many: whole components only)."
+    )
+    seed: int = Field(default=0, description="Seed of the held-out split.")
+    dataset_name: str = Field(default="longqa", description="`source` and `dataset_name` of every row.")
+    ability: str = Field(default="long-context-qa", description="verl `ability` column.")
+    row_group_size: int = Field(default=32, ge=1, description="Rows per Parquet row group (memory bound).")
+
+
+class ContextsConfig(StageConfig):
+    """Context assembly (method §1.5): gold + Tier-1 + Tier-2 + fill up to a token budget."""
+
+    strategy: Strategy = Field(default="traj-tiered", description="Distractor strategy (method §1.5).")
+    target_tokens: int = Field(
+        default=32768,
+        ge=64,
+        description="Budget for the whole user message in tokens of `tokenizer` (the paper uses 131072).",
+    )
+    tokenizer: str = Field(
+        default="smollm2-gguf",
+        description="smollm2-gguf (embedded), a tokenizer.json, a Hugging Face tokenizer folder or a .gguf.",
+    )
+    seed: int = Field(default=0, description="Seed of instruction choice, random pages and shuffling.")
+    fill: list[FillSource] = Field(
+        default_factory=lambda: ["search", "random"],
+        description="Sources used, in order, when the strategy's own pool runs short.",
+    )
+    fill_search_k: int = Field(
+        default=0, ge=0, description="BM25 hits per fill query (question, each rubric); 0 = enough to fill."
+    )
+    one_shot_k: int = Field(default=0, ge=0, description="Hits of the one-shot search; 0 = enough to fill.")
+    max_search_k: int = Field(default=2000, ge=1, description="Upper bound on any single search's k.")
+    max_consecutive_skips: int = Field(
+        default=64, ge=1, description="Stop filling after this many pages in a row did not fit."
+    )
+    verify_tokens: Literal["auto", "always"] = Field(
+        default="auto",
+        description=(
+            "auto: when the tokenizer is additive over the prompt layout, count exactly the first 8 "
+            "and every 50th prompt; always: count every prompt exactly."
+        ),
+    )
+    missing_pages: Literal["skip", "error"] = Field(
+        default="skip", description="A distractor id missing from the store: skip (counted) or error."
+    )
+    require_rubrics: bool = Field(default=True, description="Reject questions whose rubric list is empty.")
+    limit: int | None = Field(default=None, ge=1, description="Assemble at most this many contexts.")
+    export: ExportConfig = Field(default_factory=ExportConfig, description="Export settings.")
+
+    @model_validator(mode="after")
+    def _check(self) -> ContextsConfig:
+        if len(set(self.fill)) != len(self.fill):
+            raise ConfigError(f"field 'fill': duplicate sources in {self.fill}")
+        return self

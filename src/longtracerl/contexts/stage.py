@@ -1,0 +1,249 @@
+"""The contexts stage: RUN/questions.jsonl + RUN/trajectories.jsonl + corpus -> RUN/contexts.jsonl.
+
+Resumable: contexts already in ``RUN/contexts.jsonl`` are kept (a torn last line is repaired) and
+only the missing questions are assembled; a file built with another assembly config is refused
+(``force=True`` rebuilds it). Questions that get no context are listed once in
+``RUN/contexts.rejected.jsonl`` with the reason (``no_correct_trajectory``, ``no_rubrics``,
+``gold_page_missing``, ``budget_too_small``, ...) and counted in ``RUN/contexts.summary.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import statistics
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+from longtracerl.config import ConfigError, config_hash
+from longtracerl.contexts.assemble import (
+    ContextBuilder,
+    ContextRejected,
+    DocTokenCache,
+    cache_path,
+    first_correct,
+)
+from longtracerl.contexts.config import ContextsConfig, ExportConfig
+from longtracerl.contexts.tokenizer import TokenCounter, load_tokenizer
+from longtracerl.records import (
+    Context,
+    JsonlAppender,
+    Question,
+    RejectedItem,
+    Trajectory,
+    atomic_write_text,
+    iter_json_lines,
+    read_jsonl,
+)
+
+log = logging.getLogger(__name__)
+
+CONTEXTS_FILE = "contexts.jsonl"
+REJECTED_FILE = "contexts.rejected.jsonl"
+SUMMARY_FILE = "contexts.summary.json"
+
+
+def assembly_hash(cfg: ContextsConfig) -> str:
+    """Hash of the settings that shape a context (export settings and ``limit`` excluded)."""
+    return config_hash(cfg.model_copy(update={"export": ExportConfig(), "limit": None}))
+
+
+def needs_retriever(cfg: ContextsConfig, strategies: list[str] | None = None) -> bool:
+    strategies = strategies or [cfg.strategy]
+    return any(s == "one-shot-search" or (s != "random" and "search" in cfg.fill) for s in strategies)
+
+
+def open_retriever(corpus_dir: str | os.PathLike) -> Any:
+    """The corpus's BM25 search index (``longtracerl.search.index.open_retriever``)."""
+    try:
+        from longtracerl.search.index import open_retriever as _open
+    except ImportError as err:
+        raise ConfigError(f"no search backend available ({err}); build the corpus index first") from None
+    return _open(corpus_dir)
+
+
+def load_inputs(run: Path) -> tuple[list[Question], dict[str, Trajectory | None]]:
+    """Questions, and for each the first correct trajectory (None when there is none)."""
+    q_path, t_path = run / "questions.jsonl", run / "trajectories.jsonl"
+    if not q_path.exists():
+        raise FileNotFoundError(f"{q_path}: missing (run `longtracerl questions` first)")
+    questions = list(read_jsonl(q_path, Question))
+    by_q: dict[str, list[Trajectory]] = defaultdict(list)
+    if t_path.exists():
+        for t in read_jsonl(t_path, Trajectory):
+            by_q[t.question_id].append(t)
+    else:
+        log.warning("%s is missing: only non-trajectory strategies can build contexts", t_path)
+    return questions, {q.question_id: first_correct(by_q.get(q.question_id, [])) for q in questions}
+
+
+def _existing_hash(path: Path) -> str | None:
+    if not path.exists():
+        return None
+    for _lineno, obj in iter_json_lines(path):
+        return ((obj or {}).get("provenance") or {}).get("config_hash")
+    return None
+
+
+def open_builder(
+    run: Path,
+    corpus_dir: str | os.PathLike,
+    cfg: ContextsConfig,
+    *,
+    store: Any = None,
+    retriever: Any = None,
+    tok: TokenCounter | None = None,
+    strategies: list[str] | None = None,
+) -> ContextBuilder:
+    """A ContextBuilder over the corpus, with the run's token cache."""
+    if store is None:
+        from longtracerl.corpus.store import PageStore
+
+        store = PageStore(corpus_dir)
+    tok = tok or load_tokenizer(cfg.tokenizer)
+    if retriever is None and needs_retriever(cfg, strategies):
+        retriever = open_retriever(corpus_dir)
+    cache = DocTokenCache(store, tok, cache_path(run, store, tok))
+    builder = ContextBuilder(store, tok, cfg, retriever=retriever, cache=cache)
+    builder.cfg_hash = assembly_hash(cfg)
+    return builder
+
+
+def build_contexts(
+    run_dir: str | os.PathLike,
+    corpus_dir: str | os.PathLike,
+    cfg: ContextsConfig | None = None,
+    *,
+    store: Any = None,
+    retriever: Any = None,
+    tok: TokenCounter | None = None,
+    force: bool = False,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Assemble RUN/contexts.jsonl (resumable), then export rows when ``cfg.export.enabled``.
+
+    Returns the summary also written to ``RUN/contexts.summary.json``.
+    """
+    cfg = cfg or ContextsConfig()
+    run = Path(run_dir)
+    out_path, rej_path = run / CONTEXTS_FILE, run / REJECTED_FILE
+    t0 = time.perf_counter()
+    questions, best = load_inputs(run)
+    if cfg.limit is not None:
+        questions = questions[: cfg.limit]
+
+    want = assembly_hash(cfg)
+    if force:
+        out_path.unlink(missing_ok=True)
+        rej_path.unlink(missing_ok=True)
+    have = _existing_hash(out_path)
+    if have is not None and have != want:
+        raise ConfigError(
+            f"{out_path} was built with another contexts config (hash {have}, now {want}): "
+            "delete it or pass --force to rebuild"
+        )
+    builder = open_builder(run, corpus_dir, cfg, store=store, retriever=retriever, tok=tok)
+    t_load = time.perf_counter() - t0
+
+    reasons: Counter[str] = Counter()
+    written = 0
+    out = JsonlAppender(out_path, key="question_id")
+    rejected = JsonlAppender(rej_path, key="item_id")
+    resumed = len(out.done)
+    todo = [q for q in questions if q.question_id not in out.done]
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(todo), desc=f"contexts ({cfg.strategy}, {cfg.target_tokens} tok)", unit="ctx")
+    t1 = time.perf_counter()
+    try:
+        with out, rejected:
+            for q in todo:
+                try:
+                    ctx = builder.build(q, best.get(q.question_id))
+                except ContextRejected as rej:
+                    reasons[rej.reason] += 1
+                    if q.question_id not in rejected.done:
+                        rejected.write(
+                            RejectedItem(
+                                item_id=q.question_id, stage="contexts", reason=rej.reason, detail=rej.detail
+                            )
+                        )
+                else:
+                    out.write(ctx)
+                    written += 1
+                if bar is not None:
+                    bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+        builder.cache.save()
+    t_build = time.perf_counter() - t1
+
+    summary = _summarize(out_path, questions, reasons)
+    summary.update(
+        {
+            "corpus": str(Path(corpus_dir).resolve()) if corpus_dir is not None else None,
+            "strategy": cfg.strategy,
+            "target_tokens": cfg.target_tokens,
+            "tokenizer": f"{builder.tok.name}#{builder.tok.fingerprint}",
+            "tokenizer_additive": builder.coster.additive,
+            "config_hash": want,
+            "config": cfg.model_dump(mode="json"),
+            "written_this_run": written,
+            "resumed_from": resumed,
+            "exact_counts_checked": builder.verified,
+            "repaired_over_budget": builder.repaired,
+            "missing_distractors_skipped": builder.missing_skipped,
+            "seconds_setup": round(t_load, 3),
+            "seconds_assembly": round(t_build, 3),
+            "contexts_per_s": round(written / t_build, 2) if t_build > 0 and written else None,
+        }
+    )
+    atomic_write_text(run / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
+    log.info(
+        "contexts: %d written (%d resumed), %d rejected %s",
+        written,
+        resumed,
+        sum(reasons.values()),
+        dict(reasons),
+    )
+    if cfg.export.enabled:
+        from longtracerl.contexts.export import export_rows
+
+        summary["export"] = export_rows(run, corpus_dir, cfg.export, store=builder.store)
+    return summary
+
+
+def _summarize(out_path: Path, questions: list[Question], reasons: Counter[str]) -> dict[str, Any]:
+    totals: list[int] = []
+    ndocs: list[int] = []
+    tags: Counter[str] = Counter()
+    tag_tokens: Counter[str] = Counter()
+    over = 0
+    if out_path.exists():
+        for c in read_jsonl(out_path, Context):
+            totals.append(c.total_tokens)
+            ndocs.append(len(c.docs))
+            over += c.total_tokens > c.target_tokens
+            for d in c.docs:
+                tags[d.tag] += 1
+                tag_tokens[d.tag] += d.n_tokens
+    return {
+        "questions": len(questions),
+        "contexts": len(totals),
+        "rejected": dict(sorted(reasons.items())),
+        "over_budget": over,
+        "tokens": {
+            "mean": round(statistics.fmean(totals), 1) if totals else None,
+            "min": min(totals) if totals else None,
+            "max": max(totals) if totals else None,
+        },
+        "docs_per_context": round(statistics.fmean(ndocs), 1) if ndocs else None,
+        "doc_tags": dict(sorted(tags.items())),
+        "doc_tag_tokens": dict(sorted(tag_tokens.items())),
+    }

@@ -1,0 +1,46 @@
+"""``longtracerl report``: the difficulty report of a run."""
+
+from __future__ import annotations
+
+import argparse
+
+_FLAGS = {"max_questions": "max_questions", "target_tokens": "target_tokens", "seed": "seed"}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from longtracerl.cli import add_config_args
+
+    p = subparsers.add_parser(
+        "report",
+        help="Difficulty report: confusability per strategy vs the paper, agent success, lengths, plots.",
+        description=(
+            "Re-assembles the contexts of every strategy in memory for a sample of the run's "
+            "questions and writes RUN/report/report.md, report.json and PNG plots."
+        ),
+    )
+    p.add_argument("--run", required=True, metavar="RUN", help="Run folder.")
+    p.add_argument("--corpus", metavar="DIR", help="Corpus folder (default: the one recorded by contexts).")
+    p.add_argument("--max-questions", dest="max_questions", type=int, help="Questions measured (200).")
+    p.add_argument("--target-tokens", dest="target_tokens", type=int, help="Measure at another budget.")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--no-plots", dest="no_plots", action="store_true")
+    p.add_argument("--no-progress", dest="no_progress", action="store_true")
+    add_config_args(p)
+    p.set_defaults(func=_handle)
+
+
+def _handle(args: argparse.Namespace) -> int:
+    from longtracerl.config import load_config, parse_overrides
+    from longtracerl.contexts.cli import _merge, _section
+    from longtracerl.report.config import ReportConfig
+    from longtracerl.report.stage import write_report
+
+    flat = {f: getattr(args, k) for k, f in _FLAGS.items() if getattr(args, k, None) is not None}
+    if args.no_plots:
+        flat["plots"] = False
+    merged = _merge(parse_overrides(args.overrides), flat)
+    cfg = load_config(ReportConfig, args.config, merged, section=_section(args.config, "report"))
+    rep = write_report(args.run, args.corpus, cfg, progress=not args.no_progress)
+    print("\n".join(rep["ordering"]))
+    print(f"report: {args.run}/report/report.md")
+    return 0

@@ -1,0 +1,457 @@
+"""The difficulty report: ``RUN/report/report.md``, ``report.json`` and PNG plots.
+
+Measures, for a seeded sample of the run's questions, the contexts of every strategy (assembled
+in memory with the run's contexts config, never exported):
+
+- confusability per strategy and for Tier-1 / Tier-2 alone (see :mod:`.confusability`), beside
+  the paper's figures, with a plain statement when the ordering differs from the paper's;
+- the make-up of each strategy's contexts (share of documents per tag: how much came from fill);
+- a retrieval-difficulty proxy: rank of the gold pages among the context's documents under BM25
+  (``bm25s``, English stopwords) with the question as the query;
+
+and, over the whole run: agent success per attempt (``RUN/trajectories.jsonl`` and
+``RUN/agent.summary.json`` when present) and the distribution of context lengths
+(``RUN/contexts.jsonl``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import statistics
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+from longtracerl.config import ConfigError
+from longtracerl.contexts.assemble import ContextRejected
+from longtracerl.contexts.config import ContextsConfig
+from longtracerl.contexts.prompt import stable_seed
+from longtracerl.contexts.stage import SUMMARY_FILE as CONTEXTS_SUMMARY
+from longtracerl.contexts.stage import load_inputs, open_builder
+from longtracerl.records import Context, Trajectory, atomic_write_text, read_jsonl
+from longtracerl.report.config import ReportConfig
+from longtracerl.report.confusability import NormalisedTexts, Tally, tally_by_tag
+
+log = logging.getLogger(__name__)
+
+# method §4, in percent
+PAPER_CONFUSABILITY: dict[str, float] = {
+    "random": 1.35,
+    "one-shot-search": 15.00,
+    "traj-random": 42.16,
+    "traj-tiered": 50.03,
+    "tier1": 63.23,
+    "tier2": 41.0,
+}
+PAPER_ORDER = ["random", "one-shot-search", "traj-random", "traj-tiered"]
+
+
+# --------------------------------------------------------------------------- retrieval proxy
+
+
+class GoldRanker:
+    """Rank of gold pages among a context's documents under BM25 (question as the query)."""
+
+    def __init__(self, fetch):
+        self.fetch = fetch
+        self._tokens: dict[str, list[str]] = {}
+
+    def _tok(self, texts: list[str]) -> list[list[str]]:
+        import bm25s
+
+        return bm25s.tokenize(texts, stopwords="en", return_ids=False, show_progress=False)
+
+    def ranks(self, ctx: Context, question: str) -> dict[str, Any] | None:
+        import bm25s
+
+        ids = [d.page_id for d in ctx.docs]
+        todo = [p for p in dict.fromkeys(ids) if p not in self._tokens]
+        if todo:
+            texts = self.fetch(todo)
+            keys = [p for p in todo if p in texts]
+            for p, toks in zip(keys, self._tok([texts[p] for p in keys]), strict=True):
+                self._tokens[p] = toks
+        corpus = [self._tokens.get(p, []) or ["_empty_"] for p in ids]
+        query = self._tok([question])[0]
+        if not query:
+            return None
+        bm = bm25s.BM25()
+        bm.index(corpus, show_progress=False)
+        scores = bm.get_scores(query)
+        gold = [i for i, d in enumerate(ctx.docs) if d.tag == "gold"]
+        if not gold:
+            return None
+        ranks = sorted(1 + int((scores > scores[i]).sum()) for i in gold)
+        return {"best": ranks[0], "all": ranks, "n_docs": len(ids)}
+
+
+# --------------------------------------------------------------------------- agent success
+
+
+def agent_success(run: Path) -> dict[str, Any]:
+    """Per-attempt accuracy and the share of questions solved by attempt k."""
+    out: dict[str, Any] = {}
+    t_path = run / "trajectories.jsonl"
+    if t_path.exists():
+        per: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+        first: dict[str, int] = {}
+        qids: set[str] = set()
+        for t in read_jsonl(t_path, Trajectory):
+            qids.add(t.question_id)
+            per[t.attempt][0] += 1
+            per[t.attempt][1] += int(t.correct)
+            if t.correct:
+                first[t.question_id] = min(first.get(t.question_id, t.attempt), t.attempt)
+        n = len(qids)
+        cumulative, solved = {}, 0
+        firsts = Counter(first.values())
+        for a in sorted(per):
+            solved += firsts.get(a, 0)
+            cumulative[str(a)] = round(solved / n, 4) if n else None
+        out = {
+            "questions_tried": n,
+            "solved": len(first),
+            "per_attempt": {
+                str(a): {"attempts": v[0], "correct": v[1], "rate": round(v[1] / v[0], 4) if v[0] else None}
+                for a, v in sorted(per.items())
+            },
+            "solved_by_attempt": cumulative,
+        }
+    s_path = run / "agent.summary.json"
+    if s_path.exists():
+        try:
+            out["agent_summary"] = json.loads(s_path.read_text(encoding="utf-8"))
+        except ValueError as err:
+            out["agent_summary_error"] = f"{s_path}: {err}"
+    return out
+
+
+# --------------------------------------------------------------------------- main entry
+
+
+def _pct(x: float | None) -> float | None:
+    return None if x is None else round(100.0 * x, 2)
+
+
+def _quantiles(xs: list[int]) -> dict[str, float | int | None]:
+    if not xs:
+        return {"n": 0, "mean": None, "min": None, "p50": None, "p90": None, "max": None}
+    s = sorted(xs)
+    return {
+        "n": len(s),
+        "mean": round(statistics.fmean(s), 1),
+        "min": s[0],
+        "p50": s[len(s) // 2],
+        "p90": s[min(len(s) - 1, int(0.9 * len(s)))],
+        "max": s[-1],
+    }
+
+
+def _contexts_config(run: Path, cfg: ReportConfig, corpus_dir: Any) -> tuple[ContextsConfig, Any]:
+    summary: dict[str, Any] = {}
+    p = run / CONTEXTS_SUMMARY
+    if p.exists():
+        try:
+            summary = json.loads(p.read_text(encoding="utf-8"))
+        except ValueError:
+            summary = {}
+    raw = dict(summary.get("config") or {})
+    raw.pop("export", None)
+    try:
+        ccfg = ContextsConfig.model_validate(raw) if raw else ContextsConfig()
+    except Exception as err:  # noqa: BLE001 - a summary from another version
+        log.warning("cannot reuse the contexts config in %s (%s): using defaults", p, err)
+        ccfg = ContextsConfig()
+    update: dict[str, Any] = {"verify_tokens": ccfg.verify_tokens}
+    if cfg.target_tokens is not None:
+        update["target_tokens"] = cfg.target_tokens
+    ccfg = ccfg.model_copy(update=update)
+    corpus = corpus_dir or summary.get("corpus")
+    if not corpus:
+        raise ConfigError(f"{run}: no corpus given and none recorded in {p}; pass --corpus DIR")
+    return ccfg, corpus
+
+
+def write_report(
+    run_dir: str | os.PathLike,
+    corpus_dir: str | os.PathLike | None = None,
+    cfg: ReportConfig | None = None,
+    *,
+    contexts_cfg: ContextsConfig | None = None,
+    store: Any = None,
+    retriever: Any = None,
+    tok: Any = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Measure and write ``RUN/report/``; returns the report.json content."""
+    cfg = cfg or ReportConfig()
+    run = Path(run_dir)
+    t0 = time.perf_counter()
+    ccfg, corpus = _contexts_config(run, cfg, corpus_dir)
+    if contexts_cfg is not None:
+        ccfg = contexts_cfg
+    questions, best = load_inputs(run)
+    ctx_path = run / "contexts.jsonl"
+    run_contexts = list(read_jsonl(ctx_path, Context)) if ctx_path.exists() else []
+    with_ctx = {c.question_id for c in run_contexts}
+    pool = [q for q in questions if (q.question_id in with_ctx) or (not with_ctx and best.get(q.question_id))]
+    rng = random.Random(stable_seed(cfg.seed, "report-sample"))
+    sample = pool if len(pool) <= cfg.max_questions else rng.sample(pool, cfg.max_questions)
+    sample.sort(key=lambda q: q.question_id)
+
+    builder = open_builder(
+        run, corpus, ccfg, store=store, retriever=retriever, tok=tok, strategies=list(cfg.strategies)
+    )
+    st = builder.store
+
+    def fetch(ids):
+        pages = st.get_many(ids)
+        return {p: (pg.title + "\n" + pg.text) if cfg.include_title else pg.text for p, pg in pages.items()}
+
+    norm = NormalisedTexts(fetch)
+    ranker = GoldRanker(fetch)
+    conf: dict[str, dict[str, Tally]] = {s: defaultdict(Tally) for s in cfg.strategies}
+    makeup: dict[str, Counter[str]] = {s: Counter() for s in cfg.strategies}
+    ranks: dict[str, list[dict[str, Any]]] = {s: [] for s in cfg.strategies}
+    built: Counter[str] = Counter()
+    rejected: dict[str, Counter[str]] = {s: Counter() for s in cfg.strategies}
+    per_q: list[dict[str, Any]] = []
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(sample) * len(cfg.strategies), desc="report", unit="ctx")
+    try:
+        for q in sample:
+            row: dict[str, Any] = {"question_id": q.question_id}
+            for s in cfg.strategies:
+                if bar is not None:
+                    bar.update(1)
+                try:
+                    ctx = builder.build(q, best.get(q.question_id), s)
+                except ContextRejected as rej:
+                    rejected[s][rej.reason] += 1
+                    continue
+                built[s] += 1
+                texts = norm.get(d.page_id for d in ctx.docs)
+                tallies = tally_by_tag(ctx.docs, q.label.rubrics, texts, normalised=True)
+                for tag, t in tallies.items():
+                    conf[s][tag].add(t)
+                for d in ctx.docs:
+                    makeup[s][d.tag] += 1
+                r = ranker.ranks(ctx, q.question)
+                if r is not None:
+                    ranks[s].append(r)
+                row[s] = {"confusability": _pct(tallies["all"].rate), "gold_best_rank": r and r["best"]}
+            per_q.append(row)
+    finally:
+        if bar is not None:
+            bar.close()
+        builder.cache.save()
+
+    strategies: dict[str, Any] = {}
+    for s in cfg.strategies:
+        total_docs = sum(makeup[s].values())
+        rk = ranks[s]
+        best_ranks = [r["best"] for r in rk]
+        strategies[s] = {
+            "contexts": built[s],
+            "rejected": dict(rejected[s]),
+            "confusability_pct": _pct(conf[s]["all"].rate),
+            "distractors": conf[s]["all"].distractors,
+            "confusable": conf[s]["all"].confusable,
+            "paper_pct": PAPER_CONFUSABILITY.get(s),
+            "by_tag": {
+                tag: {"distractors": t.distractors, "confusable": t.confusable, "pct": _pct(t.rate)}
+                for tag, t in sorted(conf[s].items())
+                if tag != "all"
+            },
+            "doc_share_pct": {tag: round(100.0 * n / total_docs, 2) for tag, n in sorted(makeup[s].items())}
+            if total_docs
+            else {},
+            "docs_per_context": round(total_docs / built[s], 1) if built[s] else None,
+            "gold_rank": {
+                "best_median": statistics.median(best_ranks) if best_ranks else None,
+                "best_mean": round(statistics.fmean(best_ranks), 2) if best_ranks else None,
+                "best_is_top1_pct": _pct(sum(b == 1 for b in best_ranks) / len(best_ranks))
+                if best_ranks
+                else None,
+                "all_gold_mean_rank": round(statistics.fmean(x for r in rk for x in r["all"]), 2)
+                if rk
+                else None,
+                "mean_relative_rank": round(
+                    statistics.fmean((x - 1) / max(1, r["n_docs"] - 1) for r in rk for x in r["all"]), 4
+                )
+                if rk
+                else None,
+            },
+        }
+    tiers = {}
+    tiered = conf.get("traj-tiered")
+    for tag in ("tier1", "tier2"):
+        t = tiered.get(tag, Tally()) if tiered is not None else Tally()
+        tiers[tag] = {
+            "distractors": t.distractors,
+            "confusable": t.confusable,
+            "pct": _pct(t.rate),
+            "paper_pct": PAPER_CONFUSABILITY[tag],
+        }
+
+    lengths = [c.total_tokens for c in run_contexts]
+    report: dict[str, Any] = {
+        "run": str(run.resolve()),
+        "corpus": str(corpus),
+        "measured_questions": len(sample),
+        "eligible_questions": len(pool),
+        "target_tokens": ccfg.target_tokens,
+        "tokenizer": f"{builder.tok.name}#{builder.tok.fingerprint}",
+        "fill": list(ccfg.fill),
+        "strategies": strategies,
+        "tiers": tiers,
+        "ordering": ordering_notes(strategies, tiers),
+        "agent": agent_success(run),
+        "context_lengths": {
+            "file": str(ctx_path),
+            "strategy": run_contexts[0].strategy if run_contexts else None,
+            "total_tokens": _quantiles(lengths),
+            "docs_per_context": _quantiles([len(c.docs) for c in run_contexts]),
+            "over_budget": sum(c.total_tokens > c.target_tokens for c in run_contexts),
+        },
+        "per_question": per_q,
+        "seconds": None,
+    }
+    out_dir = run / "report"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    plots: list[str] = []
+    if cfg.plots:
+        from longtracerl.report.plots import write_plots
+
+        plots = write_plots(report, lengths, ranks, out_dir)
+    report["plots"] = plots
+    report["seconds"] = round(time.perf_counter() - t0, 2)
+    atomic_write_text(out_dir / "report.json", json.dumps(report, indent=2) + "\n")
+    atomic_write_text(out_dir / "report.md", render_markdown(report))
+    log.info("report: %s", out_dir / "report.md")
+    return report
+
+
+def ordering_notes(strategies: dict[str, Any], tiers: dict[str, Any]) -> list[str]:
+    """Plain statements comparing the measured ordering with the paper's."""
+    notes = []
+    have = [s for s in PAPER_ORDER if strategies.get(s, {}).get("confusability_pct") is not None]
+    vals = {s: strategies[s]["confusability_pct"] for s in have}
+    bad = [(a, b) for a, b in zip(have, have[1:], strict=False) if not vals[a] < vals[b]]
+    if len(have) < 2:
+        notes.append("Too few strategies measured to compare the ordering with the paper.")
+    elif not bad:
+        notes.append(
+            f"Strategy ordering matches the paper: {' < '.join(f'{s} ({vals[s]} %)' for s in have)}."
+        )
+    else:
+        for a, b in bad:
+            notes.append(
+                f"ORDERING DIFFERS FROM THE PAPER: {a} ({vals[a]} %) is not below {b} ({vals[b]} %); "
+                f"the paper has {PAPER_CONFUSABILITY[a]} % < {PAPER_CONFUSABILITY[b]} %."
+            )
+    t1, t2 = tiers["tier1"]["pct"], tiers["tier2"]["pct"]
+    if t1 is None or t2 is None:
+        notes.append("Tier-1 / Tier-2 could not both be measured (no such documents in the sample).")
+    elif t1 > t2:
+        notes.append(f"Tier-1 ({t1} %) > Tier-2 ({t2} %), as in the paper.")
+    else:
+        notes.append(f"ORDERING DIFFERS FROM THE PAPER: Tier-1 ({t1} %) is not above Tier-2 ({t2} %).")
+    return notes
+
+
+def _fmt(x: Any, suffix: str = "") -> str:
+    return "n/a" if x is None else f"{x}{suffix}"
+
+
+def render_markdown(r: dict[str, Any]) -> str:
+    lines = [
+        "# LongTraceRL difficulty report",
+        "",
+        f"Run `{r['run']}`, corpus `{r['corpus']}`. {r['measured_questions']} of "
+        f"{r['eligible_questions']} questions measured; contexts of {r['target_tokens']} tokens "
+        f"({r['tokenizer']}), fill order {r['fill']}.",
+        "",
+        "## Confusability (share of distractors containing a gold rubric entity)",
+        "",
+        "| Distractors | Measured | Paper | Distractor docs | Confusable |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for s, v in r["strategies"].items():
+        lines.append(
+            f"| {s} | {_fmt(v['confusability_pct'], ' %')} | {_fmt(v['paper_pct'], ' %')} | "
+            f"{v['distractors']} | {v['confusable']} |"
+        )
+    for tag, label in (("tier1", "Tier-1 alone (traj-tiered)"), ("tier2", "Tier-2 alone (traj-tiered)")):
+        t = r["tiers"][tag]
+        paper = f"{t['paper_pct']} %" if tag == "tier1" else f"about {t['paper_pct']:.0f} %"
+        lines.append(
+            f"| {label} | {_fmt(t['pct'], ' %')} | {paper} | {t['distractors']} | {t['confusable']} |"
+        )
+    lines += ["", *[f"- {n}" for n in r["ordering"]], ""]
+    lines += [
+        "## Where the documents came from (share of documents per tag)",
+        "",
+        "| Strategy | Docs / context | Tags (share of documents; confusability per tag) |",
+        "|---|---:|---|",
+    ]
+    for s, v in r["strategies"].items():
+        parts = []
+        for tag, share in v["doc_share_pct"].items():
+            bt = v["by_tag"].get(tag)
+            parts.append(f"{tag} {share} %" + (f" (conf. {_fmt(bt['pct'], ' %')})" if bt else ""))
+        lines.append(f"| {s} | {_fmt(v['docs_per_context'])} | {'; '.join(parts)} |")
+    lines += [
+        "",
+        "## Retrieval difficulty (rank of gold pages among the context's documents, BM25 on the question)",
+        "",
+        "| Strategy | Best gold rank (median) | Best gold rank (mean) | Gold ranked first | Mean rank of all gold | Mean relative rank |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for s, v in r["strategies"].items():
+        g = v["gold_rank"]
+        lines.append(
+            f"| {s} | {_fmt(g['best_median'])} | {_fmt(g['best_mean'])} | {_fmt(g['best_is_top1_pct'], ' %')} | "
+            f"{_fmt(g['all_gold_mean_rank'])} | {_fmt(g['mean_relative_rank'])} |"
+        )
+    a = r["agent"]
+    lines += ["", "## Search agent success", ""]
+    if a.get("per_attempt"):
+        lines += [
+            f"{a['solved']} of {a['questions_tried']} questions solved.",
+            "",
+            "| Attempt | Attempts | Correct | Accuracy | Solved by this attempt |",
+            "|---:|---:|---:|---:|---:|",
+        ]
+        for k, v in a["per_attempt"].items():
+            lines.append(
+                f"| {k} | {v['attempts']} | {v['correct']} | {_fmt(_pct(v['rate']), ' %')} | "
+                f"{_fmt(_pct(a['solved_by_attempt'].get(k)), ' %')} |"
+            )
+    else:
+        lines.append("No trajectories found.")
+    cl = r["context_lengths"]
+    tt, nd = cl["total_tokens"], cl["docs_per_context"]
+    lines += [
+        "",
+        f"## Context lengths ({cl['file']}, strategy {cl['strategy']})",
+        "",
+        "| | n | mean | min | median | p90 | max |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+        f"| tokens | {tt['n']} | {_fmt(tt['mean'])} | {_fmt(tt['min'])} | {_fmt(tt['p50'])} | {_fmt(tt['p90'])} | {_fmt(tt['max'])} |",
+        f"| documents | {nd['n']} | {_fmt(nd['mean'])} | {_fmt(nd['min'])} | {_fmt(nd['p50'])} | {_fmt(nd['p90'])} | {_fmt(nd['max'])} |",
+        "",
+        f"Contexts over budget: {cl['over_budget']}.",
+        "",
+    ]
+    if r.get("plots"):
+        lines += ["## Plots", ""] + [f"![{Path(p).stem}]({Path(p).name})" for p in r["plots"]] + [""]
+    lines.append(f"Measured in {r['seconds']} s.")
+    return "\n".join(lines) + "\n"
