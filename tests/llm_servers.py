@@ -204,6 +204,7 @@ class FakeLLMServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # else Nagle + delayed ACK add ~40 ms per reply
 
             def log_message(self, *args: Any) -> None:  # keep test output quiet
                 pass
@@ -260,9 +261,12 @@ class FakeLLMServer:
                         rec.t_end = time.monotonic()
                 self._send(resp.status, payload, resp.headers, ctype)
 
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        httpd.daemon_threads = True
-        httpd.block_on_close = False
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 256  # the default backlog of 5 drops bursts of connects
+            daemon_threads = True
+            block_on_close = False
+
+        httpd = Server(("127.0.0.1", 0), Handler)
         self._httpd = httpd
         self._thread = threading.Thread(
             target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
