@@ -19,6 +19,8 @@ from longtracerl.records import RecordError
 
 # subcommand modules, in the order they appear in --help
 COMMAND_MODULES: list[str] = [
+    "longtracerl.walks.cli",
+    "longtracerl.questions.cli",
     "longtracerl.agent.cli",
     "longtracerl.search.cli",
     "longtracerl.contexts.cli",

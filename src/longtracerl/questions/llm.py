@@ -1,0 +1,162 @@
+"""LLM question composer ``llm`` (method §1.3) behind any :class:`~longtracerl.llm.base.ChatModel`.
+
+The model sees the path (titles and the first ``page_chars`` characters of each page, in order)
+and the rules of §1.3, and must reply with one JSON object ``{"question", "answer", "rubrics"}``.
+A reply is valid when: it parses (code fences and text around the object are tolerated), the
+three fields have the right types and are non-empty, the question has at most ``max_chars``
+characters, the answer does not occur in the question, no path title occurs in the question, and
+each rubric occurs (normalised, method §2.3) in the text or title of a path page. An invalid reply
+is answered with the reason and the model tries again, up to ``llm_max_attempts`` calls; then the
+walk is rejected with the last reason (an LLM call that fails after the client's own retries
+counts as an attempt, reason ``llm_error``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from longtracerl.config import config_hash
+from longtracerl.questions.config import QuestionsConfig
+from longtracerl.questions.validate import QuestionRejected, answer_in_question, name_leak, rubric_in_pages
+from longtracerl.records import Label, Page, Provenance, Question, Walk
+
+if TYPE_CHECKING:
+    from longtracerl.llm.base import ChatModel
+
+log = logging.getLogger(__name__)
+
+COMPOSER_PROMPT = """Below is a path of linked encyclopedia pages, in order. Write ONE hard multi-hop question that can only be solved by following this path from the first page to the last.
+
+Rules:
+- The answer is a single attribute of the LAST page's subject (a name, place, event, date or number) stated in its text, and it must be unique.
+- Every step of the path is needed, in order; no keyword may lead straight to the answer.
+- Never write the name of any page on the path; describe each one indirectly instead (hide or paraphrase every name, date and place along the way).
+- Write it as a chained narration, for example "Start with ... . Move to ... . Then ... ." ending with the question itself.
+- At most {max_chars} characters. The answer must not appear in the question.
+- "rubrics" lists the entities of the path, in order, each written exactly as it appears in its page's text.
+
+Path:
+{path}
+
+Reply with a JSON object only: {{"question": "...", "answer": "...", "rubrics": ["...", "..."]}}"""
+
+RETRY_PROMPT = (
+    "That reply is not usable: {reason}. Reply again with one JSON object "
+    '{{"question": "...", "answer": "...", "rubrics": [...]}} that follows every rule.'
+)
+
+_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
+
+
+def extract_json_object(reply: str) -> dict[str, Any]:
+    """The first JSON object in a reply (after any ``</think>``, inside a code fence or not).
+
+    >>> extract_json_object('Sure! ```json\\n{"a": 1}\\n``` done')
+    {'a': 1}
+    >>> extract_json_object('text {"q": "x {y}"} more')
+    {'q': 'x {y}'}
+    """
+    text = reply.rsplit("</think>", 1)[-1]
+    fenced = _FENCE.search(text)
+    if fenced:
+        text = fenced.group(1)
+    decoder = json.JSONDecoder()
+    for m in re.finditer(r"\{", text):
+        try:
+            obj, _ = decoder.raw_decode(text, m.start())
+        except json.JSONDecodeError:
+            continue
+        if isinstance(obj, dict):
+            return obj
+    raise ValueError("no JSON object in the reply")
+
+
+def validate_reply(obj: dict[str, Any], pages: Sequence[Page], max_chars: int) -> tuple[str, str, list[str]]:
+    """Check one decoded reply; returns (question, answer, rubrics) or raises QuestionRejected."""
+    q, a, r = obj.get("question"), obj.get("answer"), obj.get("rubrics")
+    if not isinstance(q, str) or not q.strip():
+        raise QuestionRejected("bad_field", "'question' must be a non-empty string")
+    if not isinstance(a, str | int | float) or not str(a).strip():
+        raise QuestionRejected("bad_field", "'answer' must be a non-empty string")
+    if not isinstance(r, list) or not r or not all(isinstance(x, str) and x.strip() for x in r):
+        raise QuestionRejected("bad_field", "'rubrics' must be a non-empty list of non-empty strings")
+    q, a, rubrics = q.strip(), str(a).strip(), [x.strip() for x in r]
+    if len(q) > max_chars:
+        raise QuestionRejected("too_long", f"the question has {len(q)} characters (max {max_chars})")
+    if answer_in_question(q, a):
+        raise QuestionRejected("answer_in_question", f"the answer {a!r} appears in the question")
+    leak = name_leak(q, [p.title for p in pages])
+    if leak is not None:
+        raise QuestionRejected("name_leak", f"the question names the path page {leak!r}")
+    texts = [f"{p.title}\n{p.text}" for p in pages]
+    missing = [x for x in rubrics if not rubric_in_pages(x, texts)]
+    if missing:
+        raise QuestionRejected("rubric_not_in_pages", f"rubrics not found in any path page: {missing}")
+    return q, a, list(dict.fromkeys(rubrics))
+
+
+class LLMComposer:
+    """Method §1.3 composer (see module docstring). ``attempts`` counts LLM calls made."""
+
+    def __init__(self, cfg: QuestionsConfig, model: ChatModel):
+        from longtracerl.llm.base import ChatParams
+
+        self.cfg = cfg
+        self.model = model
+        self.name = f"llm:{getattr(model, 'name', type(model).__name__)}"
+        self.params = ChatParams(temperature=cfg.llm_temperature, max_tokens=cfg.llm_max_tokens)
+        self.config_hash = config_hash(cfg)
+        self.attempts = 0
+
+    def prompt(self, pages: Sequence[Page]) -> str:
+        lines = []
+        for i, p in enumerate(pages, start=1):
+            text = " ".join(p.text.split())
+            if len(text) > self.cfg.page_chars:
+                text = text[: self.cfg.page_chars].rsplit(" ", 1)[0] + " ..."
+            lines.append(f"{i}. {p.title}\n{text}")
+        return COMPOSER_PROMPT.format(max_chars=self.cfg.max_chars, path="\n\n".join(lines))
+
+    def compose(self, walk: Walk, pages: Sequence[Page]) -> Question:
+        from longtracerl.llm.base import LLMError
+
+        messages: list[dict[str, Any]] = [{"role": "user", "content": self.prompt(pages)}]
+        last = QuestionRejected("no_attempt")
+        for _ in range(self.cfg.llm_max_attempts):
+            self.attempts += 1
+            try:
+                reply = self.model.complete(messages, self.params).text
+            except LLMError as err:
+                last = QuestionRejected("llm_error", str(err))
+                continue
+            try:
+                obj = extract_json_object(reply)
+                question, answer, rubrics = validate_reply(obj, pages, self.cfg.max_chars)
+            except ValueError as err:
+                last = QuestionRejected("bad_json", str(err))
+            except QuestionRejected as err:
+                last = err
+            else:
+                return Question(
+                    question_id=f"q-{walk.walk_id}",
+                    walk_id=walk.walk_id,
+                    question=question,
+                    label=Label(answer=answer, rubrics=rubrics, gold_page_ids=[p.id for p in pages]),
+                    provenance=Provenance(
+                        stage="questions",
+                        seed=walk.provenance.seed,
+                        config_hash=self.config_hash,
+                        source_ids=[walk.walk_id],
+                        producer=self.name,
+                    ),
+                )
+            messages = [
+                *messages,
+                {"role": "assistant", "content": reply},
+                {"role": "user", "content": RETRY_PROMPT.format(reason=last.detail or last.reason)},
+            ]
+        raise last

@@ -1,0 +1,140 @@
+"""The questions stage: read ``RUN/walks.jsonl``, write ``RUN/questions.jsonl`` and the rejects.
+
+Resumable: questions and rejected items are appended (:class:`~longtracerl.records.JsonlAppender`);
+a walk that already has a question or a rejection is skipped on a re-run.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from longtracerl.config import ConfigError, resolve
+from longtracerl.corpus.store import PageStore
+from longtracerl.questions.config import QuestionsConfig
+from longtracerl.questions.validate import QuestionRejected
+from longtracerl.records import JsonlAppender, Page, Question, RejectedItem, Walk, read_jsonl
+
+if TYPE_CHECKING:
+    from longtracerl.llm.base import ChatModel
+
+log = logging.getLogger(__name__)
+
+QUESTIONS_FILE = "questions.jsonl"
+REJECTED_FILE = "questions.rejected.jsonl"
+
+
+class Composer(Protocol):
+    name: str
+
+    def compose(self, walk: Walk, pages: list[Page]) -> Question:
+        """A question for the walk, or raise :class:`QuestionRejected` with the reason."""
+        ...
+
+
+def _make_masked(cfg: QuestionsConfig, store: PageStore, chat_model: ChatModel | None) -> Composer:
+    from longtracerl.questions.masked import MaskedComposer
+
+    return MaskedComposer(cfg, store)
+
+
+def _make_llm(cfg: QuestionsConfig, store: PageStore, chat_model: ChatModel | None) -> Composer:
+    from longtracerl.questions.llm import LLMComposer
+
+    if chat_model is None:
+        from longtracerl.llm.openai import make_chat_model
+
+        chat_model = make_chat_model(cfg.llm)
+    return LLMComposer(cfg, chat_model)
+
+
+COMPOSERS: dict[str, Callable[..., Composer] | str] = {"masked": _make_masked, "llm": _make_llm}
+"""Composer factories ``(cfg, store, chat_model) -> Composer``; ``module:attr`` names a user one."""
+
+
+def make_composer(cfg: QuestionsConfig, store: PageStore, chat_model: ChatModel | None = None) -> Composer:
+    factory = resolve(COMPOSERS, cfg.composer, "composer")
+    composer = factory(cfg, store, chat_model)
+    if not callable(getattr(composer, "compose", None)):
+        raise ConfigError(f"composer '{cfg.composer}' did not give an object with a compose() method")
+    return composer
+
+
+@dataclass
+class QuestionStats:
+    written: int = 0  # questions in the file (including earlier runs)
+    new: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)  # this call
+    skipped: int = 0  # walks already handled by an earlier run
+
+    def summary(self) -> str:
+        rej = ", ".join(f"{k}={v}" for k, v in sorted(self.rejected.items())) or "none"
+        return f"questions: {self.written} in file ({self.new} new); rejected: {rej}; skipped (done): {self.skipped}"
+
+
+def run_questions(
+    cfg: QuestionsConfig,
+    corpus: str | os.PathLike,
+    run: str | os.PathLike,
+    *,
+    chat_model: ChatModel | None = None,
+    progress: bool = True,
+    walks_file: str | os.PathLike | None = None,
+) -> QuestionStats:
+    """Compose one question per walk of ``RUN/walks.jsonl`` (resuming a previous run)."""
+    run = Path(run)
+    walks_path = Path(walks_file) if walks_file else run / "walks.jsonl"
+    if not walks_path.exists():
+        raise FileNotFoundError(f"{walks_path}: no walks (run `longtracerl walks` first)")
+    store = PageStore(corpus)
+    composer = make_composer(cfg, store, chat_model)
+    stats = QuestionStats()
+    out = JsonlAppender(run / QUESTIONS_FILE, key="walk_id")
+    rej = JsonlAppender(run / REJECTED_FILE, key="item_id")
+    stats.written = len(out.done)
+    bar: Any = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(desc=f"questions ({composer.name})", unit="walk")
+    try:
+        for walk in read_jsonl(walks_path, Walk):
+            if cfg.max_questions is not None and stats.written >= cfg.max_questions:
+                break
+            if walk.walk_id in out.done or walk.walk_id in rej.done:
+                stats.skipped += 1
+                continue
+            found = store.get_many(walk.page_ids)
+            missing = [pid for pid in walk.page_ids if pid not in found]
+            try:
+                if missing:
+                    raise QuestionRejected("page_missing", f"pages not in the corpus: {missing[:3]}")
+                question = composer.compose(walk, [found[pid] for pid in walk.page_ids])
+            except QuestionRejected as err:
+                stats.rejected[err.reason] += 1
+                rej.write(
+                    RejectedItem(
+                        item_id=walk.walk_id, stage="questions", reason=err.reason, detail=err.detail
+                    )
+                )
+            else:
+                out.write(question)
+                stats.written += 1
+                stats.new += 1
+            if bar is not None:
+                bar.update(1)
+                if bar.n % 100 == 0:
+                    bar.set_postfix(
+                        questions=stats.written, rejected=sum(stats.rejected.values()), refresh=False
+                    )
+    finally:
+        out.close()
+        rej.close()
+        if bar is not None:
+            bar.close()
+    return stats

@@ -1,0 +1,367 @@
+"""Next-hop choosers: given the current page and up to 5 candidates, pick one.
+
+Registry (names enter from the CLI / YAML): ``related`` (non-LLM: TF-IDF cosine between the current
+page's text and each candidate's text), ``first`` (non-LLM: the first sampled candidate), ``llm``
+(method §1.2: asks a chat model for the most logically connected next topic; falls back to the
+first candidate on an unparseable reply or an LLM error, and counts it).
+
+Example:
+    >>> from longtracerl.records import Page
+    >>> cur = Page(id="a", title="Sinister", text="A horror film directed by Scott Derrickson.")
+    >>> cands = [Page(id="b", title="Lyon", text="Lyon is a city in France."),
+    ...          Page(id="c", title="Deliver Us", text="A horror film by Scott Derrickson.")]
+    >>> RelatedChooser(idf=None).choose(cur, cands).index
+    1
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from longtracerl.config import ConfigError, resolve
+from longtracerl.records import Page
+
+if TYPE_CHECKING:
+    from longtracerl.corpus.store import PageStore
+    from longtracerl.llm.base import ChatModel
+    from longtracerl.walks.config import WalksConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The chooser's pick: candidate ``index``; ``fallback`` names why the default was used."""
+
+    index: int
+    fallback: str | None = None
+
+
+class Chooser(Protocol):
+    name: str
+    """Label written into each walk's provenance (``producer``)."""
+
+    def choose(self, current: Page, candidates: Sequence[Page]) -> Choice: ...
+
+
+class FirstChooser:
+    """Non-LLM: the first candidate (candidates are sampled in random order, so a random pick)."""
+
+    name = "first (non-LLM)"
+
+    def choose(self, current: Page, candidates: Sequence[Page]) -> Choice:
+        return Choice(0)
+
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+_STOP = frozenset(
+    [
+        "the",
+        "a",
+        "an",
+        "of",
+        "and",
+        "or",
+        "in",
+        "on",
+        "at",
+        "to",
+        "for",
+        "by",
+        "with",
+        "from",
+        "as",
+        "is",
+        "was",
+        "are",
+        "were",
+        "be",
+        "been",
+        "being",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "he",
+        "she",
+        "they",
+        "his",
+        "her",
+        "their",
+        "them",
+        "who",
+        "whom",
+        "which",
+        "what",
+        "when",
+        "where",
+        "also",
+        "has",
+        "have",
+        "had",
+        "not",
+        "but",
+        "into",
+        "than",
+        "then",
+        "after",
+        "before",
+        "during",
+        "over",
+        "under",
+        "about",
+        "such",
+        "other",
+        "one",
+        "two",
+        "first",
+        "new",
+        "most",
+        "more",
+        "known",
+        "best",
+        "born",
+        "later",
+        "became",
+        "become",
+        "between",
+        "both",
+        "each",
+        "all",
+        "any",
+        "can",
+        "may",
+        "many",
+        "some",
+        "only",
+        "s",
+    ]
+)
+
+
+def content_tokens(text: str) -> list[str]:
+    """Lower-cased alphanumeric tokens of 3+ characters, minus a small stop list."""
+    return [t for t in _TOKEN.findall(text.lower()) if len(t) > 2 and t not in _STOP]
+
+
+def estimate_idf(texts: Sequence[str] | Any, num_docs: int | None = None) -> dict[str, float]:
+    """Smoothed IDF ``log(1 + N / df)`` over an iterable of texts."""
+    df: Counter[str] = Counter()
+    n = 0
+    for text in texts:
+        df.update(set(content_tokens(text)))
+        n += 1
+    n = num_docs or n
+    return {t: math.log(1.0 + n / c) for t, c in df.items()}
+
+
+class RelatedChooser:
+    """Non-LLM: the candidate whose page text is most related to the current page.
+
+    Relatedness = cosine of TF-IDF vectors (log term frequency, IDF estimated from the corpus;
+    unknown tokens get the largest IDF). Ties go to the earlier candidate. Deterministic, cheap.
+    """
+
+    name = "related (non-LLM, TF-IDF cosine)"
+
+    def __init__(self, idf: dict[str, float] | None, max_chars: int = 2000):
+        self.idf = idf
+        self.default_idf = max(idf.values()) if idf else 1.0
+        self.max_chars = max_chars
+
+    def _vector(self, page: Page) -> dict[str, float]:
+        counts = Counter(content_tokens(f"{page.title} {page.text[: self.max_chars]}"))
+        idf = self.idf
+        vec = {
+            t: (1.0 + math.log(c)) * (idf.get(t, self.default_idf) if idf is not None else 1.0)
+            for t, c in counts.items()
+        }
+        norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
+        return {t: v / norm for t, v in vec.items()}
+
+    def choose(self, current: Page, candidates: Sequence[Page]) -> Choice:
+        cur = self._vector(current)
+        best, best_score = 0, -1.0
+        for i, cand in enumerate(candidates):
+            vec = self._vector(cand)
+            score = sum(w * cur.get(t, 0.0) for t, w in vec.items())
+            if score > best_score + 1e-12:
+                best, best_score = i, score
+        return Choice(best)
+
+
+# --------------------------------------------------------------------------- LLM chooser
+
+CHOOSER_PROMPT = """You are building a chain of facts by walking through an encyclopedia, one linked page at a time.
+
+Current page: {title}
+{text}
+
+Linked pages you can go to next:
+{candidates}
+
+Which linked page is the most logically connected next topic, so that the chain of facts stays coherent and each step depends on the previous one?
+Reply with the number of that page only (for example: 2)."""
+
+
+def _clip(text: str, n: int) -> str:
+    text = " ".join(text.split())
+    if len(text) <= n:
+        return text
+    cut = text[:n].rsplit(" ", 1)[0]
+    return cut + " ..."
+
+
+def parse_choice(reply: str, titles: Sequence[str]) -> int | None:
+    """The 0-based candidate index named by an LLM reply, or None if it cannot be read.
+
+    Accepts a bare number, ``{"choice": 2}``, text such as ``"I pick 3."`` (the first number in
+    range, after any ``</think>``), or a reply naming exactly one candidate title.
+
+    >>> parse_choice("2", ["A", "B", "C"]), parse_choice('{"choice": 3}', ["A", "B", "C"])
+    (1, 2)
+    >>> parse_choice("<think>1 or 2?</think> Option 2.", ["A", "B"]), parse_choice("Beta!", ["Alpha", "Beta"])
+    (1, 1)
+    >>> parse_choice("none of them", ["A", "B"]) is None
+    True
+    """
+    text = reply.rsplit("</think>", 1)[-1].strip()
+    if not text:
+        return None
+    try:
+        obj = json.loads(text)
+        if isinstance(obj, dict):
+            for key in ("choice", "index", "answer", "page"):
+                if key in obj:
+                    text = str(obj[key])
+                    break
+        elif isinstance(obj, int):
+            text = str(obj)
+    except (json.JSONDecodeError, ValueError):
+        pass
+    for m in re.finditer(r"(?<![\d.])(\d{1,2})(?![\d.]\d)", text):
+        k = int(m.group(1))
+        if 1 <= k <= len(titles):
+            return k - 1
+    low = text.lower()
+    hits = [i for i, t in enumerate(titles) if t and t.lower() in low]
+    if len(hits) == 1:
+        return hits[0]
+    return None
+
+
+class LLMChooser:
+    """Method §1.2 chooser: an LLM picks the most logically connected next topic.
+
+    Fallback to the first candidate when the reply cannot be parsed (``bad_reply``) or the call
+    fails (``llm_error``); :attr:`fallbacks` counts both.
+    """
+
+    def __init__(
+        self,
+        model: ChatModel,
+        *,
+        current_chars: int = 600,
+        candidate_chars: int = 200,
+        max_tokens: int = 64,
+        temperature: float = 0.0,
+    ):
+        from longtracerl.llm.base import ChatParams
+
+        self.model = model
+        self.name = f"llm:{getattr(model, 'name', type(model).__name__)}"
+        self.current_chars = current_chars
+        self.candidate_chars = candidate_chars
+        self.params = ChatParams(temperature=temperature, max_tokens=max_tokens)
+        self.fallbacks: Counter[str] = Counter()
+        self.calls = 0
+
+    def prompt(self, current: Page, candidates: Sequence[Page]) -> str:
+        lines = [
+            f"{i}. {c.title}: {_clip(c.text.split(chr(10))[0], self.candidate_chars)}"
+            for i, c in enumerate(candidates, start=1)
+        ]
+        return CHOOSER_PROMPT.format(
+            title=current.title, text=_clip(current.text, self.current_chars), candidates="\n".join(lines)
+        )
+
+    def choose(self, current: Page, candidates: Sequence[Page]) -> Choice:
+        from longtracerl.llm.base import LLMError
+
+        if len(candidates) == 1:
+            return Choice(0)
+        messages = [{"role": "user", "content": self.prompt(current, candidates)}]
+        self.calls += 1
+        try:
+            reply = self.model.complete(messages, self.params).text
+        except LLMError as err:
+            log.warning("LLM chooser: call failed (%s); taking the first candidate", err)
+            self.fallbacks["llm_error"] += 1
+            return Choice(0, fallback="llm_error")
+        idx = parse_choice(reply, [c.title for c in candidates])
+        if idx is None:
+            self.fallbacks["bad_reply"] += 1
+            return Choice(0, fallback="bad_reply")
+        return Choice(idx)
+
+
+# --------------------------------------------------------------------------- registry
+
+
+def _make_first(cfg: WalksConfig, store: PageStore, chat_model: ChatModel | None) -> Chooser:
+    return FirstChooser()
+
+
+def _make_related(cfg: WalksConfig, store: PageStore, chat_model: ChatModel | None) -> Chooser:
+    n = len(store)
+    if n <= cfg.idf_sample:
+        texts = (f"{p.title} {p.text[: cfg.related_chars]}" for p in store.iter_pages())
+    else:
+        step = n / cfg.idf_sample
+        texts = (
+            (lambda p: f"{p.title} {p.text[: cfg.related_chars]}")(store.by_index(int(i * step)))
+            for i in range(cfg.idf_sample)
+        )
+    return RelatedChooser(estimate_idf(texts), max_chars=cfg.related_chars)
+
+
+def _make_llm(cfg: WalksConfig, store: PageStore, chat_model: ChatModel | None) -> Chooser:
+    if chat_model is None:
+        from longtracerl.llm.openai import make_chat_model
+
+        chat_model = make_chat_model(cfg.llm)
+    return LLMChooser(
+        chat_model,
+        current_chars=cfg.current_chars,
+        candidate_chars=cfg.candidate_chars,
+        max_tokens=cfg.llm_max_tokens,
+        temperature=cfg.llm_temperature,
+    )
+
+
+ChooserFactory = Callable[["WalksConfig", "PageStore", "ChatModel | None"], Chooser]
+
+CHOOSERS: dict[str, ChooserFactory | str] = {
+    "related": _make_related,
+    "first": _make_first,
+    "llm": _make_llm,
+}
+"""Chooser factories ``(cfg, store, chat_model) -> Chooser``; ``module:attr`` names a user factory."""
+
+
+def make_chooser(cfg: WalksConfig, store: PageStore, chat_model: ChatModel | None = None) -> Chooser:
+    """Build the chooser named by ``cfg.chooser`` (a chat model may be passed in for ``llm``)."""
+    factory = resolve(CHOOSERS, cfg.chooser, "chooser")
+    chooser = factory(cfg, store, chat_model)
+    if not callable(getattr(chooser, "choose", None)):
+        raise ConfigError(f"chooser '{cfg.chooser}' did not give an object with a choose() method")
+    return chooser

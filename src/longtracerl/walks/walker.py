@@ -1,0 +1,350 @@
+"""Controlled random walks with mad-walk jumps (method §1.2), seeded, resumable.
+
+A *chain* starts at a seed page and walks up to ``segments_per_chain`` segments. A *segment* is up
+to ``hops`` pages: from the current page, the candidates are the neighbours that are usable hops
+(more than ``min_out_links`` outgoing links, not a ``(disambiguation)`` page, not visited in this
+chain, not the current page); up to ``max_candidates`` of them are sampled and the chooser picks
+one. A segment ends early at a dead end. With ``require_answerable_end`` the last step only
+considers pages that offer an answer (a year, a number or a corpus entity; see
+:mod:`longtracerl.questions.entities`), and trailing pages without one are trimmed. A segment is
+kept (one :class:`~longtracerl.records.Walk`) when it has at least ``min_unique`` unique titles;
+otherwise it is rejected with a counted reason (``dead_end`` or ``no_answerable_end``).
+
+Between segments a mad-walk jump takes 2-4 random out-links (any page) and must land on a usable,
+unvisited page; after ``jump_retries`` failed tries the next segment restarts from a random
+visited page of the chain. A chain also ends after ``max_consecutive_rejects`` rejected segments in
+a row.
+
+Reproducibility: chain ``k`` draws every random number from ``numpy.random.default_rng([seed,
+k])``, chains run in order, and walk ids are ``s{seed}-c{k}-g{segment}``; so the same seed gives the
+same walks, and a run to N walks is the prefix of a run to M > N walks. Resuming: kept walks are
+appended with :class:`~longtracerl.records.JsonlAppender`; ``walks.state.json`` records the next
+chain to walk; a re-run skips finished chains, re-walks the unfinished one (skipping walk ids
+already written) and continues to ``num_walks``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from longtracerl.config import config_hash
+from longtracerl.corpus.graph import LinkGraph
+from longtracerl.corpus.store import PageStore
+from longtracerl.questions.entities import classify_role, has_answer, name_forms, split_sentences
+from longtracerl.records import JsonlAppender, Provenance, RecordError, RejectedItem, Walk, atomic_write_text
+from longtracerl.walks.choosers import Chooser, make_chooser
+from longtracerl.walks.config import WalksConfig
+
+if TYPE_CHECKING:
+    from longtracerl.llm.base import ChatModel
+    from longtracerl.records import Page
+
+log = logging.getLogger(__name__)
+
+WALKS_FILE = "walks.jsonl"
+REJECTED_FILE = "walks.rejected.jsonl"
+STATE_FILE = "walks.state.json"
+
+
+def is_disambiguation(title: str) -> bool:
+    """``'Mercury (disambiguation)'`` and the like are never hops."""
+    return "(disambiguation)" in title.lower()
+
+
+@dataclass
+class WalkStats:
+    """Counts of one ``run_walks`` call (kept walks include those already in the file)."""
+
+    kept: int = 0
+    new: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    jumps: Counter[str] = field(default_factory=Counter)
+    fallbacks: Counter[str] = field(default_factory=Counter)
+    chains: int = 0
+
+    def summary(self) -> str:
+        rej = ", ".join(f"{k}={v}" for k, v in sorted(self.rejected.items())) or "none"
+        jumps = ", ".join(f"{k}={v}" for k, v in sorted(self.jumps.items())) or "none"
+        fb = ", ".join(f"{k}={v}" for k, v in sorted(self.fallbacks.items())) or "none"
+        return (
+            f"walks: {self.kept} kept ({self.new} new) over {self.chains} chains; "
+            f"rejected segments: {rej}; jumps: {jumps}; chooser fallbacks: {fb}"
+        )
+
+
+@dataclass
+class Segment:
+    walk_id: str
+    pages: list[int]
+    reason: str | None  # None = kept
+    detail: str = ""
+
+
+class Walker:
+    """The walk engine over a page store and a link graph (pure: no file output)."""
+
+    def __init__(self, store: PageStore, graph: LinkGraph, cfg: WalksConfig, chooser: Chooser):
+        if graph.num_pages != len(store):
+            raise ValueError(
+                f"link graph has {graph.num_pages} pages but the page store has {len(store)}: "
+                "rebuild graph.npz for this corpus"
+            )
+        self.store, self.graph, self.cfg, self.chooser = store, graph, cfg, chooser
+        self.titles = store.titles()
+        disamb = np.fromiter((is_disambiguation(t) for t in self.titles), dtype=bool, count=len(self.titles))
+        self.usable = (graph.out_degree() > cfg.min_out_links) & ~disamb
+        self.seed_pool = self._seed_pool()
+        self._answerable: dict[int, bool] = {}
+        self._pages: dict[int, Page] = {}
+        self.fallbacks: Counter[str] = Counter()
+
+    def _seed_pool(self) -> np.ndarray:
+        cfg = self.cfg
+        if cfg.seed_titles:
+            out = []
+            for name in cfg.seed_titles:
+                pid = name if name in self.store else self.store.find_title(name)
+                if pid is None:
+                    raise ValueError(f"seed_titles: {name!r} is neither a page id nor a title of the corpus")
+                out.append(self.store.index_of(pid))
+            return np.asarray(out, dtype=np.int64)
+        mask = self.usable.copy()
+        if cfg.min_seed_in_degree:
+            mask &= self.graph.in_degree() >= cfg.min_seed_in_degree
+        pool = np.flatnonzero(mask)
+        if len(pool) == 0:
+            raise ValueError(
+                f"no usable seed page: no page has more than min_out_links={cfg.min_out_links} links"
+                + (f" and in-degree >= {cfg.min_seed_in_degree}" if cfg.min_seed_in_degree else "")
+            )
+        return pool
+
+    # -- pages ---------------------------------------------------------------------------
+    def page(self, idx: int) -> Page:
+        p = self._pages.get(idx)
+        if p is None:
+            if len(self._pages) > 50_000:
+                self._pages.clear()
+            p = self._pages[idx] = self.store.by_index(idx)
+        return p
+
+    def answerable(self, idx: int) -> bool:
+        """Can the masked composer draw an answer from this page (year, number, entity)?"""
+        ok = self._answerable.get(idx)
+        if ok is None:
+            page = self.page(idx)
+            sents = split_sentences(page.text)
+            role = classify_role(sents[0]) if sents else "topic"
+            ok = has_answer(page.text, name_forms(page.title, role), self.store.find_title)
+            self._answerable[idx] = ok
+        return ok
+
+    # -- one step ------------------------------------------------------------------------
+    def candidates(self, current: int, visited: set[int], rng: np.random.Generator) -> list[int]:
+        """Usable, unvisited neighbours of ``current`` (not itself), up to ``max_candidates``, sampled."""
+        nb = self.graph.neighbors(current)
+        pool = [int(j) for j in nb[self.usable[nb]] if j != current and int(j) not in visited]
+        k = self.cfg.max_candidates
+        if len(pool) > k:
+            pick = rng.choice(len(pool), size=k, replace=False)
+            pool = [pool[i] for i in pick]
+        else:
+            pool = [pool[i] for i in rng.permutation(len(pool))]
+        return pool
+
+    def segment(
+        self, entry: int, visited: set[int], rng: np.random.Generator
+    ) -> tuple[list[int], str | None]:
+        """Walk one segment from ``entry``; returns (pages, rejection reason or None)."""
+        cfg = self.cfg
+        pages = [entry]
+        visited.add(entry)
+        dead_end = False
+        while len(pages) < cfg.hops:
+            cands = self.candidates(pages[-1], visited, rng)
+            if cfg.require_answerable_end and len(pages) == cfg.hops - 1:
+                cands = [c for c in cands if self.answerable(c)]
+            if not cands:
+                dead_end = True
+                break
+            choice = self.chooser.choose(self.page(pages[-1]), [self.page(c) for c in cands])
+            if choice.fallback:
+                self.fallbacks[choice.fallback] += 1
+            nxt = cands[choice.index if 0 <= choice.index < len(cands) else 0]
+            pages.append(nxt)
+            visited.add(nxt)
+        min_unique = cfg.effective_min_unique
+        if len({self.titles[i] for i in pages}) < min_unique:
+            return pages, "dead_end" if dead_end else "duplicate_titles"
+        if cfg.require_answerable_end:
+            kept = list(pages)
+            while kept and not self.answerable(kept[-1]):
+                kept.pop()
+            if len({self.titles[i] for i in kept}) < min_unique:
+                return pages, "no_answerable_end"
+            pages = kept
+        return pages, None
+
+    def jump(self, start: int, visited: set[int], rng: np.random.Generator) -> int | None:
+        """Mad-walk jump: 2-4 random out-links to a usable, unvisited page; None after the retries."""
+        cfg = self.cfg
+        for _ in range(cfg.jump_retries):
+            node = start
+            for _ in range(int(rng.integers(cfg.jump_min, cfg.jump_max + 1))):
+                nb = self.graph.neighbors(node)
+                if len(nb) == 0:
+                    break
+                node = int(nb[int(rng.integers(len(nb)))])
+            else:
+                if self.usable[node] and node not in visited:
+                    return node
+        return None
+
+    # -- one chain -----------------------------------------------------------------------
+    def chain(self, k: int, jumps: Counter[str] | None = None) -> Iterator[Segment]:
+        """All segments of chain ``k`` (kept and rejected), deterministic given (seed, k)."""
+        cfg = self.cfg
+        jumps = jumps if jumps is not None else Counter()
+        rng = np.random.default_rng([cfg.seed, k])
+        entry = int(self.seed_pool[int(rng.integers(len(self.seed_pool)))])
+        visited: set[int] = set()
+        order: list[int] = []  # segment pages in visiting order (deterministic restart choice)
+        seen: set[int] = set()
+        rejects_in_row = 0
+        for g in range(cfg.segments_per_chain):
+            pages, reason = self.segment(entry, visited, rng)
+            for p in pages:
+                if p not in seen:
+                    seen.add(p)
+                    order.append(p)
+            yield Segment(f"s{cfg.seed}-c{k:06d}-g{g:02d}", pages, reason)
+            rejects_in_row = rejects_in_row + 1 if reason else 0
+            if rejects_in_row >= cfg.max_consecutive_rejects or g == cfg.segments_per_chain - 1:
+                return
+            nxt = self.jump(pages[-1], visited, rng)
+            if nxt is None:
+                jumps["restart_from_visited"] += 1
+                entry = order[int(rng.integers(len(order)))] if order else pages[0]
+                visited.discard(entry)  # re-entering a visited page is the documented restart
+            else:
+                jumps["jumped"] += 1
+                entry = nxt
+
+
+def _state_path(run: Path) -> Path:
+    return run / STATE_FILE
+
+
+def run_walks(
+    cfg: WalksConfig,
+    corpus: str | os.PathLike,
+    run: str | os.PathLike,
+    *,
+    chat_model: ChatModel | None = None,
+    progress: bool = True,
+) -> WalkStats:
+    """Walk until ``RUN/walks.jsonl`` holds ``cfg.num_walks`` walks (resuming a previous run).
+
+    Writes kept segments to ``walks.jsonl``, rejected ones to ``walks.rejected.jsonl`` (with the
+    reason) and the resume point to ``walks.state.json``. ``num_walks`` is not part of the config
+    hash, so raising it continues the same sequence; any other change is refused on resume.
+    """
+    corpus, run = Path(corpus), Path(run)
+    store = PageStore(corpus)
+    graph = LinkGraph.load(corpus)
+    chash = config_hash(cfg.model_copy(update={"num_walks": 0}))
+    run.mkdir(parents=True, exist_ok=True)
+    state_file = _state_path(run)
+    state = {"config_hash": chash, "next_chain": 0}
+    if state_file.exists():
+        try:
+            state = json.loads(state_file.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as err:
+            raise RecordError(state_file, None, None, f"malformed JSON: {err.msg}") from None
+        if state.get("config_hash") != chash:
+            raise ValueError(
+                f"{run / WALKS_FILE} was made with another walks config (hash {state.get('config_hash')}, "
+                f"now {chash}): use a new run folder, or the same config (only num_walks may change)"
+            )
+    chooser = make_chooser(cfg, store, chat_model)
+    walker = Walker(store, graph, cfg, chooser)
+    stats = WalkStats()
+    out = JsonlAppender(run / WALKS_FILE, key="walk_id")
+    rej = JsonlAppender(run / REJECTED_FILE, key="item_id")
+    stats.kept = len(out.done)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=cfg.num_walks, initial=min(stats.kept, cfg.num_walks), desc="walks", unit="walk")
+    max_segments = cfg.num_walks * cfg.max_segments_factor
+    attempted = 0
+    k = int(state.get("next_chain", 0))
+    try:
+        while stats.kept < cfg.num_walks and attempted < max_segments:
+            for seg in walker.chain(k, stats.jumps):
+                attempted += 1
+                if seg.reason is not None:
+                    stats.rejected[seg.reason] += 1
+                    if seg.walk_id not in rej.done:
+                        rej.write(
+                            RejectedItem(
+                                item_id=seg.walk_id,
+                                stage="walks",
+                                reason=seg.reason,
+                                detail=" -> ".join(walker.titles[i] for i in seg.pages),
+                            )
+                        )
+                    continue
+                if seg.walk_id in out.done:
+                    continue
+                out.write(
+                    Walk(
+                        walk_id=seg.walk_id,
+                        page_ids=[store.id_of(i) for i in seg.pages],
+                        titles=[walker.titles[i] for i in seg.pages],
+                        provenance=Provenance(
+                            stage="walks",
+                            seed=cfg.seed,
+                            config_hash=chash,
+                            producer=f"chooser={chooser.name}",
+                        ),
+                    )
+                )
+                stats.kept += 1
+                stats.new += 1
+                if bar is not None:
+                    bar.update(1)
+                if stats.kept >= cfg.num_walks:
+                    break
+            else:
+                k += 1
+                stats.chains += 1
+                atomic_write_text(state_file, json.dumps({"config_hash": chash, "next_chain": k}))
+                continue
+            break  # reached num_walks inside chain k: it stays the resume point
+        atomic_write_text(state_file, json.dumps({"config_hash": chash, "next_chain": k}))
+    finally:
+        out.close()
+        rej.close()
+        if bar is not None:
+            bar.close()
+        stats.fallbacks.update(walker.fallbacks)
+    if stats.kept < cfg.num_walks:
+        log.warning(
+            "walks: stopped at %d of %d walks after %d attempted segments (max_segments_factor=%d)",
+            stats.kept,
+            cfg.num_walks,
+            attempted,
+            cfg.max_segments_factor,
+        )
+    return stats
