@@ -16,25 +16,30 @@ def smol():
     return make_chat_model("local:smollm2")
 
 
-def test_greedy_generation(smol):
+@pytest.fixture(scope="module")
+def greedy(smol):
+    return smol.complete(MSGS, ChatParams(max_tokens=16))
+
+
+def test_greedy_generation(smol, greedy):
     assert isinstance(smol, LocalChatModel) and isinstance(smol, ChatModel)
-    out = smol.complete(MSGS, ChatParams(max_tokens=24))
+    out = greedy
     assert out.text.strip() and "<|im_end|>" not in out.text
     assert out.finish_reason in {"stop", "length"}
-    assert out.prompt_tokens > 10 and 0 < out.completion_tokens <= 24
-    again = smol.complete(MSGS, ChatParams(max_tokens=24))
+    assert out.prompt_tokens > 10 and 0 < out.completion_tokens <= 16
+    again = smol.complete(MSGS, ChatParams(max_tokens=16))
     assert again.text == out.text  # greedy is deterministic
 
 
-def test_length_stop_and_sampling(smol):
+def test_length_stop_and_sampling(smol, greedy):
     short = smol.complete(MSGS, ChatParams(max_tokens=3))
     assert (short.finish_reason, short.completion_tokens) == ("length", 3)
-    full = smol.complete(MSGS, ChatParams(max_tokens=24))
-    words = full.text.split()
+    words = greedy.text.split()
     assert len(words) >= 2
-    cut = smol.complete(MSGS, ChatParams(max_tokens=24, stop=[words[1]]))
+    cut = smol.complete(MSGS, ChatParams(max_tokens=16, stop=[words[1]]))
     assert words[1] not in cut.text and cut.finish_reason == "stop"
-    p = ChatParams(max_tokens=8, temperature=1.0, seed=7)
+    assert cut.completion_tokens < greedy.completion_tokens
+    p = ChatParams(max_tokens=6, temperature=1.0, seed=7)
     a, b = smol.complete(MSGS, p), asyncio.run(smol.acomplete(MSGS, p))
     assert a.text == b.text  # same seed, same sample
 
