@@ -31,6 +31,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import hashlib
 import json
@@ -50,6 +51,7 @@ from longtracerl.search.analysis import (
     ANALYZER_NAME,
     analyzer,
     make_snippet,
+    query_terms,
     sanitize_query,
 )
 from longtracerl.search.base import Hit
@@ -201,6 +203,7 @@ def build_index(
     tmp = corpus_dir / f"{INDEX_DIR}.partial-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
+    index = writer = None
     try:
         (tmp / TANTIVY_SUBDIR).mkdir()
         index = tantivy.Index(_schema(), path=str(tmp / TANTIVY_SUBDIR))
@@ -225,6 +228,11 @@ def build_index(
         atomic_write_text(tmp / META_FILE, json.dumps(meta, indent=2) + "\n")
         _swap_in(tmp, final)
     except BaseException:
+        # drop the writer first: a live tantivy writer still flushes segment files when it dies
+        if writer is not None:
+            with contextlib.suppress(Exception):
+                writer.rollback()
+        writer = index = None
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     finally:
@@ -304,7 +312,8 @@ class BM25Retriever:
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
         text = sanitize_query(query, self.config.max_query_terms)
-        if not text:
+        # no index term left (empty, punctuation, only stop words): tantivy would match every page
+        if not text or not query_terms(text, self.config.max_query_terms):
             return []
         try:
             parsed = self._index.parse_query(text, self._fields, field_boosts=self._boosts)
