@@ -1,0 +1,220 @@
+"""slime adapter: a custom reward function and a reward post-process function.
+
+Call shapes checked against slime's source (THUDM/slime ``slime/rollout/rm_hub/__init__.py``,
+``slime/rollout/sglang_rollout.py``, ``slime/ray/rollout.py``, ``slime/utils/types.py``) and the
+authors' LongTraceRL fork of it (THU-KEG/LongTraceRL ``slime/``):
+
+- ``--custom-rm-path longtracerl.rewards.integrations.slime.reward_func``: slime loads it with
+  ``load_function`` (``module.attr``) and awaits ``reward_func(args, sample, **kwargs)`` for each
+  sample, or ``reward_func(args, samples, **kwargs)`` with one prompt's whole group when
+  ``--group-rm`` is set. The result is stored in ``sample.reward``.
+- ``--custom-reward-post-process-path longtracerl.rewards.integrations.slime.post_process``:
+  ``RolloutManager`` calls ``post_process(args, samples)`` with the flattened rollout (all groups,
+  ``n_samples_per_prompt`` consecutive samples per prompt) and uses the returned
+  ``(raw_rewards, rewards)``: ``raw_rewards`` are logged, ``rewards`` feed the advantage (for
+  GRPO slime uses them as the advantage directly, so they are already group-normalised here).
+
+Per sample, :func:`reward_func` returns a dict with the authors' keys ``reward``,
+``outcome_reward``, ``rubric_reward`` (so the authors' fork, which reads those keys and does the
+group step itself, takes it unchanged) plus ``rubric_normalised``, ``gated``, ``judge_error``.
+``reward`` is the per-sample reward with ``M = 1``; the group step (group-max rubric
+normalisation, gating) happens in :func:`post_process`, or in :func:`reward_func` itself when it
+receives a group (``--group-rm``). Set ``--reward-key reward`` (slime reads a dict reward through
+it) and ``--eval-reward-key outcome_reward`` (the paper evaluates judge accuracy, eta = 0).
+
+Where things come from: answer = ``sample.label``; question and rubrics =
+``sample.metadata["extra_reward_info"]`` (the released row's ``metadata``) or top-level
+``sample.metadata`` keys; response = ``sample.response`` (slime keeps the stop token unless
+``--rollout-skip-special-tokens``); how generation ended = ``sample.status`` (completed ->
+``stop``, truncated -> ``length``, anything else -> ``abort``, all gated except ``completed``).
+
+Options: ``eta`` from ``extra_reward_info["rubric_reward_ratio"]`` (the authors' fork puts 0 there
+for evaluation), else ``args.rubric_reward_ratio`` (the fork's flag), else ``$LONGTRACERL_ETA``,
+else 0.3; mode from ``args.longtracerl_reward_mode`` or ``$LONGTRACERL_REWARD_MODE`` (default
+``positive-only``); processor from ``args.longtracerl_processor`` or ``$LONGTRACERL_PROCESSOR``
+(default ``qwen3-thinking``); reasoning in the rubric text from
+``args.rubric_use_reasoning_content``; judge from ``$LONGTRACERL_JUDGE`` (see
+``_common.make_judge``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from longtracerl.records import RewardResult
+from longtracerl.rewards.combine import combine_group, grpo_advantages, score_group, score_one
+from longtracerl.rewards.integrations._common import make_judge, task_fields
+
+__all__ = ["reward_func", "post_process"]
+
+_STD_ESTIMATORS = ("grpo", "gspo", "cispo")  # slime: mean and std per group
+_MEAN_ESTIMATORS = ("reinforce_plus_plus_baseline", "rloo")  # slime: mean only
+
+
+def _status_name(sample: Any) -> str:
+    status = getattr(sample, "status", None)
+    value = getattr(status, "value", status)
+    return str(value).lower() if value is not None else "pending"
+
+
+def _finish_reason(sample: Any) -> str:
+    return {"completed": "stop", "truncated": "length"}.get(_status_name(sample), "abort")
+
+
+def _metadata(sample: Any) -> Mapping[str, Any]:
+    meta = getattr(sample, "metadata", None)
+    return meta if isinstance(meta, Mapping) else {}
+
+
+def _options(args: Any, sample: Any) -> dict[str, Any]:
+    extra = _metadata(sample).get("extra_reward_info")
+    extra = extra if isinstance(extra, Mapping) else {}
+    eta = extra.get("rubric_reward_ratio")
+    if eta is None:
+        eta = getattr(args, "rubric_reward_ratio", None)
+    if eta is None:
+        eta = os.environ.get("LONGTRACERL_ETA", 0.3)
+    return {
+        "eta": float(eta),
+        "mode": getattr(args, "longtracerl_reward_mode", None)
+        or os.environ.get("LONGTRACERL_REWARD_MODE", "positive-only"),
+        "processor": getattr(args, "longtracerl_processor", None)
+        or os.environ.get("LONGTRACERL_PROCESSOR", "qwen3-thinking"),
+        "use_reasoning": bool(getattr(args, "rubric_use_reasoning_content", False)),
+    }
+
+
+def _where(sample: Any) -> str:
+    return (
+        f"sample(index={getattr(sample, 'index', None)}, group_index={getattr(sample, 'group_index', None)})"
+    )
+
+
+def _as_dict(result: RewardResult) -> dict[str, Any]:
+    return {
+        "reward": float(result.reward),
+        "outcome_reward": float(result.outcome),
+        "rubric_reward": float(result.rubric),
+        "rubric_normalised": float(result.rubric_normalised),
+        "gated": bool(result.gated),
+        "status": result.status,
+        "judge_error": result.judge_error,
+    }
+
+
+def _score_sample(args: Any, sample: Any) -> dict[str, Any]:
+    question, rubrics, aliases = task_fields(_metadata(sample), where=f"{_where(sample)}.metadata")
+    opts = _options(args, sample)
+    result = score_one(
+        str(getattr(sample, "response", "") or ""),
+        label=str(getattr(sample, "label", "") or ""),
+        question=question,
+        rubrics=rubrics,
+        aliases=aliases,
+        judge=make_judge(),
+        finish_reason=_finish_reason(sample),
+        **opts,
+    )
+    return _as_dict(result)
+
+
+def _score_samples(args: Any, samples: Sequence[Any]) -> list[dict[str, Any]]:
+    first = samples[0]
+    question, rubrics, aliases = task_fields(_metadata(first), where=f"{_where(first)}.metadata")
+    g = score_group(
+        [str(getattr(s, "response", "") or "") for s in samples],
+        label=str(getattr(first, "label", "") or ""),
+        question=question,
+        rubrics=rubrics,
+        aliases=aliases,
+        judge=make_judge(),
+        finish_reasons=[_finish_reason(s) for s in samples],
+        **_options(args, first),
+    )
+    return [_as_dict(r) for r in g.results]
+
+
+async def reward_func(args: Any, sample: Any, **kwargs: Any) -> dict[str, Any] | list[dict[str, Any]]:
+    """slime custom reward: one ``Sample`` -> a dict; one group (``--group-rm``) -> a list of dicts.
+
+    Scoring (and an LLM judge's blocking HTTP calls) runs in a worker thread, so slime's event
+    loop keeps generating while responses are judged.
+    """
+    if isinstance(sample, list | tuple):
+        if not sample:
+            return []
+        return await asyncio.to_thread(_score_samples, args, list(sample))
+    return await asyncio.to_thread(_score_sample, args, sample)
+
+
+def _groups(args: Any, samples: list[Any]) -> list[list[int]]:
+    if samples and all(getattr(s, "group_index", None) is not None for s in samples):
+        by: dict[Any, list[int]] = {}
+        for i, s in enumerate(samples):
+            by.setdefault(s.group_index, []).append(i)
+        return list(by.values())
+    size = int(getattr(args, "n_samples_per_prompt", 0) or 0)
+    if size < 1 or len(samples) % size:
+        raise ValueError(
+            f"post_process: samples carry no group_index and {len(samples)} samples cannot be cut into "
+            f"groups of n_samples_per_prompt={size}"
+        )
+    return [list(range(s, s + size)) for s in range(0, len(samples), size)]
+
+
+def _components(sample: Any) -> tuple[float, float, bool]:
+    reward = getattr(sample, "reward", None)
+    if isinstance(reward, Mapping) and "outcome_reward" in reward and "rubric_reward" in reward:
+        gated = bool(reward.get("gated", False))
+        return float(reward["outcome_reward"]), float(reward["rubric_reward"]), gated
+    meta = _metadata(sample)  # the authors' fork keeps the components in metadata
+    if "outcome_reward" in meta and "rubric_reward" in meta:
+        return float(meta["outcome_reward"]), float(meta["rubric_reward"]), _finish_reason(sample) != "stop"
+    raise ValueError(
+        f"post_process: {_where(sample)} has reward {reward!r}, not the components this post-process "
+        "needs: use --custom-rm-path longtracerl.rewards.integrations.slime.reward_func"
+    )
+
+
+def post_process(args: Any, samples: Sequence[Any]) -> tuple[list[float], list[float]]:
+    """slime reward post-process: the group step, then slime's advantage normalisation.
+
+    Returns ``(raw_rewards, rewards)``: ``raw_rewards`` are the method's final rewards (group-max
+    rubric normalisation, mode and eta as in :func:`reward_func`, gated samples 0);
+    ``rewards`` are what slime trains on: for ``--advantage-estimator grpo|gspo|cispo`` with
+    reward normalisation on (slime's default), ``(R - mean) / (std + 1e-6)`` per group (mean only
+    with ``--disable-grpo-std-normalization``, and for ``reinforce_plus_plus_baseline``/``rloo``);
+    otherwise the raw rewards.
+    """
+    flat = list(samples)
+    while flat and isinstance(flat[0], list | tuple):
+        flat = list(itertools.chain.from_iterable(flat))
+    raw: list[float] = [0.0] * len(flat)
+    shaped: list[float] = [0.0] * len(flat)
+    estimator = str(getattr(args, "advantage_estimator", "grpo"))
+    normalise = bool(getattr(args, "rewards_normalization", True))
+    use_std = bool(getattr(args, "grpo_std_normalization", True)) and estimator in _STD_ESTIMATORS
+    for idx in _groups(args, flat):
+        parts = [_components(flat[i]) for i in idx]
+        opts = _options(args, flat[idx[0]])
+        combined = combine_group(
+            [0.0 if gated else o for o, _, gated in parts],
+            [r for _, r, _ in parts],
+            mode=opts["mode"],
+            eta=opts["eta"],
+        )
+        group_raw = [0.0 if gated else c for (_, _, gated), c in zip(parts, combined, strict=True)]
+        if normalise and use_std:
+            group_out = grpo_advantages(group_raw)
+        elif normalise and estimator in _STD_ESTIMATORS + _MEAN_ESTIMATORS:
+            mean = sum(group_raw) / len(group_raw)
+            group_out = [x - mean for x in group_raw]
+        else:
+            group_out = list(group_raw)
+        for i, r, a in zip(idx, group_raw, group_out, strict=True):
+            raw[i], shaped[i] = r, a
+    return raw, shaped

@@ -1,0 +1,190 @@
+"""verl adapter: ``compute_score`` (per response) and ``compute_score_batch`` (per batch, grouped).
+
+Checked against verl 0.9.1 (``verl.trainer.ppo.reward.get_custom_reward_fn``, the reward-loop
+managers in ``verl.experimental.reward_loop.reward_manager`` and the legacy managers in
+``verl.workers.reward_manager``); ``scripts/check_verl.sh`` runs verl's own loader on a Parquet
+row in a separate environment. Importing this module needs no verl.
+
+Config (verl 0.9.1, Hydra overrides)::
+
+    reward.custom_reward_function.path=pkg://longtracerl.rewards.integrations.verl
+    reward.custom_reward_function.name=compute_score
+    +reward.custom_reward_function.reward_kwargs.eta=0.3          # optional, see below
+
+Row layout (verl's RLHF Parquet): ``reward_model.ground_truth`` = the answer (the row's
+``label``); ``extra_info`` holds ``question`` and ``rubrics`` (flat, or nested under
+``extra_reward_info`` as in the released rows) and, for the batch path, ``index`` (the prompt id).
+
+What verl allows for the group step (the group-max rubric normalisation of §2.4):
+
+- verl 0.9.1's trainer scores responses one at a time (``RewardLoopWorker.compute_score`` ->
+  ``manager.run_single``; managers ``naive``, ``dapo``, ``gdpo``, ``remote``, ``rate_limited``),
+  spread over several reward workers, and writes the scalar into ``token_level_scores`` before
+  the advantage. No hook sees a whole group before the advantage, and custom advantage
+  estimators get only ``token_level_rewards`` and the group ``uid``. So :func:`compute_score`
+  returns the per-sample reward with ``M = 1`` (raw rubric score, a documented departure from
+  the method's group max); GRPO then normalises per group as usual.
+- verl's legacy ``BatchRewardManager`` (``verl.workers.reward_manager``, name ``batch``) calls
+  ``compute_score(data_sources=, solution_strs=, ground_truths=, extra_infos=, **reward_kwargs)``
+  once with the whole batch. :func:`compute_score_batch` implements that call and applies the
+  exact group step, grouping rows by ``extra_info["index"]`` (or ``uid``, else question+answer).
+  In 0.9.1 that manager is no longer in the registry the trainer reads; it is reachable in verl
+  versions that still load ``reward_model.reward_manager=batch``, and the check script calls it
+  directly.
+
+Both return dicts with ``score`` and numeric components only (verl turns every key into a
+numpy column and takes means of them): ``outcome``, ``rubric``, ``rubric_normalised``, ``gated``,
+``judge_error``, ``rubric_hits`` and ``acc`` (= outcome: verl's validation reports ``acc`` as its
+main metric, which is the paper's evaluation score, judge accuracy).
+
+Options (``reward_kwargs`` or keyword arguments): ``judge`` (``"rule"`` | ``"llm"`` |
+``"llm:SPEC"``; default ``$LONGTRACERL_JUDGE`` or ``"rule"``), ``mode``, ``eta``, ``processor``,
+``use_reasoning``, ``finish_reason``. The LLM judge reads ``$LONGTRACERL_JUDGE_LLM`` (chat-model
+spec, default ``"openai:"``) and the client's ``$LONGTRACERL_BASE_URL``, ``$LONGTRACERL_MODEL``,
+``$LONGTRACERL_API_KEY``.
+
+verl decodes responses with ``skip_special_tokens=True`` and passes no finish reason, so the
+stop token is gone and truncation cannot be seen here: responses count as stopped
+(``finish_reason="stop"``); a response cut inside its reasoning still fails the ``</think>``
+rule and gets 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from longtracerl.records import RewardResult
+from longtracerl.rewards.combine import score_group, score_one
+from longtracerl.rewards.integrations._common import components, make_judge, task_fields
+from longtracerl.rewards.judge import Judge
+from longtracerl.rewards.parse import Processor
+
+__all__ = ["compute_score", "compute_score_batch"]
+
+
+def _result_dict(result: RewardResult) -> dict[str, float]:
+    out = {"score": float(result.reward)}
+    out.update(components(result))
+    out["acc"] = float(result.outcome)
+    return out
+
+
+def compute_score(
+    data_source: str | None,
+    solution_str: str,
+    ground_truth: str,
+    extra_info: Mapping[str, Any] | None = None,
+    *,
+    judge: str | Judge | None = None,
+    mode: str = "positive-only",
+    eta: float = 0.3,
+    processor: str | Processor = "qwen3-thinking",
+    use_reasoning: bool = False,
+    finish_reason: str | None = "stop",
+    **kwargs: Any,
+) -> dict[str, float]:
+    """Score one response the way verl's reward managers call it (no group: ``M = 1``).
+
+    Unknown keyword arguments that verl adds (``reward_router_address``, ...) are ignored.
+
+    >>> d = compute_score("longqa", "thinking\\n</think>\\n\\nParis", "Paris",
+    ...                   {"question": "Capital of France?", "rubrics": ["France", "Paris"]})
+    >>> d["score"], d["outcome"], d["rubric"]
+    (0.85, 1.0, 0.5)
+    """
+    question, rubrics, aliases = task_fields(extra_info, where="extra_info")
+    result = score_one(
+        solution_str if isinstance(solution_str, str) else str(solution_str),
+        label=str(ground_truth),
+        question=question,
+        rubrics=rubrics,
+        aliases=aliases,
+        judge=make_judge(judge),
+        processor=processor,
+        mode=mode,
+        eta=eta,
+        finish_reason=finish_reason,
+        use_reasoning=use_reasoning,
+    )
+    return _result_dict(result)
+
+
+def _group_key(info: Mapping[str, Any] | None, ground_truth: Any, question: str) -> tuple:
+    info = info if isinstance(info, Mapping) else {}
+    for key in ("uid", "index"):
+        if info.get(key) is not None:
+            value = info[key]
+            return (key, value.item() if hasattr(value, "item") else value)
+    return ("text", question, str(ground_truth))
+
+
+def compute_score_batch(
+    data_sources: Sequence[str | None],
+    solution_strs: Sequence[str],
+    ground_truths: Sequence[str],
+    extra_infos: Sequence[Mapping[str, Any] | None] | None = None,
+    *,
+    judge: str | Judge | None = None,
+    mode: str = "positive-only",
+    eta: float = 0.3,
+    processor: str | Processor = "qwen3-thinking",
+    use_reasoning: bool = False,
+    finish_reason: str | None = "stop",
+    group_size: int | None = None,
+    **kwargs: Any,
+) -> list[dict[str, float]]:
+    """Score a whole batch with the group step (verl's ``BatchRewardManager`` call shape).
+
+    Rows are grouped by ``extra_info["uid"]``, else ``extra_info["index"]``, else (question,
+    answer), in order of first appearance; each group is one
+    :func:`~longtracerl.rewards.combine.score_group` call. ``group_size`` (e.g. the rollout
+    ``n``), when given, must equal every group's size. Returns one dict per row, in row order.
+
+    >>> rows = compute_score_batch(
+    ...     ["longqa"] * 2, ["r\\n</think>\\n\\nParis", "r\\n</think>\\n\\nParis, France"], ["Paris"] * 2,
+    ...     [{"index": 7, "question": "Capital?", "rubrics": ["France"]}] * 2)
+    >>> [d["score"] for d in rows]
+    [0.7, 1.0]
+    """
+    n = len(solution_strs)
+    if len(ground_truths) != n:
+        raise ValueError(f"compute_score_batch: {len(ground_truths)} ground_truths for {n} solution_strs")
+    infos = list(extra_infos) if extra_infos is not None else [None] * n
+    if len(infos) != n:
+        raise ValueError(f"compute_score_batch: {len(infos)} extra_infos for {n} solution_strs")
+    the_judge = make_judge(judge)
+    fields = [task_fields(info, where=f"extra_infos[{i}]") for i, info in enumerate(infos)]
+    groups: dict[tuple, list[int]] = {}
+    for i in range(n):
+        groups.setdefault(_group_key(infos[i], ground_truths[i], fields[i][0]), []).append(i)
+    out: list[dict[str, float] | None] = [None] * n
+    for key, idx in groups.items():
+        if group_size is not None and len(idx) != group_size:
+            raise ValueError(
+                f"compute_score_batch: group {key[1:]} has {len(idx)} rows, expected {group_size}"
+            )
+        first = idx[0]
+        question, rubrics, aliases = fields[first]
+        for i in idx[1:]:
+            if str(ground_truths[i]) != str(ground_truths[first]) or fields[i][0] != question:
+                raise ValueError(
+                    f"compute_score_batch: rows {first} and {i} share group {key[1:]} but differ in "
+                    "ground_truth or question"
+                )
+        g = score_group(
+            [str(solution_strs[i]) for i in idx],
+            label=str(ground_truths[first]),
+            question=question,
+            rubrics=rubrics,
+            aliases=aliases,
+            judge=the_judge,
+            processor=processor,
+            mode=mode,
+            eta=eta,
+            finish_reasons=[finish_reason] * len(idx),
+            use_reasoning=use_reasoning,
+        )
+        for i, r in zip(idx, g.results, strict=True):
+            out[i] = _result_dict(r)
+    return out  # type: ignore[return-value]
