@@ -260,6 +260,9 @@ def test_make_chat_model_specs(fake_llm_server):
     assert m2.complete(MSGS).text == "ok"
     assert make_chat_model({"model": "x", "base_url": srv.base_url}).cfg.model == "x"
     assert make_chat_model(m) is m
+    bare = make_chat_model(srv.base_url, model="z")
+    assert (bare.cfg.base_url, bare.cfg.model) == (srv.base_url, "z")
+    assert bare.complete(MSGS).text == "ok"
     cfg = LLMConfig(model="y", base_url=srv.base_url)
     assert make_chat_model(cfg, concurrency=3).cfg.concurrency == 3
     with pytest.raises(ConfigError, match="no backend prefix"):

@@ -569,6 +569,7 @@ def make_chat_model(spec: str | LLMConfig | dict[str, Any] | ChatModel, **kwargs
     - ``"openai:MODEL"``: :class:`OpenAIChatModel`, base URL from ``base_url=`` or the environment;
       ``"openai:MODEL@http://host:port/v1"`` names the endpoint inline. ``kwargs`` are
       :class:`LLMConfig` fields (``timeout_s=``, ``cache_dir=``, ...).
+    - ``"http://host:port/v1"``: that endpoint, model name from ``model=`` or the environment.
     - ``"local:PATH"`` or ``"local:smollm2"``: in-process transformers model
       (:class:`~longtracerl.llm.local.LocalChatModel`; ``kwargs`` go to it).
     - an :class:`LLMConfig` or a dict of its fields; an object that already has ``complete``.
@@ -587,6 +588,11 @@ def make_chat_model(spec: str | LLMConfig | dict[str, Any] | ChatModel, **kwargs
         raise ConfigError(
             f"LLM spec must be a string, LLMConfig, dict or ChatModel (got {type(spec).__name__})"
         )
+    if spec.startswith(("http://", "https://")):
+        try:
+            return OpenAIChatModel(LLMConfig(**{**kwargs, "base_url": spec}))
+        except ValueError as err:
+            raise ConfigError(f"LLM spec '{spec}': {err}") from None
     prefix, sep, rest = spec.partition(":")
     if sep and prefix in BACKENDS:
         return BACKENDS[prefix](rest, **kwargs)
