@@ -25,6 +25,7 @@ COMMAND_MODULES: list[str] = [
     "longtracerl.search.cli",
     "longtracerl.contexts.cli",
     "longtracerl.report.cli",
+    "longtracerl.rewards.cli",
 ]
 
 

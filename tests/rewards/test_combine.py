@@ -96,7 +96,7 @@ def test_longrlvr_pieces():
     text = "<useful_chunks>[1, 2]</useful_chunks> x <useful_chunks>\n3, 4, 9\n</useful_chunks> answer"
     assert useful_chunk_ids(text) == ["3", "4", "9"]
     assert useful_chunk_ids("no block") is None
-    # P = 2/3, RAW = 2/4 -> F2 = 5 * P * RAW / (4P + RAW) = (5/3) / (8/3 + 1/2)
+    # P = 2/3, R = 2/4 -> F2 = 5 * P * R / (4P + R) = (5/3) / (8/3 + 1/2)
     f = fbeta(["3", "4", "9"], ["3", "4", "5", "6"])
     assert f == pytest.approx((5 * (2 / 3) * 0.5) / (4 * (2 / 3) + 0.5))
     reward, f2 = longrlvr_reward(1.0, text, ["3", "4", "5", "6"], eta=0.3)

@@ -282,6 +282,10 @@ def score_parsed(
     word_boundary: bool = False,
 ) -> GroupScore:
     """Score already-parsed responses of one group (see :func:`score_group`)."""
+    if mode == "longrlvr":
+        return _score_longrlvr(
+            parsed, label=label, question=question, gold=rubrics, judge=judge, eta=eta, aliases=aliases
+        )
     fn, normalised = _mode(mode)
     eta = _check_eta(eta)
     rubric_scores = [
@@ -364,10 +368,6 @@ def score_group(
         raise ValueError(f"finish_reasons has {len(finish_reasons)} values for {len(responses)} responses")
     reasons = finish_reasons if finish_reasons is not None else [None] * len(responses)
     parsed = [proc.parse(t, fr) for t, fr in zip(responses, reasons, strict=True)]
-    if mode == "longrlvr":
-        return _score_longrlvr(
-            parsed, label=label, question=question, gold=rubrics, judge=judge, eta=eta, aliases=aliases
-        )
     return score_parsed(
         parsed,
         label=label,
@@ -447,24 +447,19 @@ def score_one(
     advantage is None. ``mode="mix"`` gives the authors' per-sample ``/evaluate`` reward."""
     proc = get_processor(processor)
     parsed = proc.parse(response, finish_reason)
-    if mode == "longrlvr":
-        res = _score_longrlvr(
-            [parsed], label=label, question=question, gold=rubrics, judge=judge, eta=eta, aliases=aliases
-        )
-    else:
-        res = score_parsed(
-            [parsed],
-            label=label,
-            question=question,
-            rubrics=rubrics,
-            judge=judge,
-            mode=mode,
-            eta=eta,
-            use_content=use_content,
-            use_reasoning=use_reasoning,
-            aliases=aliases,
-            group_normalise=False,
-        )
+    res = score_parsed(
+        [parsed],
+        label=label,
+        question=question,
+        rubrics=rubrics,
+        judge=judge,
+        mode=mode,
+        eta=eta,
+        use_content=use_content,
+        use_reasoning=use_reasoning,
+        aliases=aliases,
+        group_normalise=False,
+    )
     out = res.results[0]
     out.advantage = None
     return out

@@ -1,0 +1,237 @@
+"""``longtracerl serve-reward`` and ``longtracerl reward score``.
+
+``reward score`` reads a JSONL file with one response per line::
+
+    {"id": "q1-0", "group_id": "q1", "response": "<raw model output>", "finish_reason": "stop",
+     "label": "Paris", "question": "...", "rubrics": ["Eiffel Tower", "Seine"], "aliases": []}
+
+(``id``, ``finish_reason``, ``aliases`` optional; ``group_id`` defaults to ``id``, i.e. a group
+of one). Lines of one group must agree on label, question, rubrics and aliases. It writes one
+line per response (``id``, ``group_id`` and every :class:`~longtracerl.records.RewardResult`
+field) and a summary JSON (monitors over all responses) next to the output
+(``OUT.summary.json``) or at ``--summary``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from longtracerl.config import ConfigError
+
+
+class ResponseToScore(BaseModel):
+    """One line of the ``reward score`` input."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str | None = None
+    group_id: str | None = None
+    response: str
+    finish_reason: str | None = None
+    label: str
+    question: str = ""
+    rubrics: list[str] = Field(default_factory=list)
+    aliases: list[str] = Field(default_factory=list)
+    schema_version: int | None = None
+
+
+def _add_judge_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--judge",
+        choices=["rule", "llm"],
+        default="rule",
+        help="Answer judge: 'llm' (the method: an OpenAI-compatible grader) or 'rule' (offline approximation).",
+    )
+    p.add_argument("--base-url", help="Grader endpoint for --judge llm, e.g. http://127.0.0.1:8001/v1.")
+    p.add_argument("--model", help="Grader model name for --judge llm.")
+    p.add_argument(
+        "--api-key-env", metavar="VAR", help="Environment variable holding the grader endpoint's API key."
+    )
+    p.add_argument(
+        "--judge-timeout", type=float, default=60.0, help="Seconds per grader request (default 60)."
+    )
+    p.add_argument(
+        "--judge-budget",
+        type=float,
+        default=300.0,
+        help="Seconds per verdict, retries included (default 300).",
+    )
+
+
+def _judge_from_args(args: argparse.Namespace) -> Any:
+    from longtracerl.rewards.server import build_judge
+
+    return build_judge(
+        args.judge,
+        base_url=args.base_url,
+        model=args.model,
+        api_key_env=args.api_key_env,
+        timeout_s=args.judge_timeout,
+        max_total_s=args.judge_budget,
+    )
+
+
+def register(subparsers: Any) -> None:
+    serve = subparsers.add_parser(
+        "serve-reward",
+        help="Run the reward server (POST /evaluate, /evaluate_group; GET /health).",
+        description="Reward server: a drop-in /evaluate for the authors' trainer, plus /evaluate_group.",
+    )
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="Bind address (default 127.0.0.1: this machine only)."
+    )
+    serve.add_argument("--port", type=int, default=8000, help="Port (default 8000).")
+    _add_judge_args(serve)
+    serve.add_argument(
+        "--auth-key-env",
+        metavar="VAR",
+        help="Environment variable holding a bearer key clients must send (Authorization: Bearer KEY).",
+    )
+    serve.add_argument(
+        "--max-body-mb", type=float, default=16.0, help="Largest request body in MiB (413 above)."
+    )
+    serve.add_argument(
+        "--max-concurrency", type=int, default=16, help="Requests scored at once; the rest wait (default 16)."
+    )
+    serve.add_argument("--log-level", default="warning", help="uvicorn log level (default warning).")
+    serve.set_defaults(func=_serve)
+
+    reward = subparsers.add_parser("reward", help="Score responses offline (rewards, components, monitors).")
+    sub = reward.add_subparsers(dest="reward_command", metavar="ACTION")
+    score = sub.add_parser(
+        "score", help="Score a JSONL of responses; write per-response results and a summary."
+    )
+    score.add_argument(
+        "--input", required=True, metavar="FILE", help="JSONL of responses (see docs/rewards.md)."
+    )
+    score.add_argument("--out", required=True, metavar="FILE", help="Per-response results (JSONL).")
+    score.add_argument("--summary", metavar="FILE", help="Summary JSON (default: OUT.summary.json).")
+    score.add_argument(
+        "--processor", default="qwen3-thinking", help="Response processor (default qwen3-thinking)."
+    )
+    score.add_argument(
+        "--mode", default="positive-only", help="Group combination mode (default positive-only)."
+    )
+    score.add_argument(
+        "--eta", type=float, default=0.3, help="Rubric weight eta (default 0.3; 0 = accuracy)."
+    )
+    score.add_argument("--use-reasoning", action="store_true", help="Also score rubrics on the reasoning.")
+    _add_judge_args(score)
+    score.set_defaults(func=_score)
+    reward.set_defaults(func=lambda args: (reward.print_help(), 2)[1])
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from longtracerl.rewards.server import serve
+
+    key = None
+    if args.auth_key_env:
+        key = os.environ.get(args.auth_key_env)
+        if not key:
+            raise ConfigError(f"--auth-key-env {args.auth_key_env}: the environment variable is not set")
+    if args.max_concurrency < 1:
+        raise ConfigError("--max-concurrency must be >= 1")
+    judge = _judge_from_args(args)
+    print(
+        f"reward server on http://{args.host}:{args.port} (judge {judge.name}"
+        f"{', bearer key required' if key else ''})",
+        file=sys.stderr,
+    )
+    serve(
+        judge,
+        host=args.host,
+        port=args.port,
+        api_key=key,
+        max_body_bytes=int(args.max_body_mb * 1024 * 1024),
+        max_concurrency=args.max_concurrency,
+        log_level=args.log_level,
+    )
+    return 0
+
+
+def load_groups(path: str | os.PathLike) -> list[tuple[str, list[tuple[int, ResponseToScore]]]]:
+    """Read and group the input; errors name the file, the line and the field."""
+    from longtracerl.records import RecordError, iter_json_lines, parse_record
+
+    groups: dict[str, list[tuple[int, ResponseToScore]]] = {}
+    for lineno, obj in iter_json_lines(path):
+        row = parse_record(obj, ResponseToScore, path=path, line=lineno)
+        gid = (
+            row.group_id if row.group_id is not None else (row.id if row.id is not None else f"line{lineno}")
+        )
+        members = groups.setdefault(gid, [])
+        if members:
+            first_line, first = members[0]
+            for fld in ("label", "question", "rubrics", "aliases"):
+                if getattr(row, fld) != getattr(first, fld):
+                    raise RecordError(
+                        path, lineno, fld, f"differs from line {first_line} of the same group_id '{gid}'"
+                    )
+        members.append((lineno, row))
+    return list(groups.items())
+
+
+def _score(args: argparse.Namespace) -> int:
+    from longtracerl.records import atomic_write_text, write_jsonl
+    from longtracerl.rewards.combine import MODES, batch_monitors, score_group
+    from longtracerl.rewards.parse import get_processor
+
+    if args.mode not in MODES:
+        raise ConfigError(f"--mode '{args.mode}' unknown. Valid: {', '.join(MODES)}")
+    if not 0.0 <= args.eta <= 1.0:
+        raise ConfigError(f"--eta {args.eta} must be in [0, 1]")
+    if not Path(args.input).exists():
+        raise FileNotFoundError(f"--input {args.input}: no such file")
+    processor = get_processor(args.processor)
+    groups = load_groups(args.input)
+    judge = _judge_from_args(args)
+    out_rows: list[dict[str, Any]] = []
+    results = []
+    for gid, members in groups:
+        first = members[0][1]
+        g = score_group(
+            [m.response for _, m in members],
+            label=first.label,
+            question=first.question,
+            rubrics=first.rubrics,
+            judge=judge,
+            processor=processor,
+            mode=args.mode,
+            eta=args.eta,
+            finish_reasons=[m.finish_reason for _, m in members],
+            use_reasoning=args.use_reasoning,
+            aliases=first.aliases,
+        )
+        for (lineno, m), r in zip(members, g.results, strict=True):
+            results.append(r)
+            out_rows.append(
+                {"id": m.id if m.id is not None else f"line{lineno}", "group_id": gid, **r.model_dump()}
+            )
+    n = write_jsonl(args.out, out_rows)
+    summary = {
+        "input": str(args.input),
+        "responses": n,
+        "groups": len(groups),
+        "judge": judge.name,
+        "judge_approximate": args.judge == "rule",
+        "processor": args.processor,
+        "mode": args.mode,
+        "eta": args.eta,
+        "monitors": batch_monitors(results),
+    }
+    summary_path = args.summary or f"{args.out}.summary.json"
+    atomic_write_text(summary_path, json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    m = summary["monitors"]
+    print(
+        f"scored {n} responses in {len(groups)} groups -> {args.out}; "
+        f"reward mean {m['reward_mean'] or 0:.4f}, accuracy {m['outcome_mean'] or 0:.4f}, "
+        f"gated {m['gated_share'] or 0:.2%}; summary {summary_path}",
+        file=sys.stderr,
+    )
+    return 0

@@ -1,0 +1,226 @@
+"""The reward server end to end on 127.0.0.1: both endpoints, health, auth, size limit, judges."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+
+import httpx
+import pytest
+import uvicorn
+
+from llm_servers import FakeResponse, free_port
+from longtracerl.llm.openai import make_chat_model
+from longtracerl.rewards.judge import LLMJudge, RuleJudge
+from longtracerl.rewards.server import create_app
+
+
+@contextlib.contextmanager
+def running(app):
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", access_log=False)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("reward server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def _evaluate_body(content, reasoning="I think so.", *, rubrics=("Eiffel Tower", "Seine"), eta=0.3, **info):
+    return {
+        "label": "Paris",
+        "extra_reward_info": {
+            "question": "Which city?",
+            "rubrics": list(rubrics),
+            "rubric_reward_ratio": eta,
+            "rubric_use_content": True,
+            "rubric_use_reasoning_content": False,
+            "dataset_name": "longqa",
+            **info,
+        },
+        "history": [
+            {"role": "user", "content": "Which city?"},
+            {"role": "assistant", "reasoning_content": reasoning, "content": content},
+        ],
+    }
+
+
+@pytest.fixture(scope="module")
+def rule_server():
+    with running(create_app(RuleJudge(), max_body_bytes=200_000)) as url:
+        yield url
+
+
+def test_health(rule_server):
+    r = httpx.get(f"{rule_server}/health")
+    assert r.status_code == 200
+    assert r.json()["status"] == "ok" and r.json()["judge"] == "rule"
+
+
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        (
+            _evaluate_body("Paris, by the Seine."),
+            {"outcome_reward": 1.0, "rubric_reward": 0.5, "reward": 0.85},
+        ),
+        (
+            _evaluate_body("Lyon, the Eiffel tower and the Seine"),
+            {"outcome_reward": 0.0, "rubric_reward": 1.0, "reward": 0.3},
+        ),
+        (_evaluate_body("Paris", eta=0.0), {"outcome_reward": 1.0, "rubric_reward": 0.0, "reward": 1.0}),
+        (_evaluate_body("Paris", rubrics=()), {"outcome_reward": 1.0, "rubric_reward": 0.0, "reward": 0.7}),
+        (_evaluate_body(""), {"outcome_reward": 0.0, "rubric_reward": 0.0, "reward": 0.0}),
+        (_evaluate_body(None), {"outcome_reward": 0.0, "rubric_reward": 0.0, "reward": 0.0}),
+        # rubrics scored on the reasoning when asked
+        (
+            _evaluate_body(
+                "Paris", "Eiffel Tower", rubric_use_content=False, rubric_use_reasoning_content=True
+            ),
+            {"outcome_reward": 1.0, "rubric_reward": 0.5, "reward": 0.85},
+        ),
+        # LongRLVR: F2 of cited chunk ids; o + eta F + (1 - eta) o F
+        (
+            _evaluate_body(
+                "<useful_chunks>3, 5</useful_chunks>\nParis", rubrics=("3", "5"), dataset_name="longrlvr"
+            ),
+            {"outcome_reward": 1.0, "rubric_reward": 1.0, "reward": 2.0},
+        ),
+    ],
+)
+def test_evaluate_dropin(rule_server, body, expected):
+    r = httpx.post(f"{rule_server}/evaluate", json=body)
+    assert r.status_code == 200, r.text
+    assert r.json() == pytest.approx(expected)
+    assert set(r.json()) == {"outcome_reward", "rubric_reward", "reward"}
+
+
+def test_evaluate_group(rule_server):
+    responses = [
+        "r\n</think>\n\nParis. alpha beta gamma<|im_end|>",
+        "r\n</think>\n\nParis. alpha beta<|im_end|>",
+        "r\n</think>\n\nParis. gamma delta epsilon<|im_end|>",
+        "r\n</think>\n\nLyon. alpha beta gamma delta<|im_end|>",
+        "r\n</think>\n\nLyon.<|im_end|>",
+        "r\n</think>\n\nParis. alpha<|im_end|>",
+        "r\n</think>\n\nLyon.<|endoftext|>",
+        "never finished",
+    ]
+    body = {
+        "responses": responses,
+        "label": "Paris",
+        "question": "Capital of France?",
+        "rubrics": ["alpha", "beta", "gamma", "delta", "epsilon"],
+        "processor": "qwen3-thinking",
+        "finish_reasons": [None] * 7 + ["length"],
+    }
+    r = httpx.post(f"{rule_server}/evaluate_group", json=body)
+    assert r.status_code == 200, r.text
+    data = r.json()
+    assert data["rewards"] == pytest.approx([0.925, 0.85, 0.925, 0, 0, 0.775, 0, 0], abs=1e-12)
+    assert [x["status"] for x in data["results"]] == ["ok"] * 6 + ["ill_formed", "truncated"]
+    assert data["results"][6]["gate_reasons"] == ["wrong_stop_token"]
+    assert data["results"][0]["content"] == "Paris. alpha beta gamma"
+    assert len(data["advantages"]) == 8 and data["advantages"][0] > 0 > data["advantages"][4]
+    assert data["monitors"]["gated_share"] == 0.25
+    assert data["monitors"]["rubric_on_wrong"] == pytest.approx(0.8 / 2)
+
+
+@pytest.mark.parametrize(
+    "body, fragment",
+    [
+        ({"responses": ["x"], "label": "a", "processor": "nope"}, "qwen3-thinking"),
+        ({"responses": ["x"], "label": "a", "mode": "nope"}, "positive-only"),
+        ({"responses": ["x"], "label": "a", "finish_reasons": [None, None]}, "finish_reasons"),
+        ({"responses": [], "label": "a"}, "responses"),
+        ({"label": "a"}, "responses"),
+    ],
+)
+def test_evaluate_group_bad_requests(rule_server, body, fragment):
+    r = httpx.post(f"{rule_server}/evaluate_group", json=body)
+    assert r.status_code == 422 and fragment in r.text
+
+
+def test_bad_json_and_missing_fields(rule_server):
+    r = httpx.post(
+        f"{rule_server}/evaluate", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 422
+    r = httpx.post(f"{rule_server}/evaluate", json={"label": "x"})
+    assert r.status_code == 422 and "extra_reward_info" in r.text
+
+
+def test_body_limit_413(rule_server):
+    big = _evaluate_body("Paris " * 50_000)
+    r = httpx.post(f"{rule_server}/evaluate", json=big)
+    assert r.status_code == 413 and "limit" in r.text
+
+    def chunks():  # streamed, no content-length
+        for _ in range(50):
+            yield b"x" * 10_000
+
+    r = httpx.post(f"{rule_server}/evaluate", content=chunks(), headers={"content-type": "application/json"})
+    assert r.status_code == 413
+    # the server still serves afterwards
+    assert httpx.post(f"{rule_server}/evaluate", json=_evaluate_body("Paris")).status_code == 200
+
+
+def test_bearer_key():
+    with running(create_app(RuleJudge(), api_key="s3cret")) as url:
+        assert httpx.post(f"{url}/evaluate", json=_evaluate_body("Paris")).status_code == 401
+        bad = {"Authorization": "Bearer wrong"}
+        assert httpx.post(f"{url}/evaluate", json=_evaluate_body("Paris"), headers=bad).status_code == 401
+        good = {"Authorization": "Bearer s3cret"}
+        r = httpx.post(f"{url}/evaluate", json=_evaluate_body("Paris"), headers=good)
+        assert r.status_code == 200 and r.json()["outcome_reward"] == 1.0
+        r = httpx.post(f"{url}/evaluate_group", json={"responses": ["x"], "label": "a"}, headers=good)
+        assert r.status_code == 200
+        assert httpx.get(f"{url}/health").status_code == 200
+
+
+def test_one_megabyte_response_through_server():
+    with running(create_app(RuleJudge())) as url:
+        content = "Paris. The Eiffel Tower stands by the Seine. " * 23_000  # ~1 MB
+        r = httpx.post(f"{url}/evaluate", json=_evaluate_body(content), timeout=30)
+        assert r.status_code == 200 and r.json()["rubric_reward"] == 1.0
+
+
+def test_llm_judge_failures_give_zero_not_errors(fake_llm_server):
+    model = make_chat_model(
+        "openai:judge", base_url=fake_llm_server.base_url, timeout_s=0.3, max_retries=0, backoff_s=0
+    )
+    judge = LLMJudge(model, backoff_s=0.0, max_total_s=5.0)
+    with running(create_app(judge)) as url:
+        fake_llm_server.default = FakeResponse.error(500)
+        t0 = time.monotonic()
+        r = httpx.post(f"{url}/evaluate", json=_evaluate_body("Paris by the Seine"), timeout=30)
+        assert r.status_code == 200
+        assert r.json() == pytest.approx({"outcome_reward": 0.0, "rubric_reward": 0.5, "reward": 0.15})
+        assert len(fake_llm_server.requests) == 3
+        fake_llm_server.reset()
+        fake_llm_server.default = FakeResponse.chat("no fields here", delay_s=1.0)  # timeouts
+        r = httpx.post(f"{url}/evaluate", json=_evaluate_body("Paris by the Seine"), timeout=30)
+        assert r.status_code == 200 and r.json()["outcome_reward"] == 0.0
+        fake_llm_server.reset()
+        fake_llm_server.default = FakeResponse.chat("no fields here")  # garbage
+        body = {"responses": ["r\n</think>\n\nParis<|im_end|>"], "label": "Paris", "question": "q"}
+        r = httpx.post(f"{url}/evaluate_group", json=body, timeout=30)
+        res = r.json()["results"][0]
+        assert res["outcome"] == 0.0 and "unparseable" in res["judge_error"] and res["judge_attempts"] == 3
+        fake_llm_server.reset()
+        fake_llm_server.default = FakeResponse.chat(
+            "extracted_final_answer: Paris\nreasoning: ok\ncorrect: yes"
+        )
+        r = httpx.post(f"{url}/evaluate", json=_evaluate_body("Paris by the Seine"), timeout=30)
+        assert r.json()["outcome_reward"] == 1.0
+        assert time.monotonic() - t0 < 20
