@@ -28,7 +28,7 @@ class AgentConfig(StageConfig):
     )
     attempts: int = Field(default=5, ge=1, description="Attempts per question; stops at the first correct.")
     max_turns: int = Field(
-        default=60, ge=1, description="Tool calls allowed per attempt (turn limit), all tools counted."
+        default=80, ge=1, description="Tool calls allowed per attempt (turn limit), all tools counted."
     )
     top_k: int = Field(default=10, ge=1, le=100, description="Search results shown per query.")
     concurrency: int = Field(

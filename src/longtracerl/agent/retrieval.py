@@ -137,8 +137,20 @@ def answer_type(final_question: str) -> str:
     return "name"
 
 
+_LEAD_ROLE = re.compile(
+    r"^\s*(?:start with|begin with|move to|then|next,?|finally,?|after that,?)\s+"
+    r"((?:an?|the|this|some)\s+[^:]{1,40}?)(?:\s+(?:it|which it|that it) mentions)?\s*:\s+",
+    re.IGNORECASE,
+)
+
+
 def parse_question(question: str) -> tuple[list[str], str, str]:
-    """(clauses, final question, answer type) of a chained-narration question."""
+    """(clauses, final question, answer type) of a chained-narration question.
+
+    Sentences ending in ``?`` are the final question; the others are clauses, with their lead
+    ("Start with a film:", "Move to a person it mentions:", "Then ...") removed. A clause may hold
+    the blank ``___`` that stands for the answer.
+    """
     text = " ".join(question.split())
     sentences = [s.strip() for s in _SENT_SPLIT.split(text) if s.strip()]
     clauses: list[str] = []
@@ -147,8 +159,9 @@ def parse_question(question: str) -> tuple[list[str], str, str]:
         if s.endswith("?") or (s.endswith(('?"', "?'", "?”"))):
             finals.append(s)
             continue
-        body = _CONNECTIVE.sub("", s, count=1).strip()
-        body = body.rstrip(".;: ").strip()
+        m = _LEAD_ROLE.match(s)
+        body = s[m.end() :] if m else _CONNECTIVE.sub("", s, count=1)
+        body = body.strip().rstrip(".;: ").strip()
         if body:
             clauses.append(body)
     if not finals and clauses:
@@ -216,6 +229,72 @@ def extract_candidates(text: str, kind: str) -> list[tuple[str, int]]:
     return out
 
 
+BLANK = "___"
+_TOK = re.compile(r"\w+|[^\w\s]")
+_CAP_SPAN = re.compile(
+    r"(?<![\w'’])[A-Z0-9][\w'’.&-]*(?:\s+(?:(?:of|the|de|del|von|van|du|da|la|le|and|y)\s+)*"
+    r"[A-Z0-9][\w'’.&-]*)*"
+)
+_YEAR_AT = re.compile(r"(1[0-9]{3}|20[0-9]{2})(?![\w]|,\d|\.\d)")
+_NUMBER_AT = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?")
+
+
+def _typed_at(text: str, pos: int, kind: str) -> str | None:
+    """The answer of type ``kind`` that starts at ``pos`` in ``text``, or None."""
+    if kind == "year":
+        m = _YEAR_AT.match(text, pos)
+    elif kind == "number":
+        m = _NUMBER_AT.match(text, pos) or _NUMBER_WORDS.match(text, pos)
+    elif kind == "date":
+        m = _DATE.match(text, pos) or _YEAR_AT.match(text, pos)
+    else:
+        m = _CAP_SPAN.match(text, pos)
+    if m is None:
+        return None
+    return m.group(0).rstrip(".'’-&, ") or None
+
+
+def align_blank(clause: str, text: str, kind: str) -> list[tuple[str, int]]:
+    """Fill the clause's ``___`` from ``text``: (answer, matched context tokens), best first.
+
+    The clause is the page's own words with the answer replaced by the blank (names may be
+    masked), so the words right before and after the blank locate the answer in the page.
+
+    >>> align_blank("this person was born in ___ in a city", "Ann Lee was born in 1971 in Oslo.", "year")
+    [('1971', 4)]
+    """
+    ctoks = [m.group(0).lower() for m in _TOK.finditer(clause)]
+    try:
+        b = next(i for i, t in enumerate(ctoks) if BLANK in t)
+    except StopIteration:
+        return []
+    left, right = ctoks[:b][::-1], ctoks[b + 1 :]
+    ptoks = list(_TOK.finditer(text))
+    words = [m.group(0).lower() for m in ptoks]
+    starts = [m.start() for m in ptoks]
+    best: dict[str, int] = {}
+    for i in range(len(ptoks)):
+        lm = 0
+        while lm < len(left) and i - 1 - lm >= 0 and words[i - 1 - lm] == left[lm]:
+            lm += 1
+        if lm == 0 and left:
+            continue
+        ans = _typed_at(text, starts[i], kind)
+        if ans is None:
+            continue
+        end = starts[i] + len(ans)
+        j = i
+        while j < len(ptoks) and starts[j] < end:
+            j += 1
+        rm = 0
+        while rm < len(right) and j + rm < len(words) and words[j + rm] == right[rm]:
+            rm += 1
+        score = lm + rm
+        if score > best.get(ans, 0):
+            best[ans] = score
+    return sorted(best.items(), key=lambda kv: -kv[1])
+
+
 # ---------------------------------------------------------------------------------- policy
 
 
@@ -224,6 +303,15 @@ class _Cand:
     page_id: str
     title: str
     search: float = 0.0  # best normalised search score for this clause
+    align: int = 0  # context tokens matched around the blank (last clause only)
+    linked: bool = False  # a page read for the previous hop mentions this page's title
+    snippet_overlap: float = 0.0  # share of the clause's words in the title + snippet shown
+
+    def prior(self, *, noise_of: random.Random, noise: float) -> float:
+        """How promising the page looks before reading it."""
+        base = 0.6 * self.search + self.snippet_overlap + 0.8 * self.linked
+        return base + (noise_of.gauss(0.0, noise) if noise else 0.0)
+
     page: Page | None = None
     overlap: float = 0.0
     score: float = 0.0
@@ -260,11 +348,15 @@ class RetrievalPolicy:
                 cand.page = res.page
 
     @staticmethod
-    def _overlap(words: list[str], page: Page) -> float:
+    def _overlap_text(words: list[str], text: str) -> float:
         if not words:
             return 0.0
-        have = set(_content_words(page.title + " " + page.text))
+        have = set(_content_words(text))
         return sum(1 for w in set(words) if w in have) / len(set(words))
+
+    @classmethod
+    def _overlap(cls, words: list[str], page: Page) -> float:
+        return cls._overlap_text(words, page.title + " " + page.text)
 
     def _query(self, words: list[str], clause: str, rng: random.Random, attempt: int) -> str:
         if attempt == 1 or len(words) < 5:
@@ -283,6 +375,9 @@ class RetrievalPolicy:
             if c is None:
                 c = hop.cands[h.page_id] = _Cand(h.page_id, h.title)
             c.search = max(c.search, weight * (h.score / top if top > 0 else 0.0))
+            c.snippet_overlap = max(
+                c.snippet_overlap, self._overlap_text(hop.words, h.title + " " + h.snippet)
+            )
             added.append(c)
         return added
 
@@ -297,35 +392,43 @@ class RetrievalPolicy:
         noise = 0.0 if attempt == 1 else 0.15 + 0.05 * min(attempt, 5)
 
         # 1) whole-question search: a first look at the neighbourhood (seen pages)
-        pool: dict[str, _Cand] = {}
-        whole = tools.search(question)
-        if whole.ok:
-            for h in whole.hits:
-                pool.setdefault(h.page_id, _Cand(h.page_id, h.title))
+        tools.search(question.replace(BLANK, " "))
 
-        # 2) per-clause search and reading
+        # 2) hop by hop: search the clause, prefer results the previous hop's pages mention,
+        #    read the best ones; follow names from the previous pages when nothing links
+        prev: list[_Cand] = []
         for i, hop in enumerate(hops):
-            if not self._budget_ok(tools, reserve=2 + (len(hops) - i - 1)):
+            reserve = 2 + (len(hops) - i - 1)
+            if not self._budget_ok(tools, reserve=reserve):
                 break
-            q = self._query(
-                hop.words, hop.clause if i < len(hops) - 1 else hop.clause + " " + final, rng, attempt
-            )
-            found = self._search_into(tools, hop, q)
-            for c in sorted(found, key=lambda c: -c.search)[:n_open]:
-                if not self._budget_ok(tools, reserve=2 + (len(hops) - i - 1)):
+            text = hop.clause.replace(BLANK, " ")
+            q = self._query(hop.words, text if i < len(hops) - 1 else text + " " + final, rng, attempt)
+            self._search_into(tools, hop, q)
+            self._mark_links(hop, prev)
+            if prev and self.follow and not any(c.linked for c in hop.cands.values()):
+                self._follow(tools, hop, prev, rng, reserve + n_open)
+            ranked = sorted(hop.cands.values(), key=lambda c: -c.prior(noise_of=rng, noise=noise))
+            for c in ranked[:n_open]:
+                if not self._budget_ok(tools, reserve=reserve):
                     break
                 self._read(tools, c)
-
-        # 3) follow entities where the chain looks broken
-        if self.follow:
-            for i in range(len(hops) - 1):
-                self._follow(tools, hops, i, rng, hops_left=len(hops) - i - 1)
+            # the pages this hop most likely is, for the next hop's links
+            read = [c for c in hop.cands.values() if c.page is not None]
+            for c in read:
+                c.overlap = self._overlap(hop.words, c.page)
+            prev = sorted(read, key=lambda c: -(c.overlap + 0.6 * c.search + 0.5 * c.linked))[:3]
 
         # 4) score candidates and pick the chain
-        for hop in hops:
+        blank = BLANK in hops[-1].clause
+        for hi, hop in enumerate(hops):
             for c in hop.cands.values():
                 c.overlap = self._overlap(hop.words, c.page) if c.page is not None else 0.0
                 c.score = 0.6 * c.search + 1.0 * c.overlap + (rng.gauss(0.0, noise) if noise else 0.0)
+                if hi == len(hops) - 1 and blank and c.page is not None:
+                    # the last clause is the answer sentence with a blank: it aligns with its page
+                    aligned = align_blank(hop.clause, c.page.text, kind)
+                    c.align = aligned[0][1] if aligned else 0
+                    c.score += min(1.0, c.align / 6.0)
         chain = self._viterbi(hops)
         if not chain:
             return self._give_up(tools, "no search results")
@@ -356,41 +459,39 @@ class RetrievalPolicy:
             tools.cite([c.page_id for c in chain if c.page is not None])
         return AttemptEnd("gave_up", why)
 
-    def _follow(self, tools: ToolBox, hops: list[_Hop], i: int, rng: random.Random, hops_left: int) -> None:
-        cur, nxt = hops[i], hops[i + 1]
-        best_cur = sorted(
-            (c for c in cur.cands.values() if c.page is not None), key=lambda c: -(c.search + 0.01)
-        )[:2]
-        if not best_cur:
-            return
-        for c in best_cur:
-            for n in nxt.cands.values():
-                if _mentions(c.page.text, _base_title(n.title)) and n.search > 0.5:
-                    return  # the chain is already linked
-        # names written in the best current page, most specific (longest) first
+    @staticmethod
+    def _mark_links(hop: _Hop, prev: list[_Cand]) -> None:
+        for c in hop.cands.values():
+            base = _base_title(c.title)
+            c.linked = any(p.page is not None and _mentions(p.page.text, base) for p in prev)
+
+    def _follow(self, tools: ToolBox, hop: _Hop, prev: list[_Cand], rng: random.Random, reserve: int) -> None:
+        """Search names written in the previous hop's best pages; keep exact-title hits."""
         names: list[str] = []
-        for c in best_cur:
-            for cand, _si in extract_candidates(c.page.text, "name"):
-                if cand not in names and cand != _base_title(c.title) and len(cand) >= 4:
+        for p in prev[:2]:
+            own = _base_title(p.title)
+            for cand, _si in extract_candidates(p.page.text, "name"):
+                if cand not in names and cand != own and len(cand) >= 4 and cand.lower() not in _STOP:
                     names.append(cand)
-        names.sort(key=lambda s: -len(s))
-        rng.shuffle(names) if rng.random() < 0.3 else None
+        names.sort(key=lambda n: -len(n))
+        if rng.random() < 0.3:
+            rng.shuffle(names)
         for name in names[: self.follow]:
-            if not self._budget_ok(tools, reserve=3 + hops_left):
+            if not self._budget_ok(tools, reserve=reserve):
                 return
-            q = name + " " + " ".join(nxt.words[:12])
-            res = tools.search(q)
+            res = tools.search(name, k=3)
             if not res.ok:
                 continue
-            top = max((h.score for h in res.hits), default=1.0) or 1.0
-            for h in res.hits[:3]:
+            for h in res.hits:
                 if _base_title(h.title).lower() != name.lower():
                     continue
-                c = nxt.cands.get(h.page_id) or _Cand(h.page_id, h.title)
-                nxt.cands[h.page_id] = c
-                c.search = max(c.search, 0.5 * h.score / top)
-                if self._budget_ok(tools, reserve=3 + hops_left):
-                    self._read(tools, c)
+                c = hop.cands.get(h.page_id)
+                if c is None:
+                    c = hop.cands[h.page_id] = _Cand(h.page_id, h.title)
+                c.linked = True
+                c.snippet_overlap = max(
+                    c.snippet_overlap, self._overlap_text(hop.words, h.title + " " + h.snippet)
+                )
 
     @staticmethod
     def _viterbi(hops: list[_Hop]) -> list[_Cand]:
@@ -443,6 +544,14 @@ class RetrievalPolicy:
         if page is None:
             return None
         q_norm = " " + " ".join(_WORD.findall(question.lower())) + " "
+        if BLANK in hop.clause:
+            scored = []
+            for cand, score in align_blank(hop.clause, page.text, kind):
+                key = " ".join(_WORD.findall(cand.lower()))
+                if key and f" {key} " not in q_norm:  # the question never contains its answer
+                    scored.append((score + (rng.gauss(0.0, 3 * noise) if noise else 0.0), cand))
+            if scored:
+                return max(scored)[1]
         title_words = set(_content_words(_base_title(page.title)))
         # the final question says which fact is asked (weight 2); the last clause describes the
         # entity around it (weight 1)
