@@ -508,7 +508,7 @@ def name_forms(title: str, role: str) -> NameForms:
 # --------------------------------------------------------------------------- answers
 
 _YEAR = re.compile(r"(?<![\w.,/-])(1[0-9]{3}|20[0-9]{2})(?![\w]|,\d|\.\d)")
-_NUMBER = re.compile(r"(?<![\w.,/$£€-])(\d{1,3}(?:,\d{3})+|\d{2,}(?:\.\d+)?)(?![\w]|,\d|\.\d)")
+_NUMBER = re.compile(r"(?<![\w.,/$£€-])(\d{1,3}(?:,\d{3})+|\d+\.\d+|\d{2,})(?![\w]|,\d|\.\d)")
 _MONTHS = [
     "january",
     "february",
@@ -537,7 +537,7 @@ _MONTHS = [
 ]
 _MONTH_BEFORE = re.compile(r"\b(" + "|".join(_MONTHS) + r")\.?\s*$", re.IGNORECASE)
 _CAP_SPAN = re.compile(
-    r"(?<![\w'’])[A-Z][\w'’.&-]*(?:\s+(?:(?:of|the|de|del|von|van|du|da|la|le|and|y)\s+)*[A-Z][\w'’.&-]*)*"
+    r"(?<![\w'’])[A-Z][\w'’.&-]*(?:\s+(?:(?:of|the|de|del|von|van|du|da|la|le)\s+)*[A-Z][\w'’.&-]*)*"
 )
 
 
@@ -574,20 +574,23 @@ def find_answers(sentence: str, title_lookup: Callable[[str], str | None] | None
     entities = []
     if title_lookup is not None:
         for m in _CAP_SPAN.finditer(sentence):
-            text = m.group(0).rstrip(".'’-&")
-            if m.start() == 0 and " " not in text:
-                continue
-            if len(text) < 3 or text.lower() in _MONTHS:
-                continue
-            pid = title_lookup(text)
-            if pid is None and text.startswith("The "):
-                text = text[4:]
+            span = m.group(0).rstrip(".'’-&")
+            # the whole span, then without a leading 'The', then its capitalised pieces
+            tries = [(m.start(), span)]
+            if span.startswith("The "):
+                tries.append((m.start() + 4, span[4:]))
+            pieces = list(re.finditer(r"[A-Z][\w'’.&-]*(?:\s+[A-Z][\w'’.&-]*)*", span))
+            if len(pieces) > 1:
+                tries += [(m.start() + p.start(), p.group(0).rstrip(".'’-&")) for p in pieces]
+            for start, text in tries:
+                if start == 0 and " " not in text:
+                    continue  # the sentence's first word alone is usually not a name
+                if len(text) < 3 or text.lower() in _MONTHS:
+                    continue
                 pid = title_lookup(text)
                 if pid is not None:
-                    entities.append(AnswerSpan("entity", text, m.start() + 4, m.start() + 4 + len(text), pid))
-                continue
-            if pid is not None:
-                entities.append(AnswerSpan("entity", text, m.start(), m.start() + len(text), pid))
+                    entities.append(AnswerSpan("entity", text, start, start + len(text), pid))
+                    break
     return years + entities + numbers
 
 
