@@ -44,6 +44,7 @@ __all__ = [
     "OpenAIChatModel",
     "CompletionCache",
     "cache_key",
+    "parse_completion",
     "make_chat_model",
     "DEFAULT_BASE_URL",
 ]
