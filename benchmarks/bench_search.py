@@ -6,7 +6,8 @@ Builds a page store from the HotpotQA dev "distractor" file (one page per unique
 the joined sentences), then, each in a fresh subprocess so peak memory is its own:
 
 - tantivy: ``build_index`` / ``open_retriever`` of ``longtracerl.search.index`` (the shipped
-  code), timing ``search(q, 10)`` (ranking + page fetch + snippets) and the ranking alone;
+  code), timing ``search(q, 10)`` (ranking + page fetch + snippets), the ranking alone, and
+  ``HttpRetriever.search`` against the search server on 127.0.0.1;
 - bm25s: ``bm25s.tokenize`` (English stop words; no stemmer, PyStemmer is not installed) on
   title + text, ``BM25(k1=1.2, b=0.75)``, saved and re-loaded, ``retrieve(k=10, n_threads=1)``.
 
@@ -134,6 +135,40 @@ def phase_tantivy_query(work: Path, n: int) -> dict:
     }
 
 
+def phase_tantivy_http(work: Path, n: int) -> dict:
+    """Round trips through the search server (uvicorn in a thread) and ``HttpRetriever``."""
+    import socket
+    import threading
+
+    import uvicorn
+
+    from longtracerl.search.http import HttpRetriever
+    from longtracerl.search.index import open_retriever
+    from longtracerl.search.server import create_app
+
+    qs, _gold, _tq, _tg = json.loads((work / "queries.json").read_text())
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(open_retriever(work / "corpus")), host="127.0.0.1", port=port, log_level="error"
+        )
+    )
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.01)
+    lat = []
+    with HttpRetriever(f"http://127.0.0.1:{port}", timeout=10) as remote:
+        remote.search("warm up query", 10)
+        for q in qs:
+            t = time.perf_counter()
+            remote.search(q, 10)
+            lat.append(time.perf_counter() - t)
+    server.should_exit = True
+    return {"http_search": lat_stats(lat)}
+
+
 def _bm25s_corpus(work: Path):
     from longtracerl.corpus.store import PageStore
 
@@ -196,6 +231,7 @@ def phase_bm25s_query(work: Path, n: int) -> dict:
 PHASES = {
     "tantivy-build": phase_tantivy_build,
     "tantivy-query": phase_tantivy_query,
+    "tantivy-http": phase_tantivy_http,
     "bm25s-build": phase_bm25s_build,
     "bm25s-query": phase_bm25s_query,
 }
@@ -250,6 +286,8 @@ def main(argv=None) -> int:
     for backend in ("tantivy", "bm25s"):
         results[backend] = {**run_phase(f"{backend}-build", work, args.queries)}
         results[backend].update(run_phase(f"{backend}-query", work, args.queries))
+        if backend == "tantivy":
+            results[backend].update(run_phase("tantivy-http", work, args.queries))
         r = results[backend]
         print(f"\n== {backend}")
         print(
@@ -263,6 +301,9 @@ def main(argv=None) -> int:
         if "search" in r:
             s = r["search"]
             print(f"  search() + pages + snippets  median {s['median_ms']} ms, p95 {s['p95_ms']} ms")
+        if "http_search" in r:
+            s = r["http_search"]
+            print(f"  HttpRetriever via the server  median {s['median_ms']} ms, p95 {s['p95_ms']} ms")
         print(f"  recall@10 (supporting titles)  {r['recall@10']}")
         if "title_boost_sweep_recall@10_on_tune_slice" in r:
             print(
@@ -275,6 +316,7 @@ def main(argv=None) -> int:
     print(
         f"  build {r['build_s']} s | index {r['index_mb']} MB | search median {r['search']['median_ms']} ms, "
         f"p95 {r['search']['p95_ms']} ms (ranking only median {r['rank_only']['median_ms']} ms) | "
+        f"over HTTP median {r['http_search']['median_ms']} ms | "
         f"peak RSS build {r['build_peak_rss_mb']} MB, query {r['query_peak_rss_mb']} MB | "
         f"recall@10 {r['recall@10']}"
     )

@@ -186,12 +186,37 @@ def test_http_retriever_gives_up_after_bounded_retries():
     assert len(calls) == 3
 
 
+def test_http_retriever_reads_documents_without_id():
+    # Search-R1's BM25 branch answers {title, text, contents} documents
+    doc = {"title": "P title", "text": "Some text.", "contents": '"P title"\nSome text.'}
+    transport, _ = _mock([httpx.Response(200, json={"result": [[{"document": doc, "score": 1.5}]]})])
+    hit = HttpRetriever("http://search.invalid", transport=transport).search("text", 1)[0]
+    assert (hit.page_id, hit.title, hit.snippet, hit.score) == ("P title", "P title", "Some text.", 1.5)
+
+
+def test_server_answers_concurrent_requests_consistently(server_url, retriever):
+    from concurrent.futures import ThreadPoolExecutor
+
+    queries = [q for q in ["Eiffel", "river", "Nobel", "film director", "reef", "volcano"] for _ in range(6)]
+    expected = {q: [h.page_id for h in retriever.search(q, 3)] for q in set(queries)}
+
+    def one(q):
+        with HttpRetriever(server_url, timeout=10) as remote:
+            return q, [h.page_id for h in remote.search(q, 3)]
+
+    with ThreadPoolExecutor(8) as pool:
+        for q, ids in pool.map(one, queries):
+            assert ids == expected[q]
+
+
 @pytest.mark.parametrize(
     "response",
     [
         httpx.Response(200, text="<html>"),
         httpx.Response(200, json={"results": []}),
         httpx.Response(200, json={"result": [[{"document": {"id": "p"}, "score": 1}]]}),
+        httpx.Response(200, json={"result": [["not a dict"]]}),
+        httpx.Response(200, json={"result": [[{"document": {"contents": 5}, "score": 1}]]}),
         httpx.Response(200, json={"result": [[{"document": {"id": "p", "contents": "x"}}]]}),
     ],
 )

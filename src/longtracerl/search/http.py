@@ -114,12 +114,14 @@ class HttpRetriever:
         for rank, item in enumerate(items, start=1):
             try:
                 doc = item["document"]
-                pid, contents, score = str(doc["id"]), doc["contents"], float(item["score"])
-            except (KeyError, TypeError, ValueError) as err:
+                contents, score = doc["contents"], float(item["score"])
+                title, text = split_search_r1_contents(contents)
+                # Search-R1's BM25 branch sends title/text/contents without an id: use the title
+                pid = str(doc["id"]) if doc.get("id") is not None else title
+            except (KeyError, TypeError, ValueError, AttributeError) as err:
                 raise SearchError(
-                    f"POST {self.base_url}/retrieve: hit {rank} lacks document.id/contents/score ({err!r})"
+                    f"POST {self.base_url}/retrieve: hit {rank} lacks document.contents/score ({err!r})"
                 ) from None
-            title, text = split_search_r1_contents(contents)
             hits.append(
                 Hit(
                     page_id=pid,
