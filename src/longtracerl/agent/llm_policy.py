@@ -194,7 +194,11 @@ def parse_json_action(text: str) -> tuple[str, dict[str, Any]]:
                 return single[0], normalize_args(single[0], obj[single[0]])
             continue
         tool = tool.strip().lower()
-        args = obj.get("args", obj.get("arguments", obj.get("parameters", obj.get("input", {}))))
+        args: Any = {}
+        for k in ("args", "arguments", "parameters", "input", "action_input", "tool_input"):
+            if k in obj:
+                args = obj[k]
+                break
         return tool, normalize_args(tool, args)
     if found_any:
         raise MalformedAction('JSON object without a "tool" field')
