@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from longtracerl.config import Field, StageConfig
-from longtracerl.corpus.store import STORE_FILE, PageNotFound, PageStore
+from longtracerl.corpus.store import STORE_FILE, PageStore
 from longtracerl.records import Page, atomic_write_text
 from longtracerl.search.analysis import (
     ANALYZER_DESCRIPTION,
@@ -218,6 +218,7 @@ def build_index(
             n += 1
         writer.commit()
         writer.wait_merging_threads()
+        writer = index = None  # release tantivy's handles on the folder before it is renamed
         meta = {
             "backend": BACKEND,
             "doc_count": n,
@@ -370,6 +371,3 @@ class BM25Retriever:
 def open_retriever(corpus_dir: str | os.PathLike, *, config: SearchConfig | None = None) -> BM25Retriever:
     """Open the persisted index of ``corpus_dir`` (raises ``IndexNotFound`` when missing/stale)."""
     return BM25Retriever(corpus_dir, config=config)
-
-
-__all__ += ["PageNotFound"]
