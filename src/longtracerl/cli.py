@@ -19,6 +19,8 @@ from longtracerl.records import RecordError
 
 # subcommand modules, in the order they appear in --help
 COMMAND_MODULES: list[str] = [
+    "longtracerl.run",
+    "longtracerl.corpus.cli",
     "longtracerl.walks.cli",
     "longtracerl.questions.cli",
     "longtracerl.agent.cli",
@@ -62,10 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("longtracerl").setLevel(logging.DEBUG if args.verbose else logging.INFO)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

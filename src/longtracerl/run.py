@@ -1,0 +1,213 @@
+"""``longtracerl run``: the whole chain, corpus to training rows and report, with one config.
+
+Stages, each reading the previous stage's files and skipped or resumed by itself when its output
+is complete or partial:
+
+    corpus prepare -> walks -> questions -> agent -> contexts (+ export) -> report
+
+The run config has one section per stage (``corpus``, ``walks``, ``questions``, ``agent``,
+``contexts``, ``report``) holding that stage's own config, so a YAML file for ``run`` is the
+stage YAML files side by side, and ``--set walks.hops=5`` reaches any field.
+
+Example:
+    >>> cfg = load_run_config(None, ["walks.hops=5", "contexts.target_tokens=2048"])
+    >>> cfg.walks.hops, cfg.contexts.target_tokens, cfg.source
+    (5, 2048, 'hotpotqa')
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from longtracerl.agent.config import AgentConfig
+from longtracerl.config import Field, StageConfig, config_hash, load_config
+from longtracerl.contexts.config import ContextsConfig
+from longtracerl.corpus.config import CorpusConfig
+from longtracerl.questions.config import QuestionsConfig
+from longtracerl.records import atomic_write_text
+from longtracerl.report.config import ReportConfig
+from longtracerl.walks.config import WalksConfig
+
+log = logging.getLogger(__name__)
+
+STAGES = ("corpus", "walks", "questions", "agent", "contexts", "report")
+
+
+class RunConfig(StageConfig):
+    """Config of ``longtracerl run``: the corpus source plus every stage's config."""
+
+    source: str = Field(
+        default="hotpotqa",
+        description="Corpus source when no --corpus is given: hotpotqa | kilt | jsonl | wiki-summaries.",
+    )
+    input: str | None = Field(default=None, description="Corpus input file (None: the embedded copy).")
+    corpus_dir: str | None = Field(
+        default=None, description="An already prepared corpus folder; None: prepare one under OUT/corpus."
+    )
+    corpus: CorpusConfig = Field(default_factory=CorpusConfig, description="corpus prepare options.")
+    walks: WalksConfig = Field(default_factory=WalksConfig, description="Random-walk options.")
+    questions: QuestionsConfig = Field(default_factory=QuestionsConfig, description="Question options.")
+    agent: AgentConfig = Field(default_factory=AgentConfig, description="Search-agent options.")
+    contexts: ContextsConfig = Field(
+        default_factory=ContextsConfig, description="Context and export options."
+    )
+    report: ReportConfig = Field(default_factory=ReportConfig, description="Difficulty-report options.")
+
+
+def load_run_config(path: str | os.PathLike | None, overrides: Sequence[str] = ()) -> RunConfig:
+    return load_config(RunConfig, path, overrides)
+
+
+def run_pipeline(
+    out: str | os.PathLike, cfg: RunConfig, *, stop_after: str | None = None, progress: bool = True
+) -> dict[str, Any]:
+    """Run every stage into ``out``; returns (and writes to OUT/run.json) per-stage summaries."""
+    from longtracerl.agent.runner import run_agent
+    from longtracerl.contexts.stage import build_contexts
+    from longtracerl.corpus.prepare import prepare_corpus
+    from longtracerl.questions.run import run_questions
+    from longtracerl.report.stage import write_report
+    from longtracerl.walks.walker import run_walks
+
+    if stop_after is not None and stop_after not in STAGES:
+        raise ValueError(f"stop_after must be one of {', '.join(STAGES)}, got {stop_after!r}")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "config.yaml", yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
+    corpus_dir = Path(cfg.corpus_dir) if cfg.corpus_dir else out / "corpus"
+    summary: dict[str, Any] = {
+        "out": str(out),
+        "corpus_dir": str(corpus_dir),
+        "config_hash": config_hash(cfg),
+    }
+    timings: dict[str, float] = {}
+
+    def stage(name: str, fn: Any) -> bool:
+        log.info("stage %s ...", name)
+        t0 = time.perf_counter()
+        result = fn()
+        timings[name] = round(time.perf_counter() - t0, 2)
+        summary[name] = _jsonable(result)
+        log.info("stage %s done in %.1f s", name, timings[name])
+        _write_summary(out, summary, timings)
+        return stop_after == name
+
+    if cfg.corpus_dir:
+        if not (corpus_dir / "pages.sqlite").exists():
+            raise FileNotFoundError(f"{corpus_dir}: no prepared corpus (run `longtracerl corpus prepare`)")
+        summary["corpus"] = {"prepared": "given"}
+    elif stage(
+        "corpus", lambda: prepare_corpus(cfg.source, cfg.input, corpus_dir, cfg.corpus, progress=progress)
+    ):
+        return summary
+    if stage("walks", lambda: run_walks(cfg.walks, corpus_dir, out, progress=progress)):
+        return summary
+    if stage("questions", lambda: run_questions(cfg.questions, corpus_dir, out, progress=progress)):
+        return summary
+    if stage("agent", lambda: run_agent(corpus_dir, out, cfg.agent)):
+        return summary
+    if stage("contexts", lambda: build_contexts(out, corpus_dir, cfg.contexts, progress=progress)):
+        return summary
+    stage(
+        "report",
+        lambda: write_report(out, corpus_dir, cfg.report, contexts_cfg=cfg.contexts, progress=progress),
+    )
+    return summary
+
+
+def _jsonable(obj: Any) -> Any:
+    """Stage summaries (pydantic models, dataclasses, dicts) as plain JSON values."""
+    if hasattr(obj, "model_dump"):
+        obj = obj.model_dump(mode="json")
+    elif hasattr(obj, "__dataclass_fields__"):
+        import dataclasses
+
+        obj = dataclasses.asdict(obj)
+    if isinstance(obj, dict):
+        return {
+            (
+                k if isinstance(k, str) else "/".join(map(str, k)) if isinstance(k, tuple) else str(k)
+            ): _jsonable(v)
+            for k, v in obj.items()
+        }
+    if isinstance(obj, list | tuple | set):
+        return [_jsonable(v) for v in obj]
+    if obj is None or isinstance(obj, str | int | float | bool):
+        return obj
+    return str(obj)
+
+
+def _write_summary(out: Path, summary: dict[str, Any], timings: dict[str, float]) -> None:
+    data = dict(summary, timings_s=timings)
+    atomic_write_text(out / "run.json", json.dumps(data, indent=2, default=str) + "\n")
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from longtracerl.cli import add_config_args
+
+    p = subparsers.add_parser(
+        "run",
+        help="Run the whole chain: corpus -> walks -> questions -> agent -> contexts -> rows -> report.",
+        description=(
+            "Run every stage into OUT. With no --corpus the embedded Wikipedia corpus (HotpotQA intro\n"
+            "paragraphs) is prepared under OUT/corpus. Each stage is skipped when its output is complete\n"
+            "and resumed when partial, so an interrupted run continues where it stopped.\n\n"
+            "Outputs: OUT/rows.jsonl (released LongTraceRL format), OUT/rows.parquet (verl),\n"
+            "OUT/heldout.jsonl, OUT/report/report.md (+ PNG plots), OUT/run.json (timings).\n\n"
+            "Offline defaults use the non-LLM policies (related-page chooser, masked composer,\n"
+            "retrieval agent); point a stage at an LLM with e.g. --set agent.policy=llm\n"
+            "--set agent.model=openai:NAME@http://127.0.0.1:8000/v1 (see docs/llm.md)."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--out", required=True, help="Run folder (created; reused to resume).")
+    p.add_argument("--corpus", help="A prepared corpus folder (default: prepare the embedded one under OUT).")
+    p.add_argument(
+        "--num-questions", type=int, help="Walks to draw and questions to write (walks.num_walks)."
+    )
+    p.add_argument("--target-tokens", type=int, help="Context length in tokens (contexts.target_tokens).")
+    p.add_argument(
+        "--strategy",
+        choices=["traj-tiered", "traj-random", "one-shot-search", "random"],
+        help="Distractor strategy of the exported rows (contexts.strategy).",
+    )
+    p.add_argument("--stop-after", choices=STAGES, help="Stop after this stage.")
+    p.add_argument("--no-progress", action="store_true", help="No progress bars.")
+    add_config_args(p)
+    p.set_defaults(func=_cmd_run)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    overrides = list(args.overrides)
+    if args.corpus:
+        overrides.append(f"corpus_dir={args.corpus}")
+    if args.num_questions is not None:
+        overrides.append(f"walks.num_walks={args.num_questions}")
+    if args.target_tokens is not None:
+        overrides.append(f"contexts.target_tokens={args.target_tokens}")
+    if args.strategy:
+        overrides.append(f"contexts.strategy={args.strategy}")
+    cfg = load_run_config(args.config, overrides)
+    summary = run_pipeline(args.out, cfg, stop_after=args.stop_after, progress=not args.no_progress)
+    out = Path(args.out)
+    print(f"run folder: {out}")
+    for name in ("rows.jsonl", "rows.parquet", "heldout.jsonl", "report/report.md", "run.json"):
+        if (out / name).exists():
+            print(f"  {out / name}")
+    print(
+        "timings (s): "
+        + ", ".join(f"{k}={v}" for k, v in json.loads((out / "run.json").read_text())["timings_s"].items())
+    )
+    return 0 if summary else 1
