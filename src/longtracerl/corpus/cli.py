@@ -1,0 +1,106 @@
+"""``longtracerl corpus prepare|stats``: build a corpus folder, print its figures.
+
+Imports nothing heavy at module level (the loaders and numpy are imported by the handlers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from longtracerl.cli import add_config_args
+
+    parser = subparsers.add_parser(
+        "corpus",
+        help="Load a document corpus into a page store and build its link graph.",
+        description="Load a document corpus into CORPUS/ (pages.sqlite, graph.npz, index/, manifest.json).",
+    )
+    sub = parser.add_subparsers(dest="corpus_command", metavar="ACTION")
+
+    prep = sub.add_parser(
+        "prepare",
+        help="Load pages, build the link graph and the search index (resumable, idempotent).",
+        description=(
+            "Load pages from --source (with no --input: the embedded copy of hotpotqa or wiki-summaries), "
+            "build the link graph (anchors, or title mentions) and the search index. A second run with "
+            "the same source, input and config is skipped."
+        ),
+    )
+    prep.add_argument(
+        "--source",
+        required=True,
+        help="hotpotqa | kilt | jsonl | wiki-summaries, or module:attr for your own loader.",
+    )
+    prep.add_argument(
+        "--input", metavar="PATH", help="Input file (.gz accepted); default: the embedded copy."
+    )
+    prep.add_argument("--out", required=True, metavar="DIR", help="Corpus folder to write.")
+    prep.add_argument(
+        "--skip-bad",
+        action="store_true",
+        help="Skip bad records (counted, written to DIR/skipped.jsonl) instead of stopping at the first.",
+    )
+    prep.add_argument("--force", action="store_true", help="Rebuild even when the folder is complete.")
+    prep.add_argument("--no-progress", action="store_true", help="No progress bars.")
+    add_config_args(prep)
+    prep.set_defaults(func=_prepare)
+
+    stats = sub.add_parser("stats", help="Print pages, links, out-degree distribution and hubs.")
+    stats.add_argument("dir", metavar="DIR", help="A prepared corpus folder.")
+    stats.add_argument("--top", type=int, default=10, help="How many top in-degree pages to list.")
+    stats.add_argument("--json", action="store_true", help="Print JSON instead of text.")
+    stats.set_defaults(func=_stats)
+
+    parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
+
+
+def _prepare(args: argparse.Namespace) -> int:
+    from longtracerl.config import load_config
+    from longtracerl.corpus.config import CorpusConfig
+    from longtracerl.corpus.prepare import prepare_corpus
+
+    overrides = list(args.overrides)
+    if args.skip_bad:
+        overrides.append("skip_bad=true")
+    cfg = load_config(CorpusConfig, args.config, overrides, section=_section(args.config))
+    m = prepare_corpus(
+        args.source, args.input, args.out, cfg, force=args.force, progress=not args.no_progress
+    )
+    c = m.counts
+    if m.skipped_run:
+        print(
+            f"{args.out}: already complete for this source, input and config ({m.config_hash}); nothing to do"
+        )
+    skipped = ", ".join(f"{k} {v:,}" for k, v in c["skipped"].items()) or "none"
+    print(f"pages: {c['pages']:,}   links: {c['links']:,} ({m.graph['method']})   skipped: {skipped}")
+    if c["skipped_total"]:
+        print(f"skipped records: {args.out}/skipped.jsonl")
+    t = m.timings
+    print(
+        f"time: load {t['load_s']:.1f}s  graph {t['graph_s']:.1f}s  index {t['index_s']:.1f}s  total {t['total_s']:.1f}s"
+    )
+    return 0
+
+
+def _section(path: str | None) -> str | None:
+    """Read the ``corpus:`` section of a shared pipeline YAML, or the whole file when it has none."""
+    if path is None:
+        return None
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh)
+    except (OSError, yaml.YAMLError):
+        return None  # load_config reports the problem with file and line
+    return "corpus" if isinstance(data, dict) and isinstance(data.get("corpus"), dict) else None
+
+
+def _stats(args: argparse.Namespace) -> int:
+    from longtracerl.corpus.stats import corpus_stats, format_stats
+
+    s = corpus_stats(args.dir, top=args.top)
+    print(json.dumps(s, indent=2) if args.json else format_stats(s))
+    return 0

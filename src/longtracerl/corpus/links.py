@@ -1,0 +1,330 @@
+"""Link-graph builders: from the links a source carries, or rebuilt from title mentions.
+
+``build_anchor_graph`` resolves each page's ``links`` (target ids or titles: id first, then exact
+title); unresolved targets are counted as dangling.
+
+``build_mention_graph`` links page A to page B when A's text mentions B's title, with
+:meth:`longtracerl.text.PatternMatcher.mentions` (longest leftmost match, whole words, no
+self-links). Which titles link (all thresholds in :class:`CorpusConfig`):
+
+1. qualifiers: a title is matched without its trailing parenthesised qualifier ('Paris (band)' ->
+   'Paris'). A page whose title *is* the bare form owns that form. Otherwise the form belongs to
+   the qualified pages that share it, and (``qualifier_evidence``, on by default) a mention in
+   page A links to the one candidate whose qualifier words occur in A's text ('Marianas Trench
+   (band)' from a page that says 'band'; 'Lobachevsky (song)' not from the mathematician's page).
+   With several candidates and no single one with evidence, ``ambiguous_base`` decides: 'drop'
+   (no link) or 'first'. '(disambiguation)' pages are never targets;
+2. forms shorter than ``min_title_chars`` (4) or without a letter give no link;
+3. case-aware: a title matches only in its own casing ('Apple Inc.' never matches 'apple');
+4. common words: a form whose lower-cased form occurs as a whole word in at least
+   max(``common_word_min_pages``, ``common_word_share`` x pages) pages gives no link ('Time',
+   'Band', 'Novel');
+5. hubs: a form mentioned in more than ``max_mention_share`` of pages (5 %) gives no link, and a
+   base of qualified titles mentioned in more than ``qualified_max_mention_share`` (0.1 %)
+   ('September (2007 film)' is not what 'September' means); forms mentioned in at most
+   ``share_floor_pages`` pages are never dropped for frequency.
+
+A form that gives no link still *consumes* its text: every form takes part in the longest-match
+scan, so with 'New York' dropped (too frequent) the 'York' inside 'New York' is still not a
+mention of the page 'York'. One scan is enough: rule 5 uses that scan's own counts.
+
+Example:
+    >>> from longtracerl.corpus.config import CorpusConfig
+    >>> titles = ["Paris", "Paris Hilton", "Seine", "Hilton (hotel)"]
+    >>> texts = ["Paris is on the Seine.", "Paris Hilton was born in New York.", "A river.", "Hotels."]
+    >>> g, stats = build_mention_graph(titles, texts, CorpusConfig(symmetric_mentions=False))
+    >>> [g.neighbors(i).tolist() for i in range(4)], stats["links"]
+    ([[2], [], [], []], 1)
+    >>> g, stats = build_mention_graph(titles, texts, CorpusConfig())  # reverse edges added
+    >>> [g.neighbors(i).tolist() for i in range(4)], stats["mention_links"], stats["links"]
+    ([[2], [], [0], []], 1, 2)
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from longtracerl.corpus.config import CorpusConfig
+from longtracerl.corpus.graph import LinkGraph
+from longtracerl.text import PatternMatcher
+
+__all__ = [
+    "strip_qualifier",
+    "MentionTargets",
+    "qualifier_words",
+    "mention_targets",
+    "build_mention_graph",
+    "build_anchor_graph",
+]
+
+_QUALIFIER = re.compile(r"\s*\([^()]*\)\s*$")
+_LETTER = re.compile(r"[^\W\d_]")
+_WORD_CHAR = re.compile(r"\w")  # same word characters as longtracerl.text
+
+
+def strip_qualifier(title: str) -> str:
+    """Drop one trailing parenthesised qualifier: 'Paris (band)' -> 'Paris'.
+
+    >>> strip_qualifier("Paris (band)"), strip_qualifier("(Untitled)"), strip_qualifier("Up (2009 film)")
+    ('Paris', '(Untitled)', 'Up')
+    """
+    if not title.rstrip().endswith(")"):
+        return title.strip()
+    base = _QUALIFIER.sub("", title).strip()
+    return base or title.strip()
+
+
+def _is_disambiguation(title: str) -> bool:
+    return title.rstrip().lower().endswith("(disambiguation)")
+
+
+_QUALIFIER_WORD = re.compile(r"[^\W\d_]{3,}")
+_QUALIFIER_STOP = frozenset({"the", "and", "for", "from", "with", "of", "des", "der", "die", "les", "del"})
+
+
+def qualifier_words(title: str) -> tuple[str, ...]:
+    """Lower-case words (3+ letters) of a title's trailing qualifier: the evidence looked for.
+
+    >>> qualifier_words("Astoria (Marianas Trench album)"), qualifier_words("Up (2009 film)"), qualifier_words("Up")
+    (('marianas', 'trench', 'album'), ('film',), ())
+    """
+    m = re.search(r"\(([^()]*)\)\s*$", title)
+    if not m:
+        return ()
+    words = _QUALIFIER_WORD.findall(m.group(1).lower())
+    return tuple(dict.fromkeys(w for w in words if w not in _QUALIFIER_STOP))
+
+
+@dataclass
+class MentionTargets:
+    """Every match form and the page(s) it may link to."""
+
+    patterns: list[str]
+    owners: list[int]  # the page with this bare title, or -1
+    candidates: list[list[int]]  # qualified pages sharing the form (used when there is no owner)
+    linkable: list[bool]  # False: the form only consumes its text (short, no letter, no page)
+    dropped: Counter  # counts by reason
+
+
+def mention_targets(titles: Sequence[str], cfg: CorpusConfig) -> MentionTargets:
+    """Static title rules (1-2 of the module doc): match forms, owners and candidates."""
+    dropped: Counter = Counter()
+    groups: dict[str, list[int]] = {}
+    for i, title in enumerate(titles):
+        if _is_disambiguation(title):
+            dropped["disambiguation"] += 1
+            continue
+        key = strip_qualifier(title) if cfg.strip_qualifier else title.strip()
+        groups.setdefault(key, []).append(i)
+    mt = MentionTargets([], [], [], [], dropped)
+    for key, pages in groups.items():
+        bare = [i for i in pages if titles[i].strip() == key]
+        linkable = True
+        if len(key) < cfg.min_title_chars:
+            dropped["short"] += 1
+            linkable = False
+        elif cfg.require_letter and not _LETTER.search(key):
+            dropped["no_letter"] += 1
+            linkable = False
+        elif bare:
+            dropped["qualified_shadowed_by_bare_title"] += len(pages) - len(bare)
+        elif len(pages) > 1:
+            dropped["ambiguous_bases"] += 1
+        mt.patterns.append(key)
+        mt.owners.append(bare[0] if bare else -1)
+        mt.candidates.append([] if bare else pages)
+        mt.linkable.append(linkable)
+    return mt
+
+
+def _resolve_qualified(
+    candidates: list[int], low_text: str, words: Sequence[tuple[str, ...]], cfg: CorpusConfig
+) -> int:
+    """The qualified page a mention links to (rule 1), or -1."""
+    if cfg.qualifier_evidence:
+        hits = [c for c, w in zip(candidates, words, strict=True) if any(x in low_text for x in w)]
+        if len(hits) == 1:
+            return hits[0]
+        if len(hits) > 1 and cfg.ambiguous_base == "first":
+            return hits[0]
+        return -1
+    if len(candidates) == 1 or cfg.ambiguous_base == "first":
+        return candidates[0]
+    return -1
+
+
+def _scan(matcher: PatternMatcher, text: str) -> np.ndarray:
+    found = {idx for _s, _e, idx in matcher.mentions(text, word_boundary=True)}
+    return np.fromiter(found, dtype=np.int32, count=len(found))
+
+
+def _lowercase_page_counts(
+    patterns: Sequence[str], texts: Sequence[str], progress: bool, only: np.ndarray | None = None
+) -> np.ndarray:
+    """For each pattern with upper-case letters, the number of pages where its lower-cased form
+    occurs as a whole word (0 for patterns already in lower case).
+
+    Every whole-word occurrence counts (no longest-match resolution: this is a statistic, and a
+    raw Aho-Corasick scan is about twice as fast as :meth:`PatternMatcher.mentions`).
+    """
+    import ahocorasick
+
+    counts = np.zeros(len(patterns), dtype=np.int64)
+    forms: dict[str, list[int]] = {}
+    for j, p in enumerate(patterns):
+        low = p.lower()
+        if low != p and (only is None or only[j]):
+            forms.setdefault(low, []).append(j)
+    if not forms:
+        return counts
+    automaton = ahocorasick.Automaton()
+    for k, low in enumerate(forms):
+        automaton.add_word(low, (k, len(low)))
+    automaton.make_automaton()
+    pages = np.zeros(len(forms), dtype=np.int64)
+    is_word = _WORD_CHAR.match
+    for text in _progress(texts, len(texts), "common words", progress):
+        last = len(text) - 1
+        found = set()
+        for end, (k, length) in automaton.iter(text):
+            start = end - length + 1
+            if (start > 0 and is_word(text[start - 1])) or (end < last and is_word(text[end + 1])):
+                continue
+            found.add(k)
+        if found:
+            pages[list(found)] += 1
+    for k, js in enumerate(forms.values()):
+        counts[js] = pages[k]
+    return counts
+
+
+def _progress(iterable: Iterable, total: int, desc: str, enabled: bool) -> Iterable:
+    if not enabled:
+        return iterable
+    from tqdm import tqdm
+
+    return tqdm(iterable, total=total, desc=desc, unit="page", mininterval=0.5)
+
+
+def build_mention_graph(
+    titles: Sequence[str], texts: Sequence[str], cfg: CorpusConfig, *, progress: bool = False
+) -> tuple[LinkGraph, dict]:
+    """Link graph from title mentions (rules in the module doc). Returns (graph, stats)."""
+    n = len(titles)
+    if len(texts) != n:
+        raise ValueError(f"{n} titles but {len(texts)} texts")
+    mt = mention_targets(titles, cfg)
+    dropped = Counter(mt.dropped)
+    n_forms = len(mt.patterns)
+    owners = np.asarray(mt.owners, dtype=np.int64)
+    qualified = owners < 0
+    keep = np.asarray(mt.linkable, dtype=bool) & (
+        ~qualified | np.fromiter(map(bool, mt.candidates), bool, n_forms)
+    )
+
+    # common words (rule 4): counted on lower-cased forms, independent of the cased scan
+    common_limit = max(cfg.common_word_min_pages, math.ceil(cfg.common_word_share * n))
+    common = keep & (_lowercase_page_counts(mt.patterns, texts, progress, only=keep) >= common_limit)
+    dropped["common_word"] += int(common.sum())
+    keep &= ~common
+
+    # the scan: every form takes part (dropped ones consume their text), per-page matched forms
+    matcher = PatternMatcher(mt.patterns)
+    matches: list[np.ndarray] = []
+    df = np.zeros(n_forms, dtype=np.int64)
+    for text in _progress(texts, n, "mentions", progress):
+        found = _scan(matcher, text)
+        matches.append(found)
+        df[found] += 1
+
+    # hubs (rule 5), from the same scan's counts
+    limit = max(cfg.max_mention_share * n, cfg.share_floor_pages)
+    qlimit = max(cfg.qualified_max_mention_share * n, cfg.share_floor_pages)
+    too_many = keep & ~qualified & (df > limit)
+    too_many_q = keep & qualified & (df > qlimit)
+    dropped["frequent"] += int(too_many.sum())
+    dropped["frequent_qualified_base"] += int(too_many_q.sum())
+    keep &= ~(too_many | too_many_q)
+
+    # edges: bare owners directly; qualified forms resolved per page (rule 1)
+    words: dict[int, tuple[str, ...]] = {}
+    src: list[int] = []
+    dst: list[int] = []
+    qual_links = qual_no_evidence = 0
+    for i, found in enumerate(matches):
+        found = found[keep[found]]
+        if not len(found):
+            continue
+        low_text = None
+        for j in found.tolist():
+            owner = mt.owners[j]
+            if owner < 0:
+                cands = mt.candidates[j]
+                if low_text is None:
+                    low_text = texts[i].lower()
+                cand_words = [words.get(c) or words.setdefault(c, qualifier_words(titles[c])) for c in cands]
+                owner = _resolve_qualified(cands, low_text, cand_words, cfg)
+                if owner < 0:
+                    qual_no_evidence += 1
+                    continue
+                qual_links += 1
+            src.append(i)
+            dst.append(owner)
+    graph = LinkGraph.from_edges(n, src, dst)
+    directed = graph.num_links
+    if cfg.symmetric_mentions:
+        graph = LinkGraph.from_edges(n, src + dst, dst + src)
+    stats = {
+        "method": "mentions",
+        "symmetric": cfg.symmetric_mentions,
+        "mention_links": directed,
+        "match_forms": n_forms,
+        "linking_forms": int(keep.sum()),
+        "qualified_mentions_linked": qual_links,
+        "qualified_mentions_unresolved": qual_no_evidence,
+        "titles_dropped": dict(sorted(dropped.items())),
+        "common_word_min_pages": int(common_limit),
+        "max_mentions": float(limit),
+        "max_mentions_qualified": float(qlimit),
+        "links": graph.num_links,
+    }
+    return graph, stats
+
+
+def build_anchor_graph(
+    ids: Sequence[str], titles: Sequence[str], links: Iterable[list[str]]
+) -> tuple[LinkGraph, dict]:
+    """Graph from the links pages carry: each target resolved as a page id, else an exact title.
+
+    >>> g, st = build_anchor_graph(["1", "2"], ["A", "B"], [["2", "B", "Nowhere"], ["1"]])
+    >>> [g.neighbors(i).tolist() for i in range(2)], st["dangling"]
+    ([[1], [0]], 1)
+    """
+    n = len(ids)
+    id_index = {pid: i for i, pid in enumerate(ids)}
+    title_index: dict[str, int] = {}
+    for i, t in enumerate(titles):
+        title_index.setdefault(t, i)
+    src: list[int] = []
+    dst: list[int] = []
+    given = dangling = 0
+    for i, targets in enumerate(links):
+        for t in targets:
+            given += 1
+            j = id_index.get(t)
+            if j is None:
+                j = title_index.get(t)
+            if j is None:
+                dangling += 1
+                continue
+            src.append(i)
+            dst.append(j)
+    graph = LinkGraph.from_edges(n, src, dst)
+    stats = {"method": "anchors", "links_given": given, "dangling": dangling, "links": graph.num_links}
+    return graph, stats

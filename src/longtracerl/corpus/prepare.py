@@ -1,0 +1,310 @@
+"""``prepare_corpus``: input file -> ``CORPUS/`` (pages.sqlite, graph.npz, index/, manifest.json).
+
+Crash safety and resumability: everything is built under ``CORPUS/.building/``; the old manifest
+is removed before finished files are moved into place, the search index hook runs, and the
+manifest (``status: complete``) is written last and atomically. A folder is complete exactly when
+its manifest says so; a crash at any point leaves a folder that the next ``prepare`` rebuilds.
+A second ``prepare`` with the same source, input (path, size, mtime) and config is skipped.
+
+Example:
+    >>> import json, tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> rows = [{"id": "a", "title": "Alpha Centauri", "text": "Near Beta Pictoris."},
+    ...         {"id": "b", "title": "Beta Pictoris", "text": "Far from Alpha Centauri."}]
+    >>> _ = (d / "in.jsonl").write_text("".join(json.dumps(r) + "\\n" for r in rows))
+    >>> cfg = CorpusConfig(build_index=False)
+    >>> m = prepare_corpus("jsonl", d / "in.jsonl", d / "corpus", cfg)
+    >>> m.counts["pages"], m.counts["links"], m.graph["method"]
+    (2, 2, 'mentions')
+    >>> prepare_corpus("jsonl", d / "in.jsonl", d / "corpus", cfg).skipped_run
+    True
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from longtracerl import __version__
+from longtracerl.config import ConfigError, config_hash, resolve
+from longtracerl.corpus.config import CorpusConfig
+from longtracerl.corpus.graph import GRAPH_FILE
+from longtracerl.corpus.links import build_anchor_graph, build_mention_graph
+from longtracerl.corpus.loaders import LOADERS, LoadContext, as_loader_spec
+from longtracerl.corpus.store import STORE_FILE, PageStore
+from longtracerl.records import SCHEMA_VERSION, RecordError, RejectedItem, atomic_write_text, dump_line
+
+__all__ = ["Manifest", "prepare_corpus", "read_manifest", "MANIFEST_FILE", "SKIPPED_FILE"]
+
+log = logging.getLogger(__name__)
+
+MANIFEST_FILE = "manifest.json"
+SKIPPED_FILE = "skipped.jsonl"
+BUILD_DIR = ".building"
+
+
+class Manifest(BaseModel):
+    """What ``CORPUS/manifest.json`` records about a prepared corpus."""
+
+    model_config = ConfigDict(extra="forbid")
+    schema_version: int = SCHEMA_VERSION
+    status: str = Field(description="'complete' once pages, graph and index are all in place.")
+    source: str = Field(description="Loader name (hotpotqa, kilt, jsonl, wiki-summaries or module:attr).")
+    input: str = Field(description="Absolute path of the input file.")
+    input_size: int
+    input_mtime_ns: int
+    config: dict[str, Any]
+    config_hash: str
+    counts: dict[str, Any] = Field(description="pages, links, records skipped by reason, loader notes.")
+    graph: dict[str, Any] = Field(description="How the link graph was built and what was dropped.")
+    index: dict[str, Any] | None = Field(default=None, description="What build_index returned, or None.")
+    timings: dict[str, float] = Field(description="Seconds per phase: load, graph, index, total.")
+    created_at: str
+    longtracerl_version: str = __version__
+    skipped_run: bool = Field(default=False, description="True when prepare found the corpus already built.")
+
+
+def read_manifest(corpus_dir: str | os.PathLike) -> Manifest | None:
+    """The corpus folder's manifest, or None when there is none (an unfinished folder)."""
+    path = Path(corpus_dir) / MANIFEST_FILE
+    if not path.exists():
+        return None
+    try:
+        return Manifest.model_validate_json(path.read_text(encoding="utf-8"))
+    except ValueError as err:
+        log.warning("%s: unreadable manifest (%s); the corpus will be rebuilt", path, err)
+        return None
+
+
+def _resolve_input(source: str, spec_default: str | None, input_path: str | os.PathLike | None) -> Path:
+    if input_path is not None:
+        return Path(input_path).expanduser().resolve()
+    if spec_default is None:
+        raise ConfigError(f"corpus source '{source}' has no embedded copy: pass --input PATH")
+    from longtracerl.assets import asset_path
+
+    return asset_path(spec_default).resolve()
+
+
+def _is_current(
+    out: Path, m: Manifest | None, source: str, inp: Path, st: os.stat_result, chash: str
+) -> bool:
+    return (
+        m is not None
+        and m.status == "complete"
+        and m.source == source
+        and m.input == str(inp)
+        and m.input_size == st.st_size
+        and m.input_mtime_ns == st.st_mtime_ns
+        and m.config_hash == chash
+        and (out / STORE_FILE).exists()
+        and (out / GRAPH_FILE).exists()
+    )
+
+
+class _SkipWriter:
+    """Streams skipped items to ``skipped.jsonl`` (created on the first skip)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._fh = None
+
+    def __call__(self, item: RejectedItem) -> None:
+        if self._fh is None:
+            self._fh = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 (closed in close())
+        self._fh.write(dump_line(item))
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+
+def _call_build_index(corpus_dir: Path, progress: bool) -> dict:
+    """The search stage's hook, imported lazily (it may pull in tantivy/bm25s)."""
+    try:
+        from longtracerl.search.index import build_index
+    except ImportError as err:
+        raise ConfigError(
+            f"build_index=true but longtracerl.search.index.build_index cannot be imported ({err}); "
+            "install the search extra or run with --set build_index=false"
+        ) from None
+    import inspect
+
+    kwargs = {"progress": progress} if "progress" in inspect.signature(build_index).parameters else {}
+    result = build_index(corpus_dir, **kwargs)
+    return dict(result) if result is not None else {}
+
+
+def prepare_corpus(
+    source: str,
+    input_path: str | os.PathLike | None,
+    out: str | os.PathLike,
+    cfg: CorpusConfig | None = None,
+    *,
+    force: bool = False,
+    progress: bool = False,
+) -> Manifest:
+    """Load ``input_path`` (or the source's embedded copy) into the corpus folder ``out``.
+
+    Builds ``pages.sqlite``, ``graph.npz``, ``skipped.jsonl`` (when anything was skipped), the
+    search index (when ``cfg.build_index``) and ``manifest.json``. Skipped (and the manifest
+    returned with ``skipped_run=True``) when ``out`` is already complete for the same source,
+    input and config, unless ``force``.
+    """
+    cfg = cfg or CorpusConfig()
+    spec = as_loader_spec(resolve(LOADERS, source, "corpus source"), source)
+    out = Path(out)
+    inp = _resolve_input(source, spec.default_asset, input_path)
+    if not inp.exists():
+        raise FileNotFoundError(f"{inp}: input file not found")
+    st = inp.stat()
+    chash = config_hash(cfg)
+    existing = read_manifest(out)
+    if not force and _is_current(out, existing, source, inp, st, chash):
+        log.info("%s: corpus already complete (config %s); skipping", out, chash)
+        assert existing is not None
+        return existing.model_copy(update={"skipped_run": True})
+
+    t_start = time.perf_counter()
+    out.mkdir(parents=True, exist_ok=True)
+    build = out / BUILD_DIR
+    if build.exists():
+        shutil.rmtree(build)  # leftovers of a crashed run
+    build.mkdir()
+
+    # -- pages -------------------------------------------------------------------------------
+    skips = _SkipWriter(build / SKIPPED_FILE)
+    ctx = LoadContext(inp, skip_bad=cfg.skip_bad, max_chars=cfg.max_chars, on_skip=skips)
+    titles: list[str] = []
+    ids: list[str] = []
+    # texts are kept in memory only when the graph may be built from mentions
+    texts: list[str] | None = [] if cfg.links != "anchors" else None
+    pages_with_links = 0
+    first_seen: dict[str, tuple[int | None, str | None]] = {}
+    try:
+        with PageStore.create(build) as writer:
+            loaded_iter = spec.load(ctx)
+            if progress:
+                from tqdm import tqdm
+
+                loaded_iter = tqdm(loaded_iter, desc=f"load {source}", unit="page", mininterval=0.5)
+            for loaded in loaded_iter:
+                page = loaded.page
+                if page.id in first_seen:
+                    prev_line, prev_field = first_seen[page.id]
+                    prev = f"line {prev_line}" if prev_line is not None else str(prev_field)
+                    if spec.duplicates == "first":
+                        ctx.skip(
+                            "duplicate_id",
+                            loaded.line,
+                            loaded.field,
+                            f"duplicate id {page.id!r} (first at {prev})",
+                        )
+                    else:
+                        ctx.bad(
+                            loaded.line,
+                            "id" if loaded.field is None else loaded.field,
+                            f"duplicate page id {page.id!r} (first at {prev})",
+                            reason="duplicate_id",
+                            item_id=page.id,
+                        )
+                    continue
+                first_seen[page.id] = (loaded.line, loaded.field)
+                writer.add(page)
+                ids.append(page.id)
+                titles.append(page.title)
+                if page.links:
+                    pages_with_links += 1
+                    if cfg.links == "auto":
+                        texts = None  # auto resolves to anchors: the texts are not needed
+                if texts is not None:
+                    texts.append(page.text)
+    finally:
+        skips.close()
+    first_seen.clear()
+    t_loaded = time.perf_counter()
+    n = len(ids)
+    if n == 0:
+        shutil.rmtree(build, ignore_errors=True)
+        raise RecordError(inp, None, None, f"no usable page (skipped: {dict(ctx.skipped) or 'none'})")
+
+    # -- graph -------------------------------------------------------------------------------
+    mode = cfg.links
+    if mode == "auto":
+        mode = "anchors" if pages_with_links else "mentions"
+    if mode == "anchors":
+        store = PageStore(build)
+        try:
+            graph, gstats = build_anchor_graph(ids, titles, (p.links for p in store.iter_pages()))
+        finally:
+            store.close()
+    else:
+        assert texts is not None
+        graph, gstats = build_mention_graph(titles, texts, cfg, progress=progress)
+    texts = None
+    graph.save(build / GRAPH_FILE)
+    t_graph = time.perf_counter()
+
+    # -- move into place: manifest first out, so a crash never leaves a "complete" folder ------
+    (out / MANIFEST_FILE).unlink(missing_ok=True)
+    for name in (STORE_FILE, GRAPH_FILE, SKIPPED_FILE):
+        if (build / name).exists():
+            os.replace(build / name, out / name)
+        elif name == SKIPPED_FILE:
+            (out / name).unlink(missing_ok=True)
+    shutil.rmtree(build, ignore_errors=True)
+
+    index_info = None
+    if cfg.build_index:
+        index_info = _call_build_index(out, progress)
+    t_index = time.perf_counter()
+
+    out_deg = graph.out_degree()
+    counts: dict[str, Any] = {
+        "records_read": n + int(sum(ctx.skipped.values())),
+        "pages": n,
+        "skipped": dict(sorted(ctx.skipped.items())),
+        "skipped_total": int(sum(ctx.skipped.values())),
+        "notes": dict(sorted(ctx.notes.items())),
+        "links": graph.num_links,
+        "pages_with_source_links": pages_with_links,
+        "pages_without_out_links": int((out_deg == 0).sum()),
+        "pages_with_more_than_3_links": int((out_deg > 3).sum()),
+    }
+    manifest = Manifest(
+        status="complete",
+        source=source,
+        input=str(inp),
+        input_size=st.st_size,
+        input_mtime_ns=st.st_mtime_ns,
+        config=cfg.model_dump(mode="json"),
+        config_hash=chash,
+        counts=counts,
+        graph=gstats,
+        index=index_info,
+        timings={
+            "load_s": round(t_loaded - t_start, 3),
+            "graph_s": round(t_graph - t_loaded, 3),
+            "index_s": round(t_index - t_graph, 3),
+            "total_s": round(time.perf_counter() - t_start, 3),
+        },
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    atomic_write_text(out / MANIFEST_FILE, json.dumps(manifest.model_dump(mode="json"), indent=2) + "\n")
+    return manifest
+
+
+def corpus_fingerprint(m: Manifest) -> str:
+    """A short id of a prepared corpus (source, input, config), for downstream provenance."""
+    blob = f"{m.source}|{m.input}|{m.input_size}|{m.input_mtime_ns}|{m.config_hash}"
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:12]
