@@ -64,9 +64,11 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from longtracerl.search.index import build_index
     from longtracerl.search.server import serve
 
-    build_index(args.corpus, progress=True, config=_config(args))
+    cfg = _config(args)
+    build_index(args.corpus, progress=True, config=cfg)
     serve(
         args.corpus,
+        config=cfg,
         host=args.host,
         port=args.port,
         default_topk=args.topk,

@@ -197,14 +197,15 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     log_level: str = "info",
+    config: Any = None,
     **app_options: Any,
 ) -> None:
-    """Open the corpus's index and serve it until interrupted (blocking)."""
+    """Open the corpus's index (with ``config``, a ``SearchConfig``) and serve it until interrupted."""
     import uvicorn
 
     from longtracerl.search.index import open_retriever
 
-    retriever = open_retriever(corpus_dir)
+    retriever = open_retriever(corpus_dir, config=config)
     app = create_app(retriever, **app_options)
     log.info("serving %s (%d pages) on http://%s:%d", corpus_dir, len(retriever), host, port)
     uvicorn.run(app, host=host, port=port, log_level=log_level)
