@@ -32,10 +32,12 @@ when llama-cpp-python is missing. Mark tests using it ``@pytest.mark.llm_server`
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import importlib.util
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -313,6 +315,16 @@ class LlamaServer:
                 self.proc.wait(timeout=15)
 
 
+def _die_with_parent() -> None:
+    """Linux: SIGTERM the server when the process (thread) that started it dies, even by SIGKILL."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def start_llama_server(
     model_path: str | os.PathLike | None = None,
     *,
@@ -344,8 +356,15 @@ def start_llama_server(
         "--n_ctx", str(n_ctx),
     ]  # fmt: skip
     with open(log_path, "wb") as logf:
-        proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            cmd,
+            stdout=logf,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+        )
     server = LlamaServer(proc, f"http://127.0.0.1:{port}/v1", log_path)
+    atexit.register(server.stop)  # also when the test run ends without fixture teardown
     deadline = time.monotonic() + startup_timeout_s
     while True:
         if proc.poll() is not None:
