@@ -187,3 +187,12 @@ def test_cli_end_to_end(corpus_dir, run_dir, capsys):
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert out == {"questions": 2, "kept": 1, "dropped": 1, "success_rate": 0.5}
     assert len(_trajs(run)) == 3
+
+
+def test_checker_needs_exact_numbers():
+    from longtracerl.agent.judge import AnswerChecker
+
+    c = AnswerChecker()
+    assert c.check("q", "1971", "1971") and c.check("q", "1,000", "1000")
+    assert not c.check("q", "1971", "1966")  # a neighbouring year is wrong
+    assert c.check("q", "The Beatles", "beatles") and not c.check("q", "1971", None)

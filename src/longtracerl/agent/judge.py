@@ -65,7 +65,9 @@ class AnswerChecker:
             except ImportError:
                 rule_judge = None
             else:
-                rule_judge = RuleJudge(f1_threshold=f1_threshold)
+                # numbers must be equal: a relative tolerance would accept a neighbouring year
+                # (1966 for 1971 is within 1 %)
+                rule_judge = RuleJudge(f1_threshold=f1_threshold, numeric_rel_tol=0.0)
         self.rule_judge = rule_judge
         self.llm_judge = llm_judge
         self.name = "llm" if llm_judge is not None else "rule"
