@@ -2,8 +2,8 @@ import json
 
 import pytest
 from agent_fixtures import CHAIN_QUESTION, make_question
-from llm_servers import FakeResponse
 
+from llm_servers import FakeResponse
 from longtracerl.agent.config import AgentConfig
 from longtracerl.agent.llm_policy import LLMPolicy, parse_json_action
 from longtracerl.agent.runner import run_agent
@@ -71,7 +71,9 @@ def test_json_action_mode(fake_llm_server, corpus_dir, store, retriever, run_dir
     assert srv.bodies[1]["messages"][-1]["content"].startswith("Observation:")
 
 
-def test_auto_mode_falls_back_to_json_when_tools_rejected(fake_llm_server, corpus_dir, store, retriever, run_dir):
+def test_auto_mode_falls_back_to_json_when_tools_rejected(
+    fake_llm_server, corpus_dir, store, retriever, run_dir
+):
     srv = fake_llm_server
     script = iter(
         [
@@ -169,7 +171,10 @@ def test_observations_are_truncated(fake_llm_server, corpus_dir, store, retrieve
         ('{"tool": "cite", "args": {"page_ids": "a, b"}}', ("cite", {"page_ids": ["a", "b"]})),
         ('{"action": "search", "action_input": "x"}', ("search", {"query": "x"})),
         ('{"search": "violin makers"}', ("search", {"query": "violin makers"})),
-        ('{"function": {"name": "answer", "arguments": "{\\"text\\": \\"42\\"}"}}', ("answer", {"text": "42"})),
+        (
+            '{"function": {"name": "answer", "arguments": "{\\"text\\": \\"42\\"}"}}',
+            ("answer", {"text": "42"}),
+        ),
     ],
 )
 def test_parse_json_action_variants(text, expected):
@@ -190,7 +195,9 @@ def test_llm_policy_against_real_llama_server(llama_server, corpus_dir, store, r
     )
     run = run_dir("r", [make_question("q1"), make_question("q2")])
     chat = make_chat_model(cfg.model, timeout_s=120, max_retries=1, backoff_s=0.1)
-    summary = run_agent(corpus_dir, run, cfg, retriever=retriever, store=store, policy=LLMPolicy(cfg, chat_model=chat))
+    summary = run_agent(
+        corpus_dir, run, cfg, retriever=retriever, store=store, policy=LLMPolicy(cfg, chat_model=chat)
+    )
     ts = list(read_jsonl(run / "trajectories.jsonl", Trajectory))
     assert summary["questions"] == 2 and summary["incomplete"] == 0
     assert summary["kept"] + summary["dropped"] == 2

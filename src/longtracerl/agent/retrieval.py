@@ -404,6 +404,11 @@ class RetrievalPolicy:
             text = hop.clause.replace(BLANK, " ")
             q = self._query(hop.words, text if i < len(hops) - 1 else text + " " + final, rng, attempt)
             self._search_into(tools, hop, q)
+            if prev and self.follow and self._budget_ok(tools, reserve=reserve + n_open):
+                # the next entity is named in the previous page: search its names with the clause
+                names = self._names(prev[0])
+                if names:
+                    self._search_into(tools, hop, " ".join(names[:12]) + " " + text, weight=0.8)
             self._mark_links(hop, prev)
             if prev and self.follow and not any(c.linked for c in hop.cands.values()):
                 self._follow(tools, hop, prev, rng, reserve + n_open)
@@ -465,14 +470,23 @@ class RetrievalPolicy:
             base = _base_title(c.title)
             c.linked = any(p.page is not None and _mentions(p.page.text, base) for p in prev)
 
+    @staticmethod
+    def _names(page_cand: _Cand) -> list[str]:
+        """Names written in a read page (capitalised phrases, quoted titles), first seen first."""
+        if page_cand.page is None:
+            return []
+        own = _base_title(page_cand.title)
+        names: list[str] = []
+        for cand, _si in extract_candidates(page_cand.page.text, "name"):
+            if cand not in names and cand != own and len(cand) >= 4 and cand.lower() not in _STOP:
+                names.append(cand)
+        return names
+
     def _follow(self, tools: ToolBox, hop: _Hop, prev: list[_Cand], rng: random.Random, reserve: int) -> None:
         """Search names written in the previous hop's best pages; keep exact-title hits."""
         names: list[str] = []
         for p in prev[:2]:
-            own = _base_title(p.title)
-            for cand, _si in extract_candidates(p.page.text, "name"):
-                if cand not in names and cand != own and len(cand) >= 4 and cand.lower() not in _STOP:
-                    names.append(cand)
+            names += [n for n in self._names(p) if n not in names]
         names.sort(key=lambda n: -len(n))
         if rng.random() < 0.3:
             rng.shuffle(names)
