@@ -265,6 +265,8 @@ def test_make_chat_model_specs(fake_llm_server):
     assert bare.complete(MSGS).text == "ok"
     cfg = LLMConfig(model="y", base_url=srv.base_url)
     assert make_chat_model(cfg, concurrency=3).cfg.concurrency == 3
+    with pytest.raises(ConfigError, match="concurrency"):
+        make_chat_model(cfg, concurrency=0)
     with pytest.raises(ConfigError, match="no backend prefix"):
         make_chat_model("gpt-4o")
     with pytest.raises(ConfigError, match="cannot import"):

@@ -187,6 +187,11 @@ class CompletionCache:
             return int(conn.execute("SELECT COUNT(*) FROM completions").fetchone()[0])
 
 
+def _with(cfg: LLMConfig, overrides: dict[str, Any]) -> LLMConfig:
+    """``cfg`` with some fields replaced, validated again."""
+    return LLMConfig.model_validate({**dict(cfg), **overrides})
+
+
 class _Retry(Exception):
     """One attempt failed in a way worth retrying."""
 
@@ -283,7 +288,7 @@ class OpenAIChatModel:
         if cfg is None:
             cfg = LLMConfig(**overrides)
         elif overrides:
-            cfg = cfg.model_copy(update=overrides)
+            cfg = _with(cfg, overrides)
         self.cfg = cfg
         self.name = f"openai:{cfg.model}"
         self.url = cfg.base_url.rstrip("/") + "/chat/completions"
@@ -577,7 +582,10 @@ def make_chat_model(spec: str | LLMConfig | dict[str, Any] | ChatModel, **kwargs
     - ``"module:attr"``: a user factory called with ``kwargs`` (or a ready ChatModel object).
     """
     if isinstance(spec, LLMConfig):
-        return OpenAIChatModel(spec.model_copy(update=kwargs) if kwargs else spec)
+        try:
+            return OpenAIChatModel(_with(spec, kwargs) if kwargs else spec)
+        except ValueError as err:
+            raise ConfigError(f"LLM config: {err}") from None
     if isinstance(spec, dict):
         try:
             return OpenAIChatModel(LLMConfig(**{**spec, **kwargs}))
