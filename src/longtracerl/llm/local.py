@@ -112,6 +112,8 @@ class LocalChatModel:
             self.tokenizer = AutoTokenizer.from_pretrained(folder, **kw)
             mkw = dict(kw)
             if dtype is not None:
+                if not isinstance(getattr(torch, dtype, None), torch.dtype):
+                    raise LLMError(f"local model '{model}': unknown dtype {dtype!r} (e.g. float32, bfloat16)")
                 mkw["dtype"] = getattr(torch, dtype)
             self.model = AutoModelForCausalLM.from_pretrained(folder, **mkw).to(device)
         except (OSError, ValueError) as err:
@@ -126,7 +128,7 @@ class LocalChatModel:
         self._torch = torch
         self._lock = threading.Lock()
         eos = self.model.generation_config.eos_token_id
-        eos_ids = eos if isinstance(eos, list) else [eos]
+        eos_ids = list(eos) if isinstance(eos, list | tuple) else [eos]
         if self.tokenizer.eos_token_id is not None:
             eos_ids.append(self.tokenizer.eos_token_id)
         self._eos_ids = sorted({int(e) for e in eos_ids if e is not None})
