@@ -133,6 +133,17 @@ class PageStore:
                 out[page.id] = page
         return out
 
+    def titles_texts(self, page_ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """``{id: (title, text)}`` for the ids found; faster than ``get_many`` (no Page records)."""
+        ids = list(dict.fromkeys(page_ids))
+        out: dict[str, tuple[str, str]] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            q = f"SELECT id, title, text FROM pages WHERE id IN ({','.join('?' * len(chunk))})"
+            for pid, title, text in self._conn.execute(q, chunk):
+                out[pid] = (title, text)
+        return out
+
     def iter_pages(self, batch: int = 2000) -> Iterator[Page]:
         """All pages in index order, streamed."""
         cur = self._conn.execute("SELECT * FROM pages ORDER BY idx")
