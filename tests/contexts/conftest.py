@@ -103,6 +103,12 @@ def make_traj(qid: str, seen, opened, cited, correct=True, attempt=1) -> Traject
     )
 
 
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path_factory, monkeypatch):
+    """Token-count caches of the tiny test corpora stay out of the user's cache."""
+    monkeypatch.setenv("LONGTRACERL_CACHE", str(tmp_path_factory.getbasetemp() / "ltr-cache"))
+
+
 @pytest.fixture(scope="session")
 def tok():
     return load_tokenizer()

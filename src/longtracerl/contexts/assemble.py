@@ -38,7 +38,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import random
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -115,14 +114,30 @@ def first_correct(trajectories: Iterable[Trajectory]) -> Trajectory | None:
     return best
 
 
+def fetch_pages(store: Any, ids: list[str]) -> dict[str, Any]:
+    """Title and text of pages, without building full Page records when the store allows it."""
+    fast = getattr(store, "titles_texts", None)
+    if fast is not None:
+        return {pid: _PageText(title, text) for pid, (title, text) in fast(ids).items()}
+    return store.get_many(ids)
+
+
+class _PageText:
+    __slots__ = ("title", "text")
+
+    def __init__(self, title: str, text: str):
+        self.title, self.text = title, text
+
+
 # --------------------------------------------------------------------------- per-page token cache
 
 
 class DocTokenCache:
     """Title and block token count of each page, computed once per run in batches.
 
-    Saved as JSON beside the run (``RUN/.cache/doc_tokens-<key>.json``) so a re-run or the report
-    does not tokenise again; the key covers the tokenizer, the prompt format and the page store.
+    Saved as JSON in the user cache (``~/.cache/longtracerl/doc_tokens/<key>.json``, see
+    :func:`cache_path`) so re-runs, other runs over the same corpus and the report do not tokenise
+    again; the key covers the tokenizer, the prompt format and the page store file.
     """
 
     def __init__(self, store: Any, tok: TokenCounter, path: Path | None = None):
@@ -154,12 +169,12 @@ class DocTokenCache:
         todo = [p for p in dict.fromkeys(ids) if p not in self.ntok and p not in self.missing]
         for i in range(0, len(todo), 2000):
             chunk = todo[i : i + 2000]
-            pages = self.store.get_many(chunk)
-            found = [pages[p] for p in chunk if p in pages]
+            pages = fetch_pages(self.store, chunk)
+            found = [p for p in chunk if p in pages]
             self.missing.update(p for p in chunk if p not in pages)
-            counts = self.tok.count_batch([render_doc(pg.title, pg.text) for pg in found])
-            for pg, n in zip(found, counts, strict=True):
-                self.title[pg.id], self.ntok[pg.id] = pg.title, n
+            counts = self.tok.count_batch([render_doc(pages[p].title, pages[p].text) for p in found])
+            for p, n in zip(found, counts, strict=True):
+                self.title[p], self.ntok[p] = pages[p].title, n
             self._dirty += len(found)
 
     def save(self) -> None:
@@ -255,6 +270,11 @@ class ContextBuilder:
             raise ConfigError("a search-based strategy or fill needs a retriever (the corpus search index)")
         if not query.strip():
             return []
+        # fast path of the BM25 retriever: ranked pages without building snippets
+        # fast path of longtracerl.search.index.BM25Retriever: ranked ids, no page loading or snippets
+        ranked = getattr(self.retriever, "_ranked", None)
+        if ranked is not None:
+            return [pid for pid, _score in ranked(query, k)]
         return [h.page_id for h in self.retriever.search(query, k)]
 
     def _search_source(self, queries: Sequence[str], tag: str, fixed_k: int) -> Source:
@@ -272,15 +292,30 @@ class ContextBuilder:
         return gen
 
     def _random_source(self, rng: random.Random, tag: str) -> Source:
+        """Pages drawn uniformly without replacement, lazily (cost grows with pages drawn only)."""
+
         def gen(remaining: int) -> Iterator[list[Candidate]]:
             if self._all_ids is None:
                 self._all_ids = list(self.store.ids())
             ids = self._all_ids
-            order = list(range(len(ids)))
-            rng.shuffle(order)
+            n = len(ids)
+            drawn: set[int] = set()
             step = max(64, int(1.5 * remaining / max(1.0, self.cache.mean_tokens)))
-            for i in range(0, len(order), step):
-                yield [(ids[j], tag) for j in order[i : i + step]]
+            while len(drawn) < n:
+                batch = []
+                if len(drawn) > n // 2:  # dense: finish with the rest in a shuffled order
+                    rest = [i for i in range(n) if i not in drawn]
+                    rng.shuffle(rest)
+                    drawn.update(rest)
+                    batch = rest
+                else:
+                    while len(batch) < step and len(drawn) < n:
+                        i = rng.randrange(n)
+                        if i not in drawn:
+                            drawn.add(i)
+                            batch.append(i)
+                for j in range(0, len(batch), step):
+                    yield [(ids[i], tag) for i in batch[j : j + step]]
 
         return gen
 
@@ -470,10 +505,10 @@ class ContextBuilder:
         self, q: Question, instr_id: int, docs: list[ContextDoc], added: list[ContextDoc], total: int
     ) -> int:
         check = (not self.coster.additive) or self.cfg.verify_tokens == "always"
-        check = check or self._built < 8 or self._built % 50 == 0
+        check = check or self._built < 4 or self._built % 200 == 0
         if not check:
             return total
-        pages = self.store.get_many(d.page_id for d in docs)
+        pages = fetch_pages(self.store, [d.page_id for d in docs])
         instruction = INSTRUCTIONS[instr_id]
 
         def exact() -> int:
@@ -518,5 +553,8 @@ def build_all(
     return out
 
 
-def cache_path(run_dir: str | os.PathLike, store: Any, tok: TokenCounter) -> Path:
-    return Path(run_dir) / ".cache" / f"doc_tokens-{DocTokenCache.key_for(store, tok)}.json"
+def cache_path(store: Any, tok: TokenCounter) -> Path:
+    """Where the page token counts of this corpus and tokenizer are kept (shared by all runs)."""
+    from longtracerl.contexts.tokenizer import cache_dir
+
+    return cache_dir() / "doc_tokens" / f"{DocTokenCache.key_for(store, tok)}.json"

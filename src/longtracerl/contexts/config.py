@@ -65,8 +65,8 @@ class ContextsConfig(StageConfig):
     verify_tokens: Literal["auto", "always"] = Field(
         default="auto",
         description=(
-            "auto: when the tokenizer is additive over the prompt layout, count exactly the first 8 "
-            "and every 50th prompt; always: count every prompt exactly."
+            "auto: when the tokenizer is additive over the prompt layout, count exactly the first 4 "
+            "and every 200th prompt; always: count every prompt exactly."
         ),
     )
     missing_pages: Literal["skip", "error"] = Field(

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, get_args
 
 from longtracerl.config import ConfigError, config_hash
-from longtracerl.contexts.assemble import render_context
+from longtracerl.contexts.assemble import fetch_pages, render_context
 from longtracerl.contexts.config import ExportConfig
 from longtracerl.contexts.prompt import stable_seed
 from longtracerl.records import (
@@ -193,6 +193,35 @@ def verl_record(row: TrainingRow, index: int, ability: str) -> dict[str, Any]:
     }
 
 
+def verl_table(records: list[dict[str, Any]]):
+    """A pyarrow Table of verl records (the long prompt strings are converted as UTF-8 bytes,
+    which is ~10x faster than ``Table.from_pylist`` on 500 KB strings)."""
+    import pyarrow as pa
+
+    schema = _parquet_schema()
+    msg_type = schema.field("prompt").type.value_type
+    roles, contents, offsets = [], [], [0]
+    for r in records:
+        for m in r["prompt"]:
+            roles.append(m["role"])
+            contents.append(m["content"].encode("utf-8"))
+        offsets.append(len(roles))
+    messages = pa.StructArray.from_arrays(
+        [pa.array(roles, pa.string()), pa.array(contents, pa.binary()).cast(pa.string())],
+        fields=list(msg_type),
+    )
+    prompt = pa.ListArray.from_arrays(
+        pa.array(offsets, pa.int32()), messages, type=schema.field("prompt").type
+    )
+    rest = pa.Table.from_pylist(
+        [{k: v for k, v in r.items() if k != "prompt"} for r in records],
+        schema=pa.schema([f for f in schema if f.name != "prompt"]),
+    )
+    columns = {name: rest.column(name) for name in rest.column_names}
+    columns["prompt"] = pa.chunked_array([prompt])
+    return pa.Table.from_arrays([columns[f.name] for f in schema], schema=schema)
+
+
 # --------------------------------------------------------------------------- atomic multi-file output
 
 
@@ -244,11 +273,9 @@ class _Outputs:
         self.counts[split] += 1
 
     def _flush(self, split: str) -> None:
-        import pyarrow as pa
-
         buf = self.buffers[split]
         if buf:
-            self.writers[split].write_table(pa.Table.from_pylist(buf, schema=_parquet_schema()))
+            self.writers[split].write_table(verl_table(buf))
             buf.clear()
 
     def __exit__(self, exc_type, *exc: object) -> None:
@@ -339,8 +366,7 @@ def export_rows(
     with _Outputs(run, cfg.format, cfg.row_group_size) as out:
         for c in contexts:
             q = questions[c.question_id]
-            pages = store.get_many(d.page_id for d in c.docs)
-            content = render_context(c, q.question, pages)
+            content = render_context(c, q.question, fetch_pages(store, [d.page_id for d in c.docs]))
             n_chars += len(content)
             split = "heldout" if c.question_id in held else "train"
             out.add(split, make_row(c, q, content, split, cfg.dataset_name), cfg.ability)

@@ -106,7 +106,7 @@ def open_builder(
     tok = tok or load_tokenizer(cfg.tokenizer)
     if retriever is None and needs_retriever(cfg, strategies):
         retriever = open_retriever(corpus_dir)
-    cache = DocTokenCache(store, tok, cache_path(run, store, tok))
+    cache = DocTokenCache(store, tok, cache_path(store, tok))
     builder = ContextBuilder(store, tok, cfg, retriever=retriever, cache=cache)
     builder.cfg_hash = assembly_hash(cfg)
     return builder
@@ -135,6 +135,7 @@ def build_contexts(
     if cfg.limit is not None:
         questions = questions[: cfg.limit]
 
+    builder = open_builder(run, corpus_dir, cfg, store=store, retriever=retriever, tok=tok)
     want = assembly_hash(cfg)
     if force:
         out_path.unlink(missing_ok=True)
@@ -145,7 +146,6 @@ def build_contexts(
             f"{out_path} was built with another contexts config (hash {have}, now {want}): "
             "delete it or pass --force to rebuild"
         )
-    builder = open_builder(run, corpus_dir, cfg, store=store, retriever=retriever, tok=tok)
     t_load = time.perf_counter() - t0
 
     reasons: Counter[str] = Counter()

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from longtracerl.config import ConfigError
-from longtracerl.contexts.assemble import ContextRejected
+from longtracerl.contexts.assemble import ContextRejected, fetch_pages
 from longtracerl.contexts.config import ContextsConfig
 from longtracerl.contexts.prompt import stable_seed
 from longtracerl.contexts.stage import SUMMARY_FILE as CONTEXTS_SUMMARY
@@ -209,7 +209,7 @@ def write_report(
     st = builder.store
 
     def fetch(ids):
-        pages = st.get_many(ids)
+        pages = fetch_pages(st, list(ids))
         return {p: (pg.title + "\n" + pg.text) if cfg.include_title else pg.text for p, pg in pages.items()}
 
     norm = NormalisedTexts(fetch)

@@ -1,0 +1,177 @@
+"""Benchmark: context assembly and row export at 32K and 128K tokens on the embedded corpus.
+
+Inputs are SYNTHETIC trajectories over the real embedded corpus (HotpotQA dev pages, 66,581
+Wikipedia intros) and its real BM25 index: for each HotpotQA question, gold pages = its two
+supporting-fact pages, rubrics = their titles, and one correct "trajectory" made by real BM25
+searches (the question, then each gold title; top 10 shown = seen, top 3 of each opened, gold
+cited). No agent runs here; this measures the contexts and export stages only.
+
+Usage:
+    python benchmarks/bench_contexts.py                       # 100 x 32K, 100 x 128K, 2815 x 128K
+    python benchmarks/bench_contexts.py --only 32768:100      # one case
+    python benchmarks/bench_contexts.py --corpus DIR          # reuse a prepared corpus (needs index/)
+
+Each case runs in its own process (so peak memory is per case) and prints contexts/s, rows/s
+and peak RSS (``resource.getrusage``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+DEFAULT_CASES = ["32768:100", "131072:100", "131072:2815"]
+
+
+def bench_corpus(cache: Path) -> Path:
+    """The embedded HotpotQA pages in a PageStore + BM25 index (built once, reused)."""
+    from longtracerl.assets import asset_path
+    from longtracerl.corpus.store import PageStore
+    from longtracerl.records import Page
+    from longtracerl.search.index import build_index
+
+    corpus = cache / "corpus"
+    if not (corpus / "pages.sqlite").exists():
+        data = json.loads(asset_path("hotpotqa").read_text(encoding="utf-8"))
+        seen: set[str] = set()
+        with PageStore.create(corpus) as w:
+            for ex in data:
+                for title, sents in ex["context"]:
+                    if title in seen:
+                        continue
+                    seen.add(title)
+                    w.add(Page(id=f"hp{len(seen) - 1}", title=title, text="".join(sents).strip()))
+    build_index(corpus, progress=False)
+    return corpus
+
+
+def make_run(corpus: Path, run: Path, n: int) -> None:
+    """questions.jsonl + trajectories.jsonl (synthetic, see the module docstring)."""
+    from longtracerl.assets import asset_path
+    from longtracerl.corpus.store import PageStore
+    from longtracerl.records import Label, Provenance, Question, Trajectory, write_jsonl
+    from longtracerl.search.index import open_retriever
+
+    store, ret = PageStore(corpus), open_retriever(corpus)
+    data = json.loads(asset_path("hotpotqa").read_text(encoding="utf-8"))
+    qs, ts = [], []
+    for ex in data:
+        if len(qs) >= n:
+            break
+        titles = list(dict.fromkeys(t for t, _ in ex["supporting_facts"]))
+        gold = [store.find_title(t) for t in titles]
+        if not ex["answer"].strip() or None in gold or len(gold) < 2:
+            continue
+        qid = f"hq{len(qs)}"
+        qs.append(
+            Question(
+                question_id=qid,
+                question=ex["question"],
+                label=Label(answer=ex["answer"], rubrics=titles, gold_page_ids=gold),
+                provenance=Provenance(stage="questions", producer="bench:hotpotqa"),
+            )
+        )
+        seen, opened = [], []
+        for query in [ex["question"], *titles]:
+            hits = [h.page_id for h in ret.search(query, 10)]
+            seen += hits
+            opened += hits[:3]
+        ts.append(
+            Trajectory(
+                question_id=qid,
+                attempt=1,
+                policy="bench-synthetic",
+                seen_ids=list(dict.fromkeys(seen)),
+                opened_ids=list(dict.fromkeys(opened + gold)),
+                cited_ids=gold,
+                correct=True,
+                provenance=Provenance(stage="agent", producer="bench-synthetic"),
+            )
+        )
+    write_jsonl(run / "questions.jsonl", qs)
+    write_jsonl(run / "trajectories.jsonl", ts)
+
+
+def run_case(corpus: Path, target: int, n: int, keep: bool) -> dict:
+    from longtracerl.contexts.config import ContextsConfig
+    from longtracerl.contexts.export import export_rows
+    from longtracerl.contexts.stage import build_contexts
+
+    tmp = Path(tempfile.mkdtemp(prefix=f"bench-ctx-{target}-{n}-"))
+    make_run(corpus, tmp, n)
+    cfg = ContextsConfig(target_tokens=target, export={"enabled": False})
+    t0 = time.perf_counter()
+    s = build_contexts(tmp, corpus, cfg, progress=False)
+    t_ctx = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    ex = export_rows(tmp, corpus, cfg.export)
+    t_exp = time.perf_counter() - t1
+    rows = ex["rows"] + ex["heldout"]
+    sizes = {f: (tmp / f).stat().st_size for f in ex["outputs"]}
+    out = {
+        "target_tokens": target,
+        "questions": n,
+        "contexts": s["contexts"],
+        "mean_tokens": s["tokens"]["mean"],
+        "max_tokens": s["tokens"]["max"],
+        "over_budget": s["over_budget"],
+        "docs_per_context": s["docs_per_context"],
+        "contexts_s": round(t_ctx, 2),
+        "contexts_per_s": round(s["contexts"] / t_ctx, 2),
+        "export_s": round(t_exp, 2),
+        "rows_per_s": round(rows / t_exp, 2),
+        "total_s": round(t_ctx + t_exp, 2),
+        "output_mb": {k: round(v / 2**20, 1) for k, v in sizes.items()},
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "run_dir": str(tmp),
+    }
+    if not keep:
+        for f in tmp.iterdir():
+            if f.is_file():
+                f.unlink()
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--corpus", type=Path, help="Prepared corpus folder with index/.")
+    ap.add_argument(
+        "--cache", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "longtracerl-bench"
+    )
+    ap.add_argument("--only", action="append", help="TARGET:N (repeatable).")
+    ap.add_argument("--keep", action="store_true", help="Keep the run folders.")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    corpus = args.corpus or bench_corpus(args.cache)
+    if args.child:
+        target, n = (int(x) for x in args.child.split(":"))
+        print(json.dumps(run_case(corpus, target, n, args.keep)))
+        return
+    print(f"corpus: {corpus}; cpus: {os.cpu_count()}")
+    for case in args.only or DEFAULT_CASES:
+        cmd = [sys.executable, __file__, "--corpus", str(corpus), "--child", case]
+        if args.keep:
+            cmd.append("--keep")
+        res = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if res.returncode != 0:
+            print(f"{case}: FAILED\n{res.stderr[-3000:]}")
+            continue
+        r = json.loads(res.stdout.strip().splitlines()[-1])
+        print(
+            f"{r['target_tokens']:>7} tok x {r['contexts']:>5}: contexts {r['contexts_s']:7.1f} s "
+            f"({r['contexts_per_s']:7.1f}/s), export {r['export_s']:6.1f} s ({r['rows_per_s']:6.1f} rows/s), "
+            f"total {r['total_s']:7.1f} s, mean {r['mean_tokens']} tok (max {r['max_tokens']}, "
+            f"over budget {r['over_budget']}), {r['docs_per_context']} docs/ctx, "
+            f"peak RSS {r['peak_rss_mb']} MB, files {r['output_mb']} MB"
+        )
+
+
+if __name__ == "__main__":
+    main()
