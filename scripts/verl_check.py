@@ -7,7 +7,8 @@
 3. verl 0.9.1 trainer path: ``load_reward_manager`` (config from verl's own reward.yaml with
    ``custom_reward_function.path=pkg://longtracerl.rewards.integrations.verl``) -> the ``naive``
    reward-loop manager -> ``run_single`` per sample -> our ``compute_score``.
-4. Legacy batch path: ``get_custom_reward_fn`` with name ``compute_score_batch`` ->
+4. Legacy prime manager (positional calls in a process pool) with ``compute_score_scalar``.
+5. Legacy batch path: ``get_custom_reward_fn`` with name ``compute_score_batch`` ->
    ``verl.workers.reward_manager.BatchRewardManager`` -> our ``compute_score_batch`` with the group
    step; rewards read back from the token-level reward tensor.
 Exit code 0 only when every check passes.
@@ -29,7 +30,7 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
 from verl import DataProto
 from verl.trainer.ppo.reward import get_custom_reward_fn, load_reward_manager
-from verl.workers.reward_manager import BatchRewardManager
+from verl.workers.reward_manager import BatchRewardManager, PrimeRewardManager
 
 from longtracerl.rewards.combine import combine_group
 
@@ -191,6 +192,18 @@ def main() -> int:
         failures.append(f"batch manager scores {grouped} != expected {expected_group}")
     if sorted(out["reward_extra_info"]) != sorted(outs[0]["reward_extra_info"]):
         failures.append("batch manager extra keys differ from the per-sample ones")
+
+    # --- legacy prime manager: positional calls in a process pool, floats only
+    prime = PrimeRewardManager(
+        tokenizer=tok,
+        num_examine=0,
+        compute_score=get_custom_reward_fn(reward_config("compute_score_scalar")),
+    )
+    tensor = prime(data)
+    primed = [float(tensor[i, int(lengths[i]) - 1]) for i in range(len(data))]
+    print("per-sample scores (PrimeRewardManager):", [round(s, 4) for s in primed])
+    if not np.allclose(primed, per_sample):
+        failures.append(f"prime manager scores {primed} != naive manager scores {per_sample}")
 
     for f in failures:
         print("FAIL:", f)

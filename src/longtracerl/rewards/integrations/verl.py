@@ -60,7 +60,7 @@ from longtracerl.rewards.integrations._common import components, make_judge, tas
 from longtracerl.rewards.judge import Judge
 from longtracerl.rewards.parse import Processor
 
-__all__ = ["compute_score", "compute_score_batch"]
+__all__ = ["compute_score", "compute_score_batch", "compute_score_scalar"]
 
 
 def _result_dict(result: RewardResult) -> dict[str, float]:
@@ -108,6 +108,24 @@ def compute_score(
         use_reasoning=use_reasoning,
     )
     return _result_dict(result)
+
+
+def compute_score_scalar(
+    data_source: str | None,
+    solution_str: str,
+    ground_truth: str,
+    extra_info: Mapping[str, Any] | None = None,
+    **kwargs: Any,
+) -> float:
+    """:func:`compute_score`'s ``score`` alone, for callers that need a float.
+
+    verl's legacy ``PrimeRewardManager`` calls the function positionally and puts the results
+    straight into a tensor: a dict there makes it log an error and set every score to 0.
+
+    >>> compute_score_scalar("longqa", "r\\n</think>\\n\\nParis", "Paris", {"question": "Capital?"})
+    0.7
+    """
+    return compute_score(data_source, solution_str, ground_truth, extra_info, **kwargs)["score"]
 
 
 def _group_key(info: Mapping[str, Any] | None, ground_truth: Any, question: str) -> tuple:
