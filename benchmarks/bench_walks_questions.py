@@ -94,9 +94,17 @@ def main() -> None:
     ap.add_argument("--chooser", default="related")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--self-build", action="store_true")
+    ap.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        help="Walks config override KEY=VALUE (repeatable).",
+    )
+    ap.add_argument("--no-questions", action="store_true", help="Measure walks only.")
     args = ap.parse_args()
 
-    from longtracerl.config import load_config
+    from longtracerl.config import load_config, parse_overrides
     from longtracerl.corpus.graph import LinkGraph
     from longtracerl.questions import QuestionsConfig, run_questions
     from longtracerl.walks import WalksConfig, run_walks
@@ -114,7 +122,13 @@ def main() -> None:
         run = tmp / f"h{hops}"
         cfg = load_config(
             WalksConfig,
-            overrides={"num_walks": args.walks, "hops": hops, "seed": args.seed, "chooser": args.chooser},
+            overrides={
+                "num_walks": args.walks,
+                "hops": hops,
+                "seed": args.seed,
+                "chooser": args.chooser,
+                **parse_overrides(args.overrides),
+            },
         )
         t0 = time.perf_counter()
         stats = run_walks(cfg, corpus, run, progress=False)
@@ -125,6 +139,8 @@ def main() -> None:
             f"segments ({100 * stats.kept / max(attempted, 1):.1f}% survive) in {dt:.2f} s = "
             f"{stats.kept / dt:.1f} walks/s; rejected {dict(stats.rejected)}; jumps {dict(stats.jumps)}"
         )
+        if args.no_questions:
+            continue
         qcfg = load_config(QuestionsConfig, overrides={"composer": "masked"})
         t0 = time.perf_counter()
         qstats = run_questions(qcfg, corpus, run, progress=False)

@@ -452,3 +452,47 @@ def test_cli_walks_then_questions(corpus, tmp_path, capsys):
     assert (
         main(["questions", "--corpus", str(corpus), "--run", str(tmp_path / "nowhere"), "--no-progress"]) == 2
     )
+
+
+def test_answer_kind_mix_is_deterministic_per_walk(corpus):
+    store = PageStore(corpus)
+    composer = MaskedComposer(QuestionsConfig(), store)
+    firsts = Counter(composer.kind_order(f"w{i}")[0] for i in range(2000))
+    assert abs(firsts["year"] / 2000 - 0.5) < 0.05 and abs(firsts["entity"] / 2000 - 0.3) < 0.05
+    assert composer.kind_order("w7") == composer.kind_order("w7")
+    assert sorted(composer.kind_order("w7")) == ["entity", "number", "year"]
+    plain = MaskedComposer(QuestionsConfig(answer_kind_weights=None), store)
+    assert {tuple(plain.kind_order(f"w{i}")) for i in range(50)} == {("year", "entity", "number")}
+
+
+def test_sibling_pages_with_the_same_first_sentence_get_distinct_clauses(tmp_path):
+    first = "is a species of flowering plant in the squash family native to the desert of Sonora."
+    pages = [
+        Page(
+            id="a",
+            title="Cucurbita alpha",
+            text=f"Cucurbita alpha {first} It grows on dry rocky slopes near streams.",
+        ),
+        Page(
+            id="b",
+            title="Cucurbita beta",
+            text=f"Cucurbita beta {first} Its fruit is eaten by coyotes and javelinas.",
+        ),
+        Page(id="c", title="Cucurbita gamma", text=f"Cucurbita gamma {first}"),
+        Page(
+            id="d",
+            title="Cucurbita delta",
+            text="Cucurbita delta was first described by Sereno Watson in 1876.",
+        ),
+    ]
+    with PageStore.create(tmp_path) as w:
+        for p in pages:
+            w.add(p)
+    store = PageStore(tmp_path)
+    composer = MaskedComposer(QuestionsConfig(min_hops=2), store)
+    q = composer.compose(_walk(["a", "b", "d"], store), [pages[0], pages[1], pages[3]])
+    hops = parse_question(q.question).hops
+    assert "squash family" in hops[0].clause and "coyotes" in hops[1].clause
+    with pytest.raises(QuestionRejected) as err:
+        composer.compose(_walk(["a", "c", "d"], store), [pages[0], pages[2], pages[3]])
+    assert err.value.reason == "hop_not_describable"

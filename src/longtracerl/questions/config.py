@@ -45,7 +45,14 @@ class QuestionsConfig(StageConfig):
     )
     answer_kinds: list[AnswerKind] = Field(
         default_factory=lambda: ["year", "entity", "number"],
-        description="Answer kinds the masked composer tries, in order of preference.",
+        description="Answer kinds the masked composer may use, in order of preference (after the drawn first kind).",
+    )
+    answer_kind_weights: dict[str, float] | None = Field(
+        default_factory=lambda: {"year": 0.5, "entity": 0.3, "number": 0.2},
+        description=(
+            "Per walk, the first answer kind tried is drawn from these weights (by a hash of the walk id); "
+            "the rest follow answer_kinds. Empty or null: always the answer_kinds order."
+        ),
     )
     rubrics_include_answer: bool = Field(
         default=False, description="Append the answer to the rubric list (rubrics are the path entities)."

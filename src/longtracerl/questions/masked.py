@@ -5,9 +5,10 @@ distinctive words after masking) describes the hop; in every clause EVERY path e
 masked: all :func:`~longtracerl.questions.entities.name_forms` of all path pages (title,
 parenthesis-stripped title, without a leading "The", comma head, a person's surname) are replaced
 by a role phrase ("a person", "a place", "a film", ...; "this film" for the page's own name).
-The answer is an attribute of the last page, taken from its text: the first candidate, in the
-order of ``answer_kinds`` (default year, then a corpus entity that is not a path page, then a
-number), that passes the checks; its span is replaced by the blank ``___`` and the final sentence
+The answer is an attribute of the last page, taken from its text: the first candidate that passes
+the checks, trying kinds in the order of ``answer_kinds`` (year, a corpus entity that is not a path
+page, a number) after a first kind drawn per walk from ``answer_kind_weights`` (default 0.5 / 0.3 /
+0.2, so the data set is not all years); its span is replaced by the blank ``___`` and the final sentence
 asks for its type. Grammar: :mod:`longtracerl.questions.grammar`.
 
 Length: clauses are cut to ``clause_max_words`` words (shortened down to ``clause_min_words`` when
@@ -16,7 +17,8 @@ suffix that fits (at least ``min_hops`` pages), and the rubrics and gold pages f
 
 Checks (a failing walk is rejected with the reason): ``name_leak`` (a path title's normalised form
 in the normalised question), ``answer_in_question``, ``too_long``, ``no_answer``,
-``hop_not_describable`` (a page with no sentence keeping enough words), ``page_missing``.
+``hop_not_describable`` (a page with no sentence that keeps enough words and opens differently from
+the earlier hops' clauses, e.g. sibling species sharing a first sentence), ``page_missing``.
 
 This composer is an offline stand-in for the paper's LLM writer: it hides names but not dates or
 other facts of intermediate hops, and a hop clause is searchable on its own (by design, so the
@@ -25,6 +27,7 @@ offline agent can find each page by BM25).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -206,6 +209,11 @@ def cut_words(text: str, max_words: int, keep: str | None = None) -> str:
     return clean_clause(" ".join(words), blank_ok=keep is not None)
 
 
+def _opening(clause: str) -> str:
+    """The first words of a clause as they survive the shortest cut (for duplicate checks)."""
+    return " ".join(clause.lower().split()[:10])
+
+
 def _distinct_words(clause: str) -> int:
     return sum(1 for t in content_tokens(clause) if t not in _ROLE_WORDS)
 
@@ -238,15 +246,39 @@ class MaskedComposer:
         self._roles.setdefault(page.id, role)
         return _Entity(page, role, name_forms(page.title, role), sents)
 
-    def _hop_clause(self, masker: Masker, i: int) -> str:
+    def _hop_clause(self, masker: Masker, i: int, earlier: Sequence[str]) -> str:
+        """The first sentence of page ``i`` that keeps enough distinctive words after masking and
+        whose opening words differ from the earlier hops' clauses (sibling pages such as two
+        species of one genus often share a first sentence word for word)."""
         ent = masker.entities[i]
+        seen = {_opening(c) for c in earlier}
         for sent in ent.sentences:
             masked = clean_clause(masker.mask(sent, own=i))
-            if _distinct_words(masked) >= self.cfg.min_content_words:
+            if _distinct_words(masked) >= self.cfg.min_content_words and _opening(masked) not in seen:
                 return masked
         raise QuestionRejected("hop_not_describable", ent.page.title)
 
-    def _answers(self, masker: Masker, path_ids: set[str]):
+    def kind_order(self, walk_id: str) -> list[str]:
+        """Answer kinds in the order tried for this walk.
+
+        With ``answer_kind_weights`` the first kind is drawn from the weights by a hash of the walk
+        id (deterministic, independent of the run), the others follow in ``answer_kinds`` order.
+        """
+        kinds = list(self.cfg.answer_kinds)
+        weights = {k: w for k, w in (self.cfg.answer_kind_weights or {}).items() if k in kinds and w > 0}
+        if not weights:
+            return kinds
+        u = int.from_bytes(hashlib.sha256(walk_id.encode("utf-8")).digest()[:8], "big") / 2**64
+        total, acc = sum(weights.values()), 0.0
+        first = kinds[0]
+        for k in kinds:
+            acc += weights.get(k, 0.0) / total
+            if k in weights and u < acc:
+                first = k
+                break
+        return [first] + [k for k in kinds if k != first]
+
+    def _answers(self, masker: Masker, path_ids: set[str], kinds: Sequence[str]):
         """Yield (kind, answer text, entity role or None, masked final clause with the blank)."""
         last = len(masker.entities) - 1
         ent = masker.entities[last]
@@ -261,7 +293,7 @@ class MaskedComposer:
                 if a.kind == "entity" and a.page_id in path_ids:
                     continue
                 per_kind[a.kind].append((sent, a))
-        for kind in self.cfg.answer_kinds:
+        for kind in kinds:
             for sent, a in per_kind[kind]:
                 role = self._role_of(a.page_id) if a.kind == "entity" and a.page_id else None
                 clause = clean_clause(
@@ -278,9 +310,13 @@ class MaskedComposer:
         entities = [self._entity(p) for p in pages]
         masker = Masker(entities)
         titles = [p.title for p in pages]
-        hop_clauses = [self._hop_clause(masker, i) for i in range(len(pages) - 1)]
+        hop_clauses: list[str] = []
+        for i in range(len(pages) - 1):
+            hop_clauses.append(self._hop_clause(masker, i, hop_clauses))
         last_reason = QuestionRejected("no_answer", titles[-1])
-        for kind, answer, role, final_clause in self._answers(masker, {p.id for p in pages}):
+        for kind, answer, role, final_clause in self._answers(
+            masker, {p.id for p in pages}, self.kind_order(walk.walk_id)
+        ):
             ask = ask_for(kind, role)
             try:
                 text, start = self._fit(entities, hop_clauses, final_clause, ask)

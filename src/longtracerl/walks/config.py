@@ -42,6 +42,14 @@ class WalksConfig(StageConfig):
             "considers such candidates and trailing pages without one are trimmed."
         ),
     )
+    lookahead: bool = Field(
+        default=True,
+        description=(
+            "Prefer candidates that have a usable unvisited neighbour themselves (one-step lookahead; "
+            "not in the paper: it cuts dead ends on sparse graphs such as the HotpotQA corpus), and "
+            "seed chains only at such pages. The chooser still picks among up to max_candidates."
+        ),
+    )
     segments_per_chain: int = Field(
         default=10, ge=1, description="Segments walked from one seed page (joined by mad-walk jumps)."
     )
