@@ -283,3 +283,25 @@ def test_inside_a_real_grpo_trainer_step(tiny_tokenizer, tmp_path):
         for key in ("longtracerl/outcome_mean", "longtracerl/rubric_mean", "longtracerl/gated_share"):
             assert key in h
         assert 0.0 <= h["longtracerl/gated_share"] <= 1.0
+
+
+def test_llm_judge_groups_scored_in_parallel(fake_llm_server):
+    from llm_servers import FakeResponse
+    from longtracerl.llm.openai import make_chat_model
+    from longtracerl.rewards.judge import LLMJudge
+
+    def grade(body):
+        text = body["messages"][-1]["content"]
+        verdict = "yes" if "Paris." in text else "no"
+        return FakeResponse.chat(f"extracted_final_answer: x\nreasoning: r\ncorrect: {verdict}")
+
+    fake_llm_server.responder = grade
+    judge = LLMJudge(
+        make_chat_model(f"openai:judge@{fake_llm_server.base_url}", max_retries=0), backoff_s=0.01
+    )
+    f = make_trl_reward(judge, num_generations=2)
+    comps = [completion(True, 1), completion(False, 2), completion(True, 3), "cut off"]
+    kw, _ = trl_kwargs(4)
+    out = f(prompts=["a", "a", "b", "b"], completions=comps, **kw)
+    assert out == pytest.approx([0.7 + 0.3 * 0.5, 0.0, 1.0, 0.0])  # group a: r = [.2, .4], M = .4
+    assert len(fake_llm_server.requests) == 3  # the gated completion never reaches the judge

@@ -140,7 +140,8 @@ def make_trl_reward(
                 use_reasoning=use_reasoning,
             )
 
-        workers = min(max_parallel_groups, len(groups)) if getattr(the_judge, "max_concurrency", 1) > 1 else 1
+        concurrent = (getattr(the_judge, "max_concurrency", 1) or 1) > 1
+        workers = min(max_parallel_groups, len(groups)) if concurrent else 1
         if workers > 1:
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 scored = list(pool.map(one, groups))
