@@ -193,6 +193,23 @@ def _mentions(text: str, name: str) -> bool:
     return False
 
 
+def _bigrams(text: str) -> set[tuple[str, str]]:
+    words = [m.group(0).lower() for m in _WORD.finditer(text)]
+    return {(a, b) for a, b in zip(words, words[1:], strict=False) if a not in _STOP or b not in _STOP}
+
+
+def _bigram_overlap(clause: str, text: str) -> float:
+    """Share of the clause's word pairs (not both stop words) that occur in ``text``.
+
+    >>> _bigram_overlap("a debut single recorded by a singer", "It is the debut single recorded by Ann.")
+    0.6
+    """
+    want = _bigrams(clause.replace(BLANK, " "))
+    if not want:
+        return 0.0
+    return len(want & _bigrams(text)) / len(want)
+
+
 def _sentences(text: str) -> list[str]:
     return [s for s in _SENT_SPLIT.split(" ".join(text.split())) if s]
 
@@ -231,6 +248,7 @@ def extract_candidates(text: str, kind: str) -> list[tuple[str, int]]:
 
 BLANK = "___"
 _TOK = re.compile(r"\w+|[^\w\s]")
+_QUOTES = frozenset("\"'`\u201c\u201d\u2018\u2019")
 _CAP_SPAN = re.compile(
     r"(?<![\w'’])[A-Z0-9][\w'’.&-]*(?:\s+(?:(?:of|the|de|del|von|van|du|da|la|le|and|y)\s+)*"
     r"[A-Z0-9][\w'’.&-]*)*"
@@ -263,13 +281,13 @@ def align_blank(clause: str, text: str, kind: str) -> list[tuple[str, int]]:
     >>> align_blank("this person was born in ___ in a city", "Ann Lee was born in 1971 in Oslo.", "year")
     [('1971', 4)]
     """
-    ctoks = [m.group(0).lower() for m in _TOK.finditer(clause)]
+    ctoks = [m.group(0).lower() for m in _TOK.finditer(clause) if m.group(0) not in _QUOTES]
     try:
         b = next(i for i, t in enumerate(ctoks) if BLANK in t)
     except StopIteration:
         return []
     left, right = ctoks[:b][::-1], ctoks[b + 1 :]
-    ptoks = list(_TOK.finditer(text))
+    ptoks = [m for m in _TOK.finditer(text) if m.group(0) not in _QUOTES]  # clauses drop quotes
     words = [m.group(0).lower() for m in ptoks]
     starts = [m.start() for m in ptoks]
     best: dict[str, int] = {}
@@ -304,6 +322,7 @@ class _Cand:
     title: str
     search: float = 0.0  # best normalised search score for this clause
     align: int = 0  # context tokens matched around the blank (last clause only)
+    phrase: float = 0.0  # share of the clause's word pairs found in the page (clauses copy page text)
     linked: bool = False  # a page read for the previous hop mentions this page's title
     snippet_overlap: float = 0.0  # share of the clause's words in the title + snippet shown
 
@@ -428,7 +447,13 @@ class RetrievalPolicy:
         for hi, hop in enumerate(hops):
             for c in hop.cands.values():
                 c.overlap = self._overlap(hop.words, c.page) if c.page is not None else 0.0
-                c.score = 0.6 * c.search + 1.0 * c.overlap + (rng.gauss(0.0, noise) if noise else 0.0)
+                c.phrase = _bigram_overlap(hop.clause, c.page.text) if c.page is not None else 0.0
+                c.score = (
+                    0.6 * c.search
+                    + 1.0 * c.overlap
+                    + 1.5 * c.phrase
+                    + (rng.gauss(0.0, noise) if noise else 0.0)
+                )
                 if hi == len(hops) - 1 and blank and c.page is not None:
                     # the last clause is the answer sentence with a blank: it aligns with its page
                     aligned = align_blank(hop.clause, c.page.text, kind)
