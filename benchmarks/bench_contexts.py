@@ -147,6 +147,11 @@ def main() -> None:
     )
     ap.add_argument("--only", action="append", help="TARGET:N (repeatable).")
     ap.add_argument("--keep", action="store_true", help="Keep the run folders.")
+    ap.add_argument(
+        "--warm",
+        action="store_true",
+        help="Reuse the user cache of page token counts (default: a fresh cache per case, as on a new machine).",
+    )
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     corpus = args.corpus or bench_corpus(args.cache)
@@ -154,12 +159,15 @@ def main() -> None:
         target, n = (int(x) for x in args.child.split(":"))
         print(json.dumps(run_case(corpus, target, n, args.keep)))
         return
-    print(f"corpus: {corpus}; cpus: {os.cpu_count()}")
+    print(f"corpus: {corpus}; cpus: {os.cpu_count()}; page-token cache: {'warm' if args.warm else 'cold'}")
     for case in args.only or DEFAULT_CASES:
         cmd = [sys.executable, __file__, "--corpus", str(corpus), "--child", case]
         if args.keep:
             cmd.append("--keep")
-        res = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        env = dict(os.environ)
+        if not args.warm:
+            env["LONGTRACERL_CACHE"] = tempfile.mkdtemp(prefix="bench-cache-")
+        res = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
         if res.returncode != 0:
             print(f"{case}: FAILED\n{res.stderr[-3000:]}")
             continue

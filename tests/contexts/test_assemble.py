@@ -4,7 +4,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import FakeRetriever, make_question, make_store, make_traj
+from ctx_fixtures import FakeRetriever, make_question, make_store, make_traj
 from longtracerl.contexts.assemble import (
     ContextBuilder,
     ContextRejected,

@@ -4,7 +4,7 @@ import json
 import pytest
 
 import longtracerl.contexts.export as export_mod
-from conftest import FakeRetriever
+from ctx_fixtures import FakeRetriever
 from longtracerl.config import ConfigError
 from longtracerl.contexts.config import ContextsConfig, ExportConfig
 from longtracerl.contexts.export import export_rows, heldout_split
