@@ -198,13 +198,13 @@ def _bigrams(text: str) -> set[tuple[str, str]]:
     return {(a, b) for a, b in zip(words, words[1:], strict=False) if a not in _STOP or b not in _STOP}
 
 
-def _bigram_overlap(clause: str, text: str) -> float:
+def _bigram_overlap(clause: str | set[tuple[str, str]], text: str) -> float:
     """Share of the clause's word pairs (not both stop words) that occur in ``text``.
 
     >>> _bigram_overlap("a debut single recorded by a singer", "It is the debut single recorded by Ann.")
     0.6
     """
-    want = _bigrams(clause.replace(BLANK, " "))
+    want = clause if isinstance(clause, set) else _bigrams(clause.replace(BLANK, " "))
     if not want:
         return 0.0
     return len(want & _bigrams(text)) / len(want)
@@ -325,10 +325,15 @@ class _Cand:
     phrase: float = 0.0  # share of the clause's word pairs found in the page (clauses copy page text)
     linked: bool = False  # a page read for the previous hop mentions this page's title
     snippet_overlap: float = 0.0  # share of the clause's words in the title + snippet shown
+    snippet_phrase: float = 0.0  # share of the clause's word pairs in the title + snippet shown
+
+    def note_snippet(self, hop: _Hop, shown: str) -> None:
+        self.snippet_overlap = max(self.snippet_overlap, RetrievalPolicy._overlap_text(hop.words, shown))
+        self.snippet_phrase = max(self.snippet_phrase, _bigram_overlap(hop.pairs, shown))
 
     def prior(self, *, noise_of: random.Random, noise: float) -> float:
         """How promising the page looks before reading it."""
-        base = 0.6 * self.search + self.snippet_overlap + 0.8 * self.linked
+        base = 0.6 * self.search + self.snippet_overlap + 1.0 * self.snippet_phrase + 0.8 * self.linked
         return base + (noise_of.gauss(0.0, noise) if noise else 0.0)
 
     page: Page | None = None
@@ -341,6 +346,10 @@ class _Hop:
     clause: str
     words: list[str]
     cands: dict[str, _Cand] = field(default_factory=dict)
+    pairs: set[tuple[str, str]] = field(default_factory=set)  # the clause's word pairs
+
+    def __post_init__(self) -> None:
+        self.pairs = _bigrams(self.clause.replace(BLANK, " "))
 
 
 class RetrievalPolicy:
@@ -394,9 +403,7 @@ class RetrievalPolicy:
             if c is None:
                 c = hop.cands[h.page_id] = _Cand(h.page_id, h.title)
             c.search = max(c.search, weight * (h.score / top if top > 0 else 0.0))
-            c.snippet_overlap = max(
-                c.snippet_overlap, self._overlap_text(hop.words, h.title + " " + h.snippet)
-            )
+            c.note_snippet(hop, h.title + " " + h.snippet)
             added.append(c)
         return added
 
@@ -447,7 +454,7 @@ class RetrievalPolicy:
         for hi, hop in enumerate(hops):
             for c in hop.cands.values():
                 c.overlap = self._overlap(hop.words, c.page) if c.page is not None else 0.0
-                c.phrase = _bigram_overlap(hop.clause, c.page.text) if c.page is not None else 0.0
+                c.phrase = _bigram_overlap(hop.pairs, c.page.text) if c.page is not None else 0.0
                 c.score = (
                     0.6 * c.search
                     + 1.0 * c.overlap
@@ -528,9 +535,7 @@ class RetrievalPolicy:
                 if c is None:
                     c = hop.cands[h.page_id] = _Cand(h.page_id, h.title)
                 c.linked = True
-                c.snippet_overlap = max(
-                    c.snippet_overlap, self._overlap_text(hop.words, h.title + " " + h.snippet)
-                )
+                c.note_snippet(hop, h.title + " " + h.snippet)
 
     @staticmethod
     def _viterbi(hops: list[_Hop]) -> list[_Cand]:
