@@ -1,1 +1,35 @@
-"""agent stage."""
+"""The search-agent stage: questions -> trajectories (method §1.4).
+
+Public API:
+
+- :func:`run_agent` (``corpus_dir, run_dir, cfg) -> summary dict``): reads
+  ``RUN/questions.jsonl``, writes ``RUN/trajectories.jsonl``, ``RUN/agent.summary.json`` and
+  ``RUN/agent.rejected.jsonl``; resumable.
+- :class:`AgentConfig`: the stage config (``longtracerl agent --set KEY=VALUE``).
+- :class:`ToolBox`: search / open / cite / answer over a corpus, recording every call.
+- Policies: :class:`RetrievalPolicy` (offline, non-LLM, ``policy="retrieval-nonllm"``) and
+  :class:`LLMPolicy` (a chat model calling the tools natively or through JSON actions).
+- :class:`AnswerChecker`: the correctness check run after an attempt (the only reader of labels).
+"""
+
+from longtracerl.agent.base import AttemptEnd, attempt_seed
+from longtracerl.agent.config import AgentConfig
+from longtracerl.agent.judge import AnswerChecker, rule_correct
+from longtracerl.agent.llm_policy import LLMPolicy
+from longtracerl.agent.retrieval import RetrievalPolicy
+from longtracerl.agent.runner import POLICIES, run_agent, summarize
+from longtracerl.agent.tools import ToolBox
+
+__all__ = [
+    "AgentConfig",
+    "AnswerChecker",
+    "AttemptEnd",
+    "LLMPolicy",
+    "POLICIES",
+    "RetrievalPolicy",
+    "ToolBox",
+    "attempt_seed",
+    "rule_correct",
+    "run_agent",
+    "summarize",
+]
