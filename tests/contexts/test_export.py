@@ -142,15 +142,21 @@ def test_full_disk_mid_contexts_resumes_without_duplicates(run_dir, store, monke
     s = build(run_dir, store)
     ids = [c.question_id for c in read_jsonl(run_dir / "contexts.jsonl", Context)]
     assert len(ids) == len(set(ids)) == 11 and s["resumed_from"] == 4 and s["written_this_run"] == 7
-    # a re-run with the same config writes nothing new; another config is refused
+    # a re-run with the same config writes nothing new
     assert build(run_dir, store)["written_this_run"] == 0
+    # another config: refused on request, else the old file is set aside and rebuilt
     with pytest.raises(ConfigError, match="another contexts config"):
-        build(run_dir, store, target_tokens=3000)
+        build(run_dir, store, target_tokens=3000, on_config_change="error")
+    old = (run_dir / "contexts.jsonl").read_bytes()
+    s2 = build(run_dir, store, target_tokens=3000)
+    assert s2["written_this_run"] == 11 and s2["target_tokens"] == 3000
+    kept = [p for p in run_dir.glob("contexts.*.jsonl") if p.name != "contexts.rejected.jsonl"]
+    assert [p.read_bytes() for p in kept] == [old]
     assert (
         build_contexts(
             run_dir,
             store.dir,
-            ContextsConfig(target_tokens=3000),
+            ContextsConfig(target_tokens=3000, seed=9),
             store=store,
             retriever=FakeRetriever(store),
             force=True,

@@ -74,6 +74,13 @@ class ContextsConfig(StageConfig):
     )
     require_rubrics: bool = Field(default=True, description="Reject questions whose rubric list is empty.")
     limit: int | None = Field(default=None, ge=1, description="Assemble at most this many contexts.")
+    on_config_change: Literal["rebuild", "error"] = Field(
+        default="rebuild",
+        description=(
+            "RUN/contexts.jsonl built with other assembly settings: rebuild (the old file is kept as "
+            "contexts.<old hash>.jsonl) or error."
+        ),
+    )
     export: ExportConfig = Field(default_factory=ExportConfig, description="Export settings.")
 
     @model_validator(mode="after")

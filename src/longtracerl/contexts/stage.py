@@ -1,8 +1,9 @@
 """The contexts stage: RUN/questions.jsonl + RUN/trajectories.jsonl + corpus -> RUN/contexts.jsonl.
 
 Resumable: contexts already in ``RUN/contexts.jsonl`` are kept (a torn last line is repaired) and
-only the missing questions are assembled; a file built with another assembly config is refused
-(``force=True`` rebuilds it). Questions that get no context are listed once in
+only the missing questions are assembled. A file built with other assembly settings is set aside
+as ``RUN/contexts.<old hash>.jsonl`` and rebuilt (``on_config_change=error`` refuses instead;
+``force=True`` rebuilds without keeping it). Questions that get no context are listed once in
 ``RUN/contexts.rejected.jsonl`` with the reason (``no_correct_trajectory``, ``no_rubrics``,
 ``gold_page_missing``, ``budget_too_small``, ...) and counted in ``RUN/contexts.summary.json``.
 """
@@ -48,7 +49,8 @@ SUMMARY_FILE = "contexts.summary.json"
 
 def assembly_hash(cfg: ContextsConfig) -> str:
     """Hash of the settings that shape a context (export settings and ``limit`` excluded)."""
-    return config_hash(cfg.model_copy(update={"export": ExportConfig(), "limit": None}))
+    neutral = {"export": ExportConfig(), "limit": None, "on_config_change": "rebuild"}
+    return config_hash(cfg.model_copy(update=neutral))
 
 
 def needs_retriever(cfg: ContextsConfig, strategies: list[str] | None = None) -> bool:
@@ -142,9 +144,16 @@ def build_contexts(
         rej_path.unlink(missing_ok=True)
     have = _existing_hash(out_path)
     if have is not None and have != want:
-        raise ConfigError(
-            f"{out_path} was built with another contexts config (hash {have}, now {want}): "
-            "delete it or pass --force to rebuild"
+        if cfg.on_config_change == "error":
+            raise ConfigError(
+                f"{out_path} was built with another contexts config (hash {have}, now {want}): "
+                "delete it or pass --force to rebuild"
+            )
+        kept = run / f"contexts.{have}.jsonl"
+        os.replace(out_path, kept)
+        rej_path.unlink(missing_ok=True)
+        log.warning(
+            "contexts config changed (%s -> %s): old contexts kept as %s; rebuilding", have, want, kept
         )
     t_load = time.perf_counter() - t0
 

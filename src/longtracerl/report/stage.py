@@ -194,6 +194,8 @@ def write_report(
     ccfg, corpus = _contexts_config(run, cfg, corpus_dir)
     if contexts_cfg is not None:
         ccfg = contexts_cfg
+        if cfg.target_tokens is not None:
+            ccfg = ccfg.model_copy(update={"target_tokens": cfg.target_tokens})
     questions, best = load_inputs(run)
     ctx_path = run / "contexts.jsonl"
     run_contexts = list(read_jsonl(ctx_path, Context)) if ctx_path.exists() else []
