@@ -1,6 +1,7 @@
 """LocalChatModel on the real SmolLM2-135M-Instruct GGUF (loaded once for the module)."""
 
 import asyncio
+import time
 
 import pytest
 
@@ -12,8 +13,14 @@ MSGS = [{"role": "user", "content": "Which city is the capital of France?"}]
 
 
 @pytest.fixture(scope="module")
-def smol():
-    return make_chat_model("local:smollm2")
+def convert_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("converted")
+
+
+@pytest.fixture(scope="module")
+def smol(convert_dir):
+    # first load: dequantise the GGUF, then save the plain transformers folder under convert_dir
+    return make_chat_model("local:smollm2", convert_cache=convert_dir)
 
 
 @pytest.fixture(scope="module")
@@ -66,3 +73,15 @@ def test_tool_call_tags():
     assert text == "" and calls[0].arguments == '{"id": 1}'
     text, calls = parse_tool_call_tags("<tool_call>not json</tool_call>")
     assert calls == [] and text == "<tool_call>not json</tool_call>"
+
+
+def test_converted_cache_reloads_fast_and_same(smol, greedy, convert_dir):
+    (folder,) = (convert_dir / "gguf-to-hf").iterdir()
+    assert (folder / "model.safetensors").exists() and (folder / "chat_template.jinja").exists()
+    t0 = time.monotonic()
+    again = LocalChatModel("smollm2", convert_cache=convert_dir)
+    load_s = time.monotonic() - t0
+    assert again.source == folder
+    out = again.complete(MSGS, ChatParams(max_tokens=16))
+    assert (out.text, out.completion_tokens) == (greedy.text, greedy.completion_tokens)
+    assert load_s < 15, load_s

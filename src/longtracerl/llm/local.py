@@ -13,14 +13,25 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import os
 import re
+import shutil
 import threading
 from pathlib import Path
 from typing import Any
 
 from longtracerl.llm.base import ChatParams, Completion, LLMError, ToolCall
 
-__all__ = ["LocalChatModel", "resolve_local_model", "parse_tool_call_tags"]
+__all__ = [
+    "LocalChatModel",
+    "resolve_local_model",
+    "parse_tool_call_tags",
+    "save_converted",
+    "default_cache_root",
+]
+
+log = logging.getLogger(__name__)
 
 _ALIASES = {"smollm2": "smollm2-gguf", "smollm2-135m": "smollm2-gguf"}
 _TOOL_TAG = re.compile(r"<tool_call>\s*(.*?)\s*</tool_call>", re.DOTALL)
@@ -83,8 +94,58 @@ def parse_tool_call_tags(text: str) -> tuple[str, list[ToolCall]]:
     return (rest.strip() if calls else text), calls
 
 
+def _converted_dir(gguf: Path, cache: str | Path) -> Path:
+    root = Path(cache) if str(cache) != "auto" else default_cache_root()
+    st = gguf.stat()
+    return root / "gguf-to-hf" / f"{gguf.stem}-{st.st_size}-{int(st.st_mtime)}"
+
+
+def default_cache_root() -> Path:
+    """``$LONGTRACERL_CACHE_DIR``, else ``$XDG_CACHE_HOME/longtracerl``, else ``~/.cache/longtracerl``."""
+    env = os.environ.get("LONGTRACERL_CACHE_DIR")
+    if env:
+        return Path(env)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "longtracerl"
+
+
+def save_converted(model: Any, tokenizer: Any, out_dir: Path) -> bool:
+    """Save a GGUF-loaded (dequantised) model and its tokenizer as a plain transformers folder.
+
+    ``save_pretrained`` refuses a GGUF-loaded model, so the model is rebuilt from its config
+    without ``quantization_config`` and given the same weights. Written to a temporary folder and
+    renamed, so a crash leaves no half folder. Returns False (with a warning) when it cannot write.
+    """
+    tmp = out_dir.with_name(f"{out_dir.name}.tmp-{os.getpid()}-{threading.get_ident()}")
+    try:
+        cfg = model.config.to_dict()
+        cfg.pop("quantization_config", None)
+        plain = type(model)(type(model.config).from_dict(cfg))
+        plain.load_state_dict(model.state_dict(), strict=True)
+        plain.generation_config = model.generation_config
+        tmp.mkdir(parents=True, exist_ok=True)
+        plain.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        try:
+            tmp.rename(out_dir)
+        except OSError:  # another process finished first
+            if not (out_dir / "config.json").exists():
+                raise
+        return True
+    except (OSError, RuntimeError, ValueError) as err:
+        log.warning("could not cache the converted GGUF model in %s: %s", out_dir, err)
+        return False
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 class LocalChatModel:
     """A transformers causal LM as a :class:`~longtracerl.llm.base.ChatModel` (thread-safe, one call at a time).
+
+    A GGUF file is dequantised by transformers on the first load (17-60 s for SmolLM2-135M on 2
+    cores) and, unless ``convert_cache=None``, saved as a plain safetensors folder under
+    ``convert_cache`` (``"auto"``: :func:`default_cache_root`), which later loads in about 1 s.
 
     ``max_context``: prompt + ``max_tokens`` must fit (default: the model's
     ``max_position_embeddings``); a longer request raises :class:`LLMError`, like a server's 400.
@@ -100,12 +161,21 @@ class LocalChatModel:
         dtype: str | None = None,
         max_context: int | None = None,
         trust_remote_code: bool = False,
+        convert_cache: str | Path | None = "auto",
     ):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         folder, gguf_file = resolve_local_model(model)
+        self.source = folder / gguf_file if gguf_file else folder
         kw: dict[str, Any] = {"trust_remote_code": trust_remote_code}
+        converted = None
+        if gguf_file and convert_cache is not None:
+            converted = _converted_dir(folder / gguf_file, convert_cache)
+            if (converted / "config.json").exists() and (converted / "model.safetensors").exists():
+                folder, gguf_file = converted, None  # fast path: converted earlier
+                self.source = converted
+                converted = None
         if gguf_file:
             kw["gguf_file"] = gguf_file
         try:
@@ -119,6 +189,8 @@ class LocalChatModel:
         except (OSError, ValueError) as err:
             raise LLMError(f"local model '{model}': cannot load from {folder}: {err}") from err
         self.model.eval()
+        if converted is not None:
+            save_converted(self.model, self.tokenizer, converted)
         if not getattr(self.tokenizer, "chat_template", None):
             raise LLMError(f"local model '{model}': the tokenizer has no chat template")
         self.device = device
