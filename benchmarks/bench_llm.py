@@ -73,9 +73,13 @@ def main() -> None:
             print(f"llama-cpp-python SmolLM2-135M Q4_1: {dt / 5:.2f} s/req, {toks / dt:.0f} tok/s")
         finally:
             server.stop()
-        t0 = time.perf_counter()
-        local = make_chat_model("local:smollm2")
-        print(f"LocalChatModel load: {time.perf_counter() - t0:.1f} s")
+        with tempfile.TemporaryDirectory() as conv_dir:
+            t0 = time.perf_counter()
+            make_chat_model("local:smollm2", convert_cache=conv_dir)
+            print(f"LocalChatModel first load (dequantise GGUF + save): {time.perf_counter() - t0:.1f} s")
+            t0 = time.perf_counter()
+            local = make_chat_model("local:smollm2", convert_cache=conv_dir)
+            print(f"LocalChatModel load from the converted folder: {time.perf_counter() - t0:.1f} s")
         p = ChatParams(max_tokens=32)
         t0 = time.perf_counter()
         toks = sum(local.complete(conv(i), p).completion_tokens for i in range(3))
