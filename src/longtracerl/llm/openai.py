@@ -260,8 +260,9 @@ def parse_completion(data: Any) -> Completion:
         if not isinstance(args, str):
             args = json.dumps(args, ensure_ascii=False)
         calls.append(ToolCall(id=tc.get("id"), name=fn["name"], arguments=args))
-    if content is None and not calls:
-        raise ValueError("message has neither content nor tool_calls")
+    if "content" not in msg and not calls and not isinstance(reasoning, str):
+        # content: null is legitimate (e.g. a reasoning model that hit max_tokens while thinking)
+        raise ValueError("message has no content, tool_calls or reasoning")
     usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
     return Completion(
         text=content or "",
