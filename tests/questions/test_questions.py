@@ -7,6 +7,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from longtracerl.cli import main
 from longtracerl.corpus.store import PageStore
@@ -21,8 +23,8 @@ from longtracerl.questions.entities import (
 )
 from longtracerl.questions.grammar import ask_for
 from longtracerl.questions.llm import LLMComposer
-from longtracerl.questions.masked import MaskedComposer
-from longtracerl.questions.validate import QuestionRejected
+from longtracerl.questions.masked import MaskedComposer, Masker, _Entity
+from longtracerl.questions.validate import QuestionRejected, name_leak
 from longtracerl.records import Page, Provenance, Question, RejectedItem, Walk, read_jsonl, write_jsonl
 from longtracerl.text import normalize_answer, normalize_rubric
 from longtracerl.walks import WalksConfig, run_walks
@@ -496,3 +498,60 @@ def test_sibling_pages_with_the_same_first_sentence_get_distinct_clauses(tmp_pat
     with pytest.raises(QuestionRejected) as err:
         composer.compose(_walk(["a", "c", "d"], store), [pages[0], pages[2], pages[3]])
     assert err.value.reason == "hop_not_describable"
+
+
+# --------------------------------------------------------------------------- masking property
+
+_TITLES = [
+    "Scott Derrickson",
+    "Sinister (film)",
+    "Woodson, Arkansas",
+    "The Smashing Pumpkins",
+    "American Dad!",
+    "Los Angeles",
+    "Ed Wood Jr.",
+    "Kim Tae-yeon (painter)",
+]
+_WORDS = [
+    "the",
+    "film",
+    "was",
+    "born",
+    "in",
+    "1966",
+    "directed",
+    "by",
+    "and",
+    "city",
+    "band",
+    "album",
+    ",",
+    "(",
+    ")",
+]
+
+
+def _case(name: str, how: int) -> str:
+    return [name, name.lower(), name.upper(), name.title()][how]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    titles=st.lists(st.sampled_from(_TITLES), min_size=2, max_size=5, unique=True),
+    pieces=st.lists(st.tuples(st.integers(0, 20), st.integers(0, 3)), min_size=3, max_size=25),
+)
+def test_masking_leaves_no_full_path_name_in_any_case(titles, pieces):
+    roles = {"Scott Derrickson": "person", "Ed Wood Jr.": "person", "Kim Tae-yeon (painter)": "person"}
+    pages = [Page(id=str(i), title=t, text="x") for i, t in enumerate(titles)]
+    ents = [
+        _Entity(p, roles.get(p.title, "topic"), name_forms(p.title, roles.get(p.title, "topic")), [])
+        for p in pages
+    ]
+    masker = Masker(ents)
+    names = [strip_qualifier(t).rstrip("!") for t in titles]
+    words = []
+    for k, how in pieces:  # a text of filler words with path names in any letter case
+        words.append(_case(names[k % len(names)], how) if k % 3 == 0 else _WORDS[k % len(_WORDS)])
+    text = " ".join(words)
+    masked = masker.mask(text, own=0)
+    assert name_leak(masked, titles) is None, (text, masked)
