@@ -46,6 +46,15 @@ def test_fake_server_models_and_records(fake_llm_server):
     [
         ({"choices": [{"message": {"content": "a", "reasoning": "r"}}]}, "reasoning", "r"),
         (
+            {
+                "choices": [
+                    {"message": {"content": None, "reasoning_content": "hm"}, "finish_reason": "length"}
+                ]
+            },
+            "text",
+            "",
+        ),
+        (
             {"choices": [{"message": {"content": [{"type": "text", "text": "x"}, {"text": "y"}]}}]},
             "text",
             "xy",
