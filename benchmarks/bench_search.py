@@ -71,13 +71,37 @@ def recall_at(ids_per_query, gold) -> float:
     )
 
 
-def lat_stats(lat_s: list[float]) -> dict:
+def lat_stats(lat_s: list[float], cpu_s: list[float] | None = None) -> dict:
+    """Wall-clock median/p95/mean; with ``cpu_s`` also the median CPU time of this process per
+    query, which a shared machine's load does not inflate."""
     s = sorted(lat_s)
-    return {
+    out = {
         "median_ms": round(statistics.median(s) * 1000, 3),
         "p95_ms": round(s[min(len(s) - 1, int(0.95 * len(s)))] * 1000, 3),
         "mean_ms": round(statistics.mean(s) * 1000, 3),
     }
+    if cpu_s is not None:
+        out["cpu_median_ms"] = round(statistics.median(cpu_s) * 1000, 3)
+    return out
+
+
+class Timer:
+    """Collects wall-clock and process CPU time of repeated blocks."""
+
+    def __init__(self) -> None:
+        self.wall: list[float] = []
+        self.cpu: list[float] = []
+
+    def __enter__(self) -> Timer:
+        self._w, self._c = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall.append(time.perf_counter() - self._w)
+        self.cpu.append(time.process_time() - self._c)
+
+    def stats(self) -> dict:
+        return lat_stats(self.wall, self.cpu)
 
 
 # ----------------------------------------------------------------------------- phases (children)
@@ -108,16 +132,14 @@ def phase_tantivy_query(work: Path, n: int) -> dict:
     r = open_retriever(work / "corpus")
     open_s = time.perf_counter() - t
     r.search("warm up query", 10)
-    lat_full, lat_rank, ids = [], [], []
+    full, rank, ids = Timer(), Timer(), []
     for q in qs:
-        t = time.perf_counter()
-        hits = r.search(q, 10)
-        lat_full.append(time.perf_counter() - t)
+        with full:
+            hits = r.search(q, 10)
         ids.append([h.page_id for h in hits])
     for q in qs:
-        t = time.perf_counter()
-        r._ranked(q, 10)
-        lat_rank.append(time.perf_counter() - t)
+        with rank:
+            r._ranked(q, 10)
     sweep = {}
     for b in BOOSTS:
         rb = open_retriever(work / "corpus", config=SearchConfig(title_boost=b))
@@ -125,8 +147,8 @@ def phase_tantivy_query(work: Path, n: int) -> dict:
         rb.close()
     return {
         "open_s": round(open_s, 3),
-        "search": lat_stats(lat_full),
-        "rank_only": lat_stats(lat_rank),
+        "search": full.stats(),
+        "rank_only": rank.stats(),
         "recall@10": round(recall_at(ids, gold), 4),
         "title_boost": r.config.title_boost,
         "title_boost_sweep_recall@10_on_tune_slice": sweep,
@@ -158,15 +180,14 @@ def phase_tantivy_http(work: Path, n: int) -> dict:
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:
         time.sleep(0.01)
-    lat = []
+    timer = Timer()  # CPU time: client and server threads together
     with HttpRetriever(f"http://127.0.0.1:{port}", timeout=10) as remote:
         remote.search("warm up query", 10)
         for q in qs:
-            t = time.perf_counter()
-            remote.search(q, 10)
-            lat.append(time.perf_counter() - t)
+            with timer:
+                remote.search(q, 10)
     server.should_exit = True
-    return {"http_search": lat_stats(lat)}
+    return {"http_search": timer.stats()}
 
 
 def _bm25s_corpus(work: Path):
@@ -212,16 +233,15 @@ def phase_bm25s_query(work: Path, n: int) -> dict:
     model = bm25s.BM25.load(str(work / "bm25s"), show_progress=False)
     doc_ids = json.loads((work / "bm25s" / "ids.json").read_text())
     open_s = time.perf_counter() - t
-    lat, ids = [], []
+    timer, ids = Timer(), []
     for q in qs:
-        t = time.perf_counter()
-        qt = bm25s.tokenize([q], stopwords="en", show_progress=False)
-        res, _scores = model.retrieve(qt, k=10, show_progress=False, n_threads=1)
-        lat.append(time.perf_counter() - t)
+        with timer:
+            qt = bm25s.tokenize([q], stopwords="en", show_progress=False)
+            res, _scores = model.retrieve(qt, k=10, show_progress=False, n_threads=1)
         ids.append([doc_ids[i] for i in res[0]])
     return {
         "open_s": round(open_s, 3),
-        "rank_only": lat_stats(lat),
+        "rank_only": timer.stats(),
         "recall@10": round(recall_at(ids, gold), 4),
         "query_peak_rss_mb": round(peak_rss_mb(), 1),
         "rss_before_open_mb": round(base, 1),
@@ -276,7 +296,9 @@ def main(argv=None) -> int:
         args.workdir = Path(tmp.name)
     work = args.workdir
     work.mkdir(parents=True, exist_ok=True)
-    print(f"machine: {os.cpu_count()} CPUs, python {sys.version.split()[0]}")
+    print(
+        f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, python {sys.version.split()[0]}"
+    )
     info = write_store(work, args.queries)
     print(
         f"corpus: {info['pages']} pages from {info['questions']} HotpotQA questions (store {info['store_s']} s)"
@@ -297,13 +319,20 @@ def main(argv=None) -> int:
         print(f"  open             {r['open_s']} s, peak RSS while querying {r['query_peak_rss_mb']} MB")
         print(
             f"  ranking only     median {r['rank_only']['median_ms']} ms, p95 {r['rank_only']['p95_ms']} ms"
+            f" (CPU median {r['rank_only']['cpu_median_ms']} ms)"
         )
         if "search" in r:
             s = r["search"]
-            print(f"  search() + pages + snippets  median {s['median_ms']} ms, p95 {s['p95_ms']} ms")
+            print(
+                f"  search() + pages + snippets  median {s['median_ms']} ms, p95 {s['p95_ms']} ms"
+                f" (CPU median {s['cpu_median_ms']} ms)"
+            )
         if "http_search" in r:
             s = r["http_search"]
-            print(f"  HttpRetriever via the server  median {s['median_ms']} ms, p95 {s['p95_ms']} ms")
+            print(
+                f"  HttpRetriever via the server  median {s['median_ms']} ms, p95 {s['p95_ms']} ms"
+                f" (CPU median {s['cpu_median_ms']} ms, client + server)"
+            )
         print(f"  recall@10 (supporting titles)  {r['recall@10']}")
         if "title_boost_sweep_recall@10_on_tune_slice" in r:
             print(
@@ -320,6 +349,7 @@ def main(argv=None) -> int:
         f"peak RSS build {r['build_peak_rss_mb']} MB, query {r['query_peak_rss_mb']} MB | "
         f"recall@10 {r['recall@10']}"
     )
+    print(f"load average at the end: {os.getloadavg()[0]:.1f}")
     print(json.dumps(results))
     if tmp is not None:
         tmp.cleanup()
