@@ -555,3 +555,19 @@ def test_masking_leaves_no_full_path_name_in_any_case(titles, pieces):
     text = " ".join(words)
     masked = masker.mask(text, own=0)
     assert name_leak(masked, titles) is None, (text, masked)
+
+
+def test_a_bad_walks_line_names_file_and_line_and_keeps_earlier_questions(corpus, many_walks, tmp_path):
+    from longtracerl.records import RecordError
+
+    run = tmp_path / "run"
+    run.mkdir()
+    lines = (many_walks / "walks.jsonl").read_text().splitlines()
+    bad = json.loads(lines[1])
+    del bad["page_ids"]
+    (run / "walks.jsonl").write_text("\n".join([lines[0], json.dumps(bad), lines[2]]) + "\n")
+    with pytest.raises(RecordError) as err:
+        run_questions(QuestionsConfig(), corpus, run, progress=False)
+    assert "walks.jsonl:2" in str(err.value) and "page_ids" in str(err.value)
+    assert len(_questions(run)) == 1
+    assert main(["questions", "--corpus", str(corpus), "--run", str(run), "--no-progress"]) == 2

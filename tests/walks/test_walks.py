@@ -307,3 +307,13 @@ def test_cli_walks(corpus, tmp_path, capsys):
     assert "next_chain" in state
     assert main(["walks", "--corpus", str(corpus), "--out", str(run), "--set", "hosp=3"]) == 2
     assert "did you mean 'hops'" in capsys.readouterr().err
+
+
+def test_a_graph_of_another_corpus_is_refused(corpus, tmp_path):
+    LinkGraph.from_edges(5, [0, 1], [1, 2]).save(tmp_path / "graph.npz")
+    with PageStore.create(tmp_path) as w:
+        for i in range(3):
+            w.add(Page(id=f"z{i}", title=f"Z {i}", text="Text."))
+    with pytest.raises(ValueError, match="rebuild graph.npz"):
+        run_walks(WalksConfig(num_walks=1), tmp_path, tmp_path / "run", progress=False)
+    assert main(["walks", "--corpus", str(tmp_path), "--out", str(tmp_path / "run"), "--no-progress"]) == 2
