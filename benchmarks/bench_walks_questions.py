@@ -133,7 +133,7 @@ def main() -> None:
         t0 = time.perf_counter()
         stats = run_walks(cfg, corpus, run, progress=False)
         dt = time.perf_counter() - t0
-        attempted = stats.kept + sum(stats.rejected.values())
+        attempted = stats.attempted
         print(
             f"walks hops={hops} min_unique={cfg.effective_min_unique}: {stats.kept} kept / {attempted} "
             f"segments ({100 * stats.kept / max(attempted, 1):.1f}% survive) in {dt:.2f} s = "

@@ -71,6 +71,7 @@ class WalkStats:
 
     kept: int = 0
     new: int = 0
+    attempted: int = 0  # segments walked by this call (kept, rejected, or already on file)
     rejected: Counter[str] = field(default_factory=Counter)
     jumps: Counter[str] = field(default_factory=Counter)
     fallbacks: Counter[str] = field(default_factory=Counter)
@@ -80,8 +81,11 @@ class WalkStats:
         rej = ", ".join(f"{k}={v}" for k, v in sorted(self.rejected.items())) or "none"
         jumps = ", ".join(f"{k}={v}" for k, v in sorted(self.jumps.items())) or "none"
         fb = ", ".join(f"{k}={v}" for k, v in sorted(self.fallbacks.items())) or "none"
+        kept_here = self.attempted - sum(self.rejected.values())
+        survival = f"{100 * kept_here / self.attempted:.1f}%" if self.attempted else "n/a"
         return (
             f"walks: {self.kept} kept ({self.new} new) over {self.chains} chains; "
+            f"segment survival {survival} ({kept_here}/{self.attempted}); "
             f"rejected segments: {rej}; jumps: {jumps}; chooser fallbacks: {fb}"
         )
 
@@ -380,6 +384,7 @@ def run_walks(
         if bar is not None:
             bar.close()
         stats.fallbacks.update(walker.fallbacks)
+        stats.attempted = attempted
     if stats.kept < cfg.num_walks:
         log.warning(
             "walks: stopped at %d of %d walks after %d attempted segments (max_segments_factor=%d)",
