@@ -103,6 +103,62 @@ def test_rubrics_cut_from_the_text_always_hit(words, data):
         assert rubric_score(text, [rub]) == rubric_score_reference(text, [rub])
 
 
+_WORDS = [
+    "paris",
+    "Paris",
+    "zürich",
+    "ZÜRICH",
+    "北京大学",
+    "北京",
+    "new",
+    "York",
+    "city",
+    "x1",
+    "2008",
+    "st",
+    "İstanbul",
+    "\u212aelvin",
+    "ﬁnance",
+    "naïve",
+    "a",
+    "the",
+    "Ωmega",
+    "東京",
+    "😀",
+    "snake_case",
+]
+_SEPS = [" ", ", ", "\n", "--", "", "\u3000", "·", " (", ") "]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(_WORDS), min_size=1, max_size=60),
+    st.lists(st.sampled_from(_SEPS), min_size=60, max_size=60),
+    st.lists(st.lists(st.sampled_from(_WORDS + [" ", "-"]), min_size=1, max_size=4).map("".join), max_size=8),
+    st.booleans(),
+)
+def test_identical_to_reference_on_word_texts(words, seps, rubrics, word_boundary):
+    text = "".join(w + s for w, s in zip(words, seps, strict=False))
+    got = rubric_score(text, rubrics, word_boundary=word_boundary)
+    assert got == rubric_score_reference(text, rubrics, word_boundary=word_boundary)
+
+
+def test_only_two_code_points_lower_case_into_tokens_differently():
+    """The scan lower-cases ASCII bytes only, after replacing the code points listed here."""
+    import re
+
+    token = re.compile(r"[a-z0-9_]|[\u4e00-\u9fff]")
+    odd = []
+    for cp in range(0x80, 0x110000):
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        ch = chr(cp)
+        low = ch.lower()
+        if low != ch and any(token.match(c) for c in low):
+            odd.append(cp)
+    assert odd == [0x130, 0x212A]
+
+
 def test_one_megabyte_text():
     text = ("Paris is the capital of France; Berlin of Germany. " * 21_000)[:1_048_576] + " Kyoto 京都"
     rubrics = ["Paris", "france", "Kyoto", "京都", "Madrid", "capital of germany"]

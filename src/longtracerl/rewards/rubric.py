@@ -6,13 +6,17 @@ form is a substring of the normalised text; score = hits / number of rubrics, 0 
 A rubric that normalises to ``''`` is a hit, because ``'' in s`` is true in the reference.
 
 :func:`rubric_score` gives identical results (property-tested) without building the normalised
-text. The normalised text is the list of tokens of ``text.lower()`` (runs of ``[a-z0-9_]`` and
-single CJK characters) joined by single spaces, so a normalised rubric ``t1 t2 ... tk`` is a
-substring of it exactly when ``text.lower()`` contains ``t1``, then a gap, then ``t2``, ..., then
-``tk``, where a gap is a run of characters that belong to no token, non-empty between two ASCII
-tokens and possibly empty next to a CJK character. A one-token rubric is one ``str`` substring
-test on the lower-cased text; a longer rubric is one compiled regular expression (cached per
-rubric list). This skips the regex tokenisation of the whole response, which is most of the
+text. The normalised text is the tokens of ``text.lower()`` (runs of ``[a-z0-9_]`` and single CJK
+characters) joined by single spaces, so a normalised rubric ``t1 t2 ... tk`` is a substring of it
+exactly when ``text.lower()`` contains ``t1``, then a gap, then ``t2``, ..., then ``tk``, where a
+gap is a run of characters that belong to no token, non-empty between two ASCII tokens and
+possibly empty next to a CJK character. So each rubric becomes one regular expression over the
+lower-cased UTF-8 bytes of the text, and one vectorised pass (numpy) over all 4-byte windows of
+the text, hashed into a table of the rubrics' leading 4-byte grams, yields the few positions
+where a match can start; the regex confirms there. Rubrics whose first token is shorter than 4
+bytes are prefiltered by a gram of their longest token, then searched. Plans (regexes, gram
+table) are cached per rubric list, since the n responses of a group share one. This skips the
+regex tokenisation of the whole response and the per-rubric full scans, which are the
 reference's cost (see docs/rewards.md for the measured ratio).
 
 ``method="automaton"`` instead normalises the text once and finds all rubrics in one
@@ -38,7 +42,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 from longtracerl.text import PatternMatcher, normalize_rubric
 
@@ -77,34 +81,203 @@ def rubric_score_reference(text: str, rubrics: Sequence[str], *, word_boundary: 
 
 
 # --------------------------------------------------------------------------- scan plan
+#
+# The text is lower-cased with ``str.lower`` semantics and encoded as UTF-8 once. Only two code
+# points lower-case differently under ``bytes.lower`` (ASCII-only) in a way that matters for the
+# token set: U+212A KELVIN SIGN -> 'k' and U+0130 (I with dot above) -> 'i' + U+0307; they are
+# replaced first (the test suite checks every code point). In the bytes, a token is a run of
+# ``[a-z0-9_]`` or one 3-byte CJK character (U+4E00..U+9FFF = E4 B8 80 .. E9 BF BF); every other
+# character is a gap character.
+
+_GAP_CHAR = (
+    rb"(?:[^a-z0-9_\x80-\xff]"  # ASCII, not a token character
+    rb"|[\xc0-\xdf][\x80-\xbf]"  # 2-byte characters
+    rb"|\xe4[\x80-\xb7][\x80-\xbf]"  # U+4000..U+4DFF
+    rb"|[\xe0-\xe3\xea-\xef][\x80-\xbf][\x80-\xbf]"  # other 3-byte characters, not CJK
+    rb"|[\xf0-\xf7][\x80-\xbf][\x80-\xbf][\x80-\xbf])"  # 4-byte characters
+)
+_ASCII_TOKEN_BYTE = rb"[a-z0-9_]"
+_GRAM = 4  # bytes per gram of the one-pass candidate filter
+_MUL = 2654435761
+_TABLE_BITS = 16
+
+
+_GAP_CHAR_REVERSED = (  # the same characters, each byte sequence reversed (for the reversed text)
+    rb"(?:[^a-z0-9_\x80-\xff]"
+    rb"|[\x80-\xbf][\xc0-\xdf]"
+    rb"|[\x80-\xbf][\x80-\xb7]\xe4"
+    rb"|[\x80-\xbf][\x80-\xbf][\xe0-\xe3\xea-\xef]"
+    rb"|[\x80-\xbf][\x80-\xbf][\x80-\xbf][\xf0-\xf7])"
+)
 
 
 def _is_cjk(token: str) -> bool:
     return len(token) == 1 and "\u4e00" <= token <= "\u9fff"
 
 
-def _compile_one(norm: str, word_boundary: bool) -> tuple[int, object]:
-    """(kind, probe): kind 0 = always hit, 1 = substring test, 2 = regex search."""
-    if not norm:
-        return 0, None
+def _chain(tokens: list[str], gap: bytes, *, reverse: bool) -> list[bytes]:
+    parts: list[bytes] = []
+    for k, tok in enumerate(tokens):
+        if k:
+            parts.append(gap + (b"*" if _is_cjk(tokens[k - 1]) or _is_cjk(tok) else b"+"))
+        raw = tok.encode()
+        parts.append(re.escape(raw[::-1] if reverse else raw))
+    return parts
+
+
+@dataclass(frozen=True)
+class _Rubric:
+    """How one normalised rubric is found in the lower-cased UTF-8 bytes of a text.
+
+    The anchor is the rubric's longest token (index ``k``). A match exists where ``forward``
+    matches at an occurrence of the anchor and, when ``k > 0``, ``backward`` matches the tokens
+    before it in the reversed text, starting right before that occurrence.
+    """
+
+    whole: re.Pattern[bytes]  # the full rubric, for plain searches
+    forward: re.Pattern[bytes]  # anchor token .. last token, matched at the anchor
+    backward: re.Pattern[bytes] | None  # gap + previous tokens, reversed; None when k == 0
+    anchor: bytes
+    single: bool  # one token and no boundary check: a plain substring test
+
+
+def _compile_one(norm: str, word_boundary: bool) -> _Rubric:
     tokens = norm.split(" ")
-    if len(tokens) == 1 and not word_boundary:
-        return 1, tokens[0]
-    parts: list[str] = []
-    if word_boundary and not _is_cjk(tokens[0]):
-        parts.append(f"(?<!{_ASCII_TOKEN_CHAR})")
-    parts.append(re.escape(tokens[0]))
-    for prev, tok in zip(tokens, tokens[1:], strict=False):
-        parts.append(_GAP + ("*" if _is_cjk(prev) or _is_cjk(tok) else "+"))
-        parts.append(re.escape(tok))
-    if word_boundary and not _is_cjk(tokens[-1]):
-        parts.append(f"(?!{_ASCII_TOKEN_CHAR})")
-    return 2, re.compile("".join(parts))
+    encoded = [t.encode() for t in tokens]
+    k = max(range(len(tokens)), key=lambda i: len(encoded[i]))
+    lead = b"(?<!" + _ASCII_TOKEN_BYTE + b")" if word_boundary and not _is_cjk(tokens[0]) else b""
+    tail = b"(?!" + _ASCII_TOKEN_BYTE + b")" if word_boundary and not _is_cjk(tokens[-1]) else b""
+    whole = re.compile(lead + b"".join(_chain(tokens, _GAP_CHAR, reverse=False)) + tail)
+    forward = re.compile(
+        (lead if k == 0 else b"") + b"".join(_chain(tokens[k:], _GAP_CHAR, reverse=False)) + tail
+    )
+    backward = None
+    if k > 0:
+        before = tokens[: k + 1][::-1]  # anchor first, so the first gap is the one before it
+        parts = _chain(before, _GAP_CHAR_REVERSED, reverse=True)[1:]  # drop the anchor itself
+        trail = b"(?!" + _ASCII_TOKEN_BYTE + b")" if lead else b""
+        backward = re.compile(b"".join(parts) + trail)
+    return _Rubric(whole, forward, backward, encoded[k], len(tokens) == 1 and not word_boundary)
+
+
+def _gram_hash(gram: bytes) -> int:
+    return ((int.from_bytes(gram, "little") * _MUL) & 0xFFFFFFFF) >> (32 - _TABLE_BITS)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Everything about one rubric list that does not depend on the text (cached)."""
+
+    rubrics: tuple[_Rubric | None, ...]  # None: normalises to '' (always a hit)
+    table: Any  # numpy bool table over the hashes of the anchors' leading 4 bytes
+    grams: Any  # sorted uint32 array of those 4-byte grams
+    keys: Any  # uint64 per gram: the anchors' leading bytes (up to 8) shared by all its rubrics
+    masks: Any  # uint64 per gram: which bytes of ``keys`` to compare
+    ids: tuple[tuple[int, ...], ...]  # rubric ids per gram
+    rest: tuple[int, ...]  # anchors shorter than a gram: searched one by one
 
 
 @lru_cache(maxsize=4096)
-def _scan_plan(rubrics: tuple[str, ...], word_boundary: bool) -> tuple[tuple[int, object], ...]:
-    return tuple(_compile_one(normalize_rubric(r), word_boundary) for r in rubrics)
+def _scan_plan(rubrics: tuple[str, ...], word_boundary: bool) -> _Plan:
+    import numpy as np
+
+    compiled: list[_Rubric | None] = []
+    by_gram: dict[bytes, list[int]] = {}
+    rest: list[int] = []
+    for i, rubric in enumerate(rubrics):
+        norm = normalize_rubric(rubric)
+        if not norm:
+            compiled.append(None)
+            continue
+        r = _compile_one(norm, word_boundary)
+        compiled.append(r)
+        if len(r.anchor) >= _GRAM:
+            by_gram.setdefault(r.anchor[:_GRAM], []).append(i)
+        else:
+            rest.append(i)
+    table = np.zeros(1 << _TABLE_BITS, dtype=bool)
+    order = sorted(by_gram, key=lambda g: int.from_bytes(g, "little"))
+    keys, masks = [], []
+    for gram in order:
+        table[_gram_hash(gram)] = True
+        anchors = [compiled[i].anchor[:8] for i in by_gram[gram]]  # type: ignore[union-attr]
+        shared = 0
+        while shared < min(map(len, anchors)) and len({a[shared] for a in anchors}) == 1:
+            shared += 1
+        keys.append(int.from_bytes(anchors[0][:shared].ljust(8, b"\0"), "little"))
+        masks.append(int.from_bytes(b"\xff" * shared + b"\0" * (8 - shared), "little"))
+    return _Plan(
+        tuple(compiled),
+        table,
+        np.array([int.from_bytes(g, "little") for g in order], dtype=np.uint32),
+        np.array(keys, dtype=np.uint64),
+        np.array(masks, dtype=np.uint64),
+        tuple(tuple(by_gram[g]) for g in order),
+        tuple(rest),
+    )
+
+
+def _lower_utf8(text: str) -> bytes:
+    if not text.isascii() and ("\u212a" in text or "\u0130" in text):
+        text = text.replace("\u212a", "k").replace("\u0130", "i\u0307")
+    return text.encode("utf-8").lower()
+
+
+def _scan(text: str, plan: _Plan) -> list[bool]:
+    """One vectorised pass finds where each rubric's anchor can occur; regexes confirm there."""
+    import numpy as np
+
+    data = _lower_utf8(text)
+    size = len(data)
+    compiled = plan.rubrics
+    hits = [r is None for r in compiled]
+    if plan.ids and size >= _GRAM:
+        padded = data + b"\0" * 8  # so that 8-byte windows exist at every position
+        windows = np.ndarray((size - _GRAM + 1,), dtype="<u4", buffer=padded, strides=(1,))
+        high = (windows * np.uint32(_MUL)).view("<u2")[1::2]  # top 16 bits of the hash
+        cand = np.flatnonzero(np.take(plan.table, high))
+        if cand.size:
+            values = windows[cand]
+            which = np.minimum(np.searchsorted(plan.grams, values), len(plan.grams) - 1)
+            wide = np.ndarray((size - _GRAM + 1,), dtype="<u8", buffer=padded, strides=(1,))[cand]
+            keep = (plan.grams[which] == values) & ((wide & plan.masks[which]) == plan.keys[which])
+            cand, which = cand[keep], which[keep]
+            order = np.argsort(which, kind="stable")  # one group per gram, positions ascending
+            cand, which = cand[order].tolist(), which[order].tolist()
+            reversed_data = b""
+            start = 0
+            while start < len(cand):
+                g = which[start]
+                end = start
+                while end < len(cand) and which[end] == g:
+                    end += 1
+                left = list(plan.ids[g])
+                for pos in cand[start:end]:
+                    still = []
+                    for i in left:
+                        r = compiled[i]
+                        assert r is not None
+                        ok = r.forward.match(data, pos) is not None
+                        if ok and r.backward is not None:
+                            if not reversed_data:
+                                reversed_data = data[::-1]
+                            ok = r.backward.match(reversed_data, size - pos) is not None
+                        if ok:
+                            hits[i] = True
+                        else:
+                            still.append(i)
+                    left = still
+                    if not left:
+                        break
+                start = end
+    for i in plan.rest:
+        r = compiled[i]
+        assert r is not None
+        if r.single:
+            hits[i] = r.anchor in data
+        else:
+            hits[i] = r.anchor in data and r.whole.search(data) is not None
+    return hits
 
 
 @lru_cache(maxsize=1024)
@@ -126,16 +299,7 @@ def rubric_score(
         return RubricScore(0.0, [], [])
     key = tuple(rubrics)
     if method == "scan":
-        lowered = text.lower()
-        hits = []
-        for kind, probe in _scan_plan(key, word_boundary):
-            if kind == 0:
-                hits.append(True)
-            elif kind == 1:
-                hits.append(probe in lowered)  # type: ignore[operator]
-            else:
-                hits.append(probe.search(lowered) is not None)  # type: ignore[union-attr]
-        return _result(rubrics, hits)
+        return _result(rubrics, _scan(text, _scan_plan(key, word_boundary)))
     if method == "automaton":
         matcher, empty = _automaton(key, word_boundary)
         norm = normalize_rubric(text)
