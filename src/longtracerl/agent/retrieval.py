@@ -435,6 +435,9 @@ class RetrievalPolicy:
                 names = self._names(prev[0])
                 if names:
                     self._search_into(tools, hop, " ".join(names[:12]) + " " + text, weight=0.8)
+            if prev and self._budget_ok(tools, reserve=reserve + n_open):
+                # what the previous hop resolved to, with this clause (pages around that entity)
+                self._search_into(tools, hop, _base_title(prev[0].title) + " " + text, weight=0.8)
             self._mark_links(hop, prev)
             if prev and self.follow and not any(c.linked for c in hop.cands.values()):
                 self._follow(tools, hop, prev, rng, reserve + n_open)
