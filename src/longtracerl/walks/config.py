@@ -75,7 +75,7 @@ class WalksConfig(StageConfig):
         default=2000, ge=50, description="Characters of page text the related chooser compares."
     )
     idf_sample: int = Field(
-        default=100_000, ge=1, description="Pages sampled (evenly) to estimate IDF for the related chooser."
+        default=20_000, ge=1, description="Pages sampled (evenly) to estimate IDF for the related chooser."
     )
     llm: str = Field(
         default="openai:",
