@@ -196,3 +196,24 @@ def test_checker_needs_exact_numbers():
     assert c.check("q", "1971", "1971") and c.check("q", "1,000", "1000")
     assert not c.check("q", "1971", "1966")  # a neighbouring year is wrong
     assert c.check("q", "The Beatles", "beatles") and not c.check("q", "1971", None)
+
+
+def test_policy_crash_is_recorded_and_run_goes_on(corpus_dir, store, retriever, run_dir):
+    class Flaky:
+        name = "flaky"
+        model = None
+
+        def run(self, question, tools, *, attempt, seed):
+            if attempt == 1:
+                raise RuntimeError("policy bug")
+            tools.search(question)
+            tools.answer("1971")
+            from longtracerl.agent.base import AttemptEnd
+
+            return AttemptEnd("answered")
+
+    run = run_dir("r", [make_question("q1")])
+    summary = run_agent(corpus_dir, run, CFG, retriever=retriever, store=store, policy=Flaky())
+    t1, t2 = _trajs(run)
+    assert t1.end_reason == "error" and "policy bug" in t1.end_detail and not t1.correct
+    assert t2.correct and summary["first_correct_at"] == {"2": 1}
