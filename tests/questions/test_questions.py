@@ -571,3 +571,29 @@ def test_a_bad_walks_line_names_file_and_line_and_keeps_earlier_questions(corpus
     assert "walks.jsonl:2" in str(err.value) and "page_ids" in str(err.value)
     assert len(_questions(run)) == 1
     assert main(["questions", "--corpus", str(corpus), "--run", str(run), "--no-progress"]) == 2
+
+
+def test_a_name_shared_by_two_path_pages_is_this_on_its_own_page(tmp_path):
+    pages = [
+        Page(
+            id="a",
+            title="Kim Tae-yeon",
+            text="Kim Tae-yeon (born March 9, 1989) is a South Korean singer and actress.",
+        ),
+        Page(
+            id="b",
+            title="Kim Tae-yeon (painter)",
+            text="Kim Tae-yeon (born 27 August 1956) is a South Korean painter of landscapes.",
+        ),
+        Page(
+            id="c", title="Gwangju", text="Gwangju is a city in South Korea with 1,490,092 residents in 2017."
+        ),
+    ]
+    with PageStore.create(tmp_path) as w:
+        for p in pages:
+            w.add(p)
+    store = PageStore(tmp_path)
+    q = MaskedComposer(QuestionsConfig(min_hops=2), store).compose(_walk(["a", "b", "c"], store), pages)
+    hops = parse_question(q.question).hops
+    assert hops[0].clause.startswith("this person (born March 9, 1989)")
+    assert hops[1].clause.startswith("this person (born 27 August 1956)")

@@ -73,6 +73,13 @@ _ROLE_WORDS = frozenset(
 )
 
 
+def _owners(forms: Sequence[str], owner: Sequence[int]) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    for f, i in zip(forms, owner, strict=True):
+        out.setdefault(f, []).append(i)
+    return out
+
+
 @dataclass
 class _Entity:
     page: Page
@@ -94,8 +101,9 @@ class Masker:
             for f in sorted(e.forms.partial):
                 part.append(f)
                 part_owner.append(i)
-        self._full, self._full_owner = PatternMatcher(full), full_owner
-        self._part, self._part_owner = PatternMatcher(part), part_owner
+        # a form shared by two path pages ('Kim Tae-yeon') is the own page's name where it is one
+        self._full, self._full_owners = PatternMatcher(full), _owners(full, full_owner)
+        self._part, self._part_owners = PatternMatcher(part), _owners(part, part_owner)
 
     def spans(self, text: str, own: int | None = None) -> list[tuple[int, int, int]]:
         """Non-overlapping (start, end, entity index) name mentions, longest first at each start.
@@ -106,9 +114,12 @@ class Masker:
         found: list[tuple[int, int, int]] = []
         lowered = text.lower()
         if len(lowered) == len(text):
-            found += [(s, e, self._full_owner[i]) for s, e, i in self._full.mentions(lowered)]
+            for s, e, i in self._full.mentions(lowered):
+                owners = self._full_owners[self._full.patterns[i]]
+                found.append((s, e, own if own in owners else owners[0]))
         for s, e, i in self._part.mentions(text):
-            owner = self._part_owner[i]
+            owners = self._part_owners[self._part.patterns[i]]
+            owner = own if own in owners else owners[0]
             if owner == own and _GIVEN_NAMES.fullmatch(text[:s]):
                 s = 0
                 m = _NAME_SUFFIX.match(text, e)
