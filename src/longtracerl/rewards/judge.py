@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from longtracerl.llm.base import ChatModel, ChatParams, LLMError
-from longtracerl.text import answer_tokens, normalize_answer, token_f1
+from longtracerl.text import normalize_answer, token_f1
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,54 +140,48 @@ class RuleJudge:
         if not extracted or not golds:
             why = "empty response" if not extracted else "no gold answer"
             return JudgeResult(False, extracted or None, why, None, None, 0, "rule:none", True)
-        for rule, check in (
-            ("exact", self._exact),
-            ("number", self._number),
-            ("contains", self._contains),
-            ("f1", self._f1),
-        ):
-            for gold in golds:
-                if rule in ("contains", "f1") and _to_number(gold) is not None:
-                    continue  # a numeric gold is matched by value only (no "between 99 and 100")
-                if check(extracted, gold):
+        norm_e = normalize_answer(extracted)  # once: responses can be long
+        tokens_e = norm_e.split()
+        facts = [(g, normalize_answer(g), _to_number(g)) for g in golds]
+        for rule in ("exact", "number", "contains", "f1"):
+            for gold, norm_g, number_g in facts:
+                if self._check(rule, extracted, norm_e, tokens_e, norm_g, number_g):
                     why = f"rule '{rule}' matched gold {gold!r}"
                     return JudgeResult(True, extracted, why, None, None, 0, f"rule:{rule}", True)
         return JudgeResult(False, extracted, "no rule matched", None, None, 0, "rule:none", True)
 
-    @staticmethod
-    def _exact(extracted: str, gold: str) -> bool:
-        return normalize_answer(extracted) == normalize_answer(gold) != ""
-
-    def _number(self, extracted: str, gold: str) -> bool:
-        g = _to_number(gold)
-        if g is None:
-            return False
-        e = _to_number(extracted)
-        if e is None:
-            found = _numbers_in(extracted)
-            if len(found) != 1:
+    def _check(
+        self, rule: str, extracted: str, norm_e: str, tokens_e: list[str], norm_g: str, number_g: float | None
+    ) -> bool:
+        if rule == "exact":
+            return norm_e == norm_g != ""
+        if rule == "number":
+            if number_g is None:
                 return False
-            e = found[0]
-        return math.isclose(e, g, rel_tol=self.numeric_rel_tol, abs_tol=self.numeric_abs_tol)
-
-    def _contains(self, extracted: str, gold: str) -> bool:
-        if _CJK.search(gold):  # no spaces between CJK words: compare characters, not tokens
-            g_chars, e_chars = (
-                normalize_answer(gold).replace(" ", ""),
-                normalize_answer(extracted).replace(" ", ""),
-            )
-            return (
-                bool(g_chars)
-                and len(e_chars) <= len(g_chars) + self.containment_max_extra_tokens
-                and g_chars in e_chars
-            )
-        g, e = answer_tokens(gold), answer_tokens(extracted)
-        if not g or len(e) > len(g) + self.containment_max_extra_tokens:
+            e = _to_number(extracted)
+            if e is None:
+                found = _numbers_in(extracted)
+                if len(found) != 1:
+                    return False
+                e = found[0]
+            return math.isclose(e, number_g, rel_tol=self.numeric_rel_tol, abs_tol=self.numeric_abs_tol)
+        if number_g is not None:
+            return False  # a numeric gold is matched by value only (no "between 99 and 100")
+        tokens_g = norm_g.split()
+        if not tokens_g:
             return False
-        return f" {' '.join(g)} " in f" {' '.join(e)} "
-
-    def _f1(self, extracted: str, gold: str) -> bool:
-        return token_f1(extracted, gold) >= self.f1_threshold
+        if rule == "contains":
+            if _CJK.search(norm_g):  # no spaces between CJK words: compare characters, not tokens
+                g_chars, e_chars = norm_g.replace(" ", ""), norm_e.replace(" ", "")
+                return len(e_chars) <= len(g_chars) + self.containment_max_extra_tokens and g_chars in e_chars
+            if len(tokens_e) > len(tokens_g) + self.containment_max_extra_tokens:
+                return False
+            return f" {norm_g} " in f" {norm_e} "
+        # f1: with recall <= 1, F1 >= t needs precision >= t / (2 - t), i.e. a short enough answer
+        t = self.f1_threshold
+        if t > 0 and len(tokens_e) > len(tokens_g) * (2 - t) / t:
+            return False
+        return token_f1(extracted, " ".join(tokens_g)) >= t
 
 
 # --------------------------------------------------------------------------- LLM judge

@@ -115,49 +115,89 @@ def _is_cjk(token: str) -> bool:
     return len(token) == 1 and "\u4e00" <= token <= "\u9fff"
 
 
-def _chain(tokens: list[str], gap: bytes, *, reverse: bool) -> list[bytes]:
-    parts: list[bytes] = []
-    for k, tok in enumerate(tokens):
-        if k:
-            parts.append(gap + (b"*" if _is_cjk(tokens[k - 1]) or _is_cjk(tok) else b"+"))
-        raw = tok.encode()
-        parts.append(re.escape(raw[::-1] if reverse else raw))
-    return parts
+_GAP_RUN = re.compile(_GAP_CHAR + b"*")  # a maximal run of gap characters (possibly empty)
+_GAP_RUN_REVERSED = re.compile(_GAP_CHAR_REVERSED + b"*")
+_TOKEN_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789_")
 
 
 @dataclass(frozen=True)
 class _Rubric:
-    """How one normalised rubric is found in the lower-cased UTF-8 bytes of a text.
+    """One normalised rubric as UTF-8 tokens, and how to confirm it at an anchor occurrence.
 
-    The anchor is the rubric's longest token (index ``k``). A match exists where ``forward``
-    matches at an occurrence of the anchor and, when ``k > 0``, ``backward`` matches the tokens
-    before it in the reversed text, starting right before that occurrence.
+    Gap characters and token characters are disjoint and a token starts with a token character,
+    so between two rubric tokens the text must hold exactly one maximal run of gap characters
+    (non-empty between two ASCII tokens): a match is checked deterministically, token by token,
+    forward from an occurrence of the anchor (the longest token, index ``k``) and, for the tokens
+    before it, backward in the reversed text. No per-rubric regex is compiled, so a new rubric
+    list costs microseconds.
     """
 
-    whole: re.Pattern[bytes]  # the full rubric, for plain searches
-    forward: re.Pattern[bytes]  # anchor token .. last token, matched at the anchor
-    backward: re.Pattern[bytes] | None  # gap + previous tokens, reversed; None when k == 0
-    anchor: bytes
-    single: bool  # one token and no boundary check: a plain substring test
+    tokens: tuple[bytes, ...]
+    cjk: tuple[bool, ...]
+    k: int
+    word_boundary: bool
+
+    @property
+    def anchor(self) -> bytes:
+        return self.tokens[self.k]
+
+    @property
+    def single(self) -> bool:
+        """One token and no boundary check: a plain substring test."""
+        return len(self.tokens) == 1 and not self.word_boundary
+
+    def at(self, data: bytes, pos: int, reversed_data: bytes) -> bool:
+        """Whether the rubric occurs with its anchor at ``data[pos:]``."""
+        toks, cjk, k = self.tokens, self.cjk, self.k
+        end = pos
+        for i in range(k, len(toks)):
+            if i > k:
+                gap_end = _GAP_RUN.match(data, end).end()  # type: ignore[union-attr]
+                if gap_end == end and not (cjk[i - 1] or cjk[i]):
+                    return False
+                end = gap_end
+            if not data.startswith(toks[i], end):
+                return False
+            end += len(toks[i])
+        if self.word_boundary and not cjk[-1] and end < len(data) and data[end] in _TOKEN_BYTES:
+            return False
+        if k == 0:
+            return not (self.word_boundary and not cjk[0] and pos > 0 and data[pos - 1] in _TOKEN_BYTES)
+        start = len(data) - pos  # index in the reversed text of the byte before ``pos``
+        for i in range(k - 1, -1, -1):
+            gap_end = _GAP_RUN_REVERSED.match(reversed_data, start).end()  # type: ignore[union-attr]
+            if gap_end == start and not (cjk[i] or cjk[i + 1]):
+                return False
+            start = gap_end
+            if not reversed_data.startswith(toks[i][::-1], start):
+                return False
+            start += len(toks[i])
+        return not (
+            self.word_boundary and not cjk[0] and start < len(data) and reversed_data[start] in _TOKEN_BYTES
+        )
 
 
 def _compile_one(norm: str, word_boundary: bool) -> _Rubric:
     tokens = norm.split(" ")
-    encoded = [t.encode() for t in tokens]
+    encoded = tuple(t.encode() for t in tokens)
     k = max(range(len(tokens)), key=lambda i: len(encoded[i]))
-    lead = b"(?<!" + _ASCII_TOKEN_BYTE + b")" if word_boundary and not _is_cjk(tokens[0]) else b""
-    tail = b"(?!" + _ASCII_TOKEN_BYTE + b")" if word_boundary and not _is_cjk(tokens[-1]) else b""
-    whole = re.compile(lead + b"".join(_chain(tokens, _GAP_CHAR, reverse=False)) + tail)
-    forward = re.compile(
-        (lead if k == 0 else b"") + b"".join(_chain(tokens[k:], _GAP_CHAR, reverse=False)) + tail
-    )
-    backward = None
-    if k > 0:
-        before = tokens[: k + 1][::-1]  # anchor first, so the first gap is the one before it
-        parts = _chain(before, _GAP_CHAR_REVERSED, reverse=True)[1:]  # drop the anchor itself
-        trail = b"(?!" + _ASCII_TOKEN_BYTE + b")" if lead else b""
-        backward = re.compile(b"".join(parts) + trail)
-    return _Rubric(whole, forward, backward, encoded[k], len(tokens) == 1 and not word_boundary)
+    return _Rubric(encoded, tuple(_is_cjk(t) for t in tokens), k, word_boundary)
+
+
+@lru_cache(maxsize=4096)
+def _whole_pattern(norm: str, word_boundary: bool) -> re.Pattern[bytes]:
+    """One regex for a rubric whose tokens are all shorter than a gram (rare; compiled lazily)."""
+    tokens = norm.split(" ")
+    parts: list[bytes] = []
+    if word_boundary and not _is_cjk(tokens[0]):
+        parts.append(b"(?<!" + _ASCII_TOKEN_BYTE + b")")
+    for k, tok in enumerate(tokens):
+        if k:
+            parts.append(_GAP_CHAR + (b"*" if _is_cjk(tokens[k - 1]) or _is_cjk(tok) else b"+"))
+        parts.append(re.escape(tok.encode()))
+    if word_boundary and not _is_cjk(tokens[-1]):
+        parts.append(b"(?!" + _ASCII_TOKEN_BYTE + b")")
+    return re.compile(b"".join(parts))
 
 
 def _gram_hash(gram: bytes) -> int:
@@ -169,6 +209,7 @@ class _Plan:
     """Everything about one rubric list that does not depend on the text (cached)."""
 
     rubrics: tuple[_Rubric | None, ...]  # None: normalises to '' (always a hit)
+    norms: tuple[str, ...]
     table: Any  # numpy bool table over the hashes of the anchors' leading 4 bytes
     grams: Any  # sorted uint32 array of those 4-byte grams
     keys: Any  # uint64 per gram: the anchors' leading bytes (up to 8) shared by all its rubrics
@@ -184,8 +225,8 @@ def _scan_plan(rubrics: tuple[str, ...], word_boundary: bool) -> _Plan:
     compiled: list[_Rubric | None] = []
     by_gram: dict[bytes, list[int]] = {}
     rest: list[int] = []
-    for i, rubric in enumerate(rubrics):
-        norm = normalize_rubric(rubric)
+    norms = tuple(normalize_rubric(r) for r in rubrics)
+    for i, norm in enumerate(norms):
         if not norm:
             compiled.append(None)
             continue
@@ -208,6 +249,7 @@ def _scan_plan(rubrics: tuple[str, ...], word_boundary: bool) -> _Plan:
         masks.append(int.from_bytes(b"\xff" * shared + b"\0" * (8 - shared), "little"))
     return _Plan(
         tuple(compiled),
+        norms,
         table,
         np.array([int.from_bytes(g, "little") for g in order], dtype=np.uint32),
         np.array(keys, dtype=np.uint64),
@@ -257,11 +299,9 @@ def _scan(text: str, plan: _Plan) -> list[bool]:
                     for i in left:
                         r = compiled[i]
                         assert r is not None
-                        ok = r.forward.match(data, pos) is not None
-                        if ok and r.backward is not None:
-                            if not reversed_data:
-                                reversed_data = data[::-1]
-                            ok = r.backward.match(reversed_data, size - pos) is not None
+                        if not reversed_data and r.k:
+                            reversed_data = data[::-1]
+                        ok = r.at(data, pos, reversed_data)
                         if ok:
                             hits[i] = True
                         else:
@@ -276,7 +316,9 @@ def _scan(text: str, plan: _Plan) -> list[bool]:
         if r.single:
             hits[i] = r.anchor in data
         else:
-            hits[i] = r.anchor in data and r.whole.search(data) is not None
+            hits[i] = (
+                r.anchor in data and _whole_pattern(plan.norms[i], r.word_boundary).search(data) is not None
+            )
     return hits
 
 
