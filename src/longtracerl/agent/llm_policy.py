@@ -180,10 +180,23 @@ def _json_objects(text: str):
             yield obj
 
 
+_PLAIN_ANSWER = re.compile(r"^\s*[*#>_ ]*(?:final answer|answer)[*_ ]*[:\uff1a]\s*(.+?)\s*$", re.I | re.M)
+
+
 def parse_json_action(text: str) -> tuple[str, dict[str, Any]]:
-    """The first JSON object in ``text`` that names a tool, as (tool, args)."""
+    """The first JSON object in ``text`` that names a tool, as (tool, args).
+
+    Reasoning before a ``</think>`` is ignored; a reply without JSON whose line reads
+    ``Answer: ...`` (or ``Final answer: ...``) is taken as the answer action.
+
+    >>> parse_json_action('<think>maybe {"tool": "open"}</think>Final answer: 1971')
+    ('answer', {'text': '1971'})
+    """
+    text = text or ""
+    if "</think>" in text:
+        text = text.rsplit("</think>", 1)[1]
     found_any = False
-    for obj in _json_objects(text or ""):
+    for obj in _json_objects(text):
         found_any = True
         tool = obj.get("tool", obj.get("name", obj.get("action", obj.get("function"))))
         if isinstance(tool, dict):  # {"function": {"name": ..., "arguments": ...}}
@@ -202,6 +215,9 @@ def parse_json_action(text: str) -> tuple[str, dict[str, Any]]:
         return tool, normalize_args(tool, args)
     if found_any:
         raise MalformedAction('JSON object without a "tool" field')
+    m = _PLAIN_ANSWER.search(text)
+    if m and m.group(1).strip(" .*_`\"'"):
+        return "answer", {"text": m.group(1).strip(" .*_`\"'")}
     raise MalformedAction("no JSON object in the reply")
 
 
