@@ -66,6 +66,7 @@ __all__ = [
 _QUALIFIER = re.compile(r"\s*\([^()]*\)\s*$")
 _LETTER = re.compile(r"[^\W\d_]")
 _WORD_CHAR = re.compile(r"\w")  # same word characters as longtracerl.text
+_TOKEN = re.compile(r"\w+")
 
 
 def strip_qualifier(title: str) -> str:
@@ -168,28 +169,37 @@ def _lowercase_page_counts(
     patterns: Sequence[str], texts: Sequence[str], progress: bool, only: np.ndarray | None = None
 ) -> np.ndarray:
     """For each pattern with upper-case letters, the number of pages where its lower-cased form
-    occurs as a whole word (0 for patterns already in lower case).
+    occurs as a whole word (0 for patterns already in lower case, or outside ``only``).
 
-    Every whole-word occurrence counts (no longest-match resolution: this is a statistic, and a
-    raw Aho-Corasick scan is about twice as fast as :meth:`PatternMatcher.mentions`).
+    One-token forms (``\\w+``) are looked up in each page's token set; longer forms are found with
+    a raw Aho-Corasick scan and the same word-boundary test as :class:`PatternMatcher` (every
+    occurrence counts: this is a statistic, no longest-match resolution is needed).
     """
     import ahocorasick
 
     counts = np.zeros(len(patterns), dtype=np.int64)
-    forms: dict[str, list[int]] = {}
+    single: dict[str, list[int]] = {}
+    multi: dict[str, list[int]] = {}
     for j, p in enumerate(patterns):
         low = p.lower()
         if low != p and (only is None or only[j]):
-            forms.setdefault(low, []).append(j)
-    if not forms:
-        return counts
-    automaton = ahocorasick.Automaton()
-    for k, low in enumerate(forms):
-        automaton.add_word(low, (k, len(low)))
-    automaton.make_automaton()
-    pages = np.zeros(len(forms), dtype=np.int64)
+            (single if _TOKEN.fullmatch(low) else multi).setdefault(low, []).append(j)
+    single_set = frozenset(single)
+    token_pages: Counter = Counter()
+    multi_forms = list(multi)
+    multi_pages = np.zeros(len(multi_forms), dtype=np.int64)
+    automaton = None
+    if multi_forms:
+        automaton = ahocorasick.Automaton()
+        for k, low in enumerate(multi_forms):
+            automaton.add_word(low, (k, len(low)))
+        automaton.make_automaton()
     is_word = _WORD_CHAR.match
     for text in _progress(texts, len(texts), "common words", progress):
+        if single_set:
+            token_pages.update(single_set.intersection(_TOKEN.findall(text)))
+        if automaton is None:
+            continue
         last = len(text) - 1
         found = set()
         for end, (k, length) in automaton.iter(text):
@@ -198,9 +208,11 @@ def _lowercase_page_counts(
                 continue
             found.add(k)
         if found:
-            pages[list(found)] += 1
-    for k, js in enumerate(forms.values()):
-        counts[js] = pages[k]
+            multi_pages[list(found)] += 1
+    for low, js in single.items():
+        counts[js] = token_pages.get(low, 0)
+    for k, low in enumerate(multi_forms):
+        counts[multi[low]] = multi_pages[k]
     return counts
 
 
@@ -234,12 +246,17 @@ def build_mention_graph(
     dropped["common_word"] += int(common.sum())
     keep &= ~common
 
-    # the scan: every form takes part (dropped ones consume their text), per-page matched forms
-    matcher = PatternMatcher(mt.patterns)
+    # the scan: dropped forms take part too (they consume their text). A one-token form that
+    # gives no link cannot change any other match (a match starting inside it would not start at
+    # a word boundary, and a longer one at the same start wins), so those are left out: same
+    # result, far fewer raw matches ('Time', 'State', 'It' ...).
+    in_scan = keep | np.fromiter((not _TOKEN.fullmatch(p) for p in mt.patterns), bool, n_forms)
+    scan_idx = np.flatnonzero(in_scan)
+    matcher = PatternMatcher([mt.patterns[j] for j in scan_idx])
     matches: list[np.ndarray] = []
     df = np.zeros(n_forms, dtype=np.int64)
     for text in _progress(texts, n, "mentions", progress):
-        found = _scan(matcher, text)
+        found = scan_idx[_scan(matcher, text)]
         matches.append(found)
         df[found] += 1
 
