@@ -40,9 +40,11 @@ from longtracerl.records import (
     ExtraRewardInfo,
     Message,
     Question,
+    RecordError,
     RowMetadata,
     TrainingRow,
     atomic_write_text,
+    iter_json_lines,
     read_jsonl,
 )
 
@@ -353,18 +355,19 @@ def export_rows(
 
     t0 = time.perf_counter()
     questions = {q.question_id: q for q in read_jsonl(q_path, Question)}
-    contexts = list(read_jsonl(ctx_path, Context))
-    for lineno, c in enumerate(contexts, start=1):
-        if c.question_id not in questions:
-            from longtracerl.records import RecordError
-
-            raise RecordError(ctx_path, lineno, "question_id", f"{c.question_id!r} is not in {q_path}")
-    gold = {c.question_id: list(questions[c.question_id].label.gold_page_ids) for c in contexts}
+    # two streaming passes over contexts.jsonl (a 128K-token context holds ~1,000 documents:
+    # keeping 2,815 of them as records would take gigabytes)
+    gold: dict[str, list[str]] = {}
+    for lineno, obj in iter_json_lines(ctx_path):
+        qid = obj.get("question_id") if isinstance(obj, dict) else None
+        if qid not in questions:
+            raise RecordError(ctx_path, lineno, "question_id", f"{qid!r} is not in {q_path}")
+        gold[qid] = list(questions[qid].label.gold_page_ids)
     train_ids, held_ids = heldout_split(gold, cfg)
     held = set(held_ids)
     n_chars = 0
     with _Outputs(run, cfg.format, cfg.row_group_size) as out:
-        for c in contexts:
+        for c in read_jsonl(ctx_path, Context):
             q = questions[c.question_id]
             content = render_context(c, q.question, fetch_pages(store, [d.page_id for d in c.docs]))
             n_chars += len(content)

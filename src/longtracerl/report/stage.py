@@ -198,8 +198,19 @@ def write_report(
             ccfg = ccfg.model_copy(update={"target_tokens": cfg.target_tokens})
     questions, best = load_inputs(run)
     ctx_path = run / "contexts.jsonl"
-    run_contexts = list(read_jsonl(ctx_path, Context)) if ctx_path.exists() else []
-    with_ctx = {c.question_id for c in run_contexts}
+    # stream the run's contexts: only per-context numbers are kept
+    with_ctx: set[str] = set()
+    lengths: list[int] = []
+    n_docs: list[int] = []
+    over_budget = 0
+    run_strategy = None
+    if ctx_path.exists():
+        for c in read_jsonl(ctx_path, Context):
+            with_ctx.add(c.question_id)
+            lengths.append(c.total_tokens)
+            n_docs.append(len(c.docs))
+            over_budget += c.total_tokens > c.target_tokens
+            run_strategy = c.strategy
     pool = [q for q in questions if (q.question_id in with_ctx) or (not with_ctx and best.get(q.question_id))]
     rng = random.Random(stable_seed(cfg.seed, "report-sample"))
     sample = pool if len(pool) <= cfg.max_questions else rng.sample(pool, cfg.max_questions)
@@ -303,7 +314,6 @@ def write_report(
             "paper_pct": PAPER_CONFUSABILITY[tag],
         }
 
-    lengths = [c.total_tokens for c in run_contexts]
     report: dict[str, Any] = {
         "run": str(run.resolve()),
         "corpus": str(corpus),
@@ -318,10 +328,10 @@ def write_report(
         "agent": agent_success(run),
         "context_lengths": {
             "file": str(ctx_path),
-            "strategy": run_contexts[0].strategy if run_contexts else None,
+            "strategy": run_strategy,
             "total_tokens": _quantiles(lengths),
-            "docs_per_context": _quantiles([len(c.docs) for c in run_contexts]),
-            "over_budget": sum(c.total_tokens > c.target_tokens for c in run_contexts),
+            "docs_per_context": _quantiles(n_docs),
+            "over_budget": over_budget,
         },
         "per_question": per_q,
         "seconds": None,
