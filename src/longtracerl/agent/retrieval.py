@@ -38,6 +38,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 import re
@@ -173,7 +174,7 @@ def parse_question(question: str) -> tuple[list[str], str, str]:
 
 
 def _content_words(text: str) -> list[str]:
-    return [w for w in (m.group(0).lower() for m in _WORD.finditer(text)) if w not in _STOP and len(w) > 1]
+    return [w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 1]
 
 
 def _base_title(title: str) -> str:
@@ -193,18 +194,27 @@ def _mentions(text: str, name: str) -> bool:
     return False
 
 
-def _bigrams(text: str) -> set[tuple[str, str]]:
-    words = [m.group(0).lower() for m in _WORD.finditer(text)]
-    return {(a, b) for a, b in zip(words, words[1:], strict=False) if a not in _STOP or b not in _STOP}
+@functools.lru_cache(maxsize=20000)
+def _bigrams(text: str) -> frozenset[tuple[str, str]]:
+    """Word pairs of a text, without pairs of two stop words (cached: pages recur across hops)."""
+    words = _WORD.findall(text.lower())
+    return frozenset(
+        (a, b) for a, b in zip(words, words[1:], strict=False) if a not in _STOP or b not in _STOP
+    )
 
 
-def _bigram_overlap(clause: str | set[tuple[str, str]], text: str) -> float:
+@functools.lru_cache(maxsize=20000)
+def _word_set(text: str) -> frozenset[str]:
+    return frozenset(_content_words(text))
+
+
+def _bigram_overlap(clause: str | frozenset[tuple[str, str]], text: str) -> float:
     """Share of the clause's word pairs (not both stop words) that occur in ``text``.
 
     >>> _bigram_overlap("a debut single recorded by a singer", "It is the debut single recorded by Ann.")
     0.6
     """
-    want = clause if isinstance(clause, set) else _bigrams(clause.replace(BLANK, " "))
+    want = clause if isinstance(clause, (set, frozenset)) else _bigrams(clause.replace(BLANK, " "))
     if not want:
         return 0.0
     return len(want & _bigrams(text)) / len(want)
@@ -346,7 +356,7 @@ class _Hop:
     clause: str
     words: list[str]
     cands: dict[str, _Cand] = field(default_factory=dict)
-    pairs: set[tuple[str, str]] = field(default_factory=set)  # the clause's word pairs
+    pairs: frozenset[tuple[str, str]] = frozenset()  # the clause's word pairs
 
     def __post_init__(self) -> None:
         self.pairs = _bigrams(self.clause.replace(BLANK, " "))
@@ -379,7 +389,7 @@ class RetrievalPolicy:
     def _overlap_text(words: list[str], text: str) -> float:
         if not words:
             return 0.0
-        have = set(_content_words(text))
+        have = _word_set(text)
         return sum(1 for w in set(words) if w in have) / len(set(words))
 
     @classmethod
