@@ -300,3 +300,17 @@ def test_cli_serve_search_end_to_end(corpus, tmp_path):
         proc.terminate()
         proc.wait(10)
         log.close()
+
+
+def test_serve_search_binds_localhost_by_default():
+    from longtracerl.cli import build_parser
+
+    args = build_parser().parse_args(["serve-search", "--corpus", "c", "--port", "8123"])
+    assert args.host == "127.0.0.1" and args.topk == 3 and args.max_topk == 100
+
+
+def test_create_app_checks_its_limits(retriever):
+    from longtracerl.search.server import create_app
+
+    with pytest.raises(ValueError, match="default_topk"):
+        create_app(retriever, default_topk=0)
