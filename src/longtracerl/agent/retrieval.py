@@ -267,8 +267,15 @@ _YEAR_AT = re.compile(r"(1[0-9]{3}|20[0-9]{2})(?![\w]|,\d|\.\d)")
 _NUMBER_AT = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?")
 
 
-def _typed_at(text: str, pos: int, kind: str) -> str | None:
-    """The answer of type ``kind`` that starts at ``pos`` in ``text``, or None."""
+_CONNECTOR_GAP = re.compile(r"\s+(?:of|the|de|del|von|van|du|da|la|le|and|y)\s+")
+
+
+def _typed_at(text: str, pos: int, kind: str) -> list[str]:
+    """Answers of type ``kind`` that start at ``pos`` in ``text`` (longest first).
+
+    A capitalised name may run over a joining word ("Omarion and Gunplay"): its shorter forms,
+    cut before each joining word, are candidates too.
+    """
     if kind == "year":
         m = _YEAR_AT.match(text, pos)
     elif kind == "number":
@@ -278,8 +285,15 @@ def _typed_at(text: str, pos: int, kind: str) -> str | None:
     else:
         m = _CAP_SPAN.match(text, pos)
     if m is None:
-        return None
-    return m.group(0).rstrip(".'’-&, ") or None
+        return []
+    full = m.group(0).rstrip(".'\u2019-&, ")
+    if not full:
+        return []
+    out = [full]
+    if kind not in ("year", "number", "date"):
+        for gap in reversed(list(_CONNECTOR_GAP.finditer(full))):
+            out.append(full[: gap.start()].rstrip(".'\u2019-&, "))
+    return [a for a in out if a]
 
 
 def align_blank(clause: str, text: str, kind: str) -> list[tuple[str, int]]:
@@ -290,6 +304,8 @@ def align_blank(clause: str, text: str, kind: str) -> list[tuple[str, int]]:
 
     >>> align_blank("this person was born in ___ in a city", "Ann Lee was born in 1971 in Oslo.", "year")
     [('1971', 4)]
+    >>> align_blank("artists such as a person, ___ and Gunplay", "artists such as Wale, Omarion and Gunplay.", "person")[0]
+    ('Omarion', 3)
     """
     ctoks = [m.group(0).lower() for m in _TOK.finditer(clause) if m.group(0) not in _QUOTES]
     try:
@@ -307,19 +323,17 @@ def align_blank(clause: str, text: str, kind: str) -> list[tuple[str, int]]:
             lm += 1
         if lm == 0 and left:
             continue
-        ans = _typed_at(text, starts[i], kind)
-        if ans is None:
-            continue
-        end = starts[i] + len(ans)
-        j = i
-        while j < len(ptoks) and starts[j] < end:
-            j += 1
-        rm = 0
-        while rm < len(right) and j + rm < len(words) and words[j + rm] == right[rm]:
-            rm += 1
-        score = lm + rm
-        if score > best.get(ans, 0):
-            best[ans] = score
+        for ans in _typed_at(text, starts[i], kind):
+            end = starts[i] + len(ans)
+            j = i
+            while j < len(ptoks) and starts[j] < end:
+                j += 1
+            rm = 0
+            while rm < len(right) and j + rm < len(words) and words[j + rm] == right[rm]:
+                rm += 1
+            score = lm + rm
+            if score > best.get(ans, 0):
+                best[ans] = score
     return sorted(best.items(), key=lambda kv: -kv[1])
 
 
