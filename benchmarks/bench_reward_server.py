@@ -140,16 +140,17 @@ def main() -> None:
     ap.add_argument("--tokens", type=int, default=8192)
     ap.add_argument("--bodies", type=int, default=256, help="distinct request bodies, reused round-robin")
     ap.add_argument("--endpoint", choices=["evaluate", "evaluate_group"], default="evaluate")
-    ap.add_argument("--max-concurrency", type=int, default=16, help="server --max-concurrency")
+    ap.add_argument(
+        "--max-concurrency", type=int, default=None, help="server --max-concurrency (default: its own)"
+    )
     args = ap.parse_args()
 
     bodies = build_bodies(args.bodies, args.tokens, args.endpoint)
     kb = statistics.mean(len(b) for b in bodies) / 1024
     port = free_port()
-    cmd = [
-        sys.executable, "-m", "longtracerl.cli", "serve-reward", "--port", str(port), "--judge", "rule",
-        "--max-concurrency", str(args.max_concurrency),
-    ]  # fmt: skip
+    cmd = [sys.executable, "-m", "longtracerl.cli", "serve-reward", "--port", str(port), "--judge", "rule"]
+    if args.max_concurrency is not None:
+        cmd += ["--max-concurrency", str(args.max_concurrency)]
     server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy())
     try:
         deadline = time.monotonic() + 60
@@ -180,7 +181,8 @@ def main() -> None:
     print(
         f"endpoint /{args.endpoint}, rule judge, {args.clients} concurrent clients, {args.requests} requests "
         f"(+{args.warmup} warm-up), {args.tokens}-token responses ({kb:.0f} KiB bodies), "
-        f"server --max-concurrency {args.max_concurrency}, {os.cpu_count()} CPUs"
+        f"server --max-concurrency {args.max_concurrency or 'default (1 for the rule judge)'}, "
+        f"{os.cpu_count()} CPUs"
     )
     print(f"sample response: {json.dumps(sample)[:160]}")
     print(f"throughput {rate:.0f} requests/s ({rate * kb / 1024:.1f} MiB/s of request bodies)")

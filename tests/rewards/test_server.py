@@ -224,3 +224,54 @@ def test_llm_judge_failures_give_zero_not_errors(fake_llm_server):
         r = httpx.post(f"{url}/evaluate", json=_evaluate_body("Paris by the Seine"), timeout=30)
         assert r.json()["outcome_reward"] == 1.0
         assert time.monotonic() - t0 < 20
+
+
+def test_bounded_concurrency_and_judge_off_the_loop():
+    class SlowJudge:
+        name = "slow"
+
+        def __init__(self):
+            self.active = 0
+            self.peak = 0
+            self.lock = threading.Lock()
+
+        def judge(self, question, answer, response, *, aliases=()):
+            with self.lock:
+                self.active += 1
+                self.peak = max(self.peak, self.active)
+            time.sleep(0.2)
+            with self.lock:
+                self.active -= 1
+            return RuleJudge().judge(question, answer, response, aliases=aliases)
+
+    judge = SlowJudge()
+    with running(create_app(judge, max_concurrency=2)) as url:
+        results = []
+        client = httpx.Client(timeout=30)
+        client.get(f"{url}/health")  # connection pool and TLS context set up before timing
+
+        def call():
+            results.append(client.post(f"{url}/evaluate", json=_evaluate_body("Paris")).status_code)
+
+        threads = [threading.Thread(target=call) for _ in range(6)]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 5
+        while judge.active == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        # the event loop is free while judges run: health answers at once (a judge takes 0.2 s)
+        t0 = time.monotonic()
+        health = client.get(f"{url}/health").json()
+        assert time.monotonic() - t0 < 0.15
+        assert 1 <= health["in_flight"] <= 2
+        for t in threads:
+            t.join()
+    assert results == [200] * 6
+    assert judge.peak == 2
+
+
+def test_default_concurrency():
+    from longtracerl.rewards.server import default_concurrency
+
+    assert default_concurrency(RuleJudge()) == 1
+    assert default_concurrency(LLMJudge(make_chat_model("openai:x", base_url="http://127.0.0.1:9/v1"))) == 32

@@ -97,7 +97,10 @@ def register(subparsers: Any) -> None:
         "--max-body-mb", type=float, default=16.0, help="Largest request body in MiB (413 above)."
     )
     serve.add_argument(
-        "--max-concurrency", type=int, default=16, help="Requests scored at once; the rest wait (default 16)."
+        "--max-concurrency",
+        type=int,
+        default=None,
+        help="Requests scored at once; the rest wait (default: 1 for --judge rule, 32 for --judge llm).",
     )
     serve.add_argument("--log-level", default="warning", help="uvicorn log level (default warning).")
     serve.set_defaults(func=_serve)
@@ -135,7 +138,7 @@ def _serve(args: argparse.Namespace) -> int:
         key = os.environ.get(args.auth_key_env)
         if not key:
             raise ConfigError(f"--auth-key-env {args.auth_key_env}: the environment variable is not set")
-    if args.max_concurrency < 1:
+    if args.max_concurrency is not None and args.max_concurrency < 1:
         raise ConfigError("--max-concurrency must be >= 1")
     judge = _judge_from_args(args)
     print(
