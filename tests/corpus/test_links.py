@@ -107,6 +107,16 @@ def test_common_word_filter() -> None:
     assert edges(titles, texts, **kw) == {("Physics", "Energy")}
 
 
+def test_common_word_phrases_are_optional() -> None:
+    titles = ["The City", "Report"]
+    texts = ["x", "The City grew. In the city, the city hall. Not the city."]
+    texts += ["the city"] * 3
+    titles += ["A", "B", "C"]
+    kw = dict(BASE, common_word_min_pages=3)
+    assert edges(titles, texts, **kw) == {("Report", "The City")}  # phrases not tested by default
+    assert edges(titles, texts, **kw, common_word_phrases=True) == set()
+
+
 def test_frequent_titles_dropped_but_still_consume_text() -> None:
     titles = ["New York", "York"] + [f"Page{i}" for i in range(10)]
     texts = ["A state.", "A city in England."] + ["Born in New York."] * 9 + ["Born in York."]

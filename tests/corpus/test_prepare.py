@@ -198,7 +198,7 @@ def test_crash_after_files_moved_leaves_no_complete_manifest(
     assert prepare_corpus("jsonl", src, out, CorpusConfig(build_index=True)).skipped_run
 
 
-def test_crash_in_first_run_then_rerun(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_error_in_first_run_then_rerun(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     src = pages_jsonl(tmp_path / "in.jsonl")
     out = tmp_path / "c"
     monkeypatch.setattr(
@@ -206,8 +206,12 @@ def test_crash_in_first_run_then_rerun(tmp_path: Path, monkeypatch: pytest.Monke
     )
     with pytest.raises(MemoryError):
         prepare_corpus("jsonl", src, out, NO_INDEX)
-    assert (out / ".building").exists() and read_manifest(out) is None
+    assert not (out / ".building").exists() and read_manifest(out) is None
+    assert not (out / "pages.sqlite").exists()
     monkeypatch.undo()
+    # a hard kill (no exception handling) leaves .building/ behind: the next run clears it
+    (out / ".building").mkdir()
+    (out / ".building" / "pages.sqlite.partial").write_bytes(b"half a database")
     m = prepare_corpus("jsonl", src, out, NO_INDEX)
     assert m.counts["pages"] == 6 and not (out / ".building").exists()
 

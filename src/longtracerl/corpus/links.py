@@ -16,9 +16,9 @@ self-links). Which titles link (all thresholds in :class:`CorpusConfig`):
    (no link) or 'first'. '(disambiguation)' pages are never targets;
 2. forms shorter than ``min_title_chars`` (4) or without a letter give no link;
 3. case-aware: a title matches only in its own casing ('Apple Inc.' never matches 'apple');
-4. common words: a form whose lower-cased form occurs as a whole word in at least
+4. common words: a one-word form whose lower-cased form occurs as a whole word in at least
    max(``common_word_min_pages``, ``common_word_share`` x pages) pages gives no link ('Time',
-   'Band', 'Novel');
+   'Band', 'Novel'); multi-word forms too with ``common_word_phrases`` ('The City');
 5. hubs: a form mentioned in more than ``max_mention_share`` of pages (5 %) gives no link, and a
    base of qualified titles mentioned in more than ``qualified_max_mention_share`` (0.1 %)
    ('September (2007 film)' is not what 'September' means); forms mentioned in at most
@@ -26,7 +26,8 @@ self-links). Which titles link (all thresholds in :class:`CorpusConfig`):
 
 A form that gives no link still *consumes* its text: every form takes part in the longest-match
 scan, so with 'New York' dropped (too frequent) the 'York' inside 'New York' is still not a
-mention of the page 'York'. One scan is enough: rule 5 uses that scan's own counts.
+mention of the page 'York'. One mention scan is enough: rules 4-5 are decided after it, from its
+own counts (rule 4 adds a lower-case count, only for the forms that scan found).
 
 Example:
     >>> from longtracerl.corpus.config import CorpusConfig
@@ -44,6 +45,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -231,7 +233,17 @@ def build_mention_graph(
     n = len(titles)
     if len(texts) != n:
         raise ValueError(f"{n} titles but {len(texts)} texts")
+    clock = time.perf_counter()
+    timings: dict[str, float] = {}
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = round(now - clock, 3)
+        clock = now
+
     mt = mention_targets(titles, cfg)
+    lap("forms_s")
     dropped = Counter(mt.dropped)
     n_forms = len(mt.patterns)
     owners = np.asarray(mt.owners, dtype=np.int64)
@@ -240,17 +252,12 @@ def build_mention_graph(
         ~qualified | np.fromiter(map(bool, mt.candidates), bool, n_forms)
     )
 
-    # common words (rule 4): counted on lower-cased forms, independent of the cased scan
-    common_limit = max(cfg.common_word_min_pages, math.ceil(cfg.common_word_share * n))
-    common = keep & (_lowercase_page_counts(mt.patterns, texts, progress, only=keep) >= common_limit)
-    dropped["common_word"] += int(common.sum())
-    keep &= ~common
-
-    # the scan: dropped forms take part too (they consume their text). A one-token form that
-    # gives no link cannot change any other match (a match starting inside it would not start at
-    # a word boundary, and a longer one at the same start wins), so those are left out: same
-    # result, far fewer raw matches ('Time', 'State', 'It' ...).
-    in_scan = keep | np.fromiter((not _TOKEN.fullmatch(p) for p in mt.patterns), bool, n_forms)
+    # the scan. Forms that give no link take part too when they span several tokens: they consume
+    # their text. A one-token form that gives no link cannot change any other match (a match
+    # cannot start inside it at a word boundary, and a longer one at the same start wins), so
+    # those are left out: same result, far fewer raw matches ('It', '1989' ...).
+    multi_token = np.fromiter((not _TOKEN.fullmatch(p) for p in mt.patterns), bool, n_forms)
+    in_scan = keep | multi_token
     scan_idx = np.flatnonzero(in_scan)
     matcher = PatternMatcher([mt.patterns[j] for j in scan_idx])
     matches: list[np.ndarray] = []
@@ -259,6 +266,17 @@ def build_mention_graph(
         found = scan_idx[_scan(matcher, text)]
         matches.append(found)
         df[found] += 1
+    lap("scan_s")
+
+    # common words (rule 4): only forms that were mentioned at all need the lower-case count
+    common_limit = max(cfg.common_word_min_pages, math.ceil(cfg.common_word_share * n))
+    tested = keep & (df > 0)
+    if not cfg.common_word_phrases:
+        tested &= ~multi_token
+    common = tested & (_lowercase_page_counts(mt.patterns, texts, progress, only=tested) >= common_limit)
+    dropped["common_word"] += int(common.sum())
+    keep &= ~common
+    lap("common_words_s")
 
     # hubs (rule 5), from the same scan's counts
     limit = max(cfg.max_mention_share * n, cfg.share_floor_pages)
@@ -293,6 +311,7 @@ def build_mention_graph(
                 qual_links += 1
             src.append(i)
             dst.append(owner)
+    lap("resolve_s")
     graph = LinkGraph.from_edges(n, src, dst)
     directed = graph.num_links
     if cfg.symmetric_mentions:
@@ -311,6 +330,8 @@ def build_mention_graph(
         "max_mentions_qualified": float(qlimit),
         "links": graph.num_links,
     }
+    lap("csr_s")
+    stats["timings"] = timings
     return graph, stats
 
 

@@ -182,78 +182,82 @@ def prepare_corpus(
         shutil.rmtree(build)  # leftovers of a crashed run
     build.mkdir()
 
-    # -- pages -------------------------------------------------------------------------------
-    skips = _SkipWriter(build / SKIPPED_FILE)
-    ctx = LoadContext(inp, skip_bad=cfg.skip_bad, max_chars=cfg.max_chars, on_skip=skips)
-    titles: list[str] = []
-    ids: list[str] = []
-    # texts are kept in memory only when the graph may be built from mentions
-    texts: list[str] | None = [] if cfg.links != "anchors" else None
-    pages_with_links = 0
-    first_seen: dict[str, tuple[int | None, str | None]] = {}
     try:
-        with PageStore.create(build) as writer:
-            loaded_iter = spec.load(ctx)
-            if progress:
-                from tqdm import tqdm
-
-                loaded_iter = tqdm(loaded_iter, desc=f"load {source}", unit="page", mininterval=0.5)
-            for loaded in loaded_iter:
-                page = loaded.page
-                if page.id in first_seen:
-                    prev_line, prev_field = first_seen[page.id]
-                    prev = f"line {prev_line}" if prev_line is not None else str(prev_field)
-                    if spec.duplicates == "first":
-                        ctx.skip(
-                            "duplicate_id",
-                            loaded.line,
-                            loaded.field,
-                            f"duplicate id {page.id!r} (first at {prev})",
-                        )
-                    else:
-                        ctx.bad(
-                            loaded.line,
-                            "id" if loaded.field is None else loaded.field,
-                            f"duplicate page id {page.id!r} (first at {prev})",
-                            reason="duplicate_id",
-                            item_id=page.id,
-                        )
-                    continue
-                first_seen[page.id] = (loaded.line, loaded.field)
-                writer.add(page)
-                ids.append(page.id)
-                titles.append(page.title)
-                if page.links:
-                    pages_with_links += 1
-                    if cfg.links == "auto":
-                        texts = None  # auto resolves to anchors: the texts are not needed
-                if texts is not None:
-                    texts.append(page.text)
-    finally:
-        skips.close()
-    first_seen.clear()
-    t_loaded = time.perf_counter()
-    n = len(ids)
-    if n == 0:
-        shutil.rmtree(build, ignore_errors=True)
-        raise RecordError(inp, None, None, f"no usable page (skipped: {dict(ctx.skipped) or 'none'})")
-
-    # -- graph -------------------------------------------------------------------------------
-    mode = cfg.links
-    if mode == "auto":
-        mode = "anchors" if pages_with_links else "mentions"
-    if mode == "anchors":
-        store = PageStore(build)
+        # -- pages -------------------------------------------------------------------------------
+        skips = _SkipWriter(build / SKIPPED_FILE)
+        ctx = LoadContext(inp, skip_bad=cfg.skip_bad, max_chars=cfg.max_chars, on_skip=skips)
+        titles: list[str] = []
+        ids: list[str] = []
+        # texts are kept in memory only when the graph may be built from mentions
+        texts: list[str] | None = [] if cfg.links != "anchors" else None
+        pages_with_links = 0
+        first_seen: dict[str, tuple[int | None, str | None]] = {}
         try:
-            graph, gstats = build_anchor_graph(ids, titles, (p.links for p in store.iter_pages()))
+            with PageStore.create(build) as writer:
+                loaded_iter = spec.load(ctx)
+                if progress:
+                    from tqdm import tqdm
+
+                    loaded_iter = tqdm(loaded_iter, desc=f"load {source}", unit="page", mininterval=0.5)
+                for loaded in loaded_iter:
+                    page = loaded.page
+                    if page.id in first_seen:
+                        prev_line, prev_field = first_seen[page.id]
+                        prev = f"line {prev_line}" if prev_line is not None else str(prev_field)
+                        if spec.duplicates == "first":
+                            ctx.skip(
+                                "duplicate_id",
+                                loaded.line,
+                                loaded.field,
+                                f"duplicate id {page.id!r} (first at {prev})",
+                            )
+                        else:
+                            ctx.bad(
+                                loaded.line,
+                                "id" if loaded.field is None else loaded.field,
+                                f"duplicate page id {page.id!r} (first at {prev})",
+                                reason="duplicate_id",
+                                item_id=page.id,
+                            )
+                        continue
+                    first_seen[page.id] = (loaded.line, loaded.field)
+                    writer.add(page)
+                    ids.append(page.id)
+                    titles.append(page.title)
+                    if page.links:
+                        pages_with_links += 1
+                        if cfg.links == "auto":
+                            texts = None  # auto resolves to anchors: the texts are not needed
+                    if texts is not None:
+                        texts.append(page.text)
         finally:
-            store.close()
-    else:
-        assert texts is not None
-        graph, gstats = build_mention_graph(titles, texts, cfg, progress=progress)
-    texts = None
-    graph.save(build / GRAPH_FILE)
-    t_graph = time.perf_counter()
+            skips.close()
+        first_seen.clear()
+        t_loaded = time.perf_counter()
+        n = len(ids)
+        if n == 0:
+            shutil.rmtree(build, ignore_errors=True)
+            raise RecordError(inp, None, None, f"no usable page (skipped: {dict(ctx.skipped) or 'none'})")
+
+        # -- graph -------------------------------------------------------------------------------
+        mode = cfg.links
+        if mode == "auto":
+            mode = "anchors" if pages_with_links else "mentions"
+        if mode == "anchors":
+            store = PageStore(build)
+            try:
+                graph, gstats = build_anchor_graph(ids, titles, (p.links for p in store.iter_pages()))
+            finally:
+                store.close()
+        else:
+            assert texts is not None
+            graph, gstats = build_mention_graph(titles, texts, cfg, progress=progress)
+        texts = None
+        graph.save(build / GRAPH_FILE)
+        t_graph = time.perf_counter()
+    except BaseException:
+        shutil.rmtree(build, ignore_errors=True)  # an error leaves no half-built files (a hard kill may)
+        raise
 
     # -- move into place: manifest first out, so a crash never leaves a "complete" folder ------
     (out / MANIFEST_FILE).unlink(missing_ok=True)
