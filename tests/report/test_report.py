@@ -40,6 +40,9 @@ def test_report_files_and_numbers(run_dir, store):
     assert a["per_attempt"]["1"] == {"attempts": 12, "correct": 0, "rate": 0.0}
     assert a["per_attempt"]["2"]["correct"] == 11 and a["solved_by_attempt"]["2"] == round(11 / 12, 4)
     assert a["agent_summary"]["kept"] == 11
+    # fixture trajectories: 20 non-gold pages seen, 5 of them opened, gold cited -> pool of 20
+    assert rep["trajectory_pool"]["contexts"] == 6 and rep["trajectory_pool"]["mean_pool_docs"] == 20.0
+    assert rep["trajectory_pool"]["mean_used_docs"] <= 20.0
     assert rep["context_lengths"]["total_tokens"]["max"] <= 2500
     assert rep["context_lengths"]["over_budget"] == 0
     md = (out / "report.md").read_text()

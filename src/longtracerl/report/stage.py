@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from longtracerl.config import ConfigError
-from longtracerl.contexts.assemble import ContextRejected, fetch_pages
+from longtracerl.contexts.assemble import ContextRejected, derive_tiers, fetch_pages
 from longtracerl.contexts.config import ContextsConfig
 from longtracerl.contexts.prompt import stable_seed
 from longtracerl.contexts.stage import SUMMARY_FILE as CONTEXTS_SUMMARY
@@ -233,6 +233,7 @@ def write_report(
     built: Counter[str] = Counter()
     rejected: dict[str, Counter[str]] = {s: Counter() for s in cfg.strategies}
     per_q: list[dict[str, Any]] = []
+    pool_stats: Counter[str] = Counter()
     bar = None
     if progress:
         from tqdm import tqdm
@@ -250,6 +251,14 @@ def write_report(
                     rejected[s][rej.reason] += 1
                     continue
                 built[s] += 1
+                if s == "traj-tiered" and best.get(q.question_id) is not None:
+                    tiers_q = derive_tiers(best[q.question_id], q.label.gold_page_ids)
+                    pool_n = len(tiers_q.tier1) + len(tiers_q.tier2)
+                    used = sum(d.tag in ("tier1", "tier2") for d in ctx.docs)
+                    pool_stats["contexts"] += 1
+                    pool_stats["pool_docs"] += pool_n
+                    pool_stats["used_docs"] += used
+                    pool_stats["whole_pool_used"] += used >= pool_n
                 texts = norm.get(d.page_id for d in ctx.docs)
                 tallies = tally_by_tag(ctx.docs, q.label.rubrics, texts, normalised=True)
                 for tag, t in tallies.items():
@@ -324,7 +333,8 @@ def write_report(
         "fill": list(ccfg.fill),
         "strategies": strategies,
         "tiers": tiers,
-        "ordering": ordering_notes(strategies, tiers),
+        "trajectory_pool": _pool_summary(pool_stats),
+        "ordering": ordering_notes(strategies, tiers, _pool_summary(pool_stats)),
         "agent": agent_success(run),
         "context_lengths": {
             "file": str(ctx_path),
@@ -351,7 +361,19 @@ def write_report(
     return report
 
 
-def ordering_notes(strategies: dict[str, Any], tiers: dict[str, Any]) -> list[str]:
+def _pool_summary(pool: Counter[str]) -> dict[str, Any]:
+    n = pool["contexts"]
+    return {
+        "contexts": n,
+        "mean_pool_docs": round(pool["pool_docs"] / n, 1) if n else None,
+        "mean_used_docs": round(pool["used_docs"] / n, 1) if n else None,
+        "whole_pool_used_pct": _pct(pool["whole_pool_used"] / n) if n else None,
+    }
+
+
+def ordering_notes(
+    strategies: dict[str, Any], tiers: dict[str, Any], pool: dict[str, Any] | None = None
+) -> list[str]:
     """Plain statements comparing the measured ordering with the paper's."""
     notes = []
     have = [s for s in PAPER_ORDER if strategies.get(s, {}).get("confusability_pct") is not None]
@@ -369,6 +391,13 @@ def ordering_notes(strategies: dict[str, Any], tiers: dict[str, Any]) -> list[st
                 f"ORDERING DIFFERS FROM THE PAPER: {a} ({vals[a]} %) is not below {b} ({vals[b]} %); "
                 f"the paper has {PAPER_CONFUSABILITY[a]} % < {PAPER_CONFUSABILITY[b]} %."
             )
+    if pool and pool.get("whole_pool_used_pct") is not None and pool["whole_pool_used_pct"] >= 50:
+        notes.append(
+            f"The whole trajectory pool (Tier-1 + Tier-2, {pool['mean_pool_docs']} documents on average) "
+            f"fit in the budget in {pool['whole_pool_used_pct']} % of the traj-tiered contexts: there "
+            "traj-random and traj-tiered hold the same trajectory documents and the same fill, so tier "
+            "priority cannot separate them; the paper's gap needs pools larger than the budget."
+        )
     t1, t2 = tiers["tier1"]["pct"], tiers["tier2"]["pct"]
     if t1 is None or t2 is None:
         notes.append("Tier-1 / Tier-2 could not both be measured (no such documents in the sample).")
@@ -408,6 +437,14 @@ def render_markdown(r: dict[str, Any]) -> str:
             f"| {label} | {_fmt(t['pct'], ' %')} | {paper} | {t['distractors']} | {t['confusable']} |"
         )
     lines += ["", *[f"- {n}" for n in r["ordering"]], ""]
+    tp = r.get("trajectory_pool") or {}
+    if tp.get("contexts"):
+        lines += [
+            f"Trajectory pool (traj-tiered): {tp['mean_pool_docs']} Tier-1 + Tier-2 documents per "
+            f"question on average, {tp['mean_used_docs']} used; the whole pool fit in "
+            f"{tp['whole_pool_used_pct']} % of the contexts.",
+            "",
+        ]
     lines += [
         "## Where the documents came from (share of documents per tag)",
         "",
