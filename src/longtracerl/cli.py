@@ -28,6 +28,7 @@ COMMAND_MODULES: list[str] = [
     "longtracerl.contexts.cli",
     "longtracerl.report.cli",
     "longtracerl.rewards.cli",
+    "longtracerl.evals.cli",
     "longtracerl.train.cli",
 ]
 

@@ -1,0 +1,124 @@
+"""The benchmark protocol, the score type, and file readers shared by the benchmark modules."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from longtracerl.records import RecordError
+
+if TYPE_CHECKING:
+    from longtracerl.evals.config import EvalConfig
+    from longtracerl.evals.items import EvalItem
+    from longtracerl.rewards.judge import Judge
+
+
+@dataclass(frozen=True)
+class Score:
+    """The score of one sample's answer content. ``judge`` is the judge's verdict (judged benchmarks)."""
+
+    score: float
+    parsed_answer: str | None
+    judge: dict[str, Any] | None = None
+    judge_error: str | None = None
+
+
+@runtime_checkable
+class Benchmark(Protocol):
+    """One benchmark: a loader, a prompt builder (inside the loader) and a scorer."""
+
+    name: str  # registry name, e.g. "aa-lcr"
+    title: str  # column title in tables, e.g. "AA-LCR"
+    uses_judge: bool  # True when score() calls the answer judge
+
+    def load(self, path: str | None, cfg: EvalConfig) -> list[EvalItem]: ...
+
+    def score(self, item: EvalItem, content: str, judge: Judge | None) -> Score: ...
+
+
+def judged_score(item: EvalItem, content: str, judge: Judge | None) -> Score:
+    """Score 1/0 from the answer judge (the rewards' RuleJudge or LLMJudge) on the answer content.
+
+    A judge that raises or returns no verdict gives score 0 with ``judge_error`` set (never a crash).
+    """
+    if judge is None:
+        raise ValueError("this benchmark needs an answer judge")
+    try:
+        result = judge.judge(item.question, item.answer, content, aliases=item.aliases)
+    except Exception as err:  # a broken user judge must not lose the run: record it, score 0
+        return Score(0.0, None, None, f"judge raised {type(err).__name__}: {err}")
+    verdict = asdict(result)
+    return Score(
+        1.0 if result.correct and not result.error else 0.0, result.extracted_answer, verdict, result.error
+    )
+
+
+# --------------------------------------------------------------------------- file readers
+
+
+def raise_csv_limit() -> None:
+    """AA-LCR and FRAMES cells hold whole documents: lift the csv module's 128 KB field limit."""
+    limit = sys.maxsize
+    while True:
+        try:
+            csv.field_size_limit(limit)
+            return
+        except OverflowError:
+            limit //= 10
+
+
+def read_rows(path: str | os.PathLike) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield ``(line, row)`` from a .jsonl, .json (a list, or {"data": [...]}), .csv, .tsv or .parquet.
+
+    ``line`` is the 1-based file line for JSONL/CSV/TSV (the line where the row starts) and the
+    1-based entry number for JSON lists and Parquet rows. Errors name the file and line.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"{p}: benchmark file not found")
+    suffix = p.suffix.lower()
+    if suffix == ".jsonl":
+        from longtracerl.records import iter_json_lines
+
+        for line, obj in iter_json_lines(p):
+            if not isinstance(obj, dict):
+                raise RecordError(p, line, None, f"expected a JSON object, got {type(obj).__name__}")
+            yield line, obj
+    elif suffix == ".json":
+        try:
+            data = json.loads(p.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as err:
+            raise RecordError(p, err.lineno, None, f"malformed JSON: {err.msg}") from None
+        if isinstance(data, dict) and isinstance(data.get("data"), list):
+            data = data["data"]
+        if not isinstance(data, list):
+            raise RecordError(p, None, None, "expected a JSON list of objects (or {'data': [...]})")
+        for i, obj in enumerate(data, start=1):
+            if not isinstance(obj, dict):
+                raise RecordError(p, i, None, f"entry {i}: expected an object, got {type(obj).__name__}")
+            yield i, obj
+    elif suffix in (".csv", ".tsv"):
+        raise_csv_limit()
+        with open(p, encoding="utf-8", newline="") as fh:
+            reader = csv.DictReader(fh, delimiter="\t" if suffix == ".tsv" else ",")
+            start = 2  # the header is line 1
+            for row in reader:
+                if None in row:
+                    raise RecordError(p, start, None, "row has more cells than the header")
+                yield start, dict(row)
+                start = reader.line_num + 1
+    elif suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        for i, row in enumerate(pq.read_table(p).to_pylist(), start=1):
+            yield i, row
+    else:
+        raise RecordError(
+            p, None, None, f"unsupported file type '{suffix}' (use .jsonl, .json, .csv, .tsv, .parquet)"
+        )
