@@ -24,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 
@@ -34,6 +35,12 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _cpu_of(pid: int) -> float:
+    """User + system CPU seconds of a running process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def build_bodies(n: int, tokens: int, endpoint: str, seed: int = 0) -> list[bytes]:
@@ -170,7 +177,11 @@ def main() -> None:
         ).json()
         path = f"/{args.endpoint}"
         asyncio.run(run_load("127.0.0.1", port, path, bodies, args.warmup, args.clients))
+        server_cpu0 = _cpu_of(server.pid)
+        client_cpu0 = time.process_time()
         wall, lat = asyncio.run(run_load("127.0.0.1", port, path, bodies, args.requests, args.clients))
+        client_cpu = time.process_time() - client_cpu0
+        server_cpu = _cpu_of(server.pid) - server_cpu0
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -187,6 +198,11 @@ def main() -> None:
     print(f"sample response: {json.dumps(sample)[:160]}")
     print(f"throughput {rate:.0f} requests/s ({rate * kb / 1024:.1f} MiB/s of request bodies)")
     print(f"latency p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {lat[-1] * 1e3:.1f} ms")
+    print(
+        f"CPU per request: server {server_cpu / len(lat) * 1e3:.2f} ms, client {client_cpu / len(lat) * 1e3:.2f} ms "
+        f"(load-independent capacity on 2 cores ~{2 / ((server_cpu + client_cpu) / len(lat)):.0f} req/s, "
+        f"server-bound ~{1 / (server_cpu / len(lat)):.0f} req/s); load average {os.getloadavg()[0]:.1f}"
+    )
     print(
         f"peak RSS: client {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB, "
         f"server {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024:.0f} MB"
