@@ -317,3 +317,19 @@ def test_a_graph_of_another_corpus_is_refused(corpus, tmp_path):
     with pytest.raises(ValueError, match="rebuild graph.npz"):
         run_walks(WalksConfig(num_walks=1), tmp_path, tmp_path / "run", progress=False)
     assert main(["walks", "--corpus", str(tmp_path), "--out", str(tmp_path / "run"), "--no-progress"]) == 2
+
+
+def test_walks_are_unique_paths_and_duplicates_are_counted(corpus, tmp_path):
+    stats = run_walks(WalksConfig(num_walks=60, hops=3, seed=1), corpus, tmp_path / "u", progress=False)
+    paths = [tuple(w.page_ids) for w in _walks(tmp_path / "u")]
+    assert len(paths) == len(set(paths)) == 60
+    assert stats.rejected["duplicate_walk"] > 0  # a 38-page graph retraces paths
+    # a resumed run keeps the rule across runs
+    cfg = WalksConfig(num_walks=30, hops=3, seed=1)
+    run_walks(cfg, corpus, tmp_path / "r", progress=False)
+    run_walks(cfg.model_copy(update={"num_walks": 60}), corpus, tmp_path / "r", progress=False)
+    assert (tmp_path / "r" / "walks.jsonl").read_text() == (tmp_path / "u" / "walks.jsonl").read_text()
+    dup = run_walks(
+        WalksConfig(num_walks=60, hops=3, seed=1, unique_paths=False), corpus, tmp_path / "d", progress=False
+    )
+    assert "duplicate_walk" not in dup.rejected

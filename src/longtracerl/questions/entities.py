@@ -261,7 +261,7 @@ _ROLE_KEYWORDS: dict[str, tuple[str, ...]] = {
     ],
     "film": ("film", "movie", "documentary"),
     "series": ("sitcom", "series", "miniseries", "show", "soap opera", "programme", "program"),
-    "recording": ("album", "song", "single", "ep", "soundtrack", "mixtape"),
+    "recording": ("album", "song", "single", "ep", "extended play", "soundtrack", "mixtape"),
     "work": ("opera", "painting", "sculpture", "play", "symphony", "ballet", "operetta"),
     "band": ("band", "group", "duo", "trio", "quartet", "orchestra", "choir"),
     "team": ("team", "club", "franchise"),

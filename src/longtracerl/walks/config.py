@@ -50,6 +50,10 @@ class WalksConfig(StageConfig):
             "seed chains only at such pages. The chooser still picks among up to max_candidates."
         ),
     )
+    unique_paths: bool = Field(
+        default=True,
+        description="Reject a segment whose page sequence equals an already kept walk (reason duplicate_walk).",
+    )
     segments_per_chain: int = Field(
         default=10, ge=1, description="Segments walked from one seed page (joined by mad-walk jumps)."
     )

@@ -8,7 +8,9 @@ one. A segment ends early at a dead end. With ``require_answerable_end`` the las
 considers pages that offer an answer (a year, a number or a corpus entity; see
 :mod:`longtracerl.questions.entities`), and trailing pages without one are trimmed. A segment is
 kept (one :class:`~longtracerl.records.Walk`) when it has at least ``min_unique`` unique titles;
-otherwise it is rejected with a counted reason (``dead_end`` or ``no_answerable_end``).
+otherwise it is rejected with a counted reason (``dead_end`` or ``no_answerable_end``). With
+``unique_paths`` a segment whose page sequence equals an earlier kept walk is rejected
+(``duplicate_walk``): deterministic choosers on a sparse graph often retrace a path.
 
 Between segments a mad-walk jump takes 2-4 random out-links (any page) and must land on a usable,
 unvisited page; after ``jump_retries`` failed tries the next segment restarts from a random
@@ -45,7 +47,15 @@ from longtracerl.config import config_hash
 from longtracerl.corpus.graph import LinkGraph
 from longtracerl.corpus.store import PageStore
 from longtracerl.questions.entities import classify_role, has_answer, name_forms, split_sentences
-from longtracerl.records import JsonlAppender, Provenance, RecordError, RejectedItem, Walk, atomic_write_text
+from longtracerl.records import (
+    JsonlAppender,
+    Provenance,
+    RecordError,
+    RejectedItem,
+    Walk,
+    atomic_write_text,
+    read_jsonl,
+)
 from longtracerl.walks.choosers import Chooser, make_chooser
 from longtracerl.walks.config import WalksConfig
 
@@ -326,6 +336,11 @@ def run_walks(
     out = JsonlAppender(run / WALKS_FILE, key="walk_id")
     rej = JsonlAppender(run / REJECTED_FILE, key="item_id")
     stats.kept = len(out.done)
+    seen_paths: set[tuple[int, ...]] = set()
+    if cfg.unique_paths and out.done:
+        index_of = {pid: i for i, pid in enumerate(store.ids())}
+        for walk in read_jsonl(run / WALKS_FILE, Walk):
+            seen_paths.add(tuple(index_of[p] for p in walk.page_ids if p in index_of))
     bar = None
     if progress:
         from tqdm import tqdm
@@ -338,6 +353,14 @@ def run_walks(
         while stats.kept < cfg.num_walks and attempted < max_segments:
             for seg in walker.chain(k, stats.jumps):
                 attempted += 1
+                if seg.walk_id in out.done:
+                    continue
+                if seg.reason is None and cfg.unique_paths:
+                    path = tuple(seg.pages)
+                    if path in seen_paths:
+                        seg.reason = "duplicate_walk"
+                    else:
+                        seen_paths.add(path)
                 if seg.reason is not None:
                     stats.rejected[seg.reason] += 1
                     if seg.walk_id not in rej.done:
@@ -349,8 +372,6 @@ def run_walks(
                                 detail=" -> ".join(walker.titles[i] for i in seg.pages),
                             )
                         )
-                    continue
-                if seg.walk_id in out.done:
                     continue
                 out.write(
                     Walk(
