@@ -294,3 +294,19 @@ def test_registry_names() -> None:
     assert set(LOADERS) == {"hotpotqa", "kilt", "jsonl", "wiki-summaries"}
     assert LOADERS["hotpotqa"].default_asset == "hotpotqa" and LOADERS["kilt"].default_asset is None
     assert LOADERS["jsonl"].duplicates == "error" and LOADERS["hotpotqa"].duplicates == "first"
+
+
+def test_truncated_gzip_is_an_error_naming_the_line(tmp_path: Path) -> None:
+    lines = b"".join(
+        (
+            json.dumps({"wikipedia_id": str(i), "wikipedia_title": f"T{i}", "text": [f"T{i}", "body " * 50]})
+            + "\n"
+        ).encode()
+        for i in range(200)
+    )
+    data = gzip.compress(lines)
+    path = tmp_path / "k.jsonl.gz"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(RecordError) as err:
+        run(load_kilt, path, skip_bad=True)  # a broken stream cannot be skipped past
+    assert err.value.line is not None and err.value.line > 1 and "compressed input" in err.value.message

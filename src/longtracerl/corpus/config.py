@@ -62,8 +62,9 @@ class CorpusConfig(StageConfig):
         default="drop",
         description=(
             "When a base is shared by several qualified titles ('Mercury (planet)', 'Mercury "
-            "(element)'), no page has the bare title and no single one has qualifier evidence: "
-            "'drop' the mention or link the 'first' candidate in corpus order."
+            "(element)'), no page has the bare title and several candidates show qualifier evidence "
+            "(or, with qualifier_evidence off, always): 'drop' the mention or link the 'first' "
+            "such candidate in corpus order."
         ),
     )
     min_title_chars: int = Field(

@@ -12,8 +12,8 @@ self-links). Which titles link (all thresholds in :class:`CorpusConfig`):
    the qualified pages that share it, and (``qualifier_evidence``, on by default) a mention in
    page A links to the one candidate whose qualifier words occur in A's text ('Marianas Trench
    (band)' from a page that says 'band'; 'Lobachevsky (song)' not from the mathematician's page).
-   With several candidates and no single one with evidence, ``ambiguous_base`` decides: 'drop'
-   (no link) or 'first'. '(disambiguation)' pages are never targets;
+   No candidate with evidence: no link; several: ``ambiguous_base`` decides, 'drop' (no link) or
+   'first'. '(disambiguation)' pages are never targets;
 2. forms shorter than ``min_title_chars`` (4) or without a letter give no link;
 3. case-aware: a title matches only in its own casing ('Apple Inc.' never matches 'apple');
 4. common words: a one-word form whose lower-cased form occurs as a whole word in at least
