@@ -220,3 +220,34 @@ def test_llm_judge_decides_what_the_rule_rejects(fake_llm_server):
     assert checker.check("Which city?", "1971", "1971") and len(srv.bodies) == 0  # the rule decides
     assert checker.check("Which city?", "New York City", "NYC") and len(srv.bodies) == 1
     assert checker.name == "llm"
+
+
+def test_auto_mode_switches_to_json_when_model_ignores_tools(
+    fake_llm_server, corpus_dir, store, retriever, run_dir
+):
+    srv = fake_llm_server
+    srv.queue(
+        FakeResponse.chat("Let me think about the festival."),
+        FakeResponse.chat('{"tool": "answer", "args": {"text": "1971"}}'),
+    )
+    cfg = _cfg(srv.base_url, tool_mode="auto")
+    _summary, (t,) = _run(srv, corpus_dir, store, retriever, run_dir, cfg)
+    assert t.correct and [e.tool for e in t.events] == ["answer"]
+    assert srv.bodies[0].get("tools") and not srv.bodies[1].get("tools")
+    assert srv.bodies[1]["response_format"]["schema"]["anyOf"][0]["properties"]["tool"] == {"const": "search"}
+
+
+def test_response_format_dropped_when_rejected(fake_llm_server, corpus_dir, store, retriever, run_dir):
+    srv = fake_llm_server
+
+    def responder(body):
+        if body.get("response_format"):
+            return FakeResponse.error(400, "response_format not supported")
+        return FakeResponse.chat('{"tool": "answer", "args": {"text": "1971"}}')
+
+    srv.responder = responder
+    cfg = _cfg(srv.base_url, tool_mode="json", json_response_format="json_schema")
+    _summary, (t,) = _run(srv, corpus_dir, store, retriever, run_dir, cfg)
+    assert t.correct
+    assert srv.bodies[0]["response_format"]["type"] == "json_schema"
+    assert not srv.bodies[1].get("response_format")

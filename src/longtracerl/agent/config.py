@@ -75,6 +75,15 @@ class AgentConfig(StageConfig):
             "auto: native, falling back to json when the server rejects tools."
         ),
     )
+    json_response_format: Literal["off", "json_object", "json_object_schema", "json_schema"] = Field(
+        default="json_object_schema",
+        description=(
+            "JSON action mode: the response_format sent. json_object_schema: json_object with the "
+            "action schema (llama.cpp servers constrain the reply to it); json_schema: the OpenAI "
+            "structured-output form; json_object: any JSON object; off: none. A server that rejects "
+            "it gets plain requests from then on."
+        ),
+    )
     temperature: float = Field(default=0.7, ge=0.0, le=2.0, description="LLM sampling temperature.")
     max_tokens: int = Field(default=512, ge=16, description="LLM tokens per turn.")
     max_malformed: int = Field(

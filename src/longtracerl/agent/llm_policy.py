@@ -11,8 +11,10 @@ Two action formats:
   ``input`` for ``args``, a bare string argument).
 
 ``auto`` starts native and switches the policy to json for good when the server rejects the
-``tools`` field (HTTP 4xx/5xx on the first native call). Replies without a tool call are parsed
-as JSON actions in every mode.
+``tools`` field (HTTP 4xx/5xx) or the model replies with neither a tool call nor a JSON action.
+Replies without a tool call are parsed as JSON actions in every mode. In json mode the request
+asks for a JSON reply (``json_response_format``; by default a ``json_object`` with the action
+schema, which llama.cpp servers enforce with a grammar), dropped if the server rejects it.
 
 An attempt fails with a recorded reason when the model emits more than ``max_malformed``
 malformed actions (``malformed``), repeats the same action ``loop_repeats`` times in a row
@@ -100,6 +102,21 @@ TOOL_SPECS: list[dict[str, Any]] = [
         },
     },
 ]
+
+ACTION_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {
+            "type": "object",
+            "properties": {
+                "tool": {"const": spec["function"]["name"]},
+                "args": spec["function"]["parameters"],
+            },
+            "required": ["tool", "args"],
+        }
+        for spec in TOOL_SPECS
+    ]
+}
+"""JSON schema of one action in json mode (sent as the response format where supported)."""
 
 _SYSTEM = """You answer a multi-step question by searching a document collection.
 Each step of the question describes an entity without naming it; find each one in order, then answer.
@@ -240,6 +257,7 @@ class LLMPolicy:
         )
         self.mode = "native" if self.cfg.tool_mode in ("native", "auto") else "json"
         self._mode_lock = asyncio.Lock()
+        self._json_format_ok = True  # cleared when the server rejects response_format
 
     # -- model calls ---------------------------------------------------------------------
     async def _complete(self, messages: list[dict[str, Any]], params: ChatParams) -> Completion:
@@ -248,12 +266,23 @@ class LLMPolicy:
             return await acomplete(messages, params)
         return await asyncio.to_thread(self.chat.complete, messages, params)
 
+    def _response_format(self) -> dict[str, Any] | None:
+        kind = self.cfg.json_response_format
+        if kind == "off" or not self._json_format_ok:
+            return None
+        if kind == "json_object":
+            return {"type": "json_object"}
+        if kind == "json_object_schema":
+            return {"type": "json_object", "schema": ACTION_SCHEMA}
+        return {"type": "json_schema", "json_schema": {"name": "action", "schema": ACTION_SCHEMA}}
+
     def _params(self, seed: int, native: bool) -> ChatParams:
         return ChatParams(
             temperature=self.cfg.temperature,
             max_tokens=self.cfg.max_tokens,
             seed=seed,
             tools=TOOL_SPECS if native else None,
+            response_format=None if native else self._response_format(),
         )
 
     def _system(self) -> str:
@@ -267,16 +296,23 @@ class LLMPolicy:
 
     async def _step(self, messages: list[dict[str, Any]], seed: int, turn: int) -> Completion:
         native = self.mode == "native"
+        params = self._params(seed + turn, native)
         try:
-            return await self._complete(messages, self._params(seed + turn, native))
+            return await self._complete(messages, params)
         except LLMError as err:
             status = getattr(err, "status", None)
-            if native and self.cfg.tool_mode == "auto" and status is not None and 400 <= status < 600:
+            if status is None or not 400 <= status < 600:
+                raise
+            if native and self.cfg.tool_mode == "auto":
                 # The server does not take `tools`: use the plain-text JSON format from now on.
                 async with self._mode_lock:
                     self.mode = "json"
                 messages[0] = {"role": "system", "content": self._system()}
-                return await self._complete(messages, self._params(seed + turn, False))
+                return await self._step(messages, seed, turn)
+            if params.response_format is not None:
+                # The server does not take `response_format`: plain replies, parsed as before.
+                self._json_format_ok = False
+                return await self._complete(messages, self._params(seed + turn, native))
             raise
 
     # -- context management --------------------------------------------------------------
@@ -357,6 +393,11 @@ class LLMPolicy:
                     actions.append((None, tool, args, None))
                 except MalformedAction as err:
                     actions.append((None, "", None, str(err)))
+                    if self.mode == "native" and self.cfg.tool_mode == "auto":
+                        # the model does not call tools: ask for JSON actions from now on
+                        async with self._mode_lock:
+                            self.mode = "json"
+                        messages[0] = {"role": "system", "content": self._system()}
 
             for i, (call_id, tool, args, error) in enumerate(actions):
                 if args is None:
