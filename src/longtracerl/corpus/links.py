@@ -10,8 +10,9 @@ self-links). Which titles link (all thresholds in :class:`CorpusConfig`):
 1. qualifiers: a title is matched without its trailing parenthesised qualifier ('Paris (band)' ->
    'Paris'). A page whose title *is* the bare form owns that form. Otherwise the form belongs to
    the qualified pages that share it, and (``qualifier_evidence``, on by default) a mention in
-   page A links to the one candidate whose qualifier words occur in A's text ('Marianas Trench
-   (band)' from a page that says 'band'; 'Lobachevsky (song)' not from the mathematician's page).
+   page A links to the one candidate whose qualifier words occur in A's text as whole words,
+   plural allowed ('Marianas Trench (band)' from a page that says 'band'; 'Lobachevsky (song)'
+   not from the mathematician's page; 'Floyd (30 Rock)' not from a page that says 'Rocky').
    No candidate with evidence: no link; several: ``ambiguous_base`` decides, 'drop' (no link) or
    'first'. '(disambiguation)' pages are never targets;
 2. forms shorter than ``min_title_chars`` (4) or without a letter give no link;
@@ -60,6 +61,7 @@ __all__ = [
     "strip_qualifier",
     "MentionTargets",
     "qualifier_words",
+    "qualifier_pattern",
     "mention_targets",
     "build_mention_graph",
     "build_anchor_graph",
@@ -146,12 +148,24 @@ def mention_targets(titles: Sequence[str], cfg: CorpusConfig) -> MentionTargets:
     return mt
 
 
+def qualifier_pattern(words: tuple[str, ...]) -> re.Pattern | None:
+    """Whole-word test for a qualifier's words, plural 's'/'es' allowed; None for no words.
+
+    >>> p = qualifier_pattern(("rock", "film"))
+    >>> bool(p.search("two films")), bool(p.search("rocky mountains")), qualifier_pattern(()) is None
+    (True, False, True)
+    """
+    if not words:
+        return None
+    return re.compile(r"\b(?:" + "|".join(map(re.escape, words)) + r")(?:s|es)?\b")
+
+
 def _resolve_qualified(
-    candidates: list[int], low_text: str, words: Sequence[tuple[str, ...]], cfg: CorpusConfig
+    candidates: list[int], low_text: str, patterns: Sequence[re.Pattern | None], cfg: CorpusConfig
 ) -> int:
     """The qualified page a mention links to (rule 1), or -1."""
     if cfg.qualifier_evidence:
-        hits = [c for c, w in zip(candidates, words, strict=True) if any(x in low_text for x in w)]
+        hits = [c for c, p in zip(candidates, patterns, strict=True) if p is not None and p.search(low_text)]
         if len(hits) == 1:
             return hits[0]
         if len(hits) > 1 and cfg.ambiguous_base == "first":
@@ -288,7 +302,7 @@ def build_mention_graph(
     keep &= ~(too_many | too_many_q)
 
     # edges: bare owners directly; qualified forms resolved per page (rule 1)
-    words: dict[int, tuple[str, ...]] = {}
+    evidence: dict[int, re.Pattern | None] = {}
     src: list[int] = []
     dst: list[int] = []
     qual_links = qual_no_evidence = 0
@@ -303,8 +317,10 @@ def build_mention_graph(
                 cands = mt.candidates[j]
                 if low_text is None:
                     low_text = texts[i].lower()
-                cand_words = [words.get(c) or words.setdefault(c, qualifier_words(titles[c])) for c in cands]
-                owner = _resolve_qualified(cands, low_text, cand_words, cfg)
+                for c in cands:
+                    if c not in evidence:
+                        evidence[c] = qualifier_pattern(qualifier_words(titles[c]))
+                owner = _resolve_qualified(cands, low_text, [evidence[c] for c in cands], cfg)
                 if owner < 0:
                     qual_no_evidence += 1
                     continue
