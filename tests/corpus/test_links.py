@@ -68,6 +68,19 @@ def test_qualifier_dropped_with_evidence() -> None:
     assert edges(titles, texts, strip_qualifier=False) == set()
 
 
+def test_qualifier_evidence_is_whole_words() -> None:
+    titles = ["Floyd (30 Rock)", "Cheyenne", "Episode", "Films page", "Up (2009 film)"]
+    texts = [
+        "A character.",
+        "Floyd crossed the Rocky Mountains.",
+        "Floyd appeared on 30 Rock.",
+        "He starred in Up and other films.",
+        "A film.",
+    ]
+    assert edges(titles, texts) == {("Episode", "Floyd (30 Rock)")}  # 'Up' is too short anyway
+    assert ("Films page", "Up (2009 film)") in edges(titles, texts, min_title_chars=2)  # plural 'films'
+
+
 def test_bare_title_owns_its_base() -> None:
     titles = ["Paris", "Paris (band)", "Gig"]
     texts = ["City.", "Band.", "The band played in Paris."]
