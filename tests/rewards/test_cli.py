@@ -147,3 +147,35 @@ def test_serve_reward_config_errors(capsys, monkeypatch):
     assert "NOT_SET_KEY" in capsys.readouterr().err
     assert main(["serve-reward", "--judge", "llm"]) == 2
     assert "--model" in capsys.readouterr().err
+
+
+def test_commands_are_registered(capsys):
+    from longtracerl.cli import build_parser
+
+    text = build_parser().format_help()
+    assert "serve-reward" in text and "reward" in text
+
+
+def test_reward_score_with_llm_judge_over_http(tmp_path, fake_llm_server):
+    from llm_servers import FakeResponse
+
+    def grade(body):
+        prompt = body["messages"][-1]["content"]
+        verdict = "yes" if "[response to grade]\nParis" in prompt else "no"
+        return FakeResponse.chat(f"**extracted_final_answer:** x\n**reasoning:** r\n**correct:** {verdict}")
+
+    fake_llm_server.responder = grade
+    rows = [_row(0, "Paris. alpha"), _row(1, "Lyon. alpha beta"), _row(2, "cut", finish_reason="length")]
+    inp, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    _write(inp, rows)
+    argv = ["reward", "score", "--input", str(inp), "--out", str(out), "--judge", "llm",
+            "--base-url", fake_llm_server.base_url, "--model", "grader"]  # fmt: skip
+    assert main(argv) == 0
+    results = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["outcome"] for r in results] == [1.0, 0.0, 0.0]
+    # r = [.2, .4, 0] -> M = .4 -> r' = .5 for the correct one
+    assert [r["reward"] for r in results] == pytest.approx([0.7 + 0.3 * 0.5, 0.0, 0.0])
+    assert [r["judge_method"] for r in results] == ["llm", "llm", None]
+    assert len(fake_llm_server.requests) == 2  # the truncated response was never judged
+    summary = json.loads((tmp_path / "out.jsonl.summary.json").read_text())
+    assert summary["judge"] == "llm:openai:grader" and summary["judge_approximate"] is False

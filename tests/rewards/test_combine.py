@@ -323,3 +323,24 @@ def test_one_megabyte_group():
         [_resp(content)] * 2, label="Paris", question="q", rubrics=["paris", "lyon"], judge=RuleJudge()
     )
     assert [r.rubric for r in g.results] == [0.5, 0.5]
+
+
+def test_one_failing_judge_call_does_not_spoil_the_others():
+    class Flaky:
+        name = "flaky"
+        max_concurrency = 4
+
+        def judge(self, question, answer, response, *, aliases=()):
+            if "Lyon" in response:
+                raise ValueError("bad input for the judge")
+            return RuleJudge().judge(question, answer, response, aliases=aliases)
+
+    g = score_group(
+        [_resp("Paris"), _resp("Lyon"), _resp("Paris")],
+        label="Paris",
+        question="q",
+        rubrics=[],
+        judge=Flaky(),
+    )
+    assert g.rewards == [0.7, 0.0, 0.7]
+    assert "bad input" in g.results[1].judge_error and g.results[0].judge_error is None

@@ -263,3 +263,12 @@ def test_extract_answer():
     assert extract_answer("x \\boxed{1} y \\boxed{2}") == "2"
     assert extract_answer("Answer: a\nmore\nFinal answer: b") == "b"
     assert extract_answer("  plain  ") == "plain"
+
+
+def test_llm_judge_survives_non_llm_errors_from_the_client():
+    model = StubModel(RuntimeError("socket exploded"), GOOD_YES)
+    r = LLMJudge(model, backoff_s=0).judge("q", "a", "resp")
+    assert r.correct and r.attempts == 2
+    model = StubModel(RuntimeError("x"), RuntimeError("y"), RuntimeError("z"))
+    r = LLMJudge(model, backoff_s=0).judge("q", "a", "resp")
+    assert not r.correct and "RuntimeError: z" in r.error

@@ -144,3 +144,32 @@ def test_one_megabyte_response():
     r = parse_response(reasoning + "\n</think>\n\n" + content + "<|im_end|>")
     assert r.status == "ok"
     assert len(r.reasoning) == len(reasoning) and r.content == content
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_PLAIN = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="<>"), min_size=1, max_size=40
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    _PLAIN.filter(lambda s: s.strip() and not s.endswith("\n")),
+    _PLAIN.filter(lambda s: s.strip() and not s.startswith("\n")),
+)
+def test_parse_inverts_the_chat_template(reasoning, content):
+    """reasoning + "\\n</think>\\n\\n" + content + stop token -> the same reasoning and content."""
+    r = parse_response(f"{reasoning}\n</think>\n\n{content}<|im_end|>")
+    assert (r.status, r.reasoning, r.content) == ("ok", reasoning, content)
+    r = parse_response(f"<think>\n{reasoning}\n</think>\n\n{content}", finish_reason="stop")
+    assert (r.status, r.reasoning, r.content) == ("ok", reasoning, content)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200), st.sampled_from([None, "stop", "length", "abort", "eos", "other"]))
+def test_parse_never_crashes(text, finish_reason):
+    r = parse_response(text, finish_reason=finish_reason)
+    assert r.status in ("ok", "truncated", "aborted", "unfinished", "ill_formed")
+    assert (r.status == "ok") == (r.reasons == [])

@@ -254,7 +254,10 @@ def _judge_all(
 
     def one(item: tuple[int, str]) -> tuple[int, JudgeResult]:
         i, content = item
-        return i, judge.judge(question, label, content, aliases=aliases)
+        try:
+            return i, judge.judge(question, label, content, aliases=aliases)
+        except Exception as err:  # a judge must never crash training: record, outcome 0
+            return i, _judge_failure(err)
 
     if workers <= 1:
         return dict(map(one, items))

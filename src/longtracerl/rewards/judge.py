@@ -356,9 +356,10 @@ class LLMJudge:
                 self.calls += 1
             try:
                 completion = self.chat_model.complete(messages, self.params)
-            except LLMError as err:
+            except Exception as err:  # LLMError, or anything else a client lets through
                 api_failures += 1
-                last_error = f"judge API error: {err}"
+                kind = "" if isinstance(err, LLMError) else f"{type(err).__name__}: "
+                last_error = f"judge API error: {kind}{err}"
                 if api_failures >= self.max_api_attempts:
                     break
                 if not self._pause(api_failures, deadline):
