@@ -179,3 +179,37 @@ def test_reward_score_with_llm_judge_over_http(tmp_path, fake_llm_server):
     assert len(fake_llm_server.requests) == 2  # the truncated response was never judged
     summary = json.loads((tmp_path / "out.jsonl.summary.json").read_text())
     assert summary["judge"] == "llm:openai:grader" and summary["judge_approximate"] is False
+
+
+def test_reward_score_config_file_and_overrides(tmp_path, capsys):
+    rows = [_row(0, "Paris. alpha"), _row(1, "Lyon. alpha beta")]
+    inp, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    _write(inp, rows)
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text("rewards:\n  eta: 0.0\n  mode: mix\nagent:\n  attempts: 3\n")
+    assert main(["reward", "score", "--input", str(inp), "--out", str(out), "--config", str(cfg)]) == 0
+    assert [json.loads(x)["reward"] for x in out.read_text().splitlines()] == [1.0, 0.0]
+    # flags beat --set, which beats the file
+    argv = [
+        "reward",
+        "score",
+        "--input",
+        str(inp),
+        "--out",
+        str(out),
+        "--config",
+        str(cfg),
+        "--set",
+        "eta=0.5",
+    ]
+    assert main(argv) == 0
+    assert [json.loads(x)["reward"] for x in out.read_text().splitlines()] == pytest.approx(
+        [0.5 + 0.5 * 0.5, 0.5]
+    )
+    assert main([*argv, "--eta", "0.3"]) == 0
+    summary = json.loads((tmp_path / "out.jsonl.summary.json").read_text())
+    assert summary["config"]["eta"] == 0.3 and summary["config"]["mode"] == "mix" and summary["config_hash"]
+    assert main(["reward", "score", "--input", str(inp), "--out", str(out), "--set", "etta=1"]) == 2
+    assert "did you mean 'eta'" in capsys.readouterr().err
+    assert main(["reward", "score", "--input", str(inp), "--out", str(out), "--set", "eta=2"]) == 2
+    assert "eta" in capsys.readouterr().err

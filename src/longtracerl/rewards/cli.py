@@ -23,7 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from longtracerl.config import ConfigError
+from longtracerl.config import ConfigError, config_hash
 
 
 class ResponseToScore(BaseModel):
@@ -45,64 +45,97 @@ def _add_judge_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--judge",
         choices=["rule", "llm"],
-        default="rule",
-        help="Answer judge: 'llm' (the method: an OpenAI-compatible grader) or 'rule' (offline approximation).",
+        help="Answer judge: 'llm' (the method: an OpenAI-compatible grader) or 'rule' (offline approximation, default).",
     )
-    p.add_argument("--base-url", help="Grader endpoint for --judge llm, e.g. http://127.0.0.1:8001/v1.")
+    p.add_argument(
+        "--base-url", dest="base_url", help="Grader endpoint for --judge llm, e.g. http://127.0.0.1:8001/v1."
+    )
     p.add_argument("--model", help="Grader model name for --judge llm.")
     p.add_argument(
-        "--api-key-env", metavar="VAR", help="Environment variable holding the grader endpoint's API key."
+        "--api-key-env",
+        dest="api_key_env",
+        metavar="VAR",
+        help="Environment variable holding the grader's API key.",
     )
     p.add_argument(
-        "--judge-timeout", type=float, default=60.0, help="Seconds per grader request (default 60)."
+        "--judge-timeout", dest="judge_timeout_s", type=float, help="Seconds per grader request (60)."
     )
     p.add_argument(
         "--judge-budget",
+        dest="judge_budget_s",
         type=float,
-        default=300.0,
-        help="Seconds per verdict, retries included (default 300).",
+        help="Seconds per verdict, retries included (300).",
     )
 
 
-def _judge_from_args(args: argparse.Namespace) -> Any:
+# flag dest -> RewardConfig field (flags override --config and --set)
+_FIELDS = (
+    "judge", "base_url", "model", "api_key_env", "judge_timeout_s", "judge_budget_s", "processor", "mode", "eta",
+    "use_reasoning", "word_boundary", "host", "port", "auth_key_env", "max_body_mb", "max_concurrency",
+)  # fmt: skip
+
+
+def _config(args: argparse.Namespace) -> Any:
+    from longtracerl.config import load_config, parse_overrides
+    from longtracerl.rewards.config import RewardConfig
+
+    flags = {f: getattr(args, f) for f in _FIELDS if getattr(args, f, None) is not None}
+    section = None
+    if args.config:
+        import yaml
+
+        try:
+            data = yaml.safe_load(Path(args.config).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError):
+            data = {}  # load_config reports the problem precisely
+        if isinstance(data, dict) and isinstance(data.get("rewards"), dict):
+            section = "rewards"  # a whole-pipeline config file: use its `rewards:` section
+    return load_config(
+        RewardConfig, args.config, {**parse_overrides(args.overrides), **flags}, section=section
+    )
+
+
+def _judge_from_config(cfg: Any) -> Any:
     from longtracerl.rewards.server import build_judge
 
     return build_judge(
-        args.judge,
-        base_url=args.base_url,
-        model=args.model,
-        api_key_env=args.api_key_env,
-        timeout_s=args.judge_timeout,
-        max_total_s=args.judge_budget,
+        cfg.judge,
+        base_url=cfg.base_url,
+        model=cfg.model,
+        api_key_env=cfg.api_key_env,
+        timeout_s=cfg.judge_timeout_s,
+        max_total_s=cfg.judge_budget_s,
     )
 
 
 def register(subparsers: Any) -> None:
+    from longtracerl.cli import add_config_args
+
     serve = subparsers.add_parser(
         "serve-reward",
         help="Run the reward server (POST /evaluate, /evaluate_group; GET /health).",
         description="Reward server: a drop-in /evaluate for the authors' trainer, plus /evaluate_group.",
     )
-    serve.add_argument(
-        "--host", default="127.0.0.1", help="Bind address (default 127.0.0.1: this machine only)."
-    )
-    serve.add_argument("--port", type=int, default=8000, help="Port (default 8000).")
+    serve.add_argument("--host", help="Bind address (default 127.0.0.1: this machine only).")
+    serve.add_argument("--port", type=int, help="Port (default 8000).")
     _add_judge_args(serve)
     serve.add_argument(
         "--auth-key-env",
+        dest="auth_key_env",
         metavar="VAR",
         help="Environment variable holding a bearer key clients must send (Authorization: Bearer KEY).",
     )
     serve.add_argument(
-        "--max-body-mb", type=float, default=16.0, help="Largest request body in MiB (413 above)."
+        "--max-body-mb", dest="max_body_mb", type=float, help="Largest request body in MiB (16)."
     )
     serve.add_argument(
         "--max-concurrency",
+        dest="max_concurrency",
         type=int,
-        default=None,
         help="Requests scored at once; the rest wait (default: 1 for --judge rule, 32 for --judge llm).",
     )
     serve.add_argument("--log-level", default="warning", help="uvicorn log level (default warning).")
+    add_config_args(serve)
     serve.set_defaults(func=_serve)
 
     reward = subparsers.add_parser("reward", help="Score responses offline (rewards, components, monitors).")
@@ -115,17 +148,18 @@ def register(subparsers: Any) -> None:
     )
     score.add_argument("--out", required=True, metavar="FILE", help="Per-response results (JSONL).")
     score.add_argument("--summary", metavar="FILE", help="Summary JSON (default: OUT.summary.json).")
+    score.add_argument("--processor", help="Response processor (default qwen3-thinking).")
+    score.add_argument("--mode", help="Group combination mode (default positive-only).")
+    score.add_argument("--eta", type=float, help="Rubric weight eta (default 0.3; 0 = accuracy).")
     score.add_argument(
-        "--processor", default="qwen3-thinking", help="Response processor (default qwen3-thinking)."
+        "--use-reasoning",
+        dest="use_reasoning",
+        action="store_true",
+        default=None,
+        help="Also score rubrics on the reasoning.",
     )
-    score.add_argument(
-        "--mode", default="positive-only", help="Group combination mode (default positive-only)."
-    )
-    score.add_argument(
-        "--eta", type=float, default=0.3, help="Rubric weight eta (default 0.3; 0 = accuracy)."
-    )
-    score.add_argument("--use-reasoning", action="store_true", help="Also score rubrics on the reasoning.")
     _add_judge_args(score)
+    add_config_args(score)
     score.set_defaults(func=_score)
     reward.set_defaults(func=lambda args: (reward.print_help(), 2)[1])
 
@@ -133,26 +167,25 @@ def register(subparsers: Any) -> None:
 def _serve(args: argparse.Namespace) -> int:
     from longtracerl.rewards.server import serve
 
+    cfg = _config(args)
     key = None
-    if args.auth_key_env:
-        key = os.environ.get(args.auth_key_env)
+    if cfg.auth_key_env:
+        key = os.environ.get(cfg.auth_key_env)
         if not key:
-            raise ConfigError(f"--auth-key-env {args.auth_key_env}: the environment variable is not set")
-    if args.max_concurrency is not None and args.max_concurrency < 1:
-        raise ConfigError("--max-concurrency must be >= 1")
-    judge = _judge_from_args(args)
+            raise ConfigError(f"--auth-key-env {cfg.auth_key_env}: the environment variable is not set")
+    judge = _judge_from_config(cfg)
     print(
-        f"reward server on http://{args.host}:{args.port} (judge {judge.name}"
+        f"reward server on http://{cfg.host}:{cfg.port} (judge {judge.name}"
         f"{', bearer key required' if key else ''})",
         file=sys.stderr,
     )
     serve(
         judge,
-        host=args.host,
-        port=args.port,
+        host=cfg.host,
+        port=cfg.port,
         api_key=key,
-        max_body_bytes=int(args.max_body_mb * 1024 * 1024),
-        max_concurrency=args.max_concurrency,
+        max_body_bytes=int(cfg.max_body_mb * 1024 * 1024),
+        max_concurrency=cfg.max_concurrency,
         log_level=args.log_level,
     )
     return 0
@@ -182,18 +215,15 @@ def load_groups(path: str | os.PathLike) -> list[tuple[str, list[tuple[int, Resp
 
 def _score(args: argparse.Namespace) -> int:
     from longtracerl.records import atomic_write_text, write_jsonl
-    from longtracerl.rewards.combine import MODES, batch_monitors, score_group
+    from longtracerl.rewards.combine import batch_monitors, score_group
     from longtracerl.rewards.parse import get_processor
 
-    if args.mode not in MODES:
-        raise ConfigError(f"--mode '{args.mode}' unknown. Valid: {', '.join(MODES)}")
-    if not 0.0 <= args.eta <= 1.0:
-        raise ConfigError(f"--eta {args.eta} must be in [0, 1]")
+    cfg = _config(args)
     if not Path(args.input).exists():
         raise FileNotFoundError(f"--input {args.input}: no such file")
-    processor = get_processor(args.processor)
+    processor = get_processor(cfg.processor)
     groups = load_groups(args.input)
-    judge = _judge_from_args(args)
+    judge = _judge_from_config(cfg)
     out_rows: list[dict[str, Any]] = []
     results = []
     for gid, members in groups:
@@ -205,11 +235,12 @@ def _score(args: argparse.Namespace) -> int:
             rubrics=first.rubrics,
             judge=judge,
             processor=processor,
-            mode=args.mode,
-            eta=args.eta,
+            mode=cfg.mode,
+            eta=cfg.eta,
             finish_reasons=[m.finish_reason for _, m in members],
-            use_reasoning=args.use_reasoning,
+            use_reasoning=cfg.use_reasoning,
             aliases=first.aliases,
+            word_boundary=cfg.word_boundary,
         )
         for (lineno, m), r in zip(members, g.results, strict=True):
             results.append(r)
@@ -222,10 +253,9 @@ def _score(args: argparse.Namespace) -> int:
         "responses": n,
         "groups": len(groups),
         "judge": judge.name,
-        "judge_approximate": args.judge == "rule",
-        "processor": args.processor,
-        "mode": args.mode,
-        "eta": args.eta,
+        "judge_approximate": cfg.judge == "rule",
+        "config": cfg.model_dump(mode="json"),
+        "config_hash": config_hash(cfg),
         "monitors": batch_monitors(results),
     }
     summary_path = args.summary or f"{args.out}.summary.json"

@@ -1,0 +1,60 @@
+"""Config of the reward commands (``reward score``, ``serve-reward``): YAML + ``--set`` + flags.
+
+A whole-pipeline YAML file may hold it under a ``rewards:`` section.
+
+Example:
+    >>> from longtracerl.config import load_config
+    >>> cfg = load_config(RewardConfig, overrides=["eta=0", "mode=mix"])
+    >>> (cfg.judge, cfg.eta, cfg.mode)
+    ('rule', 0.0, 'mix')
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import model_validator
+
+from longtracerl.config import Field, StageConfig
+
+
+class RewardConfig(StageConfig):
+    judge: Literal["rule", "llm"] = Field(
+        default="rule",
+        description="Answer judge: 'llm' (the method: an OpenAI-compatible grader) or 'rule' (offline approximation).",
+    )
+    base_url: str | None = Field(
+        default=None, description="Grader endpoint for judge=llm, e.g. http://127.0.0.1:8001/v1."
+    )
+    model: str | None = Field(default=None, description="Grader model name for judge=llm.")
+    api_key_env: str | None = Field(
+        default=None, description="Environment variable holding the grader's API key."
+    )
+    judge_timeout_s: float = Field(default=60.0, gt=0, description="Seconds per grader request.")
+    judge_budget_s: float = Field(default=300.0, gt=0, description="Seconds per verdict, retries included.")
+    processor: str = Field(default="qwen3-thinking", description="Response processor name or module:attr.")
+    mode: str = Field(default="positive-only", description="Group combination mode (see docs/rewards.md).")
+    eta: float = Field(default=0.3, ge=0.0, le=1.0, description="Rubric weight; 0 = judge accuracy.")
+    use_reasoning: bool = Field(default=False, description="Also score rubrics on the reasoning.")
+    word_boundary: bool = Field(
+        default=False, description="Departure: rubrics must match on token boundaries (off in the method)."
+    )
+    host: str = Field(default="127.0.0.1", description="serve-reward: bind address.")
+    port: int = Field(default=8000, ge=0, le=65535, description="serve-reward: port.")
+    auth_key_env: str | None = Field(
+        default=None, description="serve-reward: environment variable with the bearer key clients must send."
+    )
+    max_body_mb: float = Field(default=16.0, gt=0, description="serve-reward: largest request body (MiB).")
+    max_concurrency: int | None = Field(
+        default=None, ge=1, description="serve-reward: requests scored at once (default 1 rule / 32 llm)."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> RewardConfig:
+        from longtracerl.rewards.combine import MODES
+
+        if self.mode not in MODES:
+            raise ValueError(f"mode '{self.mode}' unknown; valid: {', '.join(MODES)}")
+        if self.judge == "llm" and not self.model:
+            raise ValueError("judge=llm needs model (the grader model name served at base_url); set --model")
+        return self
