@@ -107,12 +107,15 @@ def run_case(corpus: Path, target: int, n: int, keep: bool) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix=f"bench-ctx-{target}-{n}-"))
     make_run(corpus, tmp, n)
     cfg = ContextsConfig(target_tokens=target, export={"enabled": False})
+    ru0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
     s = build_contexts(tmp, corpus, cfg, progress=False)
     t_ctx = time.perf_counter() - t0
     t1 = time.perf_counter()
     ex = export_rows(tmp, corpus, cfg.export)
     t_exp = time.perf_counter() - t1
+    ru1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
     rows = ex["rows"] + ex["heldout"]
     sizes = {f: (tmp / f).stat().st_size for f in ex["outputs"]}
     out = {
@@ -128,6 +131,8 @@ def run_case(corpus: Path, target: int, n: int, keep: bool) -> dict:
         "export_s": round(t_exp, 2),
         "rows_per_s": round(rows / t_exp, 2),
         "total_s": round(t_ctx + t_exp, 2),
+        "cpu_s": round(cpu, 1),
+        "load_avg_1m": round(os.getloadavg()[0], 1),
         "output_mb": {k: round(v / 2**20, 1) for k, v in sizes.items()},
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "run_dir": str(tmp),
@@ -175,7 +180,7 @@ def main() -> None:
         print(
             f"{r['target_tokens']:>7} tok x {r['contexts']:>5}: contexts {r['contexts_s']:7.1f} s "
             f"({r['contexts_per_s']:7.1f}/s), export {r['export_s']:6.1f} s ({r['rows_per_s']:6.1f} rows/s), "
-            f"total {r['total_s']:7.1f} s, mean {r['mean_tokens']} tok (max {r['max_tokens']}, "
+            f"total {r['total_s']:7.1f} s (CPU {r['cpu_s']} s, load {r['load_avg_1m']}), mean {r['mean_tokens']} tok (max {r['max_tokens']}, "
             f"over budget {r['over_budget']}), {r['docs_per_context']} docs/ctx, "
             f"peak RSS {r['peak_rss_mb']} MB, files {r['output_mb']} MB"
         )

@@ -246,3 +246,15 @@ def test_strategies_differ_as_specified(tmp_path, tok):
     tiered_ids = {d.page_id for d in small["traj-tiered"].docs}
     assert [d.page_id for d in small["traj-tiered"].docs] != [d.page_id for d in small["traj-random"].docs]
     assert set(seen[:8]) <= tiered_ids
+
+
+def test_build_all_assembles_every_strategy_in_memory(store, tok):
+    from longtracerl.contexts.assemble import build_all
+
+    b = builder_for(store, tok, target_tokens=2000)
+    qs = [make_question("q1", ["p0"]), make_question("q2", ["p1"])]
+    trajs = {"q1": make_traj("q1", ["p10", "p11"], ["p10"], []), "q2": None}
+    out = build_all(b, qs, trajs, ["traj-tiered", "random"])
+    assert [c.question_id for c in out["traj-tiered"]] == ["q1"]  # q2 has no correct trajectory
+    assert [c.question_id for c in out["random"]] == ["q1", "q2"]
+    assert all(c.strategy == "random" for c in out["random"])
