@@ -69,7 +69,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="Write training rows (released JSONL, verl Parquet, held-out split) from RUN/contexts.jsonl.",
         description="Re-export RUN/contexts.jsonl; skipped when the outputs are up to date (--force).",
     )
-    e.add_argument("--run", required=True, metavar="RUN", help="Run folder.")
+    e.add_argument(
+        "target",
+        nargs="?",
+        choices=["verl", "slime"],
+        help="Write a trainer bundle instead (rows + reward paths + config + launch.sh); see docs/training.md.",
+    )
+    e.add_argument("--run", metavar="RUN", help="Run folder (required unless TARGET is given with --data).")
+    e.add_argument("--data", metavar="ROWS", help="TARGET only: released-format rows (default RUN/rows.jsonl).")
+    e.add_argument("--out", metavar="DIR", help="TARGET only: bundle folder.")
     e.add_argument("--corpus", metavar="DIR", help="Corpus folder (default: the one recorded by contexts).")
     e.add_argument("--force", action="store_true", help="Rewrite even when up to date.")
     _add_export_flags(e)
@@ -136,6 +144,14 @@ def _handle_contexts(args: argparse.Namespace) -> int:
 
 
 def _handle_export(args: argparse.Namespace) -> int:
+    if args.target:
+        from longtracerl.train.export import handle_export_target
+
+        return handle_export_target(args)
+    if not args.run:
+        from longtracerl.config import ConfigError
+
+        raise ConfigError("export: --run RUN is required")
     from longtracerl.contexts.export import export_rows
 
     flags = {k: v for k, v in _CONTEXT_FLAGS.items() if v.startswith("export.")}

@@ -24,15 +24,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "OUT/metrics.jsonl (one line per step), OUT/model/, OUT/summary.json. See docs/training.md."
         ),
     )
-    p.add_argument("--preset", default="cpu-smoke", help=f"{' | '.join(PRESETS)} | FILE.yaml (default cpu-smoke).")
-    p.add_argument("--data", metavar="ROWS", help="Released-format rows (RUN/rows.jsonl). cpu-smoke: optional.")
+    p.add_argument(
+        "--preset", default="cpu-smoke", help=f"{' | '.join(PRESETS)} | FILE.yaml (default cpu-smoke)."
+    )
+    p.add_argument(
+        "--data", metavar="ROWS", help="Released-format rows (RUN/rows.jsonl). cpu-smoke: optional."
+    )
     p.add_argument("--out", required=True, metavar="DIR", help="Output folder.")
     p.add_argument("--reward", choices=sorted(REWARD_MODES), help="Reward mode (default: rubric-positive).")
     p.add_argument("--rubric-weight", dest="rubric_weight", type=float, metavar="ETA", help="eta (0.3).")
     p.add_argument("--max-steps", dest="max_steps", type=int, metavar="N", help="Optimiser steps.")
     p.add_argument("--seed", type=int, help="Seed (grpo.seed).")
-    p.add_argument("--dry-run", dest="dry_run", action="store_true",
-                   help="Validate config, data and reward; print the resolved TRL arguments; load no model.")
+    p.add_argument(
+        "--dry-run",
+        dest="dry_run",
+        action="store_true",
+        help="Validate config, data and reward; print the resolved TRL arguments; load no model.",
+    )
     add_config_args(p)
     p.set_defaults(func=_handle_train)
 

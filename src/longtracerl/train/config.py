@@ -58,7 +58,9 @@ class ModelSection(StageConfig):
         default=None,
         description="Tokenizer source when it differs from `path` (tiny-random: required; 'smollm2' = the GGUF's).",
     )
-    dtype: Literal["float32", "bfloat16", "float16", "auto"] = Field(default="float32", description="Weights dtype.")
+    dtype: Literal["float32", "bfloat16", "float16", "auto"] = Field(
+        default="float32", description="Weights dtype."
+    )
     attn_implementation: str | None = Field(default=None, description="e.g. flash_attention_2, sdpa.")
     trust_remote_code: bool = Field(default=False, description="Passed to from_pretrained.")
     tiny: TinyModel = Field(default_factory=TinyModel, description="Shape of the tiny-random model.")
@@ -119,10 +121,14 @@ class GRPOSection(StageConfig):
     epsilon: float = Field(default=0.2, description="PPO clip, low side.")
     epsilon_high: float = Field(default=0.28, description="PPO clip, high side.")
     beta: float = Field(default=0.0, description="KL coefficient (0: no reference model).")
-    loss_type: str = Field(default="dapo", description="dapo = token-level loss over the whole step's tokens.")
+    loss_type: str = Field(
+        default="dapo", description="dapo = token-level loss over the whole step's tokens."
+    )
     scale_rewards: str = Field(default="group", description="GRPO std normalisation per group.")
     num_iterations: int = Field(default=1, ge=1, description="Optimiser passes per rollout (1: on-policy).")
-    mask_truncated_completions: bool = Field(default=False, description="Paper: truncated samples stay (reward 0).")
+    mask_truncated_completions: bool = Field(
+        default=False, description="Paper: truncated samples stay (reward 0)."
+    )
     temperature: float = Field(default=1.0)
     top_p: float = Field(default=1.0)
     top_k: int = Field(default=0, description="0: off.")
@@ -130,19 +136,29 @@ class GRPOSection(StageConfig):
     vllm_mode: Literal["colocate", "server"] = Field(default="colocate")
     vllm_gpu_memory_utilization: float = Field(default=0.3)
     vllm_tensor_parallel_size: int = Field(default=1)
-    vllm_max_model_length: int | None = Field(default=None, description="Default: max_prompt_tokens + max_completion_length.")
-    vllm_importance_sampling_correction: bool = Field(default=True, description="Train/rollout mismatch correction.")
-    vllm_importance_sampling_mode: str = Field(default="token_mask", description="token_mask = IcePop-style mask.")
+    vllm_max_model_length: int | None = Field(
+        default=None, description="Default: max_prompt_tokens + max_completion_length."
+    )
+    vllm_importance_sampling_correction: bool = Field(
+        default=True, description="Train/rollout mismatch correction."
+    )
+    vllm_importance_sampling_mode: str = Field(
+        default="token_mask", description="token_mask = IcePop-style mask."
+    )
     vllm_importance_sampling_clip_min: float | None = Field(default=0.5)
     vllm_importance_sampling_clip_max: float | None = Field(default=2.0)
     bf16: bool = Field(default=False)
     gradient_checkpointing: bool = Field(default=False)
     use_cpu: bool = Field(default=False)
     logging_steps: int = Field(default=1, ge=1)
-    save_steps: int | None = Field(default=None, description="Checkpoint every N steps (None: only at the end).")
+    save_steps: int | None = Field(
+        default=None, description="Checkpoint every N steps (None: only at the end)."
+    )
     report_to: str = Field(default="none", description="none, tensorboard, wandb (used only when installed).")
     seed: int = Field(default=0)
-    extra: dict[str, Any] = Field(default_factory=dict, description="More GRPOConfig options, passed verbatim.")
+    extra: dict[str, Any] = Field(
+        default_factory=dict, description="More GRPOConfig options, passed verbatim."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> GRPOSection:

@@ -56,7 +56,9 @@ def load_rows(path: str | os.PathLike, max_rows: int | None = None) -> list[tupl
     naming the file, line and field. Rows without rubrics or question are refused here."""
     p = Path(path)
     if not p.exists():
-        raise FileNotFoundError(f"--data {p}: file not found (export rows with `longtracerl run` or `longtracerl export`)")
+        raise FileNotFoundError(
+            f"--data {p}: file not found (export rows with `longtracerl run` or `longtracerl export`)"
+        )
     out: list[tuple[int, TrainingRow]] = []
     for lineno, row in enumerate(read_jsonl(p, TrainingRow), start=1):
         out.append((lineno, row))

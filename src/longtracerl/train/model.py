@@ -67,7 +67,11 @@ def load_tokenizer(m: ModelSection):
 
     if m.source == "tiny-random" or (m.tokenizer and m.source != "hf"):
         spec = m.tokenizer or m.path
-        folder, gguf_file = _gguf_location(spec) if spec in ("smollm2", "smollm2-gguf") or str(spec).endswith(".gguf") else (Path(spec), None)
+        folder, gguf_file = (
+            _gguf_location(spec)
+            if spec in ("smollm2", "smollm2-gguf") or str(spec).endswith(".gguf")
+            else (Path(spec), None)
+        )
     elif m.source == "gguf":
         folder, gguf_file = _gguf_location(m.path)
     else:
@@ -122,7 +126,12 @@ def load_model(m: ModelSection, tokenizer: Any):
         model.generation_config.pad_token_id = tokenizer.pad_token_id
         return model
     if m.source == "gguf":
-        from longtracerl.llm.local import _converted_dir, default_cache_root, resolve_local_model, save_converted
+        from longtracerl.llm.local import (
+            _converted_dir,
+            default_cache_root,
+            resolve_local_model,
+            save_converted,
+        )
 
         folder, gguf_file = _gguf_location(m.path)
         if gguf_file:

@@ -17,7 +17,9 @@ PANELS = (
 )
 
 
-def plot_runs(runs: Sequence[str | Path], out: str | Path | None = None, labels: Sequence[str] | None = None) -> Path:
+def plot_runs(
+    runs: Sequence[str | Path], out: str | Path | None = None, labels: Sequence[str] | None = None
+) -> Path:
     import matplotlib
 
     matplotlib.use("Agg")

@@ -110,7 +110,9 @@ def train(
         from longtracerl.train.model import _gguf_location
 
         folder, gguf_file = _gguf_location("smollm2")
-        tokenizer = AutoTokenizer.from_pretrained(str(folder), **({"gguf_file": gguf_file} if gguf_file else {}))
+        tokenizer = AutoTokenizer.from_pretrained(
+            str(folder), **({"gguf_file": gguf_file} if gguf_file else {})
+        )
         tokenizer_note = f"{err} -> prompt lengths ESTIMATED with the SmolLM2 tokenizer"
         log.warning("%s", tokenizer_note)
     records, stats = build_records(
@@ -118,7 +120,9 @@ def train(
     )
     reward = make_reward(cfg, tokenizer if tokenizer_note is None else None)
     out_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out_dir / "train_config.yaml", yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
+    atomic_write_text(
+        out_dir / "train_config.yaml", yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False)
+    )
     atomic_write_text(out_dir / "grpo_args.json", json.dumps(kwargs, indent=2, default=str) + "\n")
     atomic_write_text(out_dir / "data_stats.json", json.dumps(stats.as_dict(), indent=2) + "\n")
     summary: dict[str, Any] = {
@@ -139,7 +143,12 @@ def train(
 
         args = build_grpo_config(cfg, str(out_dir), portable=True)
         think = "think" in cfg.reward.processor
-        probe = _probe_reward(reward, records[0], cfg.grpo.num_generations, think)
+        # the probe never calls a remote judge: a dry run must work offline
+        probe_cfg = cfg.model_copy(update={"reward": cfg.reward.model_copy(update={"judge": "rule"})})
+        probe = _probe_reward(make_reward(probe_cfg), records[0], cfg.grpo.num_generations, think)
+        summary["probe_judge"] = (
+            f"rule (the configured judge {cfg.reward.judge!r} is not called in a dry run)"
+        )
         summary.update(
             {
                 "dry_run": True,
