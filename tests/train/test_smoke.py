@@ -30,3 +30,6 @@ def test_cpu_smoke_end_to_end(tmp_path, capsys):
     # the report figure
     assert main(["train-report", str(out)]) == 0
     assert (out / "train_curves.png").stat().st_size > 10_000
+    (out / "train_curves.png").unlink()
+    assert main(["report", "--train", str(out)]) == 0  # the same figure through `report`
+    assert (out / "train_curves.png").exists()

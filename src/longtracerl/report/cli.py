@@ -18,7 +18,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "questions and writes RUN/report/report.md, report.json and PNG plots."
         ),
     )
-    p.add_argument("--run", required=True, metavar="RUN", help="Run folder.")
+    p.add_argument("--run", metavar="RUN", help="Run folder (required unless --train).")
+    p.add_argument(
+        "--train",
+        metavar="DIR",
+        action="append",
+        help="Instead: plot a training run's metrics.jsonl (repeat to overlay runs; see docs/training.md).",
+    )
     p.add_argument("--corpus", metavar="DIR", help="Corpus folder (default: the one recorded by contexts).")
     p.add_argument("--max-questions", dest="max_questions", type=int, help="Questions measured (200).")
     p.add_argument("--target-tokens", dest="target_tokens", type=int, help="Measure at another budget.")
@@ -30,6 +36,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _handle(args: argparse.Namespace) -> int:
+    if args.train:
+        from longtracerl.train.plot import plot_runs
+
+        print(f"report: {plot_runs(args.train)}")
+        return 0
+    if not args.run:
+        from longtracerl.config import ConfigError
+
+        raise ConfigError("report: --run RUN (or --train DIR) is required")
     from longtracerl.config import load_config, parse_overrides
     from longtracerl.contexts.cli import _merge, _section
     from longtracerl.report.config import ReportConfig
