@@ -6,7 +6,7 @@
   ``correct: yes|no``. Unparseable replies are asked again (3 calls in all); a call that raises
   :class:`~longtracerl.llm.base.LLMError` is retried (3 attempts), with a bounded total time; when
   nothing usable came back the result is ``correct=False`` with ``error`` saying why. Parsed
-  verdicts are cached by (question, answer, response, aliases).
+  verdicts are cached by a digest of (question, answer, response, aliases).
 - :class:`RuleJudge` is an offline **approximation** for tests and runs without an LLM:
   normalised exact match, containment of the gold answer in a short extracted answer, token F1
   over a threshold, numeric tolerance, and alias lists. Its results say ``approximate=True``.
@@ -23,6 +23,7 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import math
 import random
 import re
@@ -299,7 +300,7 @@ class LLMJudge:
         self.cache_size = cache_size
         self.max_concurrency = max_concurrency
         self.prompt = prompt
-        self._cache: OrderedDict[tuple, JudgeResult] = OrderedDict()
+        self._cache: OrderedDict[bytes, JudgeResult] = OrderedDict()
         self._lock = threading.Lock()
         self.calls = 0  # grader calls made (for tests and monitors)
 
@@ -313,7 +314,7 @@ class LLMJudge:
     def judge(self, question: str, answer: str, response: str, *, aliases: Sequence[str] = ()) -> JudgeResult:
         if not response or not response.strip():
             return JudgeResult(False, None, "empty response", None, None, 0, "llm")
-        key = (question, answer, response, tuple(aliases))
+        key = _cache_key(question, answer, response, aliases)
         if self.cache_size:
             with self._lock:
                 hit = self._cache.get(key)
@@ -381,6 +382,16 @@ class LLMJudge:
                 )
             last_error = "unparseable judge reply (no 'correct: yes|no')"
         return JudgeResult(False, None, None, last_raw, last_error or "no verdict", attempts, "llm")
+
+
+def _cache_key(question: str, answer: str, response: str, aliases: Sequence[str]) -> bytes:
+    """A digest, so the cache holds verdicts, not copies of 32K-token responses."""
+    h = hashlib.blake2b(digest_size=20)
+    for part in (question, answer, response, *aliases):
+        data = part.encode("utf-8", "surrogatepass")
+        h.update(len(data).to_bytes(8, "little"))
+        h.update(data)
+    return h.digest()
 
 
 def _replace_cached(result: JudgeResult) -> JudgeResult:

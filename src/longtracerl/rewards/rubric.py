@@ -218,7 +218,7 @@ class _Plan:
     rest: tuple[int, ...]  # anchors shorter than a gram: searched one by one
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=256)  # each plan holds a 64 KiB table: at most 16 MiB
 def _scan_plan(rubrics: tuple[str, ...], word_boundary: bool) -> _Plan:
     import numpy as np
 
