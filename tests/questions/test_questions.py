@@ -597,3 +597,20 @@ def test_a_name_shared_by_two_path_pages_is_this_on_its_own_page(tmp_path):
     hops = parse_question(q.question).hops
     assert hops[0].clause.startswith("this person (born March 9, 1989)")
     assert hops[1].clause.startswith("this person (born 27 August 1956)")
+
+
+def test_cli_reads_one_yaml_file_with_both_sections(corpus, tmp_path, capsys):
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text("walks:\n  hops: 4\n  num_walks: 5\n  seed: 9\nquestions:\n  max_questions: 2\n")
+    run = tmp_path / "run"
+    assert (
+        main(["walks", "--corpus", str(corpus), "--out", str(run), "--config", str(cfg), "--no-progress"])
+        == 0
+    )
+    walks = list(read_jsonl(run / "walks.jsonl", Walk))
+    assert len(walks) == 5 and all(len(w.page_ids) <= 4 for w in walks) and walks[0].provenance.seed == 9
+    assert (
+        main(["questions", "--corpus", str(corpus), "--run", str(run), "--config", str(cfg), "--no-progress"])
+        == 0
+    )
+    assert len(_questions(run)) == 2
