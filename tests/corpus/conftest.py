@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
-from corpus_inputs import hotpot_examples, kilt_records, summaries, write_lines
+
+# the helpers module is imported by name from the test files too: make that work under any
+# pytest import mode (and with or without __init__.py files in tests/)
+sys.path.insert(0, str(Path(__file__).parent))
+
+from corpus_inputs import hotpot_examples, kilt_records, summaries, write_lines  # noqa: E402
 
 
 @pytest.fixture
