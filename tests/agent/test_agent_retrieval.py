@@ -217,3 +217,33 @@ def test_policy_crash_is_recorded_and_run_goes_on(corpus_dir, store, retriever, 
     t1, t2 = _trajs(run)
     assert t1.end_reason == "error" and "policy bug" in t1.end_detail and not t1.correct
     assert t2.correct and summary["first_correct_at"] == {"2": 1}
+
+
+def test_disk_full_mid_run_keeps_written_lines_and_resumes(
+    corpus_dir, store, retriever, run_dir, monkeypatch
+):
+    import errno
+
+    from longtracerl.records import JsonlAppender
+
+    run = run_dir("r", [make_question("q1", answer="never"), make_question("q2")])
+    real_write = JsonlAppender.write
+    calls = {"n": 0}
+
+    def full_disk(self, record):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            # half a line reaches the disk, then the device is full
+            with open(self.path, "a", encoding="utf-8") as fh:
+                fh.write('{"question_id": "q1", "attem')
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(self, record)
+
+    monkeypatch.setattr(JsonlAppender, "write", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        run_agent(corpus_dir, run, CFG, retriever=retriever, store=store)
+    monkeypatch.setattr(JsonlAppender, "write", real_write)
+    summary = run_agent(corpus_dir, run, CFG, retriever=retriever, store=store)
+    keys = [(t.question_id, t.attempt) for t in _trajs(run)]
+    assert sorted(keys) == [("q1", a) for a in range(1, 6)] + [("q2", 1)]
+    assert summary["kept"] == 1 and summary["dropped"] == 1
