@@ -19,7 +19,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from llm_servers import start_llama_server  # noqa: E402
-
 from longtracerl.contexts.tokenizer import load_tokenizer  # noqa: E402
 from longtracerl.evals.config import EvalConfig  # noqa: E402
 from longtracerl.evals.items import fit_item  # noqa: E402
@@ -67,7 +66,9 @@ def main() -> None:
     print(f"AA-LCR load (100 rows, 42 MB CSV): {load_s:.2f} s")
     print(f"fit one item (tokenise ~100K-token context + middle-truncate to {budget}): {fit_s:.2f} s")
     print(f"llama.cpp server start: {start_s:.1f} s")
-    print(f"run: {run_s:.1f} s for {len(items)} items x {args.samples} samples = {run_s / len(items):.1f} s/item")
+    print(
+        f"run: {run_s:.1f} s for {len(items)} items x {args.samples} samples = {run_s / len(items):.1f} s/item"
+    )
     lat = [r["latency_s"] for r in lines]
     print(f"model latency per sample: mean {sum(lat) / len(lat):.2f} s, max {max(lat):.2f} s")
     print(f"server prompt tokens: {[r['server_prompt_tokens'] for r in lines]}")
