@@ -238,6 +238,9 @@ def test_http_judge_garbage(fake_llm_server):
         ("1,000", "1000", (), True, "rule:number"),
         ("3.14159", "about 3.1416 units", (), True, "rule:number"),
         ("100", "105", (), False, "rule:none"),
+        ("1889", "1900", (), False, "rule:none"),  # whole numbers (years, counts) match exactly
+        ("1889", "in 1889.0", (), True, "rule:number"),
+        ("2.5", "2.51 km", (), True, "rule:number"),  # 0.4 % off: inside the relative tolerance
         ("100", "between 99 and 100", (), False, "rule:none"),
         ("Paris", "The answer is Paris.", (), True, "rule:contains"),
         (

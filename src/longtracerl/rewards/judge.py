@@ -121,7 +121,8 @@ class RuleJudge:
 
     1. ``exact``: :func:`~longtracerl.text.normalize_answer` forms are equal;
     2. ``number``: the gold answer is a number and the extracted answer is that number, or holds
-       exactly one number, within ``numeric_rel_tol`` (relative) or ``numeric_abs_tol``;
+       exactly one number: equal when the gold is a whole number (a year or a count), else within
+       ``numeric_rel_tol`` (relative) or ``numeric_abs_tol``;
     3. ``contains`` (not for numeric golds): the gold answer's normalised tokens occur as a contiguous whole-word run in
        the extracted answer and the extracted answer has at most ``containment_max_extra_tokens``
        more tokens than the gold (long answers listing many candidates do not pass); for a gold
@@ -165,6 +166,8 @@ class RuleJudge:
                 if len(found) != 1:
                     return False
                 e = found[0]
+            if number_g.is_integer():  # years, counts: 1889 is not 1900, whatever the tolerance
+                return e == number_g
             return math.isclose(e, number_g, rel_tol=self.numeric_rel_tol, abs_tol=self.numeric_abs_tol)
         if number_g is not None:
             return False  # a numeric gold is matched by value only (no "between 99 and 100")
