@@ -258,3 +258,22 @@ def test_build_all_assembles_every_strategy_in_memory(store, tok):
     assert [c.question_id for c in out["traj-tiered"]] == ["q1"]  # q2 has no correct trajectory
     assert [c.question_id for c in out["random"]] == ["q1", "q2"]
     assert all(c.strategy == "random" for c in out["random"])
+
+
+def test_contexts_do_not_depend_on_the_token_cache_state(tmp_path, tok):
+    """A run that starts with a warm page-token cache builds the same contexts as a cold one."""
+    rng = random.Random(0)
+    words = ["river", "castle", "king", "war", "music", "film"]
+    with PageStore.create(tmp_path) as w:
+        for i in range(400):  # pages 300+ are long: a cache holding only them has a skewed mean
+            n = 400 if i >= 300 else rng.randint(5, 30)
+            w.add(Page(id=f"p{i}", title=f"T{i}", text=" ".join(rng.choice(words) for _ in range(n))))
+    store = PageStore(tmp_path)
+    t = make_traj("q", seen=[f"p{i}" for i in range(10, 20)], opened=["p10"], cited=[])
+    qs = [make_question(f"q{i}", [f"p{i}"], rubrics=["river", "king"]) for i in range(3)]
+    cold = builder_for(store, tok, target_tokens=4000)
+    warm = builder_for(store, tok, target_tokens=4000)
+    warm.cache.ensure(f"p{i}" for i in range(300, 400))
+    for q in qs:
+        for strategy in ("traj-tiered", "one-shot-search", "random"):
+            assert cold.build(q, t, strategy).model_dump() == warm.build(q, t, strategy).model_dump()

@@ -186,10 +186,6 @@ class DocTokenCache:
         atomic_write_text(self.path, json.dumps(data, ensure_ascii=False, separators=(",", ":")))
         self._dirty = 0
 
-    @property
-    def mean_tokens(self) -> float:
-        return (sum(self.ntok.values()) / len(self.ntok)) if self.ntok else 150.0
-
 
 # --------------------------------------------------------------------------- the builder
 
@@ -241,6 +237,7 @@ class ContextBuilder:
         self.coster = PromptCoster(tok)
         self.cfg_hash = config_hash(cfg)
         self._all_ids: list[str] | None = None
+        self._page_estimate: float | None = None
         self._built = 0
         self.verified = 0
         self.repaired = 0
@@ -252,6 +249,23 @@ class ContextBuilder:
                 tok.name,
             )
 
+    def page_tokens_estimate(self) -> float:
+        """Mean block tokens of up to 512 evenly spaced corpus pages (sizes search k and random batches).
+
+        Depends only on the corpus and the tokenizer (never on what the cache happens to hold), so
+        contexts are the same whether the run starts cold or warm.
+        """
+        if self._page_estimate is None:
+            if self._all_ids is None:
+                self._all_ids = list(self.store.ids())
+            ids = self._all_ids
+            step = max(1, len(ids) // 512)
+            sample = ids[::step][:512]
+            self.cache.ensure(sample)
+            counts = [self.cache.ntok[p] for p in sample if p in self.cache.ntok]
+            self._page_estimate = max(1.0, sum(counts) / len(counts)) if counts else 150.0
+        return self._page_estimate
+
     # -- sources -----------------------------------------------------------------------
     def _list_source(self, ids: Sequence[str], tag: str) -> Source:
         def gen(_remaining: int) -> Iterator[list[Candidate]]:
@@ -262,7 +276,7 @@ class ContextBuilder:
     def _auto_k(self, remaining: int, n_queries: int, fixed: int) -> int:
         if fixed:
             return min(fixed, self.cfg.max_search_k)
-        need = remaining / max(1.0, self.cache.mean_tokens)
+        need = remaining / self.page_tokens_estimate()
         return int(min(self.cfg.max_search_k, max(20, math.ceil(1.5 * need / max(1, n_queries)))))
 
     def _search(self, query: str, k: int) -> list[str]:
@@ -300,7 +314,7 @@ class ContextBuilder:
             ids = self._all_ids
             n = len(ids)
             drawn: set[int] = set()
-            step = max(64, int(1.5 * remaining / max(1.0, self.cache.mean_tokens)))
+            step = max(64, int(1.5 * remaining / self.page_tokens_estimate()))
             while len(drawn) < n:
                 batch = []
                 if len(drawn) > n // 2:  # dense: finish with the rest in a shuffled order
