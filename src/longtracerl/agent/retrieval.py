@@ -350,6 +350,9 @@ class _Cand:
     linked: bool = False  # a page read for the previous hop mentions this page's title
     snippet_overlap: float = 0.0  # share of the clause's words in the title + snippet shown
     snippet_phrase: float = 0.0  # share of the clause's word pairs in the title + snippet shown
+    page: Page | None = None  # set once the page has been opened
+    overlap: float = 0.0  # share of the clause's words found in the page
+    score: float = 0.0  # emission score of the chain search
 
     def note_snippet(self, hop: _Hop, shown: str) -> None:
         self.snippet_overlap = max(self.snippet_overlap, RetrievalPolicy._overlap_text(hop.words, shown))
@@ -359,10 +362,6 @@ class _Cand:
         """How promising the page looks before reading it."""
         base = 0.6 * self.search + self.snippet_overlap + 1.0 * self.snippet_phrase + 0.8 * self.linked
         return base + (noise_of.gauss(0.0, noise) if noise else 0.0)
-
-    page: Page | None = None
-    overlap: float = 0.0
-    score: float = 0.0
 
 
 @dataclass
@@ -474,9 +473,12 @@ class RetrievalPolicy:
             read = [c for c in hop.cands.values() if c.page is not None]
             for c in read:
                 c.overlap = self._overlap(hop.words, c.page)
-            prev = sorted(read, key=lambda c: -(c.overlap + 0.6 * c.search + 0.5 * c.linked))[:3]
+                c.phrase = _bigram_overlap(hop.pairs, c.page.text)
+            prev = sorted(
+                read, key=lambda c: -(c.overlap + 1.5 * c.phrase + 0.6 * c.search + 0.5 * c.linked)
+            )[:3]
 
-        # 4) score candidates and pick the chain
+        # 3) score candidates and pick the chain
         blank = BLANK in hops[-1].clause
         for hi, hop in enumerate(hops):
             for c in hop.cands.values():
@@ -497,7 +499,7 @@ class RetrievalPolicy:
         if not chain:
             return self._give_up(tools, "no search results")
 
-        # 5) answer from the last page of the chain
+        # 4) answer from the last page of the chain
         last = chain[-1]
         if last.page is None:
             self._read(tools, last)
