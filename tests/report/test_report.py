@@ -61,6 +61,12 @@ def test_ordering_notes_say_plainly_when_the_order_differs():
         {"tier1": {"pct": 60}, "tier2": {"pct": 40}},
     )
     assert good[0].startswith("Strategy ordering matches the paper") and "as in the paper" in good[1]
+    assert len(good) == 2
+    close = ordering_notes(
+        strat({"random": 1, "one-shot-search": 10, "traj-random": 40, "traj-tiered": 40.5}),
+        {"tier1": {"pct": 60}, "tier2": {"pct": 40}},
+    )
+    assert "traj-random and traj-tiered are less than one point apart" in close[1]
     bad = ordering_notes(
         strat({"random": 1, "one-shot-search": 45, "traj-random": 40, "traj-tiered": 40}),
         {"tier1": {"pct": 30}, "tier2": {"pct": 40}},

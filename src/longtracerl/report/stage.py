@@ -385,6 +385,9 @@ def ordering_notes(
         notes.append(
             f"Strategy ordering matches the paper: {' < '.join(f'{s} ({vals[s]} %)' for s in have)}."
         )
+        for a, b in zip(have, have[1:], strict=False):
+            if vals[b] - vals[a] < 1.0:
+                notes.append(f"But {a} and {b} are less than one point apart ({vals[a]} % vs {vals[b]} %).")
     else:
         for a, b in bad:
             notes.append(
