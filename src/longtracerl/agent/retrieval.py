@@ -258,7 +258,7 @@ def extract_candidates(text: str, kind: str) -> list[tuple[str, int]]:
 
 BLANK = "___"
 _TOK = re.compile(r"\w+|[^\w\s]")
-_QUOTES = frozenset("\"'`\u201c\u201d\u2018\u2019")
+_QUOTES = frozenset("\"'`\u201c\u201d\u2018\u2019.")  # the composer drops quotes and inner full stops
 _CAP_SPAN = re.compile(
     r"(?<![\w'’])[A-Z0-9][\w'’.&-]*(?:\s+(?:(?:of|the|de|del|von|van|du|da|la|le|and|y)\s+)*"
     r"[A-Z0-9][\w'’.&-]*)*"
