@@ -79,13 +79,21 @@ def test_budget_is_never_exceeded(tmp_path_factory, tok, sizes, budget, seed, st
                 )
             )
     store = PageStore(d)
-    b = builder_for(store, tok, target_tokens=budget, seed=seed, verify_tokens="always")
     q = make_question("q", ["p0", "p1"])
     t = make_traj("q", seen=[f"p{i}" for i in range(2, len(sizes))], opened=["p2", "p3", "p0"], cited=["p0"])
+    # the sum-of-parts estimate alone (no exact re-count: past the first prompts of a run) ...
+    fast = builder_for(store, tok, target_tokens=budget, seed=seed)
+    fast._built = 5
+    ctx_fast = fast.build(q, t, strategy)
+    assert fast.verified == 0
+    assert exact_tokens(fast, ctx_fast, q) == ctx_fast.total_tokens <= budget
+    # ... and with every prompt counted exactly
+    b = builder_for(store, tok, target_tokens=budget, seed=seed, verify_tokens="always")
     ctx = b.build(q, t, strategy)
     n = exact_tokens(b, ctx, q)
     assert n <= budget
     assert ctx.total_tokens == n
+    assert (ctx.docs, ctx.total_tokens) == (ctx_fast.docs, ctx_fast.total_tokens)
     ids = [x.page_id for x in ctx.docs]
     assert len(ids) == len(set(ids))
     assert {"p0", "p1"} <= set(ids)
