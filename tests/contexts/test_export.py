@@ -164,3 +164,12 @@ def test_full_disk_mid_contexts_resumes_without_duplicates(run_dir, store, monke
         )["written_this_run"]
         == 11
     )
+
+
+def test_missing_trajectories_is_a_clear_error(run_dir, store):
+    (run_dir / "trajectories.jsonl").unlink()
+    with pytest.raises(FileNotFoundError, match="trajectories.jsonl: missing"):
+        build(run_dir, store)
+    assert not (run_dir / "contexts.jsonl").exists()
+    s = build(run_dir, store, strategy="random")  # needs no trajectory
+    assert s["contexts"] == 12

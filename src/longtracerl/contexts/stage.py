@@ -133,6 +133,11 @@ def build_contexts(
     run = Path(run_dir)
     out_path, rej_path = run / CONTEXTS_FILE, run / REJECTED_FILE
     t0 = time.perf_counter()
+    if cfg.strategy.startswith("traj") and not (run / "trajectories.jsonl").exists():
+        raise FileNotFoundError(
+            f"{run / 'trajectories.jsonl'}: missing; strategy {cfg.strategy} needs agent trajectories "
+            "(run `longtracerl agent` first, or use --strategy one-shot-search|random)"
+        )
     questions, best = load_inputs(run)
     if cfg.limit is not None:
         questions = questions[: cfg.limit]
