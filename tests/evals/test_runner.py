@@ -348,3 +348,33 @@ def test_endpoint_unreachable_is_a_clear_error(tmp_path):
     )  # fmt: skip
     with pytest.raises(EvalError, match="0 sample\\(s\\) are saved"):
         run_eval(cfg, tmp_path / "u")
+
+
+def test_paper_config_file_and_data_dir(tmp_path):
+    import argparse
+
+    from longtracerl.evals.cli import load_eval_config
+    from longtracerl.evals.registry import get_benchmark
+    from longtracerl.evals.runner import load_items
+
+    repo = Path(__file__).resolve().parents[2]
+    ns = argparse.Namespace(
+        config=str(repo / "configs" / "eval-paper.yaml"), overrides=["concurrency=4"], benchmark="longbench-v2",
+        data=None, data_dir=str(FIX), model="openai:Qwen/Qwen3-4B-Thinking-2507", limit=2,
+    )  # fmt: skip
+    cfg = load_eval_config(ns)
+    assert (cfg.temperature, cfg.top_p, cfg.top_k, cfg.samples, cfg.max_tokens) == (0.6, 0.95, 20, 4, 32768)
+    assert cfg.judge == "llm" and cfg.processor == "qwen3-thinking" and cfg.concurrency == 4
+    # no longbench-v2.* in the fixtures folder (it is longbench_v2.json): a clear error
+    with pytest.raises(FileNotFoundError, match="longbench-v2 needs --data"):
+        load_items(cfg, get_benchmark("longbench-v2"))
+    d = tmp_path / "data"
+    d.mkdir()
+    (d / "longbench-v2.json").write_text((FIX / "longbench_v2.json").read_text())
+    items = load_items(cfg.model_copy(update={"data_dir": str(d)}), get_benchmark("longbench-v2"))
+    assert [i.item_id for i in items] == ["lb0", "lb1"]
+    # aa-lcr without a file in data_dir falls back to the embedded copy
+    assert (
+        len(load_items(cfg.model_copy(update={"data_dir": str(d), "limit": None}), get_benchmark("aa-lcr")))
+        == 100
+    )

@@ -11,7 +11,7 @@ from longtracerl.config import ConfigError
 
 # CLI flag -> EvalConfig field
 _FLAGS = {
-    "benchmark": "benchmark", "data": "data", "model": "model", "judge": "judge", "limit": "limit",
+    "benchmark": "benchmark", "data": "data", "data_dir": "data_dir", "model": "model", "judge": "judge", "limit": "limit",
     "samples": "samples", "base_url": "base_url", "tokenizer": "tokenizer",
     "max_context_tokens": "max_context_tokens", "max_tokens": "max_tokens", "concurrency": "concurrency",
     "judge_model": "judge_model", "judge_base_url": "judge_base_url", "processor": "processor",
@@ -35,6 +35,7 @@ def register(subparsers: Any) -> None:
         "--benchmark", help="aa-lcr | longbench-v2 | mrcr | frames | longreason | heldout | module:attr"
     )
     p.add_argument("--data", metavar="PATH", help="Benchmark file (AA-LCR defaults to the embedded copy).")
+    p.add_argument("--data-dir", metavar="DIR", help="Folder with one <benchmark>.<ext> file per benchmark.")
     p.add_argument("--model", help="Local model folder, 'smollm2', or openai:NAME (with --base-url).")
     p.add_argument("--out", required=True, metavar="DIR", help="Output folder (samples.jsonl, summary.json).")
     p.add_argument(

@@ -23,6 +23,10 @@ class EvalConfig(StageConfig):
         default=None,
         description="Benchmark file. None: the embedded copy where one exists (AA-LCR), else an error.",
     )
+    data_dir: str | None = Field(
+        default=None,
+        description="Folder holding one file per benchmark named <benchmark>.<ext>; used when data is None.",
+    )
     model: str = Field(
         default="smollm2",
         description="A local model folder, 'smollm2' (the offline GGUF), or 'openai:NAME' (with base_url).",

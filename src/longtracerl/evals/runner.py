@@ -115,8 +115,26 @@ def build_judge(cfg: EvalConfig):
 # --------------------------------------------------------------------------- the run
 
 
+def data_path(cfg: EvalConfig, bench: Any) -> str | None:
+    """``cfg.data``, else the one ``<benchmark>.*`` file in ``cfg.data_dir``, else None (the default)."""
+    if cfg.data is not None or cfg.data_dir is None:
+        return cfg.data
+    folder = Path(cfg.data_dir)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"data_dir {folder}: not a folder")
+    found = sorted(p for p in folder.glob(f"{bench.name}.*") if p.is_file())
+    if len(found) > 1:
+        raise ConfigError(
+            f"data_dir {folder}: several files for {bench.name}: {', '.join(p.name for p in found)}"
+        )
+    return str(found[0]) if found else None
+
+
 def load_items(cfg: EvalConfig, bench: Any) -> list[EvalItem]:
-    items = bench.load(cfg.data, cfg)
+    path = data_path(cfg, bench)
+    if path != cfg.data:
+        cfg = cfg.model_copy(update={"data": path})
+    items = bench.load(path, cfg)
     seen: dict[str, int] = {}
     for i, item in enumerate(items):
         if item.item_id in seen:
@@ -204,6 +222,10 @@ async def _run_pending(cfg, bench, pending, tok, chat, judge, appender, progress
         budget = cfg.max_context_tokens - cfg.max_tokens - cfg.template_overhead_tokens
     fitted: dict[str, FittedPrompt] = {}
     sem = asyncio.Semaphore(cfg.concurrency)
+    # judges and local backends are blocking: give them as many threads as samples in flight
+    from concurrent.futures import ThreadPoolExecutor
+
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=cfg.concurrency + 2))
     failures: list[tuple[str, BaseException]] = []
     stop = asyncio.Event()
     cfg_hash = config_hash(cfg)
