@@ -53,3 +53,13 @@ def test_registry_resolve():
     assert resolve(reg, "os.path:join", "thing") is __import__("os").path.join
     with pytest.raises(ConfigError, match="unknown thing 'b'. Valid: a, json"):
         resolve(reg, "b", "thing")
+
+
+def test_defaults_rank_below_yaml_and_overrides(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text("inner:\n  k: 3\n")
+    defaults = {"hops": 4, "inner": {"k": 1}, "name": "d"}
+    cfg = load_config(Cfg, p, ["name=o"], defaults=defaults)
+    assert (cfg.hops, cfg.inner.k, cfg.name) == (4, 3, "o")
+    with pytest.raises(ConfigError, match="<defaults>: unknown key 'hop'"):
+        load_config(Cfg, defaults={"hop": 1})

@@ -104,8 +104,13 @@ def load_config(
     overrides: Sequence[str] | Mapping[str, Any] = (),
     *,
     section: str | None = None,
+    defaults: Mapping[str, Any] | None = None,
 ) -> C:
-    """Load ``cls`` from an optional YAML file (or one ``section`` of it) and overrides."""
+    """Load ``cls`` from an optional YAML file (or one ``section`` of it) and overrides.
+
+    Precedence: ``defaults`` (a nested dict that changes the class defaults for one use, e.g.
+    the ``run`` command's corpus-specific defaults) < the YAML file < the overrides.
+    """
     data: dict[str, Any] = {}
     source = "<defaults>"
     if path is not None:
@@ -130,6 +135,9 @@ def load_config(
         data = loaded
     over = dict(overrides) if isinstance(overrides, Mapping) else parse_overrides(overrides)
     _check_keys(cls, over, "<overrides>")
+    if defaults:
+        _check_keys(cls, defaults, "<defaults>")
+        data = _merge(dict(defaults), data)
     data = _merge(data, over)
     try:
         return cls.model_validate(data)
