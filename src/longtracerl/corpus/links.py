@@ -47,8 +47,9 @@ from __future__ import annotations
 import math
 import re
 import time
+from array import array
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,6 +66,7 @@ __all__ = [
     "mention_targets",
     "build_mention_graph",
     "build_anchor_graph",
+    "build_anchor_graph_indexed",
 ]
 
 _QUALIFIER = re.compile(r"\s*\([^()]*\)\s*$")
@@ -360,15 +362,34 @@ def build_anchor_graph(
     >>> [g.neighbors(i).tolist() for i in range(2)], st["dangling"]
     ([[1], [0]], 1)
     """
-    n = len(ids)
     id_index = {pid: i for i, pid in enumerate(ids)}
     title_index: dict[str, int] = {}
     for i, t in enumerate(titles):
         title_index.setdefault(t, i)
-    src: list[int] = []
-    dst: list[int] = []
-    given = dangling = 0
+    return build_anchor_graph_indexed(len(ids), id_index, title_index, links)
+
+
+def build_anchor_graph_indexed(
+    n: int, id_index: Mapping[str, int], title_index: Mapping[str, int], links: Iterable[list[str]]
+) -> tuple[LinkGraph, dict]:
+    """:func:`build_anchor_graph` from ready lookups (``id -> index``, ``title -> first index``).
+
+    ``links`` yields each page's targets in index order (streamed, e.g. ``PageStore.iter_links()``).
+    The CSR arrays are built directly (4 bytes per edge, rows deduplicated and sorted one at a
+    time), so memory is the two lookups plus the graph itself.
+
+    >>> g, st = build_anchor_graph_indexed(3, {"a": 0, "b": 1, "c": 2}, {"B": 1}, [["b", "B", "a"], [], ["a"]])
+    >>> [g.neighbors(i).tolist() for i in range(3)], st["links_given"], st["dangling"]
+    ([[1], [], [0]], 4, 0)
+    """
+    indices = array("i")
+    indptr = array("q", [0])
+    given = dangling = rows = 0
     for i, targets in enumerate(links):
+        if i >= n:
+            raise ValueError(f"links has more rows than the {n} pages")
+        rows += 1
+        row: set[int] = set()
         for t in targets:
             given += 1
             j = id_index.get(t)
@@ -377,8 +398,12 @@ def build_anchor_graph(
             if j is None:
                 dangling += 1
                 continue
-            src.append(i)
-            dst.append(j)
-    graph = LinkGraph.from_edges(n, src, dst)
+            if j != i:
+                row.add(j)
+        indices.extend(sorted(row))
+        indptr.append(len(indices))
+    if rows < n:  # pages after the last row have no links
+        indptr.extend([len(indices)] * (n - rows))
+    graph = LinkGraph(np.frombuffer(indptr, dtype=np.int64), np.frombuffer(indices, dtype=np.int32))
     stats = {"method": "anchors", "links_given": given, "dangling": dangling, "links": graph.num_links}
     return graph, stats

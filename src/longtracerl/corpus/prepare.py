@@ -28,6 +28,7 @@ import logging
 import os
 import shutil
 import time
+from array import array
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ from longtracerl import __version__
 from longtracerl.config import ConfigError, config_hash, resolve
 from longtracerl.corpus.config import CorpusConfig
 from longtracerl.corpus.graph import GRAPH_FILE
-from longtracerl.corpus.links import build_anchor_graph, build_mention_graph
+from longtracerl.corpus.links import build_anchor_graph_indexed, build_mention_graph
 from longtracerl.corpus.loaders import LOADERS, LoadContext, as_loader_spec
 from longtracerl.corpus.store import STORE_FILE, PageStore
 from longtracerl.records import SCHEMA_VERSION, RecordError, RejectedItem, atomic_write_text, dump_line
@@ -186,12 +187,16 @@ def prepare_corpus(
         # -- pages -------------------------------------------------------------------------------
         skips = _SkipWriter(build / SKIPPED_FILE)
         ctx = LoadContext(inp, skip_bad=cfg.skip_bad, max_chars=cfg.max_chars, on_skip=skips)
-        titles: list[str] = []
-        ids: list[str] = []
-        # texts are kept in memory only when the graph may be built from mentions
+        # Held in memory: id -> index and title -> first index (anchor resolution, duplicate ids),
+        # the line of each page (duplicate messages) in a compact array. Titles and texts as lists
+        # only while the graph may be built from mentions; an anchor graph never needs the texts.
+        id_index: dict[str, int] = {}
+        title_index: dict[str, int] = {}
+        first_line = array("q")
+        first_field: dict[int, str] = {}  # JSON-document sources locate records by field, not line
+        titles: list[str] | None = [] if cfg.links != "anchors" else None
         texts: list[str] | None = [] if cfg.links != "anchors" else None
         pages_with_links = 0
-        first_seen: dict[str, tuple[int | None, str | None]] = {}
         try:
             with PageStore.create(build) as writer:
                 loaded_iter = spec.load(ctx)
@@ -201,9 +206,10 @@ def prepare_corpus(
                     loaded_iter = tqdm(loaded_iter, desc=f"load {source}", unit="page", mininterval=0.5)
                 for loaded in loaded_iter:
                     page = loaded.page
-                    if page.id in first_seen:
-                        prev_line, prev_field = first_seen[page.id]
-                        prev = f"line {prev_line}" if prev_line is not None else str(prev_field)
+                    prev_idx = id_index.get(page.id)
+                    if prev_idx is not None:
+                        prev_line = first_line[prev_idx]
+                        prev = f"line {prev_line}" if prev_line >= 0 else str(first_field.get(prev_idx))
                         if spec.duplicates == "first":
                             ctx.skip(
                                 "duplicate_id",
@@ -220,21 +226,24 @@ def prepare_corpus(
                                 item_id=page.id,
                             )
                         continue
-                    first_seen[page.id] = (loaded.line, loaded.field)
-                    writer.add(page)
-                    ids.append(page.id)
-                    titles.append(page.title)
+                    idx = writer.add(page)
+                    id_index[page.id] = idx
+                    title_index.setdefault(page.title, idx)
+                    first_line.append(loaded.line if loaded.line is not None else -1)
+                    if loaded.field is not None:
+                        first_field[idx] = loaded.field
                     if page.links:
                         pages_with_links += 1
                         if cfg.links == "auto":
-                            texts = None  # auto resolves to anchors: the texts are not needed
-                    if texts is not None:
+                            texts = titles = None  # auto resolves to anchors: not needed
+                    if texts is not None and titles is not None:
+                        titles.append(page.title)
                         texts.append(page.text)
         finally:
             skips.close()
-        first_seen.clear()
+        del first_line, first_field
         t_loaded = time.perf_counter()
-        n = len(ids)
+        n = len(id_index)
         if n == 0:
             shutil.rmtree(build, ignore_errors=True)
             raise RecordError(inp, None, None, f"no usable page (skipped: {dict(ctx.skipped) or 'none'})")
@@ -244,15 +253,20 @@ def prepare_corpus(
         if mode == "auto":
             mode = "anchors" if pages_with_links else "mentions"
         if mode == "anchors":
+            texts = titles = None
             store = PageStore(build)
             try:
-                graph, gstats = build_anchor_graph(ids, titles, (p.links for p in store.iter_pages()))
+                graph, gstats = build_anchor_graph_indexed(n, id_index, title_index, store.iter_links())
             finally:
                 store.close()
         else:
-            assert texts is not None
+            assert texts is not None and titles is not None
+            id_index.clear()
+            title_index.clear()
             graph, gstats = build_mention_graph(titles, texts, cfg, progress=progress)
-        texts = None
+        texts = titles = None
+        id_index.clear()
+        title_index.clear()
         graph.save(build / GRAPH_FILE)
         t_graph = time.perf_counter()
     except BaseException:

@@ -151,6 +151,13 @@ class PageStore:
             for row in rows:
                 yield _row_to_page(row)
 
+    def iter_links(self, batch: int = 5000) -> Iterator[list[str]]:
+        """Every page's ``links`` in index order, streamed (no texts read)."""
+        cur = self._conn.execute("SELECT links FROM pages ORDER BY idx")
+        while rows := cur.fetchmany(batch):
+            for (links,) in rows:
+                yield json.loads(links)
+
     def ids(self) -> list[str]:
         return [r[0] for r in self._conn.execute("SELECT id FROM pages ORDER BY idx")]
 

@@ -1,0 +1,265 @@
+"""Scale benchmark: synthetic KILT corpora -> ``prepare_corpus``; pages/s, graph time, peak memory.
+
+For each ``--pages`` size: writes (or reuses) a synthetic KILT file (``corpus synth``), then runs
+``prepare_corpus`` in a fresh child process (so its peak memory is its own) with a thread that
+samples the process RSS every 0.1 s. Prints per-phase wall and CPU time, pages/s, peak RSS (from
+``resource.getrusage`` and per phase from the sampler), the load average, and, from the sizes run,
+an extrapolation to the KILT snapshot (5.9 M pages):
+
+- time: linear in pages, ``t(N) = t(N_max) * N / N_max`` per phase (the largest run's rate);
+- memory: ``fixed + per_page * N``, both fitted on the two largest runs (one run: the fixed part is
+  the RSS of a child that imported everything and loaded nothing).
+
+    python benchmarks/bench_scale.py --pages 20000 100000                 # no search index
+    python benchmarks/bench_scale.py --pages 100000 1000000 --index       # + tantivy index
+    python benchmarks/bench_scale.py --pages 100000 --format jsonl         # generic JSONL input
+
+Results are also written to ``WORK/results.json``. Inputs are cached in ``--work`` by
+(pages, seed, format); corpora are deleted after each run unless ``--keep``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+KILT_PAGES = 5_900_000
+
+
+class RssSampler(threading.Thread):
+    """Samples this process's resident set size (``/proc/self/statm``) every ``interval`` s."""
+
+    def __init__(self, interval: float = 0.1):
+        super().__init__(daemon=True)
+        self.interval = interval
+        self.samples: list[tuple[float, int]] = []
+        self._halt = threading.Event()
+        self._page = os.sysconf("SC_PAGE_SIZE")
+        self.t0 = time.perf_counter()
+
+    def rss(self) -> int:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * self._page
+
+    def run(self) -> None:
+        while not self._halt.is_set():
+            self.samples.append((time.perf_counter() - self.t0, self.rss()))
+            self._halt.wait(self.interval)
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join()
+        self.samples.append((time.perf_counter() - self.t0, self.rss()))
+
+    def peak_between(self, a: float, b: float) -> int:
+        vals = [r for t, r in self.samples if a <= t <= b]
+        return max(vals) if vals else 0
+
+
+def loadavg() -> str:
+    return "/".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def child_prepare(args: argparse.Namespace) -> None:
+    """Runs in a child process: one prepare, JSON result on stdout."""
+    from longtracerl.corpus.config import CorpusConfig
+    from longtracerl.corpus.prepare import prepare_corpus
+
+    if args.index:
+        import tantivy  # noqa: F401  (imported before the baseline sample, like numpy)
+    import numpy  # noqa: F401
+
+    sampler = RssSampler()
+    baseline = sampler.rss()
+    sampler.start()
+    cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+    t0 = time.perf_counter() - sampler.t0
+    cfg = CorpusConfig(build_index=args.index, skip_bad=False)
+    m = prepare_corpus(args.source, args.input, args.out, cfg, force=True, progress=False)
+    cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+    sampler.stop()
+    tm = m.timings
+    bounds = {
+        "load": (t0, t0 + tm["load_s"]),
+        "graph": (t0 + tm["load_s"], t0 + tm["load_s"] + tm["graph_s"]),
+        "index": (t0 + tm["load_s"] + tm["graph_s"], t0 + tm["total_s"]),
+    }
+    out = {
+        "pages": m.counts["pages"],
+        "links": m.counts["links"],
+        "dangling": m.graph.get("dangling"),
+        "timings": tm,
+        "cpu_s": round(cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime, 2),
+        "baseline_rss_mb": round(baseline / 1e6, 1),
+        "peak_rss_mb": round(cpu1.ru_maxrss / 1024 * 1.048576, 1),  # ru_maxrss is KiB
+        "phase_peak_rss_mb": {k: round(sampler.peak_between(a, b) / 1e6, 1) for k, (a, b) in bounds.items()},
+        "store_mb": round((Path(args.out) / "pages.sqlite").stat().st_size / 1e6, 1),
+        "index_mb": round(
+            sum(p.stat().st_size for p in (Path(args.out) / "index").rglob("*") if p.is_file()) / 1e6, 1
+        )
+        if args.index
+        else None,
+    }
+    print("RESULT " + json.dumps(out))
+
+
+def synth_file(work: Path, pages: int, seed: int, fmt: str) -> tuple[Path, dict]:
+    from longtracerl.corpus.synthetic import SynthSpec, write_synthetic
+
+    path = work / f"synth-{fmt}-{pages}-s{seed}.jsonl.gz"
+    info_path = path.with_suffix(".info.json")
+    if path.exists() and info_path.exists():
+        info = json.loads(info_path.read_text())
+        info["reused"] = True
+        return path, info
+    la = loadavg()
+    t = time.perf_counter()
+    c0 = resource.getrusage(resource.RUSAGE_SELF)
+    info = write_synthetic(path, pages, SynthSpec(seed=seed), fmt=fmt)
+    c1 = resource.getrusage(resource.RUSAGE_SELF)
+    info.update(
+        wall_s=round(time.perf_counter() - t, 1),
+        cpu_s=round(c1.ru_utime + c1.ru_stime - c0.ru_utime - c0.ru_stime, 1),
+        loadavg=la,
+    )
+    info.pop("spec", None)
+    info_path.write_text(json.dumps(info))
+    info["reused"] = False
+    return path, info
+
+
+def extrapolate(runs: list[dict], target: int = KILT_PAGES) -> dict:
+    """Time linear in pages (largest run's rate); memory fixed + per-page (two largest runs)."""
+    runs = sorted(runs, key=lambda r: r["pages"])
+    big = runs[-1]
+    scale = target / big["pages"]
+    times = {k: round(v * scale, 0) for k, v in big["timings"].items() if k.endswith("_s")}
+    if len(runs) >= 2:
+        small = runs[-2]
+        per_page = (big["peak_rss_mb"] - small["peak_rss_mb"]) / (big["pages"] - small["pages"])
+        fixed = big["peak_rss_mb"] - per_page * big["pages"]
+        basis = f"fit on {small['pages']:,} and {big['pages']:,} pages"
+    else:
+        fixed = big["baseline_rss_mb"]
+        per_page = (big["peak_rss_mb"] - fixed) / big["pages"]
+        basis = f"one run ({big['pages']:,} pages), fixed = import baseline"
+    return {
+        "pages": target,
+        "time_s": times,
+        "cpu_s": round(big["cpu_s"] * scale, 0),
+        "peak_rss_mb": round(fixed + per_page * target, 0),
+        "memory_model": {
+            "fixed_mb": round(fixed, 1),
+            "bytes_per_page": round(per_page * 1e6, 1),
+            "basis": basis,
+        },
+        "store_mb": round(big["store_mb"] * scale, 0),
+        "index_mb": round(big["index_mb"] * scale, 0) if big.get("index_mb") else None,
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--pages", type=int, nargs="+", default=[20_000, 100_000])
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--format", choices=("kilt", "jsonl"), default="kilt")
+    ap.add_argument("--index", action="store_true", help="Also build the tantivy search index.")
+    ap.add_argument("--work", default="/tmp/longtracerl-bench-scale", help="Folder for inputs and corpora.")
+    ap.add_argument("--keep", action="store_true", help="Keep the prepared corpora.")
+    ap.add_argument("--_child", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--source", help=argparse.SUPPRESS)
+    ap.add_argument("--input", help=argparse.SUPPRESS)
+    ap.add_argument("--out", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args._child:
+        child_prepare(args)
+        return 0
+
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"machine: {os.cpu_count()} CPUs, load average {loadavg()} (1/5/15 min)", flush=True)
+    runs = []
+    for n in args.pages:
+        path, info = synth_file(work, n, args.seed, args.format)
+        how = (
+            "reused"
+            if info["reused"]
+            else f"{info['wall_s']}s wall, {info['cpu_s']}s CPU, load {info['loadavg']}"
+        )
+        print(
+            f"[{n:,}] input {path.name}: {info['bytes'] / 1e6:,.0f} MB gz, {info['anchors']:,} anchors ({how}); "
+            f"synth rate {n / info['wall_s']:,.0f} pages/s"
+            if not info["reused"]
+            else f"[{n:,}] input {path.name} ({how})",
+            flush=True,
+        )
+        out = work / f"corpus-{args.format}-{n}"
+        la0 = loadavg()
+        source = "kilt" if args.format == "kilt" else "jsonl"
+        cmd = [
+            sys.executable,
+            __file__,
+            "--_child",
+            "--source",
+            source,
+            "--input",
+            str(path),
+            "--out",
+            str(out),
+        ]
+        if args.index:
+            cmd.append("--index")
+        t = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        wall = time.perf_counter() - t
+        if proc.returncode != 0:
+            print(proc.stdout, proc.stderr, file=sys.stderr)
+            return 1
+        res = json.loads(next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT "))[7:])
+        res.update(loadavg_start=la0, loadavg_end=loadavg(), child_wall_s=round(wall, 1), format=args.format)
+        runs.append(res)
+        tm = res["timings"]
+        print(
+            f"[{n:,}] prepare: load {tm['load_s']:.1f}s ({n / tm['load_s']:,.0f} pages/s)  graph {tm['graph_s']:.1f}s  "
+            f"index {tm['index_s']:.1f}s  total {tm['total_s']:.1f}s wall, {res['cpu_s']}s CPU; "
+            f"links {res['links']:,}; peak RSS {res['peak_rss_mb']:,.0f} MB "
+            f"(load {res['phase_peak_rss_mb']['load']:,.0f} / graph {res['phase_peak_rss_mb']['graph']:,.0f} / "
+            f"index {res['phase_peak_rss_mb']['index']:,.0f}; baseline {res['baseline_rss_mb']:.0f}); "
+            f"store {res['store_mb']:,.0f} MB"
+            + (f", index {res['index_mb']:,.0f} MB" if res["index_mb"] else "")
+            + f"; load avg {la0} -> {res['loadavg_end']}",
+            flush=True,
+        )
+        if not args.keep:
+            shutil.rmtree(out, ignore_errors=True)
+    ex = extrapolate(runs)
+    mm = ex["memory_model"]
+    print(
+        f"extrapolated to {ex['pages']:,} pages: load {ex['time_s']['load_s']:,.0f}s  graph {ex['time_s']['graph_s']:,.0f}s  "
+        f"index {ex['time_s']['index_s']:,.0f}s  total {ex['time_s']['total_s']:,.0f}s wall ({ex['cpu_s']:,.0f}s CPU); "
+        f"peak RSS {ex['peak_rss_mb']:,.0f} MB = {mm['fixed_mb']:.0f} MB + {mm['bytes_per_page']:.0f} B/page ({mm['basis']}); "
+        f"store {ex['store_mb']:,.0f} MB" + (f", index {ex['index_mb']:,.0f} MB" if ex["index_mb"] else "")
+    )
+    results = work / "results.json"
+    old = json.loads(results.read_text()) if results.exists() else []
+    old.append(
+        {
+            "args": {k: v for k, v in vars(args).items() if not k.startswith("_")},
+            "runs": runs,
+            "extrapolation": ex,
+        }
+    )
+    results.write_text(json.dumps(old, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
