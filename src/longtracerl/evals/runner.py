@@ -220,7 +220,7 @@ async def _run_pending(cfg, bench, pending, tok, chat, judge, appender, progress
     budget = None
     if cfg.max_context_tokens is not None:
         budget = cfg.max_context_tokens - cfg.max_tokens - cfg.template_overhead_tokens
-    fitted: dict[str, FittedPrompt] = {}
+    fitted: dict[str, asyncio.Future[FittedPrompt]] = {}
     sem = asyncio.Semaphore(cfg.concurrency)
     # judges and local backends are blocking: give them as many threads as samples in flight
     from concurrent.futures import ThreadPoolExecutor
@@ -236,16 +236,19 @@ async def _run_pending(cfg, bench, pending, tok, chat, judge, appender, progress
         bar = tqdm(total=len(pending), desc=f"eval {bench.name}", unit="sample")
 
     async def fit(item: EvalItem) -> FittedPrompt:
-        if item.item_id not in fitted:  # once per item; tokenising 100K-token contexts is not free
-            fitted[item.item_id] = await asyncio.to_thread(
-                fit_item,
-                item,
-                tok=tok,
-                budget=budget,
-                marker=cfg.truncation_marker,
-                system_prompt=cfg.system_prompt,
+        # once per item, shared by its samples in flight: tokenising a 100K-token context takes ~1 s
+        if item.item_id not in fitted:
+            fitted[item.item_id] = asyncio.ensure_future(
+                asyncio.to_thread(
+                    fit_item,
+                    item,
+                    tok=tok,
+                    budget=budget,
+                    marker=cfg.truncation_marker,
+                    system_prompt=cfg.system_prompt,
+                )
             )
-        return fitted[item.item_id]
+        return await fitted[item.item_id]
 
     async def one(item: EvalItem, k: int) -> None:
         async with sem:
