@@ -93,6 +93,11 @@ def test_longbench_v2_fixture_letter_extraction(tmp_path):
     )
     assert summary["avg_at_k"] == 50.0  # (1 + 0.5 + 0) / 3
     assert {r["key"]: r["parsed_answer"] for r in lines}["lb1#1"] is None
+    assert summary["breakdown"]["difficulty"] == {
+        "easy": {"avg_at_k": 75.0, "n_items": 2},
+        "hard": {"avg_at_k": 0.0, "n_items": 1},
+    }
+    assert summary["breakdown"]["length"]["long"] == {"avg_at_k": 0.0, "n_items": 1}
     prompt = model.calls[0][0][-1]["content"]
     assert (
         "<text>\n" in prompt

@@ -376,12 +376,28 @@ def summarize(
         "mean_completion_tokens": _mean([r.get("completion_tokens") for r in recs]),
         "mean_prompt_tokens": _mean([r.get("server_prompt_tokens") or r.get("prompt_tokens") for r in recs]),
         "wall_s_last_run": round(wall_s, 2),
+        "breakdown": _breakdown(complete, getattr(bench, "breakdown", ()), cfg.samples),
         "paper": {name: ref.get(bench.name) for name, ref in PAPER_REFERENCE.items() if bench.name in ref},
         "settings": cfg.sampling_key(),
         "config_hash": config_hash(cfg),
     }
     atomic_write_text(out / SUMMARY, json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     return summary
+
+
+def _breakdown(complete: list[dict[int, dict]], keys, k: int) -> dict[str, dict[str, dict[str, float]]]:
+    """avg@k by item metadata (e.g. LongBench v2 difficulty and length), complete items only."""
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for key in keys:
+        groups: dict[str, list[float]] = defaultdict(list)
+        for d in complete:
+            value = next(iter(d.values())).get("meta", {}).get(key)
+            groups[str(value)].append(sum(r["score"] for r in d.values()) / k)
+        out[key] = {
+            g: {"avg_at_k": round(100 * sum(v) / len(v), 2), "n_items": len(v)}
+            for g, v in sorted(groups.items())
+        }
+    return out
 
 
 def _mean(values: list) -> float | None:

@@ -26,6 +26,7 @@ class LongBenchV2:
     name = "longbench-v2"
     title = "LongBench v2"
     uses_judge = False
+    breakdown = ("difficulty", "length")  # avg@k by these metadata keys in summary.json
 
     def load(self, path, cfg):
         if path is None:

@@ -46,6 +46,7 @@ class LongReason:
     name = "longreason"
     title = "LongReason"
     uses_judge = False
+    breakdown = ("length",)  # avg@k by these metadata keys in summary.json
 
     def load(self, path, cfg):
         if path is None:

@@ -38,6 +38,7 @@ class MRCR:
     name = "mrcr"
     title = "MRCR"
     uses_judge = False
+    breakdown = ("n_needles",)  # avg@k by these metadata keys in summary.json
 
     def load(self, path, cfg):
         if path is None:
