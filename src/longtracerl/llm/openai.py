@@ -47,6 +47,7 @@ __all__ = [
     "parse_completion",
     "make_chat_model",
     "DEFAULT_BASE_URL",
+    "ServerPool",
 ]
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,22 @@ class LLMConfig(StageConfig):
         default=30.0, ge=0, le=600, description="Cap on one backoff wait (also caps Retry-After)."
     )
     concurrency: int = Field(default=8, ge=1, le=1024, description="Most requests in flight at once.")
+    base_urls: list[str] = Field(
+        default_factory=list,
+        description="A pool of endpoints serving the same model: requests go round-robin over them, and "
+        "one that fails (timeout, connection error, 429, 5xx) is skipped for pool_cooldown_s. Empty: "
+        "base_url alone. A comma-separated base_url fills this too.",
+    )
+    pool_cooldown_s: float = Field(
+        default=30.0, ge=0, le=3600, description="How long a failed pool endpoint is skipped, in seconds."
+    )
+    keepalive_connections: int | None = Field(
+        default=None,
+        ge=0,
+        le=1024,
+        description="Idle connections kept open for reuse; None: as many as concurrency (fewer makes "
+        "every request beyond them open a new connection).",
+    )
     cache_dir: str | None = Field(
         default=None, description="Folder for the SQLite completion cache; None disables caching."
     )
@@ -104,14 +121,27 @@ class LLMConfig(StageConfig):
 
     @model_validator(mode="after")
     def _check(self) -> LLMConfig:
-        if not self.base_url.startswith(("http://", "https://")):
-            raise ValueError(
-                f"base_url must start with http:// or https:// (got {self.base_url!r}); "
-                "e.g. http://127.0.0.1:8000/v1"
-            )
+        if "," in self.base_url:  # "http://a/v1,http://b/v1": a pool
+            urls = [u.strip() for u in self.base_url.split(",") if u.strip()]
+            if not urls:
+                raise ValueError(f"base_url {self.base_url!r} names no endpoint")
+            if not self.base_urls:
+                object.__setattr__(self, "base_urls", urls)
+            object.__setattr__(self, "base_url", urls[0])
+        for name, url in [("base_url", self.base_url)] + [
+            (f"base_urls[{i}]", u) for i, u in enumerate(self.base_urls)
+        ]:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(
+                    f"{name} must start with http:// or https:// (got {url!r}); e.g. http://127.0.0.1:8000/v1"
+                )
         if not self.model:
             raise ValueError("model must not be empty")
         return self
+
+    def endpoints(self) -> list[str]:
+        """The endpoint roots requests go to: ``base_urls`` when set, else ``[base_url]``."""
+        return list(dict.fromkeys(self.base_urls)) if self.base_urls else [self.base_url]
 
     def max_total_s(self) -> float:
         """Upper bound on the wall time of one ``complete`` call (ignoring waiting for a slot).
@@ -275,6 +305,69 @@ def parse_completion(data: Any) -> Completion:
     )
 
 
+class ServerPool:
+    """Round-robin over endpoint URLs with passive health checks.
+
+    ``pick()`` returns the next endpoint that is not cooling down; ``failed(url)`` puts an endpoint
+    in cool-down for ``cooldown_s``, ``ok(url)`` clears it. When every endpoint is cooling down,
+    the one that failed longest ago is tried anyway (a pool never refuses a request by itself).
+    Thread-safe.
+
+    >>> pool = ServerPool(["http://a/v1", "http://b/v1", "http://c/v1"], cooldown_s=60)
+    >>> [pool.pick() for _ in range(4)]
+    ['http://a/v1', 'http://b/v1', 'http://c/v1', 'http://a/v1']
+    >>> pool.failed("http://b/v1"); [pool.pick() for _ in range(3)]
+    ['http://c/v1', 'http://a/v1', 'http://c/v1']
+    """
+
+    def __init__(self, urls: Sequence[str], cooldown_s: float = 30.0, clock: Any = time.monotonic):
+        if not urls:
+            raise ValueError("ServerPool needs at least one URL")
+        self.urls = list(urls)
+        self.cooldown_s = cooldown_s
+        self._clock = clock
+        self._down_until = [0.0] * len(self.urls)
+        self._failures = [0] * len(self.urls)
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def pick(self) -> str:
+        if len(self.urls) == 1:
+            return self.urls[0]
+        now = self._clock()
+        with self._lock:
+            n = len(self.urls)
+            for k in range(n):
+                i = (self._next + k) % n
+                if self._down_until[i] <= now:
+                    self._next = i + 1
+                    return self.urls[i]
+            i = min(range(n), key=self._down_until.__getitem__)
+            self._next = i + 1
+            return self.urls[i]
+
+    def failed(self, url: str) -> None:
+        with self._lock:
+            i = self.urls.index(url)
+            self._failures[i] += 1
+            self._down_until[i] = self._clock() + self.cooldown_s
+
+    def ok(self, url: str) -> None:
+        with self._lock:
+            i = self.urls.index(url)
+            if self._down_until[i]:
+                self._down_until[i] = 0.0
+
+    def status(self) -> list[dict[str, Any]]:
+        """Per endpoint: url, healthy (not cooling down), failures so far."""
+        now = self._clock()
+        with self._lock:
+            return [
+                {"url": u, "healthy": self._down_until[i] <= now, "failures": self._failures[i]}
+                for i, u in enumerate(self.urls)
+            ]
+
+
 class OpenAIChatModel:
     """A :class:`~longtracerl.llm.base.ChatModel` over an OpenAI-compatible HTTP endpoint.
 
@@ -293,12 +386,25 @@ class OpenAIChatModel:
         self.cfg = cfg
         self.name = f"openai:{cfg.model}"
         self.url = cfg.base_url.rstrip("/") + "/chat/completions"
+        self.pool = ServerPool(
+            [u.rstrip("/") + "/chat/completions" for u in cfg.endpoints()], cfg.pool_cooldown_s
+        )
         self.cache = CompletionCache(cfg.cache_dir) if cfg.cache_dir else None
         self._headers = {"Content-Type": "application/json", **cfg.headers}
         if cfg.api_key is not None and cfg.api_key.get_secret_value():
             self._headers["Authorization"] = f"Bearer {cfg.api_key.get_secret_value()}"
         self._timeout = httpx.Timeout(cfg.timeout_s, connect=min(cfg.timeout_s, 30.0))
-        self._client = httpx.Client(timeout=self._timeout, headers=self._headers)
+        keepalive = cfg.concurrency if cfg.keepalive_connections is None else cfg.keepalive_connections
+        # httpx keeps 20 idle connections by default: with more requests in flight, every extra one
+        # would open (and close) a connection per request
+        self._limits = httpx.Limits(max_connections=cfg.concurrency, max_keepalive_connections=keepalive)
+        self._client = httpx.Client(
+            timeout=self._timeout,
+            headers=self._headers,
+            limits=httpx.Limits(
+                max_connections=max(cfg.concurrency, 100), max_keepalive_connections=keepalive
+            ),
+        )
         self._slots = threading.BoundedSemaphore(cfg.concurrency)
         self._loop_state: weakref.WeakKeyDictionary[Any, tuple[asyncio.Semaphore, httpx.AsyncClient]] = (
             weakref.WeakKeyDictionary()
@@ -335,14 +441,18 @@ class OpenAIChatModel:
         body.update(self.cfg.extra_body)
         return body
 
-    def _handle(self, status: int, headers: httpx.Headers, content: bytes) -> Completion:
+    def _handle(
+        self, status: int, headers: httpx.Headers, content: bytes, url: str | None = None
+    ) -> Completion:
         if status == 429 or status >= 500:
             raise _Retry(
-                f"HTTP {status}: {_server_message(content)}", status=status, retry_after=_retry_after(headers)
+                f"{self._where(url) if url else ''}HTTP {status}: {_server_message(content)}",
+                status=status,
+                retry_after=_retry_after(headers),
             )
         if status >= 400:
             raise LLMError(
-                f"{self.url}: HTTP {status}: {_server_message(content)}", status=status, attempts=0
+                f"{url or self.url}: HTTP {status}: {_server_message(content)}", status=status, attempts=0
             )
         try:
             data = json.loads(content)
@@ -366,8 +476,9 @@ class OpenAIChatModel:
         return wait
 
     def _fail(self, last: _Retry, attempts: int, started: float) -> LLMError:
+        where = self.url if len(self.pool.urls) == 1 else f"LLM pool {self.pool.urls}"
         return LLMError(
-            f"{self.url}: gave up after {attempts} attempt(s) in {time.monotonic() - started:.1f}s: "
+            f"{where}: gave up after {attempts} attempt(s) in {time.monotonic() - started:.1f}s: "
             f"{last.reason}",
             status=last.status,
             attempts=attempts,
@@ -386,9 +497,19 @@ class OpenAIChatModel:
     # ---- sync ----
 
     def _attempt_sync(self, body: dict[str, Any]) -> Completion:
+        url = self.pool.pick()
+        try:
+            out = self._attempt_sync_url(body, url)
+        except _Retry:
+            self.pool.failed(url)
+            raise
+        self.pool.ok(url)
+        return out
+
+    def _attempt_sync_url(self, body: dict[str, Any], url: str) -> Completion:
         deadline = time.monotonic() + self.cfg.timeout_s
         try:
-            with self._client.stream("POST", self.url, json=body) as resp:
+            with self._client.stream("POST", url, json=body) as resp:
                 chunks = []
                 for chunk in resp.iter_bytes():
                     chunks.append(chunk)
@@ -396,12 +517,14 @@ class OpenAIChatModel:
                         raise _Retry(f"timed out after {self.cfg.timeout_s}s (response too slow)")
                 status, headers = resp.status_code, resp.headers
         except httpx.UnsupportedProtocol as err:
-            raise LLMError(f"{self.url}: {err}", attempts=0) from None
+            raise LLMError(f"{url}: {err}", attempts=0) from None
         except httpx.TimeoutException as err:
-            raise _Retry(f"timed out after {self.cfg.timeout_s}s ({type(err).__name__})") from None
+            raise _Retry(
+                f"{self._where(url)}timed out after {self.cfg.timeout_s}s ({type(err).__name__})"
+            ) from None
         except httpx.TransportError as err:
-            raise _Retry(f"connection error: {type(err).__name__}: {err}") from None
-        return self._handle(status, headers, b"".join(chunks))
+            raise _Retry(f"{self._where(url)}connection error: {type(err).__name__}: {err}") from None
+        return self._handle(status, headers, b"".join(chunks), url)
 
     def complete(self, messages: list[dict[str, Any]], params: ChatParams | None = None) -> Completion:
         """One chat completion (blocking). Raises :class:`LLMError` after bounded retries."""
@@ -438,26 +561,40 @@ class OpenAIChatModel:
             if state is None:
                 state = (
                     asyncio.Semaphore(self.cfg.concurrency),
-                    httpx.AsyncClient(
-                        timeout=self._timeout,
-                        headers=self._headers,
-                        limits=httpx.Limits(max_connections=self.cfg.concurrency),
-                    ),
+                    httpx.AsyncClient(timeout=self._timeout, headers=self._headers, limits=self._limits),
                 )
                 self._loop_state[loop] = state
         return state
 
     async def _attempt_async(self, client: httpx.AsyncClient, body: dict[str, Any]) -> Completion:
+        url = self.pool.pick()
+        try:
+            out = await self._attempt_async_url(client, body, url)
+        except _Retry:
+            self.pool.failed(url)
+            raise
+        self.pool.ok(url)
+        return out
+
+    def _where(self, url: str) -> str:
+        """A prefix naming the endpoint in retry reasons, only when there is a pool."""
+        return f"{url}: " if len(self.pool.urls) > 1 else ""
+
+    async def _attempt_async_url(
+        self, client: httpx.AsyncClient, body: dict[str, Any], url: str
+    ) -> Completion:
         try:
             async with asyncio.timeout(self.cfg.timeout_s):
-                resp = await client.post(self.url, json=body)
+                resp = await client.post(url, json=body)
         except httpx.UnsupportedProtocol as err:
-            raise LLMError(f"{self.url}: {err}", attempts=0) from None
+            raise LLMError(f"{url}: {err}", attempts=0) from None
         except (TimeoutError, httpx.TimeoutException) as err:
-            raise _Retry(f"timed out after {self.cfg.timeout_s}s ({type(err).__name__})") from None
+            raise _Retry(
+                f"{self._where(url)}timed out after {self.cfg.timeout_s}s ({type(err).__name__})"
+            ) from None
         except httpx.TransportError as err:
-            raise _Retry(f"connection error: {type(err).__name__}: {err}") from None
-        return self._handle(resp.status_code, resp.headers, resp.content)
+            raise _Retry(f"{self._where(url)}connection error: {type(err).__name__}: {err}") from None
+        return self._handle(resp.status_code, resp.headers, resp.content, url)
 
     async def acomplete(self, messages: list[dict[str, Any]], params: ChatParams | None = None) -> Completion:
         """Async :meth:`complete`; at most ``cfg.concurrency`` requests in flight per event loop."""
