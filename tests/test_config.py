@@ -63,3 +63,21 @@ def test_defaults_rank_below_yaml_and_overrides(tmp_path):
     assert (cfg.hops, cfg.inner.k, cfg.name) == (4, 3, "o")
     with pytest.raises(ConfigError, match="<defaults>: unknown key 'hop'"):
         load_config(Cfg, defaults={"hop": 1})
+
+
+def test_cross_field_error_is_plain():
+    from pydantic import model_validator
+
+    class Pair(StageConfig):
+        lo: int = 1
+        hi: int = 2
+
+        @model_validator(mode="after")
+        def _order(self):
+            if self.lo > self.hi:
+                raise ValueError(f"field 'lo': {self.lo} > hi={self.hi}; set lo <= hi")
+            return self
+
+    with pytest.raises(ConfigError) as info:
+        load_config(Pair, overrides=["lo=5"])
+    assert str(info.value) == "<defaults>: field 'lo': 5 > hi=2; set lo <= hi"

@@ -144,7 +144,10 @@ def load_config(
     except ValidationError as err:
         e = err.errors()[0]
         loc = ".".join(str(x) for x in e.get("loc", ()))
-        raise ConfigError(f"{source}: field '{loc}': {e.get('msg')} (got {e.get('input')!r})") from None
+        msg = str(e.get("msg", "invalid")).removeprefix("Value error, ")
+        if not loc:  # a cross-field check: its message names the fields itself
+            raise ConfigError(f"{source}: {msg}") from None
+        raise ConfigError(f"{source}: field '{loc}': {msg} (got {e.get('input')!r})") from None
 
 
 def config_hash(cfg: BaseModel) -> str:
