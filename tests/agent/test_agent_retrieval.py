@@ -247,3 +247,66 @@ def test_disk_full_mid_run_keeps_written_lines_and_resumes(
     keys = [(t.question_id, t.attempt) for t in _trajs(run)]
     assert sorted(keys) == [("q1", a) for a in range(1, 6)] + [("q2", 1)]
     assert summary["kept"] == 1 and summary["dropped"] == 1
+
+
+def _run_chain(store, retriever, **cfg):
+    tb = ToolBox(retriever, store, top_k=5, max_calls=60)
+    end = RetrievalPolicy(AgentConfig(progress=False, **cfg)).run(CHAIN_QUESTION, tb, attempt=1, seed=1)
+    return end, tb
+
+
+def test_resolved_hop_is_looked_up_by_its_name(store, retriever):
+    """Once hop 1 is read, the entity it resolved to is searched by name, alone and with keywords
+    of the next clause; the pages found that way are read as next-hop candidates."""
+    end, tb = _run_chain(store, retriever)
+    assert end.reason == "answered" and tb.final_answer == "1971"
+    steps = [(e.tool, e.args.get("query") or e.args.get("page_id")) for e in tb.events]
+    first_open_fest = steps.index(("open", "fest"))
+    name_search = steps.index(("search", "Harbor Lights Festival"))
+    assert name_search > first_open_fest
+    nxt = steps[name_search + 1]
+    assert nxt[0] == "search" and nxt[1].startswith("Harbor Lights Festival ") and "violinist" in nxt[1]
+    # the probe reads new pages from those two result lists (never the entity itself, never twice)
+    shown = set(tb.events[name_search].result_ids) | set(tb.events[name_search + 1].result_ids)
+    probe_opens = []
+    for tool, arg in steps[name_search + 2 :]:
+        if tool != "open":
+            break
+        probe_opens.append(arg)
+    assert probe_opens and "fest" not in probe_opens
+    assert set(probe_opens) <= shown
+    assert not set(probe_opens) & {a for t, a in steps[:name_search] if t == "open"}
+    assert "marta" in probe_opens  # the next hop is found through the resolved entity's name
+
+
+def test_answer_is_verified_by_a_name_search_before_citing(store, retriever):
+    _end, tb = _run_chain(store, retriever)
+    tools = [e.tool for e in tb.events]
+    cite = tools.index("cite")
+    verify = max(i for i, t in enumerate(tools[:cite]) if t == "search")
+    assert tb.events[verify].args["query"] == "Marta Quell 1971"
+
+
+def test_entity_lookups_and_question_search_follow_the_config(store, retriever):
+    _end, plain = _run_chain(
+        store, retriever, probe_entities=False, verify_answer=False, question_search=True
+    )
+    queries = [e.args["query"] for e in plain.events if e.tool == "search"]
+    assert queries[0] == CHAIN_QUESTION.replace("___", " ")  # whole question first
+    assert "Harbor Lights Festival" not in queries and "Marta Quell 1971" not in queries
+    assert plain.final_answer == "1971"
+    _end, default = _run_chain(store, retriever)
+    assert CHAIN_QUESTION not in [e.args["query"] for e in default.events if e.tool == "search"]
+    assert len(default.seen_ids) >= len(plain.seen_ids) - 1
+
+
+def test_name_lookups_never_use_the_label(corpus_dir, store, retriever, run_dir):
+    """The entity names searched come from pages the agent read, not from the label's rubrics."""
+    q = make_question("q1")
+    q.label.rubrics = ["Old Mill Bakery", "Brook River"]  # junk rubrics: must not become queries
+    run = run_dir("r", [q])
+    run_agent(corpus_dir, run, CFG, retriever=retriever, store=store)
+    (t,) = _trajs(run)
+    queries = [e.args["query"] for e in t.events if e.tool == "search"]
+    assert not any("Old Mill" in x or "Brook River" in x for x in queries)
+    assert "Harbor Lights Festival" in queries and t.correct

@@ -63,6 +63,25 @@ class AgentConfig(StageConfig):
         default=4, ge=0, le=50, description="Retrieval policy: entity names per page followed by a search."
     )
 
+    probe_entities: bool = Field(
+        default=True,
+        description=(
+            "Retrieval policy: once a hop is resolved, search the entity's name (alone and with "
+            "keywords of the next clause) and read the best pages that mention it."
+        ),
+    )
+    probe_open: int = Field(
+        default=3, ge=0, le=10, description="Retrieval policy: pages read per entity-name look-up."
+    )
+    verify_answer: bool = Field(
+        default=True,
+        description="Retrieval policy: search the answer with the answer page's name before answering.",
+    )
+    question_search: bool = Field(
+        default=False,
+        description="Retrieval policy: search the whole question text once before the first clause.",
+    )
+
     # --- LLM policy -----------------------------------------------------------------------
     model: str | None = Field(
         default=None,

@@ -10,13 +10,20 @@ How one attempt works:
    . Then ..."), with the leading connective ("Start with", "Move to", "Then", ...) removed.
    The final question's wording gives the answer type (year, date, number, person, place,
    name).
-2. **Search per clause.** Each clause is searched (and the whole question once). The top
-   ``open_per_clause`` results of each clause are opened and read.
+2. **Search per clause.** Each clause is searched (the whole question once first only with
+   ``question_search``). The ``open_per_clause`` most promising results are opened and read;
+   results whose title or snippet names the entity the previous hop resolved to are preferred
+   (the next entity is "mentioned" by, so usually connected to, the previous one).
 3. **Follow entities.** A chain hop's page usually names the next hop's entity. For each read
    page, the titles of candidate pages of the next clause found in its text give a *link*
    between the two. When no candidate of the next clause is linked from the best pages of the
    current one, the agent searches for names written in those pages (capitalised phrases and
    quoted titles), combined with the next clause's words, and reads what it finds.
+3b. **Look up the resolved entity by name** (``probe_entities``). Once a hop's pages are read,
+   the best one is taken as the entity identified; the agent searches its name (the page title
+   without a qualifier) alone and with a few keywords of the next clause, as a search agent that
+   has identified someone searches for them, and reads the ``probe_open`` results that best fit
+   the next clause. They join the next hop's candidates; the chain search decides later.
 4. **Pick the chain.** Each candidate page gets a score per clause (its search score, normalised
    by the best score of that query, plus the share of the clause's words found in the page);
    consecutive hops earn a bonus when one page mentions the other. The best chain is found by
@@ -24,8 +31,9 @@ How one attempt works:
 5. **Answer.** From the page chosen for the last clause, candidates of the asked type are
    extracted; each is scored by how well its sentence matches the final clause and question
    (the question describes that sentence with the answer hidden), and candidates that already
-   appear in the question are excluded. The best candidate is the answer; the chain's pages
-   are cited.
+   appear in the question are excluded. The best candidate is the answer. With
+   ``verify_answer`` it is checked by one search of the answer page's name with the answer
+   (one new result that shows the answer is read); the chain's pages are cited.
 
 Attempts differ: attempt 1 is deterministic; later attempts perturb the query words, the
 number of pages read and the scores with seeded noise, so they explore other chains and
@@ -354,13 +362,18 @@ class _Cand:
     overlap: float = 0.0  # share of the clause's words found in the page
     score: float = 0.0  # emission score of the chain search
 
+    near: bool = False  # the shown title + snippet names the entity the previous hop resolved to
+
     def note_snippet(self, hop: _Hop, shown: str) -> None:
         self.snippet_overlap = max(self.snippet_overlap, RetrievalPolicy._overlap_text(hop.words, shown))
         self.snippet_phrase = max(self.snippet_phrase, _bigram_overlap(hop.pairs, shown))
+        if hop.anchor and not self.near:
+            self.near = _mentions(shown, hop.anchor)
 
     def prior(self, *, noise_of: random.Random, noise: float) -> float:
         """How promising the page looks before reading it."""
         base = 0.6 * self.search + self.snippet_overlap + 1.0 * self.snippet_phrase + 0.8 * self.linked
+        base += 0.4 * self.near  # connected to the previous entity ("... it mentions")
         return base + (noise_of.gauss(0.0, noise) if noise else 0.0)
 
 
@@ -370,6 +383,7 @@ class _Hop:
     words: list[str]
     cands: dict[str, _Cand] = field(default_factory=dict)
     pairs: frozenset[tuple[str, str]] = frozenset()  # the clause's word pairs
+    anchor: str = ""  # name of the entity the previous hop resolved to (set once it is resolved)
 
     def __post_init__(self) -> None:
         self.pairs = _bigrams(self.clause.replace(BLANK, " "))
@@ -387,6 +401,7 @@ class RetrievalPolicy:
         self.cfg = cfg if cfg is not None else AgentConfig()
         self.open_per_clause = self.cfg.open_per_clause
         self.follow = self.cfg.follow_entities
+        self.probe_open = self.cfg.probe_open if self.cfg.probe_entities else None
 
     # -- helpers -------------------------------------------------------------------------
     def _budget_ok(self, tools: ToolBox, reserve: int = 2) -> bool:
@@ -440,8 +455,9 @@ class RetrievalPolicy:
         n_open = self.open_per_clause + (0 if attempt == 1 else rng.randint(0, 2))
         noise = 0.0 if attempt == 1 else 0.15 + 0.05 * min(attempt, 5)
 
-        # 1) whole-question search: a first look at the neighbourhood (seen pages)
-        tools.search(question.replace(BLANK, " "))
+        # 1) optional whole-question search: a first look at the neighbourhood (seen pages)
+        if self.cfg.question_search:
+            tools.search(question.replace(BLANK, " "))
 
         # 2) hop by hop: search the clause, prefer results the previous hop's pages mention,
         #    read the best ones; follow names from the previous pages when nothing links
@@ -477,6 +493,11 @@ class RetrievalPolicy:
             prev = sorted(
                 read, key=lambda c: -(c.overlap + 1.5 * c.phrase + 0.6 * c.search + 0.5 * c.linked)
             )[:3]
+            # the hop is resolved to an entity: look it up by NAME, as a search agent does, and
+            # check the pages that mention it against the next clause
+            if prev and i + 1 < len(hops) and self.probe_open is not None:
+                hops[i + 1].anchor = _base_title(prev[0].title)
+                self._probe(tools, prev[0], hops[i + 1], rng, noise, reserve + n_open)
 
         # 3) score candidates and pick the chain
         blank = BLANK in hops[-1].clause
@@ -516,6 +537,8 @@ class RetrievalPolicy:
                     break
         if answer is None:
             return self._give_up(tools, f"no {kind} candidate in the chosen pages", chain)
+        if self.cfg.verify_answer:
+            self._verify(tools, chain, answer)
         tools.cite([c.page_id for c in chain if c.page is not None])
         tools.answer(answer)
         return AttemptEnd("answered")
@@ -565,6 +588,76 @@ class RetrievalPolicy:
                     c = hop.cands[h.page_id] = _Cand(h.page_id, h.title)
                 c.linked = True
                 c.note_snippet(hop, h.title + " " + h.snippet)
+
+    def _probe(
+        self, tools: ToolBox, ent: _Cand, nxt: _Hop, rng: random.Random, noise: float, reserve: int
+    ) -> None:
+        """Look up a resolved entity by name; read the pages that mention it and fit the next clause.
+
+        Two searches: the entity's name alone (its page and the pages that mention it), and the
+        name with a few keywords of the next clause (pages around the entity of the next hop's
+        kind). The results that are not the entity's own page are ranked by how well their shown
+        title and snippet fit the next clause and whether the entity's page mentions them; the
+        best ``probe_open`` are opened and join the next hop's candidates (the chain search
+        decides later whether one of them is that hop).
+        """
+        if ent.page is None or not self._budget_ok(tools, reserve=reserve + 2 + self.probe_open):
+            return
+        name = _base_title(ent.title)
+        if len(name) < 2:
+            return
+        name_words = set(_content_words(name))
+        keys = [w for w in dict.fromkeys(nxt.words) if w not in name_words and w not in _TYPE_WORDS]
+        if noise and len(keys) > 3:
+            keys = [w for w in keys if rng.random() > 0.25] or keys
+        queries = [name] + ([name + " " + " ".join(keys[:4])] if keys else [])
+        shown: dict[str, tuple[_Cand, str]] = {}
+        for q in queries:
+            res = tools.search(q)
+            if not res.ok:
+                continue
+            for h in res.hits:
+                if h.page_id == ent.page_id or h.page_id in shown:
+                    continue
+                c = nxt.cands.get(h.page_id) or _Cand(h.page_id, h.title)
+                shown[h.page_id] = (c, h.title + " " + h.snippet)
+        if self.probe_open <= 0:
+            return
+        scored = []
+        already = set(tools.opened_ids)
+        for c, text in shown.values():
+            if c.page is not None or c.page_id in already:
+                continue
+            fit = self._overlap_text(nxt.words, text) + _bigram_overlap(nxt.pairs, text)
+            linked = _mentions(ent.page.text, _base_title(c.title))
+            mentions_ent = _mentions(text, name)
+            s = fit + 0.5 * linked + 0.3 * mentions_ent + (rng.gauss(0.0, noise) if noise else 0.0)
+            scored.append((s, c, text))
+        scored.sort(key=lambda t: -t[0])
+        for _s, c, text in scored[: self.probe_open]:
+            if not self._budget_ok(tools, reserve=reserve):
+                return
+            self._read(tools, c)
+            if c.page is not None and c.page_id not in nxt.cands:
+                nxt.cands[c.page_id] = c
+                c.note_snippet(nxt, text)
+
+    def _verify(self, tools: ToolBox, chain: list[_Cand], answer: str) -> None:
+        """Check the answer by searching it with the answer page's name; read one new hit with it."""
+        last = chain[-1]
+        if not self._budget_ok(tools, reserve=3):
+            return
+        res = tools.search(f"{_base_title(last.title)} {answer}")
+        if not res.ok:
+            return
+        skip = {c.page_id for c in chain} | set(tools.opened_ids)
+        key = answer.lower()
+        for h in res.hits:
+            if h.page_id in skip:
+                continue
+            if key in (h.title + " " + h.snippet).lower():
+                tools.open(h.page_id)
+                break
 
     @staticmethod
     def _viterbi(hops: list[_Hop]) -> list[_Cand]:

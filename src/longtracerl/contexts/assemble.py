@@ -18,7 +18,9 @@ random             random corpus pages (tag random)                            n
 =================  ==========================================================  ==========
 
 Fill sources: ``search`` = BM25 hits of the question and of each rubric entity, interleaved
-round-robin (tag ``fill-search``); ``random`` = random corpus pages (tag ``fill-random``).
+round-robin (tag ``fill-search``; with the automatic k the searches go deeper, k doubling up to
+``max_search_k``, while the context still has room, since their first hits are often already in
+it); ``random`` = random corpus pages (tag ``fill-random``).
 
 Budget rule: the token count of the *whole* user message (instruction, ``Documents:``, every
 document block with its wrapper and separators, and the question) never exceeds
@@ -297,11 +299,22 @@ class ContextBuilder:
             if not qs:
                 return
             k = self._auto_k(remaining, len(qs), fixed_k)
-            lists = [self._search(q, k) for q in qs]
-            merged: list[str] = []
-            for i in range(max((len(x) for x in lists), default=0)):
-                merged.extend(x[i] for x in lists if i < len(x))
-            yield [(p, tag) for p in merged]
+            given: set[str] = set()
+            while True:
+                lists = [self._search(q, k) for q in qs]
+                merged: list[str] = []
+                for i in range(max((len(x) for x in lists), default=0)):
+                    merged.extend(x[i] for x in lists if i < len(x) and x[i] not in given)
+                merged = list(dict.fromkeys(merged))
+                if not merged:
+                    return
+                given.update(merged)
+                yield [(p, tag) for p in merged]
+                # auto k: the first k hits may already be in the context (the trajectory searched
+                # the same entities), so page deeper while the searches still have more
+                if fixed_k or k >= self.cfg.max_search_k or all(len(x) < k for x in lists):
+                    return
+                k = min(self.cfg.max_search_k, 2 * k)
 
         return gen
 
