@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import resource
+import socket
 import subprocess
 import sys
 import time
@@ -29,8 +31,75 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def serve(latency: float) -> None:
-    """Child process: one FakeLLMServer answering every chat request after ``latency`` s."""
+CHAT_BODY = json.dumps(
+    {
+        "id": "chatcmpl-bench",
+        "object": "chat.completion",
+        "model": "fake-model",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 1, "total_tokens": 11},
+    }
+).encode()
+
+
+class LatencyProtocol(asyncio.Protocol):
+    """Minimal HTTP/1.1 keep-alive server: every request gets ``CHAT_BODY`` after ``latency`` s."""
+
+    latency = 0.5
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+        self.buf = b""
+        transport.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        while True:
+            head_end = self.buf.find(b"\r\n\r\n")
+            if head_end < 0:
+                return
+            head = self.buf[:head_end].decode("latin-1")
+            length = 0
+            for line in head.split("\r\n")[1:]:
+                name, _, value = line.partition(":")
+                if name.strip().lower() == "content-length":
+                    length = int(value)
+            end = head_end + 4 + length
+            if len(self.buf) < end:
+                return
+            self.buf = self.buf[end:]
+            reply = (
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                + str(len(CHAT_BODY)).encode()
+                + b"\r\n\r\n"
+                + CHAT_BODY
+            )
+            asyncio.get_running_loop().call_later(self.latency, self._send, reply)
+
+    def _send(self, reply: bytes) -> None:
+        if not self.transport.is_closing():
+            self.transport.write(reply)
+
+
+def serve_asyncio(latency: float) -> None:
+    """Child process: the minimal asyncio latency server; prints its base URL."""
+    LatencyProtocol.latency = latency
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(LatencyProtocol, "127.0.0.1", 0, backlog=1024)
+        print(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/v1", flush=True)
+        await loop.run_in_executor(None, sys.stdin.read)  # until the parent closes our stdin
+        server.close()
+
+    asyncio.run(main())
+
+
+def serve(latency: float, kind: str) -> None:
+    """Child process: one server answering every chat request after ``latency`` s."""
+    if kind == "asyncio":
+        serve_asyncio(latency)
+        return
     sys.path.insert(0, str(ROOT / "tests"))
     from llm_servers import FakeLLMServer, FakeResponse
 
@@ -41,11 +110,11 @@ def serve(latency: float) -> None:
     srv.stop()
 
 
-def start_servers(k: int, latency: float) -> tuple[list[subprocess.Popen], list[str]]:
+def start_servers(k: int, latency: float, kind: str = "asyncio") -> tuple[list[subprocess.Popen], list[str]]:
     procs, urls = [], []
     for _ in range(k):
         p = subprocess.Popen(
-            [sys.executable, __file__, "--_serve", "--latency", str(latency)],
+            [sys.executable, __file__, "--_serve", "--server", kind, "--latency", str(latency)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -56,8 +125,6 @@ def start_servers(k: int, latency: float) -> tuple[list[subprocess.Popen], list[
 
 
 def dead_url() -> str:
-    import socket
-
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
@@ -109,21 +176,28 @@ def main() -> int:
     ap.add_argument("--servers", type=int, default=1, help="Live servers (a pool when > 1 or with --dead).")
     ap.add_argument("--dead", type=int, default=0, help="Extra pool URLs where nothing listens.")
     ap.add_argument("--keepalive", type=int, default=None, help="Override max keep-alive connections.")
+    ap.add_argument(
+        "--server",
+        choices=("asyncio", "fake"),
+        default="asyncio",
+        help="asyncio: a minimal keep-alive server (cheap per request); fake: tests' FakeLLMServer "
+        "(stdlib http.server, a thread per connection, ~1-2 ms of CPU per request).",
+    )
     ap.add_argument("--_serve", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args._serve:
-        serve(args.latency)
+        serve(args.latency, args.server)
         return 0
     if max(args.concurrency) * args.rounds > 5000:
         ap.error("keep concurrency x rounds <= 5000 requests per level")
 
-    procs, urls = start_servers(args.servers, args.latency)
+    procs, urls = start_servers(args.servers, args.latency, args.server)
     urls += [dead_url() for _ in range(args.dead)]
     try:
         print(
             f"{os.cpu_count()} CPUs, load average {'/'.join(f'{x:.2f}' for x in os.getloadavg())}; "
             f"latency {args.latency}s; servers {args.servers} live + {args.dead} dead; "
-            f"keepalive {'= concurrency' if args.keepalive is None else args.keepalive}",
+            f"keepalive {'= concurrency' if args.keepalive is None else args.keepalive}; server {args.server}",
             flush=True,
         )
         print(

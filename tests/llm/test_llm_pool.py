@@ -136,8 +136,8 @@ def test_server_pool_unit_with_clock():
 
 def test_keepalive_pool_sized_to_concurrency(fake_llm_server):
     m = OpenAIChatModel(LLMConfig(model="m", base_url=fake_llm_server.base_url, concurrency=64, api_key=None))
-    assert m._limits.max_keepalive_connections == 64 and m._limits.max_connections == 64
+    assert m.keepalive == 64
     m2 = OpenAIChatModel(
         LLMConfig(model="m", base_url=fake_llm_server.base_url, concurrency=64, keepalive_connections=20)
     )
-    assert m2._limits.max_keepalive_connections == 20
+    assert m2.keepalive == 20

@@ -191,6 +191,18 @@ class _Sampler:
             a += 2
         self.perm_a, self.perm_b = a % max(n, 1), prng.randrange(max(n, 1))
         self._zipf_c = (n + 1) ** (1.0 - spec.zipf_s) - 1.0
+        self._info: dict[int, tuple[str, str, str]] = {}  # bounded cache of target titles
+
+    def target_info(self, j: int) -> tuple[str, str, str]:
+        """(title, href, wikipedia_id) of page ``j``; hubs repeat, so recent ones are cached."""
+        info = self._info.get(j)
+        if info is None:
+            title = synthetic_title(self.spec, j)
+            info = (title, _href(title), synthetic_id(self.spec, j))
+            if len(self._info) >= 50_000:
+                self._info.clear()
+            self._info[j] = info
+        return info
 
     def words(self, k: int) -> list[str]:
         idx = np.searchsorted(self.cum, self.np_rng.random(k), side="right")
@@ -309,14 +321,8 @@ def _anchor(smp: _Sampler, spec: SynthSpec, src: int) -> dict:
     if rng.random() < spec.dangling_share:
         title = f"{smp.words(1)[0].capitalize()} {_word(rng, 3)}"  # a red link: no such page
         return {"text": title, "href": _href(title), "wikipedia_title": title}
-    j = smp.target(src)
-    title = synthetic_title(spec, j)
-    return {
-        "text": title,
-        "href": _href(title),
-        "wikipedia_title": title,
-        "wikipedia_id": synthetic_id(spec, j),
-    }
+    title, href, pid = smp.target_info(smp.target(src))
+    return {"text": title, "href": href, "wikipedia_title": title, "wikipedia_id": pid}
 
 
 def kilt_to_jsonl(rec: dict) -> dict:
