@@ -136,8 +136,8 @@ def grpo_kwargs(cfg: TrainConfig, output_dir: str, world_size: int = 1) -> dict[
             kw["vllm_max_model_length"] = g.vllm_max_model_length or (
                 cfg.data.max_prompt_tokens + g.max_completion_length
             )
-    if cfg.model.source != "tiny-random" and cfg.model.dtype != "float32":
-        kw["model_init_kwargs"] = {"dtype": cfg.model.dtype}
+    # the model is loaded by longtracerl.train.model (dtype, attention from model.*) and handed to
+    # GRPOTrainer as an object, so TRL's model_init_kwargs are not used
     for key, value in g.extra.items():
         kw[key] = value
     return kw
