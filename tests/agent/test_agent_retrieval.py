@@ -310,3 +310,21 @@ def test_name_lookups_never_use_the_label(corpus_dir, store, retriever, run_dir)
     queries = [e.args["query"] for e in t.events if e.tool == "search"]
     assert not any("Old Mill" in x or "Brook River" in x for x in queries)
     assert "Harbor Lights Festival" in queries and t.correct
+
+
+def test_open_margin_reads_only_competing_candidates(store, retriever):
+    def opens_before_name_search(**cfg):
+        _end, tb = _run_chain(store, retriever, **cfg)
+        out = []
+        for e in tb.events:
+            if e.tool == "search" and e.args["query"] == "Harbor Lights Festival":
+                return out, tb
+            if e.tool == "open":
+                out.append(e.args["page_id"])
+        raise AssertionError("no name look-up")
+
+    every, _ = opens_before_name_search(open_margin=None)
+    best_only, tb = opens_before_name_search(open_margin=0.0)
+    assert len(every) == CFG.open_per_clause and every[0] == "fest"
+    assert best_only == ["fest"]
+    assert tb.final_answer == "1971"

@@ -63,6 +63,14 @@ class AgentConfig(StageConfig):
         default=4, ge=0, le=50, description="Retrieval policy: entity names per page followed by a search."
     )
 
+    open_margin: float | None = Field(
+        default=0.5,
+        ge=0.0,
+        description=(
+            "Retrieval policy: read a clause's 2nd..open_per_clause-th candidates only when their "
+            "prior score is within this margin of the best one (None: always read them)."
+        ),
+    )
     probe_entities: bool = Field(
         default=True,
         description=(

@@ -480,8 +480,12 @@ class RetrievalPolicy:
             self._mark_links(hop, prev)
             if prev and self.follow and not any(c.linked for c in hop.cands.values()):
                 self._follow(tools, hop, prev, rng, reserve + n_open)
-            ranked = sorted(hop.cands.values(), key=lambda c: -c.prior(noise_of=rng, noise=noise))
-            for c in ranked[:n_open]:
+            priors = {c.page_id: c.prior(noise_of=rng, noise=noise) for c in hop.cands.values()}
+            ranked = sorted(hop.cands.values(), key=lambda c: -priors[c.page_id])
+            margin = self.cfg.open_margin
+            for j, c in enumerate(ranked[:n_open]):
+                if j and margin is not None and priors[c.page_id] < priors[ranked[0].page_id] - margin:
+                    break  # only candidates that compete with the best one are worth reading
                 if not self._budget_ok(tools, reserve=reserve):
                     break
                 self._read(tools, c)
