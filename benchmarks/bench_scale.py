@@ -7,8 +7,9 @@ samples the process RSS every 0.1 s. Prints per-phase wall and CPU time, pages/s
 an extrapolation to the KILT snapshot (5.9 M pages):
 
 - time: linear in pages, ``t(N) = t(N_max) * N / N_max`` per phase (the largest run's rate);
-- memory: ``fixed + per_page * N``, both fitted on the two largest runs (one run: the fixed part is
-  the RSS of a child that imported everything and loaded nothing).
+- memory, per phase (load, graph, index): ``fixed + per_page * N``, fitted on the two largest runs
+  (one run: the fixed part is the RSS of a child that imported everything and loaded nothing); the
+  overall peak is the largest phase.
 
     python benchmarks/bench_scale.py --pages 20000 100000                 # no search index
     python benchmarks/bench_scale.py --pages 100000 1000000 --index       # + tantivy index
@@ -82,11 +83,19 @@ def child_prepare(args: argparse.Namespace) -> None:
     sampler.start()
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter() - sampler.t0
-    cfg = CorpusConfig(build_index=args.index, skip_bad=False)
+    # the index is built by the same build_index call prepare makes, but here with --heap-mb
+    cfg = CorpusConfig(build_index=False, skip_bad=False)
     m = prepare_corpus(args.source, args.input, args.out, cfg, force=True, progress=False)
+    tm = dict(m.timings)
+    if args.index:
+        from longtracerl.search.index import SearchConfig, build_index
+
+        ti = time.perf_counter()
+        build_index(args.out, progress=False, force=True, config=SearchConfig(writer_heap_mb=args.heap_mb))
+        tm["index_s"] = round(time.perf_counter() - ti, 3)
+        tm["total_s"] = round(tm["total_s"] + tm["index_s"], 3)
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
     sampler.stop()
-    tm = m.timings
     bounds = {
         "load": (t0, t0 + tm["load_s"]),
         "graph": (t0 + tm["load_s"], t0 + tm["load_s"] + tm["graph_s"]),
@@ -100,7 +109,10 @@ def child_prepare(args: argparse.Namespace) -> None:
         "cpu_s": round(cpu1.ru_utime + cpu1.ru_stime - cpu0.ru_utime - cpu0.ru_stime, 2),
         "baseline_rss_mb": round(baseline / 1e6, 1),
         "peak_rss_mb": round(cpu1.ru_maxrss / 1024 * 1.048576, 1),  # ru_maxrss is KiB
-        "phase_peak_rss_mb": {k: round(sampler.peak_between(a, b) / 1e6, 1) for k, (a, b) in bounds.items()},
+        "phase_peak_rss_mb": {
+            k: round(sampler.peak_between(a, b) / 1e6, 1) if (k != "index" or args.index) else 0.0
+            for k, (a, b) in bounds.items()
+        },
         "store_mb": round((Path(args.out) / "pages.sqlite").stat().st_size / 1e6, 1),
         "index_mb": round(
             sum(p.stat().st_size for p in (Path(args.out) / "index").rglob("*") if p.is_file()) / 1e6, 1
@@ -136,31 +148,46 @@ def synth_file(work: Path, pages: int, seed: int, fmt: str) -> tuple[Path, dict]
     return path, info
 
 
+def _fit(points: list[tuple[int, float]], baseline: float) -> tuple[float, float]:
+    """(fixed MB, MB per page) through the two largest points, or from the baseline with one."""
+    if len(points) >= 2:
+        (n0, m0), (n1, m1) = points[-2], points[-1]
+        per_page = max(0.0, (m1 - m0) / (n1 - n0))
+        return m1 - per_page * n1, per_page
+    n1, m1 = points[-1]
+    return baseline, max(0.0, (m1 - baseline) / n1)
+
+
 def extrapolate(runs: list[dict], target: int = KILT_PAGES) -> dict:
-    """Time linear in pages (largest run's rate); memory fixed + per-page (two largest runs)."""
+    """Time linear in pages (the largest run's rate per phase); memory per phase = fixed + per-page
+    (fitted on the two largest runs; a phase whose peak does not grow, like the index build with its
+    bounded writer heap, gets a per-page term near 0)."""
     runs = sorted(runs, key=lambda r: r["pages"])
     big = runs[-1]
     scale = target / big["pages"]
     times = {k: round(v * scale, 0) for k, v in big["timings"].items() if k.endswith("_s")}
-    if len(runs) >= 2:
-        small = runs[-2]
-        per_page = (big["peak_rss_mb"] - small["peak_rss_mb"]) / (big["pages"] - small["pages"])
-        fixed = big["peak_rss_mb"] - per_page * big["pages"]
-        basis = f"fit on {small['pages']:,} and {big['pages']:,} pages"
-    else:
-        fixed = big["baseline_rss_mb"]
-        per_page = (big["peak_rss_mb"] - fixed) / big["pages"]
-        basis = f"one run ({big['pages']:,} pages), fixed = import baseline"
+    phases = {}
+    for phase in ("load", "graph", "index"):
+        pts = [(r["pages"], r["phase_peak_rss_mb"][phase]) for r in runs if r["phase_peak_rss_mb"][phase] > 0]
+        if not pts:
+            continue
+        fixed, per_page = _fit(pts, big["baseline_rss_mb"])
+        phases[phase] = {
+            "fixed_mb": round(fixed, 1),
+            "bytes_per_page": round(per_page * 1e6, 1),
+            "at_target_mb": round(fixed + per_page * target, 0),
+        }
+    basis = (
+        f"fit on {runs[-2]['pages']:,} and {big['pages']:,} pages"
+        if len(runs) >= 2
+        else f"one run ({big['pages']:,} pages), fixed = import baseline"
+    )
     return {
         "pages": target,
         "time_s": times,
         "cpu_s": round(big["cpu_s"] * scale, 0),
-        "peak_rss_mb": round(fixed + per_page * target, 0),
-        "memory_model": {
-            "fixed_mb": round(fixed, 1),
-            "bytes_per_page": round(per_page * 1e6, 1),
-            "basis": basis,
-        },
+        "peak_rss_mb": max(p["at_target_mb"] for p in phases.values()),
+        "memory_model": {"phases": phases, "basis": basis},
         "store_mb": round(big["store_mb"] * scale, 0),
         "index_mb": round(big["index_mb"] * scale, 0) if big.get("index_mb") else None,
     }
@@ -172,6 +199,9 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--format", choices=("kilt", "jsonl"), default="kilt")
     ap.add_argument("--index", action="store_true", help="Also build the tantivy search index.")
+    ap.add_argument(
+        "--heap-mb", type=int, default=256, help="tantivy writer heap (SearchConfig.writer_heap_mb), MB."
+    )
     ap.add_argument("--work", default="/tmp/longtracerl-bench-scale", help="Folder for inputs and corpora.")
     ap.add_argument("--keep", action="store_true", help="Keep the prepared corpora.")
     ap.add_argument("--_child", action="store_true", help=argparse.SUPPRESS)
@@ -216,7 +246,7 @@ def main() -> int:
             str(out),
         ]
         if args.index:
-            cmd.append("--index")
+            cmd += ["--index", "--heap-mb", str(args.heap_mb)]
         t = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True)
         wall = time.perf_counter() - t
@@ -241,13 +271,19 @@ def main() -> int:
         if not args.keep:
             shutil.rmtree(out, ignore_errors=True)
     ex = extrapolate(runs)
-    mm = ex["memory_model"]
+    t = ex["time_s"]
     print(
-        f"extrapolated to {ex['pages']:,} pages: load {ex['time_s']['load_s']:,.0f}s  graph {ex['time_s']['graph_s']:,.0f}s  "
-        f"index {ex['time_s']['index_s']:,.0f}s  total {ex['time_s']['total_s']:,.0f}s wall ({ex['cpu_s']:,.0f}s CPU); "
-        f"peak RSS {ex['peak_rss_mb']:,.0f} MB = {mm['fixed_mb']:.0f} MB + {mm['bytes_per_page']:.0f} B/page ({mm['basis']}); "
-        f"store {ex['store_mb']:,.0f} MB" + (f", index {ex['index_mb']:,.0f} MB" if ex["index_mb"] else "")
+        f"extrapolated to {ex['pages']:,} pages (time linear in pages at the {runs[-1]['pages']:,}-page rate): "
+        f"load {t['load_s']:,.0f}s  graph {t['graph_s']:,.0f}s  index {t['index_s']:,.0f}s  "
+        f"total {t['total_s']:,.0f}s wall ({ex['cpu_s']:,.0f}s CPU); store {ex['store_mb']:,.0f} MB"
+        + (f", index {ex['index_mb']:,.0f} MB" if ex["index_mb"] else "")
     )
+    for phase, p in ex["memory_model"]["phases"].items():
+        print(
+            f"  peak RSS {phase}: {p['fixed_mb']:.0f} MB + {p['bytes_per_page']:.0f} B/page "
+            f"-> {p['at_target_mb']:,.0f} MB ({ex['memory_model']['basis']})"
+        )
+    print(f"  peak RSS overall: {ex['peak_rss_mb']:,.0f} MB")
     results = work / "results.json"
     old = json.loads(results.read_text()) if results.exists() else []
     old.append(
