@@ -11,9 +11,10 @@ How one attempt works:
    The final question's wording gives the answer type (year, date, number, person, place,
    name).
 2. **Search per clause.** Each clause is searched (the whole question once first only with
-   ``question_search``). The ``open_per_clause`` most promising results are opened and read;
-   results whose title or snippet names the entity the previous hop resolved to are preferred
-   (the next entity is "mentioned" by, so usually connected to, the previous one).
+   ``question_search``). The most promising result is opened and read, and the next ones (up
+   to ``open_per_clause``) when they compete with it (prior within ``open_margin``); results
+   whose title or snippet names the entity the previous hop resolved to are preferred (the next
+   entity is "mentioned" by, so usually connected to, the previous one).
 3. **Follow entities.** A chain hop's page usually names the next hop's entity. For each read
    page, the titles of candidate pages of the next clause found in its text give a *link*
    between the two. When no candidate of the next clause is linked from the best pages of the
