@@ -136,18 +136,20 @@ async def run_level(urls: list[str], c: int, rounds: int, keepalive: int | None)
     from longtracerl.llm.base import ChatParams
     from longtracerl.llm.openai import LLMConfig, OpenAIChatModel
 
-    cfg = LLMConfig(
+    fields: dict = dict(
         base_url=urls[0],
-        base_urls=urls if len(urls) > 1 else [],
         model="fake",
         api_key=None,
         concurrency=c,
         timeout_s=30,
         max_retries=3,
         backoff_s=0.05,
-        pool_cooldown_s=30,
-        keepalive_connections=keepalive,  # None: = concurrency; 20 was httpx's default
     )
+    if len(urls) > 1:
+        fields.update(base_urls=urls, pool_cooldown_s=30)
+    if keepalive is not None:  # None: = concurrency; 20 was httpx's default
+        fields["keepalive_connections"] = keepalive
+    cfg = LLMConfig(**fields)  # only the fields set, so older versions of the client run too
     model = OpenAIChatModel(cfg)
     params = ChatParams(max_tokens=8)
     warm = [[{"role": "user", "content": f"warm {i}"}] for i in range(c)]
