@@ -11,10 +11,13 @@ from urllib.parse import unquote
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from longtracerl.cli import main
 from longtracerl.corpus.config import CorpusConfig
 from longtracerl.corpus.graph import LinkGraph
+from longtracerl.corpus.links import build_anchor_graph, build_anchor_graph_indexed
 from longtracerl.corpus.loaders import kilt_cut_index
 from longtracerl.corpus.prepare import prepare_corpus
 from longtracerl.corpus.store import PageStore
@@ -185,3 +188,52 @@ def test_spec_validation() -> None:
         SynthSpec(hub_share=1.5)
     with pytest.raises(ValueError, match="pages"):
         list(iter_synthetic_kilt(0))
+
+
+# ---- the bounded-memory anchor graph builder and the links-only store reader --------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(1, 12),
+    rows=st.lists(
+        st.lists(st.sampled_from(["p0", "p1", "p5", "T2", "T3", "x", "p11"]), max_size=8), max_size=12
+    ),
+)
+def test_indexed_anchor_graph_equals_edge_list_graph(n: int, rows: list[list[str]]) -> None:
+    ids = [f"p{i}" for i in range(n)]
+    titles = [f"T{i}" for i in range(n)]
+    rows = rows[:n]
+    id_index = {p: i for i, p in enumerate(ids)}
+    title_index = {t: i for i, t in enumerate(titles)}
+    src, dst, dangling = [], [], 0
+    for i, targets in enumerate(rows):
+        for t in targets:
+            j = id_index.get(t, title_index.get(t))
+            if j is None:
+                dangling += 1
+            else:
+                src.append(i)
+                dst.append(j)
+    want = LinkGraph.from_edges(n, src, dst)
+    got, stats = build_anchor_graph_indexed(n, id_index, title_index, iter(rows))
+    assert got.indptr.tolist() == want.indptr.tolist() and got.indices.tolist() == want.indices.tolist()
+    assert stats["dangling"] == dangling and stats["links"] == want.num_links
+    g2, _ = build_anchor_graph(ids, titles, rows + [[]] * (n - len(rows)))
+    assert g2.indices.tolist() == want.indices.tolist()
+
+
+def test_indexed_anchor_graph_rejects_extra_rows() -> None:
+    with pytest.raises(ValueError, match="more rows"):
+        build_anchor_graph_indexed(1, {"a": 0}, {}, [["a"], ["a"]])
+
+
+def test_store_iter_links(tmp_path: Path) -> None:
+    from longtracerl.records import Page
+
+    with PageStore.create(tmp_path) as w:
+        w.add(Page(id="a", title="A", text="x", links=["b", "Zed"]))
+        w.add(Page(id="b", title="B", text="y"))
+    store = PageStore(tmp_path)
+    assert list(store.iter_links(batch=1)) == [["b", "Zed"], []]
+    store.close()
