@@ -87,6 +87,10 @@ def child_prepare(args: argparse.Namespace) -> None:
     cfg = CorpusConfig(build_index=False, skip_bad=False)
     m = prepare_corpus(args.source, args.input, args.out, cfg, force=True, progress=False)
     tm = dict(m.timings)
+    print(
+        f"PROGRESS prepare done: {json.dumps(tm)}, RSS peak so far {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB",
+        flush=True,
+    )
     if args.index:
         from longtracerl.search.index import SearchConfig, build_index
 
@@ -248,12 +252,18 @@ def main() -> int:
         if args.index:
             cmd += ["--index", "--heap-mb", str(args.heap_mb)]
         t = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+        lines = []
+        for line in proc.stdout:  # live progress lines (a long run killed midway still told something)
+            lines.append(line)
+            if line.startswith("PROGRESS "):
+                print(f"[{n:,}] {line[9:].rstrip()} (load avg {loadavg()})", flush=True)
+        proc.wait()
         wall = time.perf_counter() - t
         if proc.returncode != 0:
-            print(proc.stdout, proc.stderr, file=sys.stderr)
+            print("".join(lines), file=sys.stderr)
             return 1
-        res = json.loads(next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT "))[7:])
+        res = json.loads(next(ln for ln in lines if ln.startswith("RESULT "))[7:])
         res.update(loadavg_start=la0, loadavg_end=loadavg(), child_wall_s=round(wall, 1), format=args.format)
         runs.append(res)
         tm = res["timings"]
