@@ -107,8 +107,8 @@ class LLMConfig(StageConfig):
         default=None,
         ge=0,
         le=1024,
-        description="Idle connections kept open for reuse; None: as many as concurrency (fewer makes "
-        "every request beyond them open a new connection).",
+        description="Idle async connections kept open per endpoint for reuse; None: as many as "
+        "concurrency (fewer makes every request beyond them open a new connection).",
     )
     cache_dir: str | None = Field(
         default=None, description="Folder for the SQLite completion cache; None disables caching."
