@@ -63,6 +63,8 @@ class GoldRanker:
     def _tok(self, texts: list[str]) -> list[list[str]]:
         import bm25s
 
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
+
         return bm25s.tokenize(texts, stopwords="en", return_ids=False, show_progress=False)
 
     def ranks(self, ctx: Context, question: str) -> dict[str, Any] | None:
