@@ -47,8 +47,7 @@ from longtracerl.questions.entities import (
 from longtracerl.questions.grammar import BLANK, ask_for, build_question
 from longtracerl.questions.validate import QuestionRejected, answer_in_question, name_leak
 from longtracerl.records import Label, Page, Provenance, Question, Walk
-from longtracerl.text import PatternMatcher
-from longtracerl.walks.choosers import content_tokens
+from longtracerl.text import PatternMatcher, content_tokens
 
 _ROLE_WORDS = frozenset(
     [

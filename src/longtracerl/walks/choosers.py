@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from longtracerl.config import ConfigError, resolve
 from longtracerl.records import Page
+from longtracerl.text import content_tokens
 
 if TYPE_CHECKING:
     from longtracerl.corpus.store import PageStore
@@ -58,99 +59,6 @@ class FirstChooser:
 
     def choose(self, current: Page, candidates: Sequence[Page]) -> Choice:
         return Choice(0)
-
-
-_TOKEN = re.compile(r"[a-z0-9]+")
-_STOP = frozenset(
-    [
-        "the",
-        "a",
-        "an",
-        "of",
-        "and",
-        "or",
-        "in",
-        "on",
-        "at",
-        "to",
-        "for",
-        "by",
-        "with",
-        "from",
-        "as",
-        "is",
-        "was",
-        "are",
-        "were",
-        "be",
-        "been",
-        "being",
-        "it",
-        "its",
-        "this",
-        "that",
-        "these",
-        "those",
-        "he",
-        "she",
-        "they",
-        "his",
-        "her",
-        "their",
-        "them",
-        "who",
-        "whom",
-        "which",
-        "what",
-        "when",
-        "where",
-        "also",
-        "has",
-        "have",
-        "had",
-        "not",
-        "but",
-        "into",
-        "than",
-        "then",
-        "after",
-        "before",
-        "during",
-        "over",
-        "under",
-        "about",
-        "such",
-        "other",
-        "one",
-        "two",
-        "first",
-        "new",
-        "most",
-        "more",
-        "known",
-        "best",
-        "born",
-        "later",
-        "became",
-        "become",
-        "between",
-        "both",
-        "each",
-        "all",
-        "any",
-        "can",
-        "may",
-        "many",
-        "some",
-        "only",
-        "s",
-    ]
-)
-
-
-def content_tokens(text: str) -> list[str]:
-    """Lower-cased alphanumeric tokens of 3+ characters, minus a small stop list."""
-    return [t for t in _TOKEN.findall(text.lower()) if len(t) > 2 and t not in _STOP]
 
 
 def estimate_idf(texts: Sequence[str] | Any, num_docs: int | None = None) -> dict[str, float]:
