@@ -42,6 +42,7 @@ class RssSampler(threading.Thread):
         super().__init__(daemon=True)
         self.interval = interval
         self.samples: list[tuple[float, int]] = []
+        self.anon: list[tuple[float, int]] = []
         self._halt = threading.Event()
         self._page = os.sysconf("SC_PAGE_SIZE")
         self.t0 = time.perf_counter()
@@ -50,9 +51,18 @@ class RssSampler(threading.Thread):
         with open("/proc/self/statm") as fh:
             return int(fh.read().split()[1]) * self._page
 
+    def rss_anon(self) -> int:
+        """Anonymous resident memory (heap), without file pages mapped by tantivy's mmap reads."""
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("RssAnon:"):
+                    return int(line.split()[1]) * 1024
+        return 0
+
     def run(self) -> None:
         while not self._halt.is_set():
             self.samples.append((time.perf_counter() - self.t0, self.rss()))
+            self.anon.append((time.perf_counter() - self.t0, self.rss_anon()))
             self._halt.wait(self.interval)
 
     def stop(self) -> None:
@@ -60,8 +70,8 @@ class RssSampler(threading.Thread):
         self.join()
         self.samples.append((time.perf_counter() - self.t0, self.rss()))
 
-    def peak_between(self, a: float, b: float) -> int:
-        vals = [r for t, r in self.samples if a <= t <= b]
+    def peak_between(self, a: float, b: float, anon: bool = False) -> int:
+        vals = [r for t, r in (self.anon if anon else self.samples) if a <= t <= b]
         return max(vals) if vals else 0
 
 
@@ -115,6 +125,10 @@ def child_prepare(args: argparse.Namespace) -> None:
         "peak_rss_mb": round(cpu1.ru_maxrss / 1024 * 1.048576, 1),  # ru_maxrss is KiB
         "phase_peak_rss_mb": {
             k: round(sampler.peak_between(a, b) / 1e6, 1) if (k != "index" or args.index) else 0.0
+            for k, (a, b) in bounds.items()
+        },
+        "phase_peak_anon_mb": {
+            k: round(sampler.peak_between(a, b, anon=True) / 1e6, 1) if (k != "index" or args.index) else 0.0
             for k, (a, b) in bounds.items()
         },
         "store_mb": round((Path(args.out) / "pages.sqlite").stat().st_size / 1e6, 1),
@@ -272,7 +286,9 @@ def main() -> int:
             f"index {tm['index_s']:.1f}s  total {tm['total_s']:.1f}s wall, {res['cpu_s']}s CPU; "
             f"links {res['links']:,}; peak RSS {res['peak_rss_mb']:,.0f} MB "
             f"(load {res['phase_peak_rss_mb']['load']:,.0f} / graph {res['phase_peak_rss_mb']['graph']:,.0f} / "
-            f"index {res['phase_peak_rss_mb']['index']:,.0f}; baseline {res['baseline_rss_mb']:.0f}); "
+            f"index {res['phase_peak_rss_mb']['index']:,.0f}; baseline {res['baseline_rss_mb']:.0f}; "
+            f"anonymous (heap) load/graph/index {res['phase_peak_anon_mb']['load']:,.0f} / "
+            f"{res['phase_peak_anon_mb']['graph']:,.0f} / {res['phase_peak_anon_mb']['index']:,.0f}); "
             f"store {res['store_mb']:,.0f} MB"
             + (f", index {res['index_mb']:,.0f} MB" if res["index_mb"] else "")
             + f"; load avg {la0} -> {res['loadavg_end']}",
