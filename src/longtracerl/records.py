@@ -239,9 +239,13 @@ class RewardResult(BaseModel):
     extracted_answer: str | None = None
     judge_error: str | None = None
     advantage: float | None = None
-    status: str = Field(default="ok", description="Parse status: ok, truncated, aborted, unfinished, ill_formed.")
+    status: str = Field(
+        default="ok", description="Parse status: ok, truncated, aborted, unfinished, ill_formed."
+    )
     judge_attempts: int = Field(default=0, description="Judge calls made for this response (0 when gated).")
-    judge_method: str | None = Field(default=None, description="Judge/rule that decided ('llm', 'rule:exact', ...).")
+    judge_method: str | None = Field(
+        default=None, description="Judge/rule that decided ('llm', 'rule:exact', ...)."
+    )
 
 
 # --------------------------------------------------------------------------- JSONL I/O

@@ -76,7 +76,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="Write a trainer bundle instead (rows + reward paths + config + launch.sh); see docs/training.md.",
     )
     e.add_argument("--run", metavar="RUN", help="Run folder (required unless TARGET is given with --data).")
-    e.add_argument("--data", metavar="ROWS", help="TARGET only: released-format rows (default RUN/rows.jsonl).")
+    e.add_argument(
+        "--data", metavar="ROWS", help="TARGET only: released-format rows (default RUN/rows.jsonl)."
+    )
     e.add_argument("--out", metavar="DIR", help="TARGET only: bundle folder.")
     e.add_argument("--corpus", metavar="DIR", help="Corpus folder (default: the one recorded by contexts).")
     e.add_argument("--force", action="store_true", help="Rewrite even when up to date.")
