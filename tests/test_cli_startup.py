@@ -50,3 +50,18 @@ def test_every_stage_has_a_subcommand():
         "eval",
     ):
         assert f"    {name}" in text, name
+
+
+def test_disk_full_is_a_clear_error_not_a_traceback(tmp_path, monkeypatch, capsys):
+    import errno
+
+    import longtracerl.run
+    from longtracerl.cli import main
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(longtracerl.run, "run_pipeline", full)
+    assert main(["run", "--out", str(tmp_path / "r"), "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and "run the same command again to resume" in err

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from longtracerl import __version__
 from longtracerl.config import ConfigError
+from longtracerl.llm.base import LLMError
 from longtracerl.records import RecordError
 
 # subcommand modules, in the order they appear in --help
@@ -76,6 +77,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, RecordError, FileNotFoundError) as err:
         print(f"longtracerl {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except (LLMError, OSError) as err:  # endpoint gone, disk full, ...: what was written is kept
+        print(
+            f"longtracerl {args.command}: error: {err}\n"
+            "completed items are kept; run the same command again to resume",
+            file=sys.stderr,
+        )
+        return 1
     except KeyboardInterrupt:
         print("interrupted; completed items are kept and a re-run resumes", file=sys.stderr)
         return 130
