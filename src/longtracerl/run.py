@@ -112,6 +112,8 @@ def run_pipeline(
         if not (corpus_dir / "pages.sqlite").exists():
             raise FileNotFoundError(f"{corpus_dir}: no prepared corpus (run `longtracerl corpus prepare`)")
         summary["corpus"] = {"prepared": "given"}
+        if stop_after == "corpus":
+            return summary
     elif stage(
         "corpus", lambda: prepare_corpus(cfg.source, cfg.input, corpus_dir, cfg.corpus, progress=progress)
     ):
@@ -120,7 +122,8 @@ def run_pipeline(
         return summary
     if stage("questions", lambda: run_questions(cfg.questions, corpus_dir, out, progress=progress)):
         return summary
-    if stage("agent", lambda: run_agent(corpus_dir, out, cfg.agent)):
+    agent_cfg = cfg.agent.model_copy(update={"progress": cfg.agent.progress and progress})
+    if stage("agent", lambda: run_agent(corpus_dir, out, agent_cfg)):
         return summary
     if stage("contexts", lambda: build_contexts(out, corpus_dir, cfg.contexts, progress=progress)):
         return summary
