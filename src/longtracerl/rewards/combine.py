@@ -299,13 +299,7 @@ def score_parsed(
         )
         for p in parsed
     ]
-    to_judge = [(i, p.content) for i, p in enumerate(parsed) if p.ok]
-    verdicts: dict[int, JudgeResult] = {}
-    if to_judge:
-        try:
-            verdicts = _judge_all(judge, to_judge, question, label, aliases)
-        except Exception as err:  # a judge must never crash training: record and score 0
-            verdicts = {i: _judge_failure(err) for i, _ in to_judge}
+    verdicts = _judge_ok(parsed, judge, question, label, aliases)
     raw = [s.score for s in rubric_scores]
     norm = normalise_group(raw) if (group_normalise and normalised) else raw
     results: list[RewardResult] = []
@@ -314,25 +308,18 @@ def score_parsed(
         o = 1.0 if (v is not None and v.correct) else 0.0
         reward = 0.0 if not p.ok else round(fn(o, norm[i], eta), _ROUND)
         results.append(
-            RewardResult(
+            _result(
+                p,
+                v,
                 reward=reward,
                 outcome=o,
                 rubric=raw[i],
                 rubric_normalised=norm[i],
-                gated=not p.ok,
-                gate_reasons=list(p.reasons),
                 matched=rubric_scores[i].matched,
                 missing=rubric_scores[i].missing,
-                extracted_answer=v.extracted_answer if v else None,
-                judge_error=v.error if v else None,
-                status=p.status,
-                judge_attempts=v.attempts if v else 0,
-                judge_method=v.method if v else None,
             )
         )
-    for r, a in zip(results, grpo_advantages([r.reward for r in results]), strict=True):
-        r.advantage = a
-    return GroupScore(results, batch_monitors(results))
+    return _group(results)
 
 
 def score_group(
@@ -386,6 +373,54 @@ def score_group(
     )
 
 
+def _judge_ok(
+    parsed: Sequence[ParsedResponse], judge: Judge, question: str, label: str, aliases: Sequence[str]
+) -> dict[int, JudgeResult]:
+    """Judge only the responses that passed parsing; a failing judge gives recorded zeros."""
+    to_judge = [(i, p.content) for i, p in enumerate(parsed) if p.ok]
+    if not to_judge:
+        return {}
+    try:
+        return _judge_all(judge, to_judge, question, label, aliases)
+    except Exception as err:  # a judge must never crash training: record and score 0
+        return {i: _judge_failure(err) for i, _ in to_judge}
+
+
+def _result(
+    p: ParsedResponse,
+    v: JudgeResult | None,
+    *,
+    reward: float,
+    outcome: float,
+    rubric: float,
+    rubric_normalised: float,
+    matched: list[str],
+    missing: list[str],
+) -> RewardResult:
+    return RewardResult(
+        reward=reward,
+        outcome=outcome,
+        rubric=rubric,
+        rubric_normalised=rubric_normalised,
+        gated=not p.ok,
+        gate_reasons=list(p.reasons),
+        matched=matched,
+        missing=missing,
+        extracted_answer=v.extracted_answer if v else None,
+        judge_error=v.error if v else None,
+        status=p.status,
+        judge_attempts=v.attempts if v else 0,
+        judge_method=v.method if v else None,
+    )
+
+
+def _group(results: list[RewardResult]) -> GroupScore:
+    """Attach GRPO advantages and the batch monitors."""
+    for r, a in zip(results, grpo_advantages([r.reward for r in results]), strict=True):
+        r.advantage = a
+    return GroupScore(results, batch_monitors(results))
+
+
 def _score_longrlvr(
     parsed: Sequence[ParsedResponse],
     *,
@@ -397,11 +432,7 @@ def _score_longrlvr(
     aliases: Sequence[str],
 ) -> GroupScore:
     eta = _check_eta(eta)
-    to_judge = [(i, p.content) for i, p in enumerate(parsed) if p.ok]
-    try:
-        verdicts = _judge_all(judge, to_judge, question, label, aliases) if to_judge else {}
-    except Exception as err:
-        verdicts = {i: _judge_failure(err) for i, _ in to_judge}
+    verdicts = _judge_ok(parsed, judge, question, label, aliases)
     results = []
     for i, p in enumerate(parsed):
         v = verdicts.get(i)
@@ -410,25 +441,18 @@ def _score_longrlvr(
         f = fbeta(ids, [str(x) for x in gold])
         hit = set(ids) & {str(x) for x in gold}
         results.append(
-            RewardResult(
+            _result(
+                p,
+                v,
                 reward=0.0 if not p.ok else round(_longrlvr(o, f, eta), _ROUND),
                 outcome=o,
                 rubric=f,
                 rubric_normalised=f,
-                gated=not p.ok,
-                gate_reasons=list(p.reasons),
                 matched=[str(x) for x in gold if str(x) in hit],
                 missing=[str(x) for x in gold if str(x) not in hit],
-                extracted_answer=v.extracted_answer if v else None,
-                judge_error=v.error if v else None,
-                status=p.status,
-                judge_attempts=v.attempts if v else 0,
-                judge_method=v.method if v else None,
             )
         )
-    for r, a in zip(results, grpo_advantages([r.reward for r in results]), strict=True):
-        r.advantage = a
-    return GroupScore(results, batch_monitors(results))
+    return _group(results)
 
 
 def score_one(
