@@ -21,8 +21,14 @@ from typing import TYPE_CHECKING, Any
 
 from longtracerl.config import config_hash
 from longtracerl.questions.config import QuestionsConfig
-from longtracerl.questions.validate import QuestionRejected, answer_in_question, name_leak, rubric_in_pages
-from longtracerl.records import Label, Page, Provenance, Question, Walk
+from longtracerl.questions.validate import (
+    QuestionRejected,
+    answer_in_question,
+    make_question,
+    name_leak,
+    rubric_in_pages,
+)
+from longtracerl.records import Page, Question, Walk
 
 if TYPE_CHECKING:
     from longtracerl.llm.base import ChatModel
@@ -141,18 +147,8 @@ class LLMComposer:
             except QuestionRejected as err:
                 last = err
             else:
-                return Question(
-                    question_id=f"q-{walk.walk_id}",
-                    walk_id=walk.walk_id,
-                    question=question,
-                    label=Label(answer=answer, rubrics=rubrics, gold_page_ids=[p.id for p in pages]),
-                    provenance=Provenance(
-                        stage="questions",
-                        seed=walk.provenance.seed,
-                        config_hash=self.config_hash,
-                        source_ids=[walk.walk_id],
-                        producer=self.name,
-                    ),
+                return make_question(
+                    walk, question, answer, rubrics, pages, config_hash=self.config_hash, producer=self.name
                 )
             messages = [
                 *messages,

@@ -45,8 +45,8 @@ from longtracerl.questions.entities import (
     strip_qualifier,
 )
 from longtracerl.questions.grammar import BLANK, ask_for, build_question
-from longtracerl.questions.validate import QuestionRejected, answer_in_question, name_leak
-from longtracerl.records import Label, Page, Provenance, Question, Walk
+from longtracerl.questions.validate import QuestionRejected, answer_in_question, make_question, name_leak
+from longtracerl.records import Page, Question, Walk
 from longtracerl.text import PatternMatcher, content_tokens
 
 _ROLE_WORDS = frozenset(
@@ -344,18 +344,8 @@ class MaskedComposer:
             rubrics = list(dict.fromkeys(strip_qualifier(p.title) for p in used))
             if cfg.rubrics_include_answer and answer not in rubrics:
                 rubrics.append(answer)
-            return Question(
-                question_id=f"q-{walk.walk_id}",
-                walk_id=walk.walk_id,
-                question=text,
-                label=Label(answer=answer, rubrics=rubrics, gold_page_ids=[p.id for p in used]),
-                provenance=Provenance(
-                    stage="questions",
-                    seed=walk.provenance.seed,
-                    config_hash=self.config_hash,
-                    source_ids=[walk.walk_id],
-                    producer=self.name,
-                ),
+            return make_question(
+                walk, text, answer, rubrics, used, config_hash=self.config_hash, producer=self.name
             )
         raise last_reason
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from longtracerl.questions.entities import strip_qualifier
+from longtracerl.records import Label, Page, Provenance, Question, Walk
 from longtracerl.text import normalize_answer, normalize_rubric
 
 
@@ -51,3 +52,29 @@ def rubric_in_pages(rubric: str, page_texts: Sequence[str]) -> bool:
     """Is the rubric (normalised, substring as the reward does) in one of the gold pages' text?"""
     r = normalize_rubric(rubric)
     return bool(r) and any(r in normalize_rubric(t) for t in page_texts)
+
+
+def make_question(
+    walk: Walk,
+    text: str,
+    answer: str,
+    rubrics: list[str],
+    pages: Sequence[Page],
+    *,
+    config_hash: str,
+    producer: str,
+) -> Question:
+    """The record every composer writes: the question, its label and its provenance."""
+    return Question(
+        question_id=f"q-{walk.walk_id}",
+        walk_id=walk.walk_id,
+        question=text,
+        label=Label(answer=answer, rubrics=rubrics, gold_page_ids=[p.id for p in pages]),
+        provenance=Provenance(
+            stage="questions",
+            seed=walk.provenance.seed,
+            config_hash=config_hash,
+            source_ids=[walk.walk_id],
+            producer=producer,
+        ),
+    )
