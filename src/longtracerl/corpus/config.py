@@ -130,6 +130,22 @@ class CorpusConfig(StageConfig):
         default=True,
         description="After pages and graph, build the search index with longtracerl.search.index.build_index.",
     )
+    index_shard_mb: float | None = Field(
+        default=None,
+        ge=0.0,
+        description="Search index shard size in millions of characters of page text (the search "
+        "stage's shard_mb; None = its default, 1000). Bounds the index build's memory whatever the "
+        "corpus size; 0 = one shard. See docs/scale.md. Not part of the corpus config hash (the "
+        "index scores the same whatever the shards).",
+        exclude=True,
+    )
+    index_writer_heap_mb: int | None = Field(
+        default=None,
+        ge=16,
+        description="tantivy writer heap for the search index, MB (the search stage's writer_heap_mb; "
+        "None = its default, 256). Not part of the corpus config hash.",
+        exclude=True,
+    )
 
     @model_validator(mode="after")
     def _check(self) -> CorpusConfig:

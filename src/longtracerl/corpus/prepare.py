@@ -130,10 +130,10 @@ class _SkipWriter:
             self._fh = None
 
 
-def _call_build_index(corpus_dir: Path, progress: bool) -> dict:
+def _call_build_index(corpus_dir: Path, progress: bool, cfg: CorpusConfig | None = None) -> dict:
     """The search stage's hook, imported lazily (it may pull in tantivy/bm25s)."""
     try:
-        from longtracerl.search.index import build_index
+        from longtracerl.search.index import SearchConfig, build_index
     except ImportError as err:
         raise ConfigError(
             f"build_index=true but longtracerl.search.index.build_index cannot be imported ({err}); "
@@ -142,6 +142,13 @@ def _call_build_index(corpus_dir: Path, progress: bool) -> dict:
     import inspect
 
     kwargs = {"progress": progress} if "progress" in inspect.signature(build_index).parameters else {}
+    search_fields = {}
+    if cfg is not None and cfg.index_shard_mb is not None:
+        search_fields["shard_mb"] = cfg.index_shard_mb
+    if cfg is not None and cfg.index_writer_heap_mb is not None:
+        search_fields["writer_heap_mb"] = cfg.index_writer_heap_mb
+    if search_fields:
+        kwargs["config"] = SearchConfig(**search_fields)
     result = build_index(corpus_dir, **kwargs)
     return dict(result) if result is not None else {}
 
@@ -284,7 +291,7 @@ def prepare_corpus(
 
     index_info = None
     if cfg.build_index:
-        index_info = _call_build_index(out, progress)
+        index_info = _call_build_index(out, progress, cfg)
     t_index = time.perf_counter()
 
     out_deg = graph.out_degree()

@@ -12,6 +12,14 @@ so a crash never leaves a half index; ``meta.json`` is written last inside the t
 folder with ``meta.json`` is complete. A build is skipped when the index is complete and matches
 the store.
 
+Bounded memory (``shard_mb``): pages are indexed in shards of at most ``shard_mb`` million
+characters of text, each by a fresh tantivy writer in its own folder, so tantivy's background
+segment merges never span shards (one writer over a whole large corpus merges ever larger segments,
+and that is what made the build's memory grow with the corpus). The shards' segments are then
+gathered into one tantivy index (one ``meta.json`` listing every segment), which one searcher reads
+with corpus-wide BM25 statistics: scores are the same as an unsharded build's. Peak memory depends
+on ``writer_heap_mb`` and ``shard_mb``, not on the corpus size (docs/scale.md).
+
 Example:
     >>> import tempfile
     >>> from longtracerl.corpus.store import PageStore
@@ -96,8 +104,23 @@ class SearchConfig(StageConfig):
     max_query_terms: int = Field(
         default=256, ge=1, le=4096, description="Words of a query kept (longer queries are truncated)."
     )
-    writer_heap_mb: int = Field(default=256, ge=16, description="tantivy writer memory budget, MB.")
+    writer_heap_mb: int = Field(
+        default=256,
+        ge=16,
+        description="tantivy writer memory budget, MB: the indexing buffer; a segment is written each "
+        "time it is full. Peak memory of the index build is about 1.5x this plus the interpreter "
+        "(docs/scale.md).",
+    )
     writer_threads: int = Field(default=1, ge=1, le=16, description="tantivy indexing threads.")
+    shard_mb: float = Field(
+        default=1000.0,
+        ge=0.0,
+        description="Index shard size, in millions of characters of page text (title + text): each "
+        "shard is indexed by a fresh writer, so segment merges (whose memory grows with their size) "
+        "stay inside a shard and the build's peak memory does not grow with the corpus. The shards' "
+        "segments form one index, scored with corpus-wide BM25 statistics (same scores as one shard). "
+        "0 = one shard (memory then grows with the corpus, about 1.4 KB per page at 1 M pages).",
+    )
 
 
 def store_fingerprint(corpus_dir: str | os.PathLike) -> str:
@@ -179,7 +202,6 @@ def build_index(
     Skipped (the existing meta returned) when the index is complete and matches the store and
     the index parameters, unless ``force``.
     """
-    import tantivy
     from tqdm import tqdm
 
     cfg = config or SearchConfig()
@@ -203,43 +225,139 @@ def build_index(
     tmp = corpus_dir / f"{INDEX_DIR}.partial-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    index = writer = None
+    shard = None
     try:
-        (tmp / TANTIVY_SUBDIR).mkdir()
-        index = tantivy.Index(_schema(), path=str(tmp / TANTIVY_SUBDIR))
-        index.register_tokenizer(ANALYZER_NAME, analyzer())
-        writer = index.writer(heap_size=cfg.writer_heap_mb * 1_000_000, num_threads=cfg.writer_threads)
+        shard_chars = int(cfg.shard_mb * 1_000_000) if cfg.shard_mb > 0 else 0
+        shard_dirs: list[Path] = []
         n = 0
         pages = tqdm(store.iter_pages(), total=len(store), desc="index", unit="page", disable=not progress)
         for page in pages:
-            writer.add_document(
-                tantivy.Document(id=page.id, title=page.title, body=f"{page.title}\n{page.text}")
-            )
+            if shard is None:
+                shard_dirs.append(tmp / f"shard-{len(shard_dirs):04d}")
+                shard = _ShardWriter(shard_dirs[-1], cfg)
+            shard.add(page)
             n += 1
-        writer.commit()
-        writer.wait_merging_threads()
-        writer = index = None  # release tantivy's handles on the folder before it is renamed
+            if shard_chars and shard.chars >= shard_chars:
+                shard.close()
+                shard = None
+        if shard is None and not shard_dirs:  # an empty store: one empty shard
+            shard_dirs.append(tmp / "shard-0000")
+            shard = _ShardWriter(shard_dirs[-1], cfg)
+        if shard is not None:
+            shard.close()
+            shard = None
+        segments = _gather_shards(shard_dirs, tmp / TANTIVY_SUBDIR, n)
         meta = {
             "backend": BACKEND,
             "doc_count": n,
             "store_fingerprint": fingerprint,
             "params": params,
+            "build": {
+                "shards": len(shard_dirs),
+                "segments": segments,
+                "shard_mb": cfg.shard_mb,
+                "writer_heap_mb": cfg.writer_heap_mb,
+            },
             "built_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         }
         atomic_write_text(tmp / META_FILE, json.dumps(meta, indent=2) + "\n")
         _swap_in(tmp, final)
     except BaseException:
-        # drop the writer first: a live tantivy writer still flushes segment files when it dies
-        if writer is not None:
-            with contextlib.suppress(Exception):
-                writer.rollback()
-        writer = index = None
+        if shard is not None:
+            shard.abort()
+        shard = None
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     finally:
         store.close()
-    log.info("built search index %s (%d pages)", final, n)
+    log.info("built search index %s (%d pages, %d shards)", final, n, len(shard_dirs))
     return meta
+
+
+def _release_free_memory() -> None:
+    """Give the C heap's free pages back to the OS (glibc ``malloc_trim``; a no-op elsewhere).
+
+    tantivy allocates through the C library; glibc keeps freed memory in per-thread arenas, so
+    without this a finished shard's writer memory stays resident while the next shard allocates
+    its own."""
+    import ctypes
+    import ctypes.util
+
+    with contextlib.suppress(Exception):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        if hasattr(libc, "malloc_trim"):
+            libc.malloc_trim(0)
+
+
+class _ShardWriter:
+    """One shard: a fresh tantivy index and writer in ``path``; ``close`` commits and waits for
+    the shard's merges, then drops the writer and releases its memory."""
+
+    def __init__(self, path: Path, cfg: SearchConfig):
+        import tantivy
+
+        self._tantivy = tantivy
+        path.mkdir()
+        self.path = path
+        self.chars = 0
+        self._index = tantivy.Index(_schema(), path=str(path))
+        self._index.register_tokenizer(ANALYZER_NAME, analyzer())
+        self._writer = self._index.writer(
+            heap_size=cfg.writer_heap_mb * 1_000_000, num_threads=cfg.writer_threads
+        )
+
+    def add(self, page: Page) -> None:
+        self._writer.add_document(
+            self._tantivy.Document(id=page.id, title=page.title, body=f"{page.title}\n{page.text}")
+        )
+        self.chars += len(page.title) + len(page.text) + 1
+
+    def close(self) -> None:
+        self._writer.commit()
+        self._writer.wait_merging_threads()
+        self._writer = self._index = None  # release tantivy's handles on the folder
+        _release_free_memory()
+
+    def abort(self) -> None:
+        # drop the writer first: a live tantivy writer still flushes segment files when it dies
+        if self._writer is not None:
+            with contextlib.suppress(Exception):
+                self._writer.rollback()
+        self._writer = self._index = None
+
+
+def _gather_shards(shard_dirs: list[Path], dest: Path, n_docs: int) -> int:
+    """Make one tantivy index in ``dest`` out of the shard indexes: their segment files are moved
+    into ``dest`` and one ``meta.json`` lists every segment (tantivy segments are self-contained,
+    named by a unique id). Returns the number of segments. Checked by opening the result."""
+    import tantivy
+
+    if len(shard_dirs) == 1:
+        os.replace(shard_dirs[0], dest)
+    else:
+        dest.mkdir()
+        metas = [json.loads((d / "meta.json").read_text(encoding="utf-8")) for d in shard_dirs]
+        combined = dict(metas[0])
+        combined["segments"] = []
+        files = ["meta.json"]
+        for d, m in zip(shard_dirs, metas, strict=True):
+            if m["schema"] != metas[0]["schema"] or m.get("index_settings") != metas[0].get("index_settings"):
+                raise RuntimeError(f"{d}: shard schema differs from the first shard's")
+            keys = {seg["segment_id"].replace("-", "") for seg in m["segments"]}
+            for f in sorted(d.iterdir()):
+                if f.name.split(".", 1)[0] in keys:
+                    os.replace(f, dest / f.name)
+                    files.append(f.name)
+            combined["segments"].extend(m["segments"])
+            shutil.rmtree(d)
+        combined["opstamp"] = max(int(m["opstamp"]) for m in metas)
+        atomic_write_text(dest / ".managed.json", json.dumps(files))
+        atomic_write_text(dest / "meta.json", json.dumps(combined, indent=2))
+    index = tantivy.Index.open(str(dest))
+    searcher = index.searcher()
+    if searcher.num_docs != n_docs:
+        raise RuntimeError(f"{dest}: gathered index has {searcher.num_docs} documents, expected {n_docs}")
+    return int(searcher.num_segments)
 
 
 def _swap_in(tmp: Path, final: Path) -> None:
