@@ -185,14 +185,14 @@ def test_crash_after_files_moved_leaves_no_complete_manifest(
     out = tmp_path / "c"
     prepare_corpus("jsonl", src, out, NO_INDEX)
 
-    def boom(corpus_dir, progress):
+    def boom(corpus_dir, progress, cfg=None):
         raise RuntimeError("index crashed")
 
     monkeypatch.setattr(prepare_mod, "_call_build_index", boom)
     with pytest.raises(RuntimeError):
         prepare_corpus("jsonl", src, out, CorpusConfig(build_index=True))
     assert read_manifest(out) is None  # nothing claims to be complete
-    monkeypatch.setattr(prepare_mod, "_call_build_index", lambda d, progress: {"doc_count": 6, "fake": True})
+    monkeypatch.setattr(prepare_mod, "_call_build_index", lambda d, progress, cfg=None: {"doc_count": 6, "fake": True})
     m = prepare_corpus("jsonl", src, out, CorpusConfig(build_index=True))
     assert m.status == "complete" and m.index == {"doc_count": 6, "fake": True}
     assert prepare_corpus("jsonl", src, out, CorpusConfig(build_index=True)).skipped_run
