@@ -192,7 +192,9 @@ def test_crash_after_files_moved_leaves_no_complete_manifest(
     with pytest.raises(RuntimeError):
         prepare_corpus("jsonl", src, out, CorpusConfig(build_index=True))
     assert read_manifest(out) is None  # nothing claims to be complete
-    monkeypatch.setattr(prepare_mod, "_call_build_index", lambda d, progress, cfg=None: {"doc_count": 6, "fake": True})
+    monkeypatch.setattr(
+        prepare_mod, "_call_build_index", lambda d, progress, cfg=None: {"doc_count": 6, "fake": True}
+    )
     m = prepare_corpus("jsonl", src, out, CorpusConfig(build_index=True))
     assert m.status == "complete" and m.index == {"doc_count": 6, "fake": True}
     assert prepare_corpus("jsonl", src, out, CorpusConfig(build_index=True)).skipped_run
