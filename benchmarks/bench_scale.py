@@ -14,6 +14,14 @@ an extrapolation to the KILT snapshot (5.9 M pages):
     python benchmarks/bench_scale.py --pages 20000 100000                 # no search index
     python benchmarks/bench_scale.py --pages 100000 1000000 --index       # + tantivy index
     python benchmarks/bench_scale.py --pages 100000 --format jsonl         # generic JSONL input
+    python benchmarks/bench_scale.py --pages 250000 500000 1000000 --index --keep   # sharded index (default)
+    python benchmarks/bench_scale.py --pages 500000 1000000 --index-only --shard-mb 0  # kept corpora, one shard
+
+``--shard-mb`` is the search index shard size (``SearchConfig.shard_mb``, millions of characters
+of text; 0 = one shard, the build before shards); ``--index-only`` reuses corpora kept by an
+earlier ``--keep`` run and times the index build alone (prepare phases then read 0). With
+``--index``, 200 queries (page titles and 3-word samples of page text) are timed on the built
+index (ranking only, k=10).
 
 Results are also written to ``WORK/results.json``. Inputs are cached in ``--work`` by
 (pages, seed, format); corpora are deleted after each run unless ``--keep``.
@@ -23,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import resource
 import shutil
@@ -94,9 +103,17 @@ def child_prepare(args: argparse.Namespace) -> None:
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter() - sampler.t0
     # the index is built by the same build_index call prepare makes, but here with --heap-mb
-    cfg = CorpusConfig(build_index=False, skip_bad=False)
-    m = prepare_corpus(args.source, args.input, args.out, cfg, force=True, progress=False)
-    tm = dict(m.timings)
+    if args.index_only:
+        from longtracerl.corpus.prepare import read_manifest
+
+        m = read_manifest(args.out)
+        if m is None:
+            raise SystemExit(f"{args.out}: no prepared corpus (run once with --keep)")
+        tm = {"load_s": 0.0, "graph_s": 0.0, "index_s": 0.0, "total_s": 0.0}
+    else:
+        cfg = CorpusConfig(build_index=False, skip_bad=False)
+        m = prepare_corpus(args.source, args.input, args.out, cfg, force=True, progress=False)
+        tm = dict(m.timings)
     print(
         f"PROGRESS prepare done: {json.dumps(tm)}, RSS peak so far {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB",
         flush=True,
@@ -104,12 +121,19 @@ def child_prepare(args: argparse.Namespace) -> None:
     if args.index:
         from longtracerl.search.index import SearchConfig, build_index
 
+        rss_index_start = sampler.rss()
         ti = time.perf_counter()
-        build_index(args.out, progress=False, force=True, config=SearchConfig(writer_heap_mb=args.heap_mb))
+        imeta = build_index(
+            args.out,
+            progress=False,
+            force=True,
+            config=SearchConfig(writer_heap_mb=args.heap_mb, shard_mb=args.shard_mb),
+        )
         tm["index_s"] = round(time.perf_counter() - ti, 3)
         tm["total_s"] = round(tm["total_s"] + tm["index_s"], 3)
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
     sampler.stop()
+    query = time_queries(args.out, 200) if args.index else None
     bounds = {
         "load": (t0, t0 + tm["load_s"]),
         "graph": (t0 + tm["load_s"], t0 + tm["load_s"] + tm["graph_s"]),
@@ -131,6 +155,10 @@ def child_prepare(args: argparse.Namespace) -> None:
             k: round(sampler.peak_between(a, b, anon=True) / 1e6, 1) if (k != "index" or args.index) else 0.0
             for k, (a, b) in bounds.items()
         },
+        "index_build": imeta.get("build") if args.index else None,
+        "index_start_rss_mb": round(rss_index_start / 1e6, 1) if args.index else None,
+        "query": query,
+        "index_only": bool(args.index_only),
         "store_mb": round((Path(args.out) / "pages.sqlite").stat().st_size / 1e6, 1),
         "index_mb": round(
             sum(p.stat().st_size for p in (Path(args.out) / "index").rglob("*") if p.is_file()) / 1e6, 1
@@ -139,6 +167,35 @@ def child_prepare(args: argparse.Namespace) -> None:
         else None,
     }
     print("RESULT " + json.dumps(out))
+
+
+def time_queries(corpus: str, n: int) -> dict:
+    """Median / p95 ms of ``n`` ranking calls (k=10): page titles and 3-word samples of page text."""
+    import random
+    import statistics
+
+    from longtracerl.search.index import open_retriever
+
+    r = open_retriever(corpus)
+    rng = random.Random(0)
+    qs = []
+    for _ in range(n // 2):
+        page = r.store.by_index(rng.randrange(len(r)))
+        words = page.text.split()
+        qs += [page.title, " ".join(rng.sample(words, min(3, len(words))))]
+    r._ranked(qs[0], 10)  # warm-up
+    ms = []
+    for q in qs:
+        t = time.perf_counter()
+        r._ranked(q, 10)
+        ms.append((time.perf_counter() - t) * 1000)
+    ms.sort()
+    r.close()
+    return {
+        "queries": len(ms),
+        "median_ms": round(statistics.median(ms), 2),
+        "p95_ms": round(ms[int(0.95 * (len(ms) - 1))], 2),
+    }
 
 
 def synth_file(work: Path, pages: int, seed: int, fmt: str) -> tuple[Path, dict]:
@@ -167,23 +224,47 @@ def synth_file(work: Path, pages: int, seed: int, fmt: str) -> tuple[Path, dict]
 
 
 def _fit(points: list[tuple[int, float]], baseline: float) -> tuple[float, float]:
-    """(fixed MB, MB per page) through the two largest points, or from the baseline with one."""
+    """(fixed MB, MB per page): least squares over the points (two or more), the per-page term
+    clamped at 0 (then fixed = the largest point); with one point, fixed = the import baseline."""
     if len(points) >= 2:
-        (n0, m0), (n1, m1) = points[-2], points[-1]
-        per_page = max(0.0, (m1 - m0) / (n1 - n0))
-        return m1 - per_page * n1, per_page
+        n_mean = sum(n for n, _ in points) / len(points)
+        m_mean = sum(m for _, m in points) / len(points)
+        var = sum((n - n_mean) ** 2 for n, _ in points)
+        per_page = sum((n - n_mean) * (m - m_mean) for n, m in points) / var
+        if per_page <= 0:
+            return max(m for _, m in points), 0.0
+        return m_mean - per_page * n_mean, per_page
     n1, m1 = points[-1]
     return baseline, max(0.0, (m1 - baseline) / n1)
 
 
+def _growth_per_doubling(runs: list[dict], key: str) -> float:
+    """How much the time per page grew per doubling of pages, smallest to largest run (>= 0)."""
+    lo, hi = runs[0], runs[-1]
+    if len(runs) < 2 or not lo["timings"].get(key) or not hi["timings"].get(key):
+        return 0.0
+    per_lo, per_hi = lo["timings"][key] / lo["pages"], hi["timings"][key] / hi["pages"]
+    doublings = math.log2(hi["pages"] / lo["pages"])
+    return max(0.0, (per_hi / per_lo) ** (1 / doublings) - 1)
+
+
 def extrapolate(runs: list[dict], target: int = KILT_PAGES) -> dict:
-    """Time linear in pages (the largest run's rate per phase); memory per phase = fixed + per-page
-    (fitted on the two largest runs; a phase whose peak does not grow, like the index build with its
-    bounded writer heap, gets a per-page term near 0)."""
+    """Time: linear in pages at the largest run's rate per phase (low estimate), and the same with
+    the time per page growing by the factor per doubling seen between the smallest and largest runs
+    (high estimate: SQLite B-tree inserts and dict growth are not quite O(1) per page). Memory per
+    phase: fixed + per-page, least squares over all runs (a phase whose peak does not grow, like the
+    sharded index build, gets a per-page term of 0)."""
     runs = sorted(runs, key=lambda r: r["pages"])
     big = runs[-1]
     scale = target / big["pages"]
     times = {k: round(v * scale, 0) for k, v in big["timings"].items() if k.endswith("_s")}
+    times_high = {}
+    growth = {}
+    for k, v in big["timings"].items():
+        if k.endswith("_s") and k != "total_s":
+            growth[k] = round(_growth_per_doubling(runs, k), 3)
+            times_high[k] = round(v * scale * (1 + growth[k]) ** math.log2(scale), 0)
+    times_high["total_s"] = sum(times_high.values())
     phases = {}
     for phase in ("load", "graph", "index"):
         pts = [(r["pages"], r["phase_peak_rss_mb"][phase]) for r in runs if r["phase_peak_rss_mb"][phase] > 0]
@@ -194,15 +275,18 @@ def extrapolate(runs: list[dict], target: int = KILT_PAGES) -> dict:
             "fixed_mb": round(fixed, 1),
             "bytes_per_page": round(per_page * 1e6, 1),
             "at_target_mb": round(fixed + per_page * target, 0),
+            "measured_mb": [m for _, m in pts],
         }
     basis = (
-        f"fit on {runs[-2]['pages']:,} and {big['pages']:,} pages"
+        "least squares on " + ", ".join(f"{r['pages']:,}" for r in runs) + " pages"
         if len(runs) >= 2
         else f"one run ({big['pages']:,} pages), fixed = import baseline"
     )
     return {
         "pages": target,
         "time_s": times,
+        "time_high_s": times_high,
+        "growth_per_doubling": growth,
         "cpu_s": round(big["cpu_s"] * scale, 0),
         "peak_rss_mb": max(p["at_target_mb"] for p in phases.values()),
         "memory_model": {"phases": phases, "basis": basis},
@@ -220,6 +304,17 @@ def main() -> int:
     ap.add_argument(
         "--heap-mb", type=int, default=256, help="tantivy writer heap (SearchConfig.writer_heap_mb), MB."
     )
+    ap.add_argument(
+        "--shard-mb",
+        type=float,
+        default=1000.0,
+        help="Search index shard size (SearchConfig.shard_mb), millions of characters; 0 = one shard.",
+    )
+    ap.add_argument(
+        "--index-only",
+        action="store_true",
+        help="Only build the index of corpora kept by an earlier --keep run (implies --index, --keep).",
+    )
     ap.add_argument("--work", default="/tmp/longtracerl-bench-scale", help="Folder for inputs and corpora.")
     ap.add_argument("--keep", action="store_true", help="Keep the prepared corpora.")
     ap.add_argument("--_child", action="store_true", help=argparse.SUPPRESS)
@@ -227,6 +322,8 @@ def main() -> int:
     ap.add_argument("--input", help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.index_only:
+        args.index = args.keep = True
     if args._child:
         child_prepare(args)
         return 0
@@ -236,7 +333,10 @@ def main() -> int:
     print(f"machine: {os.cpu_count()} CPUs, load average {loadavg()} (1/5/15 min)", flush=True)
     runs = []
     for n in args.pages:
-        path, info = synth_file(work, n, args.seed, args.format)
+        if args.index_only:
+            path, info = work / "unused", {"reused": True}
+        else:
+            path, info = synth_file(work, n, args.seed, args.format)
         how = (
             "reused"
             if info["reused"]
@@ -264,7 +364,9 @@ def main() -> int:
             str(out),
         ]
         if args.index:
-            cmd += ["--index", "--heap-mb", str(args.heap_mb)]
+            cmd += ["--index", "--heap-mb", str(args.heap_mb), "--shard-mb", str(args.shard_mb)]
+        if args.index_only:
+            cmd.append("--index-only")
         t = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
         lines = []
@@ -294,20 +396,33 @@ def main() -> int:
             + f"; load avg {la0} -> {res['loadavg_end']}",
             flush=True,
         )
+        if res["index_build"]:
+            b, q = res["index_build"], res["query"]
+            print(
+                f"[{n:,}] index: {b['shards']} shards, {b['segments']} segments (shard_mb {b['shard_mb']}, heap "
+                f"{b['writer_heap_mb']} MB); RSS at index start {res['index_start_rss_mb']:,.0f} MB; "
+                f"{q['queries']} queries: median {q['median_ms']} ms, p95 {q['p95_ms']} ms",
+                flush=True,
+            )
         if not args.keep:
             shutil.rmtree(out, ignore_errors=True)
     ex = extrapolate(runs)
-    t = ex["time_s"]
+    t, th = ex["time_s"], ex["time_high_s"]
     print(
         f"extrapolated to {ex['pages']:,} pages (time linear in pages at the {runs[-1]['pages']:,}-page rate): "
         f"load {t['load_s']:,.0f}s  graph {t['graph_s']:,.0f}s  index {t['index_s']:,.0f}s  "
         f"total {t['total_s']:,.0f}s wall ({ex['cpu_s']:,.0f}s CPU); store {ex['store_mb']:,.0f} MB"
         + (f", index {ex['index_mb']:,.0f} MB" if ex["index_mb"] else "")
     )
+    print(
+        f"  with the per-page time growing as measured per doubling {ex['growth_per_doubling']}: "
+        f"load {th['load_s']:,.0f}s  graph {th['graph_s']:,.0f}s  index {th['index_s']:,.0f}s  "
+        f"total {th['total_s']:,.0f}s"
+    )
     for phase, p in ex["memory_model"]["phases"].items():
         print(
             f"  peak RSS {phase}: {p['fixed_mb']:.0f} MB + {p['bytes_per_page']:.0f} B/page "
-            f"-> {p['at_target_mb']:,.0f} MB ({ex['memory_model']['basis']})"
+            f"-> {p['at_target_mb']:,.0f} MB ({ex['memory_model']['basis']}; measured {p['measured_mb']})"
         )
     print(f"  peak RSS overall: {ex['peak_rss_mb']:,.0f} MB")
     results = work / "results.json"
