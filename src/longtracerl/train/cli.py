@@ -16,7 +16,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = subparsers.add_parser(
         "train",
-        help="GRPO on TRL with the LongTraceRL reward (presets: cpu-smoke, cpu-smollm2, gpu-qwen3-4b).",
+        help="GRPO on TRL with the LongTraceRL reward (presets: cpu-smoke, cpu-smollm2, cpu-smollm2-easy, gpu-qwen3-4b).",
         description=(
             "Train with TRL's GRPOTrainer on released-format rows (RUN/rows.jsonl). Prompts are rendered "
             "with the model's chat template and bounded by data.max_prompt_tokens (truncate-middle / drop / "
@@ -43,6 +43,38 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_config_args(p)
     p.set_defaults(func=_handle_train)
+
+    q = subparsers.add_parser(
+        "train-probe",
+        help="Solve rate of the untrained policy on training rows (same prompts, sampling and reward).",
+        description=(
+            "Before training: sample completions per prompt from the preset's model exactly as "
+            "longtracerl train would (chat template, prompt bound, temperature, max_completion_length, "
+            "TRL's EOS cut) and score them with the training reward. GRPO needs prompts whose samples "
+            "differ in reward; writes OUT/probe.json (outcome_mean, groups_with_signal, gated_share) "
+            "and OUT/probe.jsonl (per prompt). See docs/training.md."
+        ),
+    )
+    q.add_argument("--preset", default="cpu-smollm2", help="Preset or FILE.yaml (default cpu-smollm2).")
+    q.add_argument("--data", required=True, metavar="ROWS", help="Released-format rows.")
+    q.add_argument("--out", required=True, metavar="DIR", help="Output folder.")
+    q.add_argument(
+        "--samples", type=int, metavar="N", help="Samples per prompt (default grpo.num_generations)."
+    )
+    q.add_argument("--max-rows", dest="max_rows", type=int, metavar="N", help="First N rows only.")
+    q.add_argument("--reward", choices=sorted(REWARD_MODES), help="Reward mode (default: the preset's).")
+    q.add_argument("--seed", type=int, help="Sampling seed (default grpo.seed).")
+    q.add_argument(
+        "--endpoint",
+        metavar="SPEC",
+        help=(
+            "Sample from an OpenAI-compatible server instead of the training model (e.g. "
+            "openai:smollm2@http://127.0.0.1:8080/v1 for llama.cpp over the same GGUF): faster on CPU, "
+            "an approximation (quantised weights)."
+        ),
+    )
+    add_config_args(q)
+    q.set_defaults(func=_handle_probe)
 
     r = subparsers.add_parser(
         "train-report",
@@ -74,6 +106,27 @@ def _handle_train(args: argparse.Namespace) -> int:
     preset = args.config or args.preset
     cfg = load_preset(preset, _overrides(args))
     summary = train(cfg, args.data, args.out, dry_run=args.dry_run)
+    print(json.dumps(summary, indent=2, default=str))
+    return 0
+
+
+def _handle_probe(args: argparse.Namespace) -> int:
+    from longtracerl.train.config import load_preset
+    from longtracerl.train.probe import probe
+
+    over = list(args.overrides)
+    if args.reward:
+        over.append(f"reward.mode={args.reward}")
+    cfg = load_preset(args.config or args.preset, over)
+    summary = probe(
+        cfg,
+        args.data,
+        args.out,
+        samples=args.samples,
+        max_rows=args.max_rows,
+        seed=args.seed,
+        endpoint=args.endpoint,
+    )
     print(json.dumps(summary, indent=2, default=str))
     return 0
 

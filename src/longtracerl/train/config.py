@@ -21,7 +21,7 @@ from pydantic import model_validator
 
 from longtracerl.config import ConfigError, Field, StageConfig, load_config
 
-PRESETS = ("cpu-smoke", "cpu-smollm2", "gpu-qwen3-4b")
+PRESETS = ("cpu-smoke", "cpu-smollm2", "cpu-smollm2-easy", "gpu-qwen3-4b")
 
 # CLI reward names -> longtracerl.rewards modes (rewards/combine.py)
 REWARD_MODES = {

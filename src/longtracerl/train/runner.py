@@ -38,7 +38,7 @@ from longtracerl.train.recipe import available_report_to, grpo_kwargs
 log = logging.getLogger(__name__)
 
 
-def make_reward(cfg: TrainConfig, tokenizer: Any = None):
+def make_reward(cfg: TrainConfig, tokenizer: Any = None, metrics_sink: Any = None):
     from longtracerl.rewards.integrations.trl import make_trl_reward
 
     r = cfg.reward
@@ -52,6 +52,7 @@ def make_reward(cfg: TrainConfig, tokenizer: Any = None):
         max_completion_length=cfg.grpo.max_completion_length,
         use_reasoning=r.use_reasoning,
         name="longtracerl",
+        metrics_sink=metrics_sink,
     )
 
 
