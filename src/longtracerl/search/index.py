@@ -222,6 +222,7 @@ def build_index(
         return meta
 
     _clean_stale_partials(corpus_dir)
+    _release_free_memory()  # e.g. what corpus prepare freed just before, in the same process
     tmp = corpus_dir / f"{INDEX_DIR}.partial-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
