@@ -87,3 +87,23 @@ def test_probe_local_sampler_runs_the_training_model(tmp_path):
     assert all(n <= 4 for line in lines for n in line["completion_tokens"])
     # a random model does not stop within 4 tokens: truncated -> gated -> 0
     assert s["gated_share"] == 1.0 and s["reward_mean"] == 0.0
+
+
+def test_train_report_smooth_draws_a_trailing_mean(tmp_path):
+    from longtracerl.train.plot import rolling_mean
+
+    assert rolling_mean([1.0, 0.0, 0.0, 1.0], 3) == [1.0, 0.5, 1 / 3, 1 / 3]
+    runs = []
+    for name, acc in (("a", [0.0, 0.5, 1.0, 0.5]), ("b", [0.25, 0.25, 0.0, 0.5])):
+        d = tmp_path / name
+        d.mkdir()
+        lines = [
+            {"step": i + 1, "reward": a * 0.7, "outcome": a, "rubric": 0.1, "gated_share": 0.0,
+             "rubric_hit_rate_wrong": None, "response_length": 20.0}
+            for i, a in enumerate(acc)
+        ]  # fmt: skip
+        (d / "metrics.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+        runs.append(str(d))
+    png = tmp_path / "fig.png"
+    assert main(["train-report", *runs, "--smooth", "2", "--out", str(png)]) == 0
+    assert png.stat().st_size > 10_000

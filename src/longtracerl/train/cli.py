@@ -83,6 +83,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     r.add_argument("runs", nargs="+", metavar="DIR", help="Training output folder(s); several are overlaid.")
     r.add_argument("--out", metavar="PNG", help="Figure path (default: FIRST_DIR/train_curves.png).")
     r.add_argument("--label", action="append", default=[], help="Legend label per DIR (repeatable).")
+    r.add_argument(
+        "--smooth",
+        type=int,
+        default=0,
+        metavar="K",
+        help="Also draw a trailing mean over K steps (per-step points drawn faint).",
+    )
     r.set_defaults(func=_handle_report)
 
 
@@ -134,6 +141,6 @@ def _handle_probe(args: argparse.Namespace) -> int:
 def _handle_report(args: argparse.Namespace) -> int:
     from longtracerl.train.plot import plot_runs
 
-    path = plot_runs(args.runs, args.out, labels=args.label or None)
+    path = plot_runs(args.runs, args.out, labels=args.label or None, smooth=args.smooth)
     print(f"train-report: {path}")
     return 0

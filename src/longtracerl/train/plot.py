@@ -17,9 +17,27 @@ PANELS = (
 )
 
 
+def rolling_mean(ys: Sequence[float], k: int) -> list[float]:
+    """Trailing mean over the last ``k`` points (fewer at the start).
+
+    >>> rolling_mean([0, 1, 1, 0], 2)
+    [0.0, 0.5, 1.0, 0.5]
+    """
+    out: list[float] = []
+    for i in range(len(ys)):
+        w = ys[max(0, i - k + 1) : i + 1]
+        out.append(float(sum(w)) / len(w))
+    return out
+
+
 def plot_runs(
-    runs: Sequence[str | Path], out: str | Path | None = None, labels: Sequence[str] | None = None
+    runs: Sequence[str | Path],
+    out: str | Path | None = None,
+    labels: Sequence[str] | None = None,
+    smooth: int = 0,
 ) -> Path:
+    """One panel per metric, one line per run. ``smooth`` > 1: the per-step points are drawn faint and
+    a trailing mean over ``smooth`` steps is drawn over them (single-prompt steps are noisy)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -35,7 +53,17 @@ def plot_runs(
             pts = [(r["step"], r[key]) for r in rows if r.get(key) is not None]
             if pts:
                 xs, ys = zip(*pts, strict=True)
-                ax.plot(xs, ys, marker="o", markersize=3, label=name)
+                if smooth > 1:
+                    (line,) = ax.plot(xs, ys, marker="o", markersize=2, linewidth=0.6, alpha=0.35)
+                    ax.plot(
+                        xs,
+                        rolling_mean(ys, smooth),
+                        color=line.get_color(),
+                        linewidth=2,
+                        label=f"{name} (mean of last {smooth})",
+                    )
+                else:
+                    ax.plot(xs, ys, marker="o", markersize=3, label=name)
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("step")
         ax.grid(alpha=0.3)
