@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from longtracerl import __version__
 from longtracerl.config import ConfigError
+from longtracerl.executor import SetupFailed, TooManyFailures
 from longtracerl.llm.base import LLMError
 from longtracerl.records import RecordError
 
@@ -74,10 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except (ConfigError, RecordError, FileNotFoundError) as err:
+    except (ConfigError, RecordError, FileNotFoundError, SetupFailed) as err:
         print(f"longtracerl {args.command}: error: {err}", file=sys.stderr)
         return 2
-    except (LLMError, OSError) as err:  # endpoint gone, disk full, ...: what was written is kept
+    except (LLMError, OSError, TooManyFailures) as err:  # endpoint gone, disk full, ...: what was written is kept
         print(
             f"longtracerl {args.command}: error: {err}\n"
             "completed items are kept; run the same command again to resume",

@@ -23,7 +23,9 @@ index, the tokenizer, the model client).
 
 Fault isolation: an item whose run raises is retried up to ``max_retries`` times in its worker
 (with a short back-off) and then comes back as an :class:`Outcome` with ``error`` set, which the
-stage records in ``RUN/<stage>.errors.jsonl`` and retries on its next run; it never ends the run.
+stage records in ``RUN/<stage>.errors.jsonl``; one failed item never ends the run, but
+``max_failures_in_row`` failures one after the other do (:class:`TooManyFailures`: a server is
+down or the config is wrong for every item), keeping what was done for a re-run to resume.
 A worker that dies (a crash, an out-of-memory kill, a lost node) is replaced and the items it held
 are re-run one by one (in a local process pool, whose death takes every process's work with it,
 one at a time), so one poisonous item fails alone. A task whose ``setup`` fails (a missing
@@ -79,6 +81,12 @@ class ExecutorConfig(StageConfig):
         ge=0,
         description="Re-runs of a failing item (or of a dead worker's items) before it is recorded as failed.",
     )
+    max_failures_in_row: int = Field(
+        default=20,
+        ge=1,
+        description="Items failing one after the other that stop the stage (the server is down, the "
+        "config is wrong); completed items are kept and a re-run resumes.",
+    )
     retry_wait_s: float = Field(
         default=0.5, ge=0, description="Back-off before a failing item's re-run (doubles each time)."
     )
@@ -95,6 +103,24 @@ class Outcome:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+class TooManyFailures(RuntimeError):
+    """``max_failures_in_row`` items failed one after the other: something is wrong for all items."""
+
+
+def _stop_on_failure_streak(
+    pairs: Iterator[tuple[Any, Outcome]], limit: int
+) -> Iterator[tuple[Any, Outcome]]:
+    streak = 0
+    for item, out in pairs:
+        streak = 0 if out.ok else streak + 1
+        yield item, out
+        if streak >= limit:
+            raise TooManyFailures(
+                f"{limit} items in a row failed; the last one with {out.error} "
+                "(fix the cause, then run again to resume; failed items are listed in RUN/<stage>.errors.jsonl)"
+            )
 
 
 class SetupFailed(RuntimeError):
@@ -117,13 +143,16 @@ class ItemTask:
     def run(self, item: Any) -> Any:
         raise NotImplementedError
 
-    def ensure_setup(self) -> None:
+    def ensure_setup(self, wrap: bool = True) -> None:
+        """:meth:`setup` once; a failure is raised as :class:`SetupFailed` (``wrap``) or as it is."""
         if self._ready:
             return
         try:
             self.setup()
         except Exception as err:
-            raise SetupFailed(f"{type(self).__name__}.setup failed: {type(err).__name__}: {err}") from err
+            if not wrap:
+                raise
+            raise SetupFailed(f"{self.name} worker setup failed: {type(err).__name__}: {err}") from err
         self._ready = True
 
     def run_chunk(self, items: list[Any], max_retries: int = 0, retry_wait_s: float = 0.0) -> list[Outcome]:
@@ -176,8 +205,18 @@ def _short(item: Any, limit: int = 80) -> str:
 
 
 def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """Lists of ``size`` items; an error reading ``items`` comes after the items read before it."""
     it = iter(items)
-    while chunk := list(itertools.islice(it, size)):
+    while True:
+        chunk: list[Any] = []
+        try:
+            chunk.extend(itertools.islice(it, size))
+        except Exception:
+            if chunk:
+                yield chunk
+            raise
+        if not chunk:
+            return
         yield chunk
 
 
@@ -194,11 +233,14 @@ class InlineExecutor:
         self.cfg = cfg
 
     def map(self, task: ItemTask, items: Iterable[Any]) -> Iterator[tuple[Any, Outcome]]:
-        task.ensure_setup()
-        for chunk in _chunks(items, self.cfg.chunk_size):
-            yield from zip(
-                chunk, task.run_chunk(chunk, self.cfg.max_retries, self.cfg.retry_wait_s), strict=True
-            )
+        task.ensure_setup(wrap=False)  # in this process: the setup error itself reaches the caller
+        cfg = self.cfg
+
+        def pairs() -> Iterator[tuple[Any, Outcome]]:  # one by one: nothing to gain from chunks here
+            for item in items:
+                yield item, task.run_chunk([item], cfg.max_retries, cfg.retry_wait_s)[0]
+
+        yield from _stop_on_failure_streak(pairs(), cfg.max_failures_in_row)
 
     def close(self) -> None:
         pass
@@ -235,7 +277,8 @@ class _PoolExecutor:
     def map(self, task: ItemTask, items: Iterable[Any]) -> Iterator[tuple[Any, Outcome]]:
         self._start(task)
         try:
-            yield from self._schedule(_chunks(items, self.cfg.chunk_size))
+            pairs = self._schedule(_chunks(items, self.cfg.chunk_size))
+            yield from _stop_on_failure_streak(pairs, self.cfg.max_failures_in_row)
         finally:
             self._stop()
 
@@ -249,6 +292,7 @@ class _PoolExecutor:
         seqs = itertools.count()
         next_out = 0
         exhausted = False
+        input_error: Exception | None = None
         while True:
             while len(inflight) < self.capacity:
                 if retry:
@@ -262,7 +306,10 @@ class _PoolExecutor:
                 if exhausted or len(results) >= max_open:
                     break
                 else:
-                    chunk = next(chunks, None)
+                    try:
+                        chunk = next(chunks, None)
+                    except Exception as err:  # a bad input line: hand back what came before it first
+                        input_error, chunk = err, None
                     if chunk is None:
                         exhausted = True
                         break
@@ -276,6 +323,8 @@ class _PoolExecutor:
                 next_out += 1
             if not inflight:
                 if exhausted and not results:
+                    if input_error is not None:
+                        raise input_error
                     return
                 if not retry:  # pragma: no cover - the window always holds something to wait for
                     raise RuntimeError("executor: nothing in flight and results missing")

@@ -77,9 +77,11 @@ def test_a_dead_worker_is_replaced_and_its_items_rerun(tmp_path):
         assert got[i][1] == i * i and got[i][2] is None and got[i][3] <= 2
 
 
-@pytest.mark.parametrize("cfg", LOCAL, ids=["inline", "processes"])
-def test_setup_failure_stops_the_map(cfg):
-    with pytest.raises(SetupFailed, match="no/such/corpus"):
+@pytest.mark.parametrize(
+    ("cfg", "error"), [(LOCAL[0], FileNotFoundError), (LOCAL[1], SetupFailed)], ids=["inline", "processes"]
+)
+def test_setup_failure_stops_the_map(cfg, error):
+    with pytest.raises(error, match="no/such/corpus"):
         _run(cfg, Poly(fail_setup=True), range(5))
 
 
@@ -108,3 +110,30 @@ def test_local_fields_stay_behind_and_setup_runs_once_per_worker():
     inline = make_executor(ExecutorConfig())
     list(inline.map(task, range(9)))
     assert task.setups == 1
+
+
+@pytest.mark.parametrize("cfg", LOCAL, ids=["inline", "processes"])
+def test_an_input_error_comes_after_the_results_of_the_items_before_it(cfg):
+    def items():
+        yield from range(6)
+        raise ValueError("walks.jsonl:7: malformed JSON")
+
+    ex = make_executor(cfg)
+    got = []
+    with pytest.raises(ValueError, match="walks.jsonl:7"):
+        for item, o in ex.map(Poly(), items()):
+            got.append((item, o.value))
+    assert got == [(i, i * i) for i in range(6)]
+
+
+@pytest.mark.parametrize("cfg", LOCAL, ids=["inline", "processes"])
+def test_a_failure_streak_stops_the_map_after_yielding_it(cfg):
+    from longtracerl.executor import TooManyFailures
+
+    cfg = cfg.model_copy(update={"max_retries": 0, "max_failures_in_row": 3})
+    items = [1, "boom", 2, "boom", "boom", "boom", 3, 4]
+    seen = []
+    with pytest.raises(TooManyFailures, match="3 items in a row failed.*ValueError: bad item"):
+        for item, _o in make_executor(cfg).map(Poly(), items):
+            seen.append(item)
+    assert seen == items[:6]

@@ -188,8 +188,8 @@ def test_rerun_with_more_walks_continues_the_same_sequence(corpus, tmp_path):
     assert (tmp_path / "part" / "walks.jsonl").read_text() == (tmp_path / "full" / "walks.jsonl").read_text()
 
 
-class _Crash(Exception):
-    pass
+class _Crash(BaseException):
+    """A kill (not an Exception, which the executor would retry and record as a failed chain)."""
 
 
 def test_resume_after_a_crash_has_no_duplicates_and_reaches_n(corpus, tmp_path, monkeypatch):

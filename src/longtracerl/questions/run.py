@@ -9,13 +9,14 @@ from __future__ import annotations
 import logging
 import os
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from longtracerl.config import ConfigError, resolve
 from longtracerl.corpus.store import PageStore
+from longtracerl.executor import Executor, ExecutorConfig, InlineExecutor, ItemTask
 from longtracerl.questions.config import QuestionsConfig
 from longtracerl.questions.validate import QuestionRejected
 from longtracerl.records import JsonlAppender, Page, Question, RejectedItem, Walk, read_jsonl
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 
 QUESTIONS_FILE = "questions.jsonl"
 REJECTED_FILE = "questions.rejected.jsonl"
+ERRORS_FILE = "questions.errors.jsonl"
 
 
 class Composer(Protocol):
@@ -77,6 +79,36 @@ class QuestionStats:
         return f"questions: {self.written} in file ({self.new} new); rejected: {rej}; skipped (done): {self.skipped}"
 
 
+class QuestionTask(ItemTask):
+    """Executor work of the questions stage: a walk -> its Question, or the RejectedItem saying why not.
+
+    ``chat_model`` (an object) is used in-process only; workers build theirs from ``cfg.llm``.
+    """
+
+    name = "questions"
+    local_fields = ("store", "composer", "chat_model")
+
+    def __init__(self, cfg: QuestionsConfig, corpus: str | os.PathLike, chat_model: ChatModel | None = None):
+        self.cfg, self.corpus, self.chat_model = cfg, str(corpus), chat_model
+        self.store: PageStore | None = None
+        self.composer: Composer | None = None
+
+    def setup(self) -> None:
+        self.store = PageStore(self.corpus)
+        self.composer = make_composer(self.cfg, self.store, self.chat_model)
+
+    def run(self, walk: Walk) -> Question | RejectedItem:
+        assert self.store is not None and self.composer is not None
+        found = self.store.get_many(walk.page_ids)
+        missing = [pid for pid in walk.page_ids if pid not in found]
+        try:
+            if missing:
+                raise QuestionRejected("page_missing", f"pages not in the corpus: {missing[:3]}")
+            return self.composer.compose(walk, [found[pid] for pid in walk.page_ids])
+        except QuestionRejected as err:
+            return RejectedItem(item_id=walk.walk_id, stage="questions", reason=err.reason, detail=err.detail)
+
+
 def run_questions(
     cfg: QuestionsConfig,
     corpus: str | os.PathLike,
@@ -85,45 +117,55 @@ def run_questions(
     chat_model: ChatModel | None = None,
     progress: bool = True,
     walks_file: str | os.PathLike | None = None,
+    executor: Executor | None = None,
 ) -> QuestionStats:
-    """Compose one question per walk of ``RUN/walks.jsonl`` (resuming a previous run)."""
+    """Compose one question per walk of ``RUN/walks.jsonl`` (resuming a previous run).
+
+    Walks run on ``executor`` (default: in this process) and come back in file order; a walk whose
+    composing raises (after the executor's retries) goes to ``questions.errors.jsonl`` and is tried
+    again by the next run.
+    """
     run = Path(run)
     walks_path = Path(walks_file) if walks_file else run / "walks.jsonl"
     if not walks_path.exists():
         raise FileNotFoundError(f"{walks_path}: no walks (run `longtracerl walks` first)")
-    store = PageStore(corpus)
-    composer = make_composer(cfg, store, chat_model)
+    task = QuestionTask(cfg, corpus, chat_model)
+    executor = executor or InlineExecutor(ExecutorConfig())
     stats = QuestionStats()
     out = JsonlAppender(run / QUESTIONS_FILE, key="walk_id")
     rej = JsonlAppender(run / REJECTED_FILE, key="item_id")
+    errors = JsonlAppender(run / ERRORS_FILE)
     stats.written = len(out.done)
+
+    def todo() -> Iterator[Walk]:
+        for walk in read_jsonl(walks_path, Walk):
+            if walk.walk_id in out.done or walk.walk_id in rej.done:
+                stats.skipped += 1
+            else:
+                yield walk
+
     bar: Any = None
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(desc=f"questions ({composer.name})", unit="walk")
+        bar = tqdm(desc=f"questions ({cfg.composer})", unit="walk")
+    full = cfg.max_questions is not None and stats.written >= cfg.max_questions
+    results = executor.map(task, todo())
     try:
-        for walk in read_jsonl(walks_path, Walk):
-            if cfg.max_questions is not None and stats.written >= cfg.max_questions:
-                break
-            if walk.walk_id in out.done or walk.walk_id in rej.done:
-                stats.skipped += 1
-                continue
-            found = store.get_many(walk.page_ids)
-            missing = [pid for pid in walk.page_ids if pid not in found]
-            try:
-                if missing:
-                    raise QuestionRejected("page_missing", f"pages not in the corpus: {missing[:3]}")
-                question = composer.compose(walk, [found[pid] for pid in walk.page_ids])
-            except QuestionRejected as err:
-                stats.rejected[err.reason] += 1
-                rej.write(
+        for walk, outcome in results if not full else ():
+            result = outcome.value
+            if not outcome.ok:
+                stats.rejected["error"] += 1
+                errors.write(
                     RejectedItem(
-                        item_id=walk.walk_id, stage="questions", reason=err.reason, detail=err.detail
+                        item_id=walk.walk_id, stage="questions", reason="error", detail=outcome.error or ""
                     )
                 )
+            elif isinstance(result, RejectedItem):
+                stats.rejected[result.reason] += 1
+                rej.write(result)
             else:
-                out.write(question)
+                out.write(result)
                 stats.written += 1
                 stats.new += 1
             if bar is not None:
@@ -132,9 +174,13 @@ def run_questions(
                     bar.set_postfix(
                         questions=stats.written, rejected=sum(stats.rejected.values()), refresh=False
                     )
+            if cfg.max_questions is not None and stats.written >= cfg.max_questions:
+                break
     finally:
+        results.close()
         out.close()
         rej.close()
+        errors.close()
         if bar is not None:
             bar.close()
     return stats

@@ -32,6 +32,7 @@ already written) and continues to ``num_walks``.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -46,6 +47,7 @@ import numpy as np
 from longtracerl.config import config_hash
 from longtracerl.corpus.graph import LinkGraph
 from longtracerl.corpus.store import PageStore
+from longtracerl.executor import Executor, ExecutorConfig, InlineExecutor, ItemTask
 from longtracerl.questions.entities import classify_role, has_answer, name_forms, split_sentences
 from longtracerl.records import (
     JsonlAppender,
@@ -68,6 +70,7 @@ log = logging.getLogger(__name__)
 WALKS_FILE = "walks.jsonl"
 REJECTED_FILE = "walks.rejected.jsonl"
 STATE_FILE = "walks.state.json"
+ERRORS_FILE = "walks.errors.jsonl"
 
 
 def is_disambiguation(title: str) -> bool:
@@ -295,6 +298,54 @@ class Walker:
                 entry = nxt
 
 
+@dataclass
+class ChainResult:
+    """What one chain gives the driver: its segments as page ids and titles, and its counters."""
+
+    segments: list[tuple[str, list[str], list[str], str | None]]  # (walk id, page ids, titles, reason)
+    jumps: Counter[str]
+    fallbacks: Counter[str]
+    chooser: str
+
+
+class ChainTask(ItemTask):
+    """Executor work of the walks stage: chain index ``k`` -> :class:`ChainResult`.
+
+    Each worker opens the page store and the link graph itself; ``chat_model`` (an object) is
+    used in-process only, workers build theirs from ``cfg.llm``.
+    """
+
+    name = "walks"
+    local_fields = ("walker", "chat_model")
+
+    def __init__(self, cfg: WalksConfig, corpus: str | os.PathLike, chat_model: ChatModel | None = None):
+        self.cfg, self.corpus, self.chat_model = cfg, str(corpus), chat_model
+        self.walker: Walker | None = None
+
+    def setup(self) -> None:
+        store = PageStore(self.corpus)
+        graph = LinkGraph.load(self.corpus)
+        self.walker = Walker(store, graph, self.cfg, make_chooser(self.cfg, store, self.chat_model))
+
+    def run(self, k: int) -> ChainResult:
+        walker = self.walker
+        assert walker is not None
+        jumps: Counter[str] = Counter()
+        before = Counter(walker.fallbacks)
+        segments = [
+            (
+                seg.walk_id,
+                [walker.store.id_of(i) for i in seg.pages],
+                [walker.titles[i] for i in seg.pages],
+                seg.reason,
+            )
+            for seg in walker.chain(k, jumps)
+        ]
+        fallbacks = Counter(walker.fallbacks)
+        fallbacks.subtract(before)
+        return ChainResult(segments, jumps, +fallbacks, walker.chooser.name)
+
+
 def _state_path(run: Path) -> Path:
     return run / STATE_FILE
 
@@ -306,16 +357,17 @@ def run_walks(
     *,
     chat_model: ChatModel | None = None,
     progress: bool = True,
+    executor: Executor | None = None,
 ) -> WalkStats:
     """Walk until ``RUN/walks.jsonl`` holds ``cfg.num_walks`` walks (resuming a previous run).
 
     Writes kept segments to ``walks.jsonl``, rejected ones to ``walks.rejected.jsonl`` (with the
     reason) and the resume point to ``walks.state.json``. ``num_walks`` is not part of the config
     hash, so raising it continues the same sequence; any other change is refused on resume.
+    Chains run on ``executor`` (default: in this process) and are read back in chain order, so
+    the walks are the same on any executor; a chain that fails is listed in ``walks.errors.jsonl``.
     """
     corpus, run = Path(corpus), Path(run)
-    store = PageStore(corpus)
-    graph = LinkGraph.load(corpus)
     chash = config_hash(cfg.model_copy(update={"num_walks": 0}))
     run.mkdir(parents=True, exist_ok=True)
     state_file = _state_path(run)
@@ -330,17 +382,16 @@ def run_walks(
                 f"{run / WALKS_FILE} was made with another walks config (hash {state.get('config_hash')}, "
                 f"now {chash}): use a new run folder, or the same config (only num_walks may change)"
             )
-    chooser = make_chooser(cfg, store, chat_model)
-    walker = Walker(store, graph, cfg, chooser)
+    task = ChainTask(cfg, corpus, chat_model)
+    executor = executor or InlineExecutor(ExecutorConfig())
     stats = WalkStats()
     out = JsonlAppender(run / WALKS_FILE, key="walk_id")
     rej = JsonlAppender(run / REJECTED_FILE, key="item_id")
+    errors = JsonlAppender(run / ERRORS_FILE)
     stats.kept = len(out.done)
-    seen_paths: set[tuple[int, ...]] = set()
+    seen_paths: set[tuple[str, ...]] = set()
     if cfg.unique_paths and out.done:
-        index_of = {pid: i for i, pid in enumerate(store.ids())}
-        for walk in read_jsonl(run / WALKS_FILE, Walk):
-            seen_paths.add(tuple(index_of[p] for p in walk.page_ids if p in index_of))
+        seen_paths = {tuple(walk.page_ids) for walk in read_jsonl(run / WALKS_FILE, Walk)}
     bar = None
     if progress:
         from tqdm import tqdm
@@ -348,63 +399,77 @@ def run_walks(
         bar = tqdm(total=cfg.num_walks, initial=min(stats.kept, cfg.num_walks), desc="walks", unit="walk")
     max_segments = cfg.num_walks * cfg.max_segments_factor
     attempted = 0
-    k = int(state.get("next_chain", 0))
+    resume = int(state.get("next_chain", 0))
+    chains = executor.map(task, itertools.count(resume))
     try:
-        while stats.kept < cfg.num_walks and attempted < max_segments:
-            for seg in walker.chain(k, stats.jumps):
+        for k, outcome in chains if stats.kept < cfg.num_walks else ():
+            if not outcome.ok:
                 attempted += 1
-                if seg.walk_id in out.done:
-                    continue
-                if seg.reason is None and cfg.unique_paths:
-                    path = tuple(seg.pages)
-                    if path in seen_paths:
-                        seg.reason = "duplicate_walk"
-                    else:
-                        seen_paths.add(path)
-                if seg.reason is not None:
-                    stats.rejected[seg.reason] += 1
-                    if seg.walk_id not in rej.done:
-                        rej.write(
-                            RejectedItem(
-                                item_id=seg.walk_id,
-                                stage="walks",
-                                reason=seg.reason,
-                                detail=" -> ".join(walker.titles[i] for i in seg.pages),
-                            )
-                        )
-                    continue
-                out.write(
-                    Walk(
-                        walk_id=seg.walk_id,
-                        page_ids=[store.id_of(i) for i in seg.pages],
-                        titles=[walker.titles[i] for i in seg.pages],
-                        provenance=Provenance(
-                            stage="walks",
-                            seed=cfg.seed,
-                            config_hash=chash,
-                            producer=f"chooser={chooser.name}",
-                        ),
+                errors.write(
+                    RejectedItem(
+                        item_id=f"s{cfg.seed}-c{k:06d}",
+                        stage="walks",
+                        reason="error",
+                        detail=outcome.error or "",
                     )
                 )
-                stats.kept += 1
-                stats.new += 1
-                if bar is not None:
-                    bar.update(1)
-                if stats.kept >= cfg.num_walks:
-                    break
+                stats.rejected["error"] += 1
             else:
-                k += 1
-                stats.chains += 1
-                atomic_write_text(state_file, json.dumps({"config_hash": chash, "next_chain": k}))
-                continue
-            break  # reached num_walks inside chain k: it stays the resume point
-        atomic_write_text(state_file, json.dumps({"config_hash": chash, "next_chain": k}))
+                res: ChainResult = outcome.value
+                stats.jumps.update(res.jumps)
+                stats.fallbacks.update(res.fallbacks)
+                for walk_id, page_ids, titles, reason in res.segments:
+                    attempted += 1
+                    if walk_id in out.done:
+                        continue
+                    if reason is None and cfg.unique_paths:
+                        if tuple(page_ids) in seen_paths:
+                            reason = "duplicate_walk"
+                        else:
+                            seen_paths.add(tuple(page_ids))
+                    if reason is not None:
+                        stats.rejected[reason] += 1
+                        if walk_id not in rej.done:
+                            rej.write(
+                                RejectedItem(
+                                    item_id=walk_id, stage="walks", reason=reason, detail=" -> ".join(titles)
+                                )
+                            )
+                        continue
+                    out.write(
+                        Walk(
+                            walk_id=walk_id,
+                            page_ids=page_ids,
+                            titles=titles,
+                            provenance=Provenance(
+                                stage="walks",
+                                seed=cfg.seed,
+                                config_hash=chash,
+                                producer=f"chooser={res.chooser}",
+                            ),
+                        )
+                    )
+                    stats.kept += 1
+                    stats.new += 1
+                    if bar is not None:
+                        bar.update(1)
+                    if stats.kept >= cfg.num_walks:
+                        break
+            if stats.kept >= cfg.num_walks:
+                break  # reached num_walks inside chain k: it stays the resume point
+            resume = k + 1
+            stats.chains += 1
+            atomic_write_text(state_file, json.dumps({"config_hash": chash, "next_chain": resume}))
+            if attempted >= max_segments:
+                break
+        atomic_write_text(state_file, json.dumps({"config_hash": chash, "next_chain": resume}))
     finally:
+        chains.close()
         out.close()
         rej.close()
+        errors.close()
         if bar is not None:
             bar.close()
-        stats.fallbacks.update(walker.fallbacks)
         stats.attempted = attempted
     if stats.kept < cfg.num_walks:
         log.warning(
