@@ -192,8 +192,14 @@ class Executor(Protocol):
     name: str
     workers: int
 
-    def map(self, task: ItemTask, items: Iterable[Any]) -> Iterator[tuple[Any, Outcome]]:
-        """``(item, outcome)`` pairs in the order of ``items``; ``items`` may be endless (stop reading)."""
+    def map(
+        self, task: ItemTask, items: Iterable[Any], *, chunk_size: int | None = None
+    ) -> Iterator[tuple[Any, Outcome]]:
+        """``(item, outcome)`` pairs in the order of ``items``; ``items`` may be endless (stop reading).
+
+        ``chunk_size`` (default ``cfg.chunk_size``) is how many items a worker gets at a time;
+        a task that runs a chunk's items concurrently (async LLM calls) asks for large chunks.
+        """
         ...
 
     def close(self) -> None: ...
@@ -232,13 +238,16 @@ class InlineExecutor:
     def __init__(self, cfg: ExecutorConfig):
         self.cfg = cfg
 
-    def map(self, task: ItemTask, items: Iterable[Any]) -> Iterator[tuple[Any, Outcome]]:
+    def map(
+        self, task: ItemTask, items: Iterable[Any], *, chunk_size: int | None = None
+    ) -> Iterator[tuple[Any, Outcome]]:
         task.ensure_setup(wrap=False)  # in this process: the setup error itself reaches the caller
         cfg = self.cfg
 
-        def pairs() -> Iterator[tuple[Any, Outcome]]:  # one by one: nothing to gain from chunks here
-            for item in items:
-                yield item, task.run_chunk([item], cfg.max_retries, cfg.retry_wait_s)[0]
+        def pairs() -> Iterator[tuple[Any, Outcome]]:  # one by one unless the task asks for chunks
+            for chunk in _chunks(items, chunk_size or 1):
+                outs = task.run_chunk(chunk, cfg.max_retries, cfg.retry_wait_s)
+                yield from zip(chunk, outs, strict=True)
 
         yield from _stop_on_failure_streak(pairs(), cfg.max_failures_in_row)
 
@@ -274,10 +283,12 @@ class _PoolExecutor:
     def __init__(self, cfg: ExecutorConfig):
         self.cfg = cfg
 
-    def map(self, task: ItemTask, items: Iterable[Any]) -> Iterator[tuple[Any, Outcome]]:
+    def map(
+        self, task: ItemTask, items: Iterable[Any], *, chunk_size: int | None = None
+    ) -> Iterator[tuple[Any, Outcome]]:
         self._start(task)
         try:
-            pairs = self._schedule(_chunks(items, self.cfg.chunk_size))
+            pairs = self._schedule(_chunks(items, chunk_size or self.cfg.chunk_size))
             yield from _stop_on_failure_streak(pairs, self.cfg.max_failures_in_row)
         finally:
             self._stop()

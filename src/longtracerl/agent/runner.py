@@ -28,6 +28,7 @@ from longtracerl.agent.config import AgentConfig
 from longtracerl.agent.judge import AnswerChecker
 from longtracerl.agent.tools import ToolBox
 from longtracerl.config import ConfigError, config_hash, resolve
+from longtracerl.executor import Executor, ExecutorConfig, InlineExecutor, ItemTask, Outcome
 from longtracerl.records import (
     JsonlAppender,
     Provenance,
@@ -46,6 +47,7 @@ QUESTIONS_FILE = "questions.jsonl"
 TRAJECTORIES_FILE = "trajectories.jsonl"
 SUMMARY_FILE = "agent.summary.json"
 REJECTED_FILE = "agent.rejected.jsonl"
+ERRORS_FILE = "agent.errors.jsonl"
 
 POLICIES: dict[str, str] = {
     "retrieval": "longtracerl.agent.retrieval:RetrievalPolicy",
@@ -110,41 +112,62 @@ def _load_questions(run_dir: Path, limit: int | None) -> list[Question]:
     return out
 
 
-# --------------------------------------------------------------------------- one attempt
+# --------------------------------------------------------------------------- one question
 
 
-class _Runner:
+class AgentTask(ItemTask):
+    """Executor work of the agent stage: ``(question, first attempt)`` -> its new trajectories.
+
+    Attempts run from the given attempt number until one is correct or ``cfg.attempts`` are
+    done. Sync policies run a question at a time; async ones (the LLM policy) run a chunk's
+    questions concurrently, ``cfg.concurrency`` at once. ``retriever``, ``store``, ``policy`` and
+    ``checker`` (objects) are used in-process only; workers build theirs from the corpus and config.
+    """
+
+    name = "agent"
+    local_fields = ("retriever", "store", "policy", "checker")
+
     def __init__(
         self,
         cfg: AgentConfig,
-        retriever: Any,
-        store: Any,
-        policy: Any,
-        checker: AnswerChecker,
-        out: JsonlAppender,
-        state: _State,
+        corpus_dir: str | os.PathLike,
+        *,
+        retriever: Any = None,
+        store: Any = None,
+        policy: Any = None,
+        checker: AnswerChecker | None = None,
     ):
-        self.cfg = cfg
-        self.retriever = retriever
-        self.store = store
-        self.policy = policy
-        self.checker = checker
-        self.out = out
-        self.state = state
+        self.cfg, self.corpus_dir = cfg, str(corpus_dir)
+        self.retriever, self.store, self.policy, self.checker = retriever, store, policy, checker
         self.hash = config_hash(cfg)
-        self.written = 0
+
+    @property
+    def is_async(self) -> bool:
+        policy = (
+            self.policy if self.policy is not None else resolve(POLICIES, self.cfg.policy, "agent policy")
+        )
+        return hasattr(policy, "arun")
+
+    def setup(self) -> None:
+        if self.retriever is None or self.store is None:
+            r, s = open_engines(self.corpus_dir)
+            self.retriever = self.retriever or r
+            self.store = self.store or s
+        self.policy = self.policy or make_policy(self.cfg)
+        self.checker = self.checker or AnswerChecker.from_config(self.cfg)
 
     def _tools(self) -> ToolBox:
         return ToolBox(self.retriever, self.store, top_k=self.cfg.top_k, max_calls=self.cfg.max_turns)
 
-    def _finish(
+    def _trajectory(
         self, q: Question, attempt: int, seed: int, tools: ToolBox, end: AttemptEnd, correct: bool
     ) -> Trajectory:
-        traj = Trajectory(
+        model = getattr(self.policy, "model", None)
+        return Trajectory(
             question_id=q.question_id,
             attempt=attempt,
             policy=self.policy.name,
-            model=getattr(self.policy, "model", None),
+            model=model,
             events=tools.events,
             seen_ids=tools.seen_ids,
             opened_ids=tools.opened_ids,
@@ -158,14 +181,9 @@ class _Runner:
                 seed=seed,
                 config_hash=self.hash,
                 source_ids=[q.question_id],
-                producer=self.policy.name
-                + (f":{self.policy.model}" if getattr(self.policy, "model", None) else ""),
+                producer=self.policy.name + (f":{model}" if model else ""),
             ),
         )
-        self.out.write(traj)
-        self.state.add(traj)
-        self.written += 1
-        return traj
 
     def _correct(self, q: Question, tools: ToolBox, end: AttemptEnd) -> bool:
         # The label is read here, after the attempt has ended, and nowhere else.
@@ -174,8 +192,10 @@ class _Runner:
         return self.checker.check(q.question, q.label.answer, tools.final_answer, q.label.aliases)
 
     # -- synchronous policies ------------------------------------------------------------
-    def run_question(self, q: Question) -> None:
-        for attempt in range(self.state.next_attempt(q.question_id), self.cfg.attempts + 1):
+    def run(self, item: tuple[Question, int]) -> list[Trajectory]:
+        q, first = item
+        out: list[Trajectory] = []
+        for attempt in range(first, self.cfg.attempts + 1):
             seed = attempt_seed(self.cfg.seed, q.question_id, attempt)
             tools = self._tools()
             try:
@@ -183,28 +203,53 @@ class _Runner:
             except Exception as err:  # a policy bug must not lose the run's other questions
                 log.exception("policy failed on %s attempt %d", q.question_id, attempt)
                 end = AttemptEnd("error", f"{type(err).__name__}: {err}")
-            traj = self._finish(q, attempt, seed, tools, end, self._correct(q, tools, end))
-            if traj.correct:
+            out.append(self._trajectory(q, attempt, seed, tools, end, self._correct(q, tools, end)))
+            if out[-1].correct:
                 break
+        return out
 
     # -- async policies ------------------------------------------------------------------
-    async def arun_question(self, q: Question, sem: asyncio.Semaphore) -> None:
-        async with sem:
-            for attempt in range(self.state.next_attempt(q.question_id), self.cfg.attempts + 1):
-                seed = attempt_seed(self.cfg.seed, q.question_id, attempt)
-                tools = self._tools()
+    def run_chunk(self, items: list[Any], max_retries: int = 0, retry_wait_s: float = 0.0) -> list[Outcome]:
+        self.ensure_setup()
+        if not hasattr(self.policy, "arun"):
+            return super().run_chunk(items, max_retries, retry_wait_s)
+        return asyncio.run(self._arun_chunk(items))
+
+    async def _arun_chunk(self, items: list[tuple[Question, int]]) -> list[Outcome]:
+        sem = asyncio.Semaphore(self.cfg.concurrency)
+
+        async def one(item: tuple[Question, int]) -> Outcome:
+            async with sem:
                 try:
-                    end = await self.policy.arun(q.question, tools, attempt=attempt, seed=seed)
+                    return Outcome(await self._arun(*item))
                 except Exception as err:
-                    log.exception("policy failed on %s attempt %d", q.question_id, attempt)
-                    end = AttemptEnd("error", f"{type(err).__name__}: {err}")
-                if self.checker.llm_judge is not None and end.reason == "answered":
-                    correct = await asyncio.to_thread(self._correct, q, tools, end)
-                else:
-                    correct = self._correct(q, tools, end)
-                traj = self._finish(q, attempt, seed, tools, end, correct)
-                if traj.correct:
-                    break
+                    return Outcome(error=f"{type(err).__name__}: {err}")
+
+        try:
+            return list(await asyncio.gather(*(one(item) for item in items)))
+        finally:
+            closer = getattr(self.policy, "aclose", None)
+            if closer is not None:
+                await closer()
+
+    async def _arun(self, q: Question, first: int) -> list[Trajectory]:
+        out: list[Trajectory] = []
+        for attempt in range(first, self.cfg.attempts + 1):
+            seed = attempt_seed(self.cfg.seed, q.question_id, attempt)
+            tools = self._tools()
+            try:
+                end = await self.policy.arun(q.question, tools, attempt=attempt, seed=seed)
+            except Exception as err:
+                log.exception("policy failed on %s attempt %d", q.question_id, attempt)
+                end = AttemptEnd("error", f"{type(err).__name__}: {err}")
+            if self.checker.llm_judge is not None and end.reason == "answered":
+                correct = await asyncio.to_thread(self._correct, q, tools, end)
+            else:
+                correct = self._correct(q, tools, end)
+            out.append(self._trajectory(q, attempt, seed, tools, end, correct))
+            if out[-1].correct:
+                break
+        return out
 
 
 # --------------------------------------------------------------------------- summary
@@ -266,24 +311,30 @@ def run_agent(
     store: Any = None,
     policy: Any = None,
     checker: AnswerChecker | None = None,
+    executor: Executor | None = None,
 ) -> dict:
     """Run the agent stage; returns the summary written to ``RUN/agent.summary.json``.
 
     ``retriever``, ``store``, ``policy`` and ``checker`` replace the ones built from the corpus
-    folder and the config (tests, embedding in other programs).
+    folder and the config (tests, embedding in other programs; in-process only). Questions run on
+    ``executor`` (default: in this process); their trajectories are appended in question order as
+    each question ends. A question whose run raises goes to ``agent.errors.jsonl`` and stays
+    incomplete, so the next run tries it again.
     """
     cfg = cfg or AgentConfig()
     run_dir = Path(run_dir)
     questions = _load_questions(run_dir, cfg.limit)
-    if retriever is None or store is None:
-        r, s = open_engines(corpus_dir)
-        retriever = retriever or r
-        store = store or s
-    policy = policy or make_policy(cfg)
-    checker = checker or AnswerChecker.from_config(cfg)
+    task = AgentTask(cfg, corpus_dir, retriever=retriever, store=store, policy=policy, checker=checker)
+    executor = executor or InlineExecutor(ExecutorConfig())
+    if isinstance(executor, InlineExecutor):
+        task.ensure_setup(wrap=False)
+    policy_name = task.policy.name if task.policy is not None else cfg.policy
+    # async policies get their concurrency from one event loop per chunk of questions
+    chunk = 4 * cfg.concurrency if task.is_async else None
 
     traj_path = run_dir / TRAJECTORIES_FILE
     out = JsonlAppender(traj_path)  # cuts a torn last line left by a crash
+    errors = JsonlAppender(run_dir / ERRORS_FILE)
     state = _State()
     if traj_path.exists():
         for t in read_jsonl(traj_path, Trajectory):
@@ -294,39 +345,36 @@ def run_agent(
         len(questions),
         len(todo),
         len(questions) - len(todo),
-        policy.name,
+        policy_name,
     )
-    runner = _Runner(cfg, retriever, store, policy, checker, out, state)
+    written = 0
     t0 = time.perf_counter()
     bar = None
     if cfg.progress and todo:
         from tqdm import tqdm
 
         bar = tqdm(total=len(todo), desc="agent", unit="q", leave=False)
+    items = [(q, state.next_attempt(q.question_id)) for q in todo]
+    results = executor.map(task, items, chunk_size=chunk)
     try:
-        if hasattr(policy, "arun"):
-
-            async def main() -> None:
-                sem = asyncio.Semaphore(cfg.concurrency)
-
-                async def one(q: Question) -> None:
-                    await runner.arun_question(q, sem)
-                    if bar is not None:
-                        bar.update(1)
-
-                await asyncio.gather(*(one(q) for q in todo))
-                closer = getattr(policy, "aclose", None)
-                if closer is not None:
-                    await closer()
-
-            asyncio.run(main())
-        else:
-            for q in todo:
-                runner.run_question(q)
-                if bar is not None:
-                    bar.update(1)
+        for (q, _first), outcome in results:
+            if outcome.ok:
+                for traj in outcome.value:
+                    out.write(traj)
+                    state.add(traj)
+                    written += 1
+            else:
+                errors.write(
+                    RejectedItem(
+                        item_id=q.question_id, stage="agent", reason="error", detail=outcome.error or ""
+                    )
+                )
+            if bar is not None:
+                bar.update(1)
     finally:
+        results.close()
         out.close()
+        errors.close()
         if bar is not None:
             bar.close()
     elapsed = time.perf_counter() - t0
@@ -335,15 +383,17 @@ def run_agent(
     summary = summarize(questions, trajectories, cfg.attempts)
     summary.update(
         {
-            "policy": policy.name,
-            "model": getattr(policy, "model", None),
-            "judge": checker.name,
+            "policy": policy_name,
+            "model": getattr(task.policy, "model", None) or getattr(cfg, "model", None),
+            "judge": task.checker.name if task.checker is not None else cfg.judge,
             "max_attempts": cfg.attempts,
             "config_hash": config_hash(cfg),
             "this_run": {
-                "trajectories": runner.written,
+                "trajectories": written,
                 "elapsed_s": round(elapsed, 3),
-                "trajectories_per_s": round(runner.written / elapsed, 2) if elapsed > 0 else None,
+                "trajectories_per_s": round(written / elapsed, 2) if elapsed > 0 else None,
+                "executor": executor.name,
+                "workers": executor.workers,
             },
         }
     )
