@@ -150,6 +150,7 @@ class DocTokenCache:
         self.ntok: dict[str, int] = {}
         self.missing: set[str] = set()
         self._dirty = 0
+        self._new: list[str] = []  # ids counted since the last take_new()
         if path is not None and path.exists():
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
@@ -178,6 +179,20 @@ class DocTokenCache:
             for p, n in zip(found, counts, strict=True):
                 self.title[p], self.ntok[p] = pages[p].title, n
             self._dirty += len(found)
+            self._new.extend(found)
+
+    def take_new(self) -> dict[str, tuple[str, int]]:
+        """``{page id: (title, tokens)}`` counted since the last call (a worker hands them back)."""
+        new = {p: (self.title[p], self.ntok[p]) for p in self._new}
+        self._new = []
+        return new
+
+    def merge(self, entries: dict[str, tuple[str, int]]) -> None:
+        """Add counts made elsewhere (by executor workers), to be saved with :meth:`save`."""
+        for p, (title, n) in entries.items():
+            if p not in self.ntok:
+                self.title[p], self.ntok[p] = title, int(n)
+                self._dirty += 1
 
     def save(self) -> None:
         if self.path is None or not self._dirty:

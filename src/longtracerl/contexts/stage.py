@@ -16,6 +16,7 @@ import os
 import statistics
 import time
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from longtracerl.contexts.assemble import (
 )
 from longtracerl.contexts.config import ContextsConfig, ExportConfig
 from longtracerl.contexts.tokenizer import TokenCounter, load_tokenizer
+from longtracerl.executor import Executor, ExecutorConfig, InlineExecutor, ItemTask
 from longtracerl.records import (
     Context,
     JsonlAppender,
@@ -45,6 +47,7 @@ log = logging.getLogger(__name__)
 CONTEXTS_FILE = "contexts.jsonl"
 REJECTED_FILE = "contexts.rejected.jsonl"
 SUMMARY_FILE = "contexts.summary.json"
+ERRORS_FILE = "contexts.errors.jsonl"
 
 
 def assembly_hash(cfg: ContextsConfig) -> str:
@@ -114,6 +117,53 @@ def open_builder(
     return builder
 
 
+class ContextTask(ItemTask):
+    """Executor work of the contexts stage: ``(question, best trajectory)`` -> a ContextResult.
+
+    Workers open their own builder (page store, tokenizer, token cache, index when the strategy
+    searches); the inline executor uses the driver's (``builder``, in-process only).
+    """
+
+    name = "contexts"
+    local_fields = ("builder",)
+
+    def __init__(
+        self,
+        run: Path,
+        corpus_dir: str | os.PathLike,
+        cfg: ContextsConfig,
+        builder: ContextBuilder | None = None,
+    ):
+        self.run_dir, self.corpus_dir, self.cfg, self.builder = str(run), str(corpus_dir), cfg, builder
+
+    def setup(self) -> None:
+        if self.builder is None:
+            self.builder = open_builder(Path(self.run_dir), self.corpus_dir, self.cfg)
+
+    def run(self, item: tuple[Question, Trajectory | None]) -> ContextResult:
+        b = self.builder
+        assert b is not None
+        before = (b.verified, b.repaired, b.missing_skipped)
+        q, traj = item
+        try:
+            result: Context | RejectedItem = b.build(q, traj)
+        except ContextRejected as rej:
+            result = RejectedItem(
+                item_id=q.question_id, stage="contexts", reason=rej.reason, detail=rej.detail
+            )
+        after = (b.verified, b.repaired, b.missing_skipped)
+        return ContextResult(
+            result, tuple(a - c for a, c in zip(after, before, strict=True)), b.cache.take_new()
+        )
+
+
+@dataclass
+class ContextResult:
+    context: Context | RejectedItem
+    counts: tuple[int, ...]  # (exact counts checked, repaired over budget, missing distractors skipped)
+    new_tokens: dict[str, tuple[str, int]]  # token-cache entries the worker computed
+
+
 def build_contexts(
     run_dir: str | os.PathLike,
     corpus_dir: str | os.PathLike,
@@ -124,10 +174,13 @@ def build_contexts(
     tok: TokenCounter | None = None,
     force: bool = False,
     progress: bool = True,
+    executor: Executor | None = None,
 ) -> dict[str, Any]:
     """Assemble RUN/contexts.jsonl (resumable), then export rows when ``cfg.export.enabled``.
 
-    Returns the summary also written to ``RUN/contexts.summary.json``.
+    Questions run on ``executor`` (default: in this process) and are written in question order;
+    a question whose assembly raises goes to ``contexts.errors.jsonl`` and is tried again by the
+    next run. Returns the summary also written to ``RUN/contexts.summary.json``.
     """
     cfg = cfg or ContextsConfig()
     run = Path(run_dir)
@@ -164,35 +217,49 @@ def build_contexts(
 
     reasons: Counter[str] = Counter()
     written = 0
+    counts = [0, 0, 0]  # exact counts checked, repaired over budget, missing distractors skipped
     out = JsonlAppender(out_path, key="question_id")
     rejected = JsonlAppender(rej_path, key="item_id")
+    errors = JsonlAppender(run / ERRORS_FILE)
     resumed = len(out.done)
-    todo = [q for q in questions if q.question_id not in out.done]
+    todo = [(q, best.get(q.question_id)) for q in questions if q.question_id not in out.done]
+    executor = executor or InlineExecutor(ExecutorConfig())
+    task = ContextTask(run, corpus_dir, cfg, builder if isinstance(executor, InlineExecutor) else None)
     bar = None
     if progress:
         from tqdm import tqdm
 
         bar = tqdm(total=len(todo), desc=f"contexts ({cfg.strategy}, {cfg.target_tokens} tok)", unit="ctx")
     t1 = time.perf_counter()
+    results = executor.map(task, todo)
     try:
-        with out, rejected:
-            for q in todo:
-                try:
-                    ctx = builder.build(q, best.get(q.question_id))
-                except ContextRejected as rej:
-                    reasons[rej.reason] += 1
-                    if q.question_id not in rejected.done:
-                        rejected.write(
-                            RejectedItem(
-                                item_id=q.question_id, stage="contexts", reason=rej.reason, detail=rej.detail
-                            )
+        with out, rejected, errors:
+            for (q, _traj), outcome in results:
+                if not outcome.ok:
+                    reasons["error"] += 1
+                    errors.write(
+                        RejectedItem(
+                            item_id=q.question_id,
+                            stage="contexts",
+                            reason="error",
+                            detail=outcome.error or "",
                         )
+                    )
                 else:
-                    out.write(ctx)
-                    written += 1
+                    res: ContextResult = outcome.value
+                    counts = [a + b for a, b in zip(counts, res.counts, strict=True)]
+                    builder.cache.merge(res.new_tokens)
+                    if isinstance(res.context, RejectedItem):
+                        reasons[res.context.reason] += 1
+                        if q.question_id not in rejected.done:
+                            rejected.write(res.context)
+                    else:
+                        out.write(res.context)
+                        written += 1
                 if bar is not None:
                     bar.update(1)
     finally:
+        results.close()
         if bar is not None:
             bar.close()
         builder.cache.save()
@@ -210,9 +277,11 @@ def build_contexts(
             "config": cfg.model_dump(mode="json"),
             "written_this_run": written,
             "resumed_from": resumed,
-            "exact_counts_checked": builder.verified,
-            "repaired_over_budget": builder.repaired,
-            "missing_distractors_skipped": builder.missing_skipped,
+            "exact_counts_checked": counts[0],
+            "repaired_over_budget": counts[1],
+            "missing_distractors_skipped": counts[2],
+            "executor": executor.name,
+            "workers": executor.workers,
             "seconds_setup": round(t_load, 3),
             "seconds_assembly": round(t_build, 3),
             "contexts_per_s": round(written / t_build, 2) if t_build > 0 and written else None,
