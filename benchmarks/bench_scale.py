@@ -384,7 +384,7 @@ def main() -> int:
         runs.append(res)
         tm = res["timings"]
         print(
-            f"[{n:,}] prepare: load {tm['load_s']:.1f}s ({n / tm['load_s']:,.0f} pages/s)  graph {tm['graph_s']:.1f}s  "
+            f"[{n:,}] prepare: load {tm['load_s']:.1f}s ({n / max(tm['load_s'], 1e-9):,.0f} pages/s)  graph {tm['graph_s']:.1f}s  "
             f"index {tm['index_s']:.1f}s  total {tm['total_s']:.1f}s wall, {res['cpu_s']}s CPU; "
             f"links {res['links']:,}; peak RSS {res['peak_rss_mb']:,.0f} MB "
             f"(load {res['phase_peak_rss_mb']['load']:,.0f} / graph {res['phase_peak_rss_mb']['graph']:,.0f} / "
