@@ -305,6 +305,10 @@ class _PoolExecutor:
         exhausted = False
         input_error: Exception | None = None
         while True:
+            while next_out in results and missing[next_out] == 0:
+                yield from results.pop(next_out)
+                del missing[next_out]
+                next_out += 1
             while len(inflight) < self.capacity:
                 if retry:
                     if self.isolate_retries and inflight:
@@ -316,30 +320,22 @@ class _PoolExecutor:
                     continue
                 if exhausted or len(results) >= max_open:
                     break
-                else:
-                    try:
-                        chunk = next(chunks, None)
-                    except Exception as err:  # a bad input line: hand back what came before it first
-                        input_error, chunk = err, None
-                    if chunk is None:
-                        exhausted = True
-                        break
-                    seq = next(seqs)
-                    results[seq], missing[seq] = [None] * len(chunk), len(chunk)
-                    job = _Job(seq, 0, chunk, 1)
+                try:
+                    chunk = next(chunks, None)
+                except Exception as err:  # a bad input line: hand back what came before it first
+                    input_error, chunk = err, None
+                if chunk is None:
+                    exhausted = True
+                    break
+                seq = next(seqs)
+                results[seq], missing[seq] = [None] * len(chunk), len(chunk)
+                job = _Job(seq, 0, chunk, 1)
                 inflight[self._submit(job.items)] = job
-            while next_out in results and missing[next_out] == 0:
-                yield from results.pop(next_out)
-                del missing[next_out]
-                next_out += 1
-            if not inflight:
-                if exhausted and not results:
-                    if input_error is not None:
-                        raise input_error
-                    return
-                if not retry:  # pragma: no cover - the window always holds something to wait for
-                    raise RuntimeError("executor: nothing in flight and results missing")
-                continue
+            if not inflight:  # nothing to wait for: every chunk has been handed back
+                assert exhausted and not results and not retry, "executor: results missing"
+                if input_error is not None:
+                    raise input_error
+                return
             for handle, res in self._wait(list(inflight)):
                 job = inflight.pop(handle)
                 if isinstance(res, SetupFailed):

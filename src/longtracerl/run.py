@@ -6,7 +6,9 @@ is complete or partial:
     corpus prepare -> walks -> questions -> agent -> contexts (+ export) -> report
 
 The run config has one section per stage (``corpus``, ``walks``, ``questions``, ``agent``,
-``contexts``, ``report``) holding that stage's own config, so a YAML file for ``run`` is the
+``contexts``, ``report``) holding that stage's own config, plus ``executor`` (where the per-item
+work of walks, questions, agent and contexts runs: in-process, local processes or Ray; see
+:mod:`longtracerl.executor`; the outputs are the same on any of them), so a YAML file for ``run`` is the
 stage YAML files side by side, and ``--set walks.hops=5`` reaches any field.
 
 Example:
@@ -29,9 +31,10 @@ from typing import Any
 import yaml
 
 from longtracerl.agent.config import AgentConfig
-from longtracerl.config import Field, StageConfig, config_hash, load_config
+from longtracerl.config import ConfigError, Field, StageConfig, config_hash, load_config
 from longtracerl.contexts.config import ContextsConfig
 from longtracerl.corpus.config import CorpusConfig
+from longtracerl.executor import ExecutorConfig, make_executor
 from longtracerl.questions.config import QuestionsConfig
 from longtracerl.records import atomic_write_text
 from longtracerl.report.config import ReportConfig
@@ -61,6 +64,10 @@ class RunConfig(StageConfig):
         default_factory=ContextsConfig, description="Context and export options."
     )
     report: ReportConfig = Field(default_factory=ReportConfig, description="Difficulty-report options.")
+    executor: ExecutorConfig = Field(
+        default_factory=ExecutorConfig,
+        description="Where walks, questions, agent and contexts run: local (in-process or N processes) or ray.",
+    )
 
 
 # Defaults of `run` that differ from the stage defaults, chosen for the embedded HotpotQA corpus
@@ -118,15 +125,28 @@ def run_pipeline(
         "corpus", lambda: prepare_corpus(cfg.source, cfg.input, corpus_dir, cfg.corpus, progress=progress)
     ):
         return summary
-    if stage("walks", lambda: run_walks(cfg.walks, corpus_dir, out, progress=progress)):
-        return summary
-    if stage("questions", lambda: run_questions(cfg.questions, corpus_dir, out, progress=progress)):
-        return summary
-    agent_cfg = cfg.agent.model_copy(update={"progress": cfg.agent.progress and progress})
-    if stage("agent", lambda: run_agent(corpus_dir, out, agent_cfg)):
-        return summary
-    if stage("contexts", lambda: build_contexts(out, corpus_dir, cfg.contexts, progress=progress)):
-        return summary
+    executor = make_executor(cfg.executor)
+    summary["executor"] = {"kind": cfg.executor.kind, "workers": executor.workers}
+    try:
+        if stage(
+            "walks", lambda: run_walks(cfg.walks, corpus_dir, out, progress=progress, executor=executor)
+        ):
+            return summary
+        if stage(
+            "questions",
+            lambda: run_questions(cfg.questions, corpus_dir, out, progress=progress, executor=executor),
+        ):
+            return summary
+        agent_cfg = cfg.agent.model_copy(update={"progress": cfg.agent.progress and progress})
+        if stage("agent", lambda: run_agent(corpus_dir, out, agent_cfg, executor=executor)):
+            return summary
+        if stage(
+            "contexts",
+            lambda: build_contexts(out, corpus_dir, cfg.contexts, progress=progress, executor=executor),
+        ):
+            return summary
+    finally:
+        executor.close()
     stage(
         "report",
         lambda: write_report(out, corpus_dir, cfg.report, contexts_cfg=cfg.contexts, progress=progress),
@@ -193,6 +213,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         choices=["traj-tiered", "traj-random", "one-shot-search", "random"],
         help="Distractor strategy of the exported rows (contexts.strategy).",
     )
+    p.add_argument(
+        "--executor",
+        choices=["local", "ray"],
+        help="Where walks, questions, agent and contexts run (executor.kind): local (default; "
+        "--workers N processes) or ray (an existing cluster with --ray-address, else a local Ray instance).",
+    )
+    p.add_argument(
+        "--ray-address",
+        help="Ray cluster to join: auto, HOST:PORT or ray://HOST:PORT (executor.ray_address).",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        help="Workers (executor.workers): local 1 = in-process, N = processes; 0 = one per CPU.",
+    )
     p.add_argument("--stop-after", choices=STAGES, help="Stop after this stage.")
     p.add_argument("--no-progress", action="store_true", help="No progress bars.")
     add_config_args(p)
@@ -209,6 +244,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
         overrides.append(f"contexts.target_tokens={args.target_tokens}")
     if args.strategy:
         overrides.append(f"contexts.strategy={args.strategy}")
+    if args.executor:
+        overrides.append(f"executor.kind={args.executor}")
+    if args.ray_address:
+        if (args.executor or "ray") != "ray":
+            raise ConfigError("--ray-address needs --executor ray")
+        overrides += ["executor.kind=ray", f"executor.ray_address={args.ray_address}"]
+    if args.workers is not None:
+        overrides.append(f"executor.workers={args.workers}")
     cfg = load_run_config(args.config, overrides)
     summary = run_pipeline(args.out, cfg, stop_after=args.stop_after, progress=not args.no_progress)
     out = Path(args.out)

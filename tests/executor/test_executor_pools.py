@@ -2,44 +2,10 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
+from executor_tasks import Poly
 
 from longtracerl.executor import ExecutorConfig, ItemTask, SetupFailed, make_executor
-
-
-class Poly(ItemTask):
-    """x -> x*x + offset; 'boom' raises; 'crash-always' kills its worker every time, other
-    'crash...' items the first time (a marker file in ``marker_dir`` remembers it)."""
-
-    name = "poly"
-    local_fields = ("scratch",)
-
-    def __init__(self, offset: int = 0, marker_dir: str | None = None, fail_setup: bool = False):
-        self.offset = offset
-        self.marker_dir = marker_dir
-        self.fail_setup = fail_setup
-        self.scratch = object()  # not picklable in spirit: must stay behind
-        self.setups = 0
-
-    def setup(self) -> None:
-        if self.fail_setup:
-            raise FileNotFoundError("/no/such/corpus")
-        self.setups += 1
-
-    def run(self, item):
-        if item == "boom":
-            raise ValueError("bad item")
-        if isinstance(item, str) and item.startswith("crash"):
-            marker = Path(self.marker_dir or "/nonexistent") / item
-            if item == "crash-always" or not marker.exists():
-                if self.marker_dir:
-                    marker.touch()
-                os._exit(3)
-            return item.upper()
-        return item * item + self.offset
 
 
 def _run(cfg: ExecutorConfig, task: ItemTask, items) -> list:
