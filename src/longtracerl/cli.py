@@ -12,6 +12,7 @@ import importlib
 import logging
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from longtracerl import __version__
 from longtracerl.config import ConfigError
@@ -48,6 +49,45 @@ def add_config_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_executor_args(parser: argparse.ArgumentParser) -> None:
+    """``--executor``, ``--workers`` and ``--ray-address``: where a stage's items run."""
+    g = parser.add_argument_group("where the items run (see docs/executors.md)")
+    g.add_argument(
+        "--executor",
+        choices=["local", "ray"],
+        help="local (default: in this process, or --workers N processes) or ray (a cluster given by "
+        "--ray-address, else a local Ray instance). Same outputs either way.",
+    )
+    g.add_argument(
+        "--workers", type=int, help="Workers: local 1 = in-process, N = processes; 0 = one per CPU."
+    )
+    g.add_argument(
+        "--ray-address", help="Ray cluster to join: auto, HOST:PORT or ray://HOST:PORT (implies ray)."
+    )
+
+
+def executor_overrides(args: argparse.Namespace, prefix: str = "") -> list[str]:
+    """The executor flags as ``KEY=VALUE`` overrides of an :class:`~longtracerl.executor.ExecutorConfig`."""
+    out = []
+    if args.executor:
+        out.append(f"{prefix}kind={args.executor}")
+    if args.ray_address:
+        if args.executor == "local":
+            raise ConfigError("--ray-address needs --executor ray")
+        out += [f"{prefix}kind=ray", f"{prefix}ray_address={args.ray_address}"]
+    if args.workers is not None:
+        out.append(f"{prefix}workers={args.workers}")
+    return out
+
+
+def executor_from_args(args: argparse.Namespace) -> Any:
+    """The :class:`~longtracerl.executor.Executor` the stage flags ask for (close it when done)."""
+    from longtracerl.config import load_config
+    from longtracerl.executor import ExecutorConfig, make_executor
+
+    return make_executor(load_config(ExecutorConfig, None, executor_overrides(args)))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="longtracerl",
@@ -78,7 +118,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, RecordError, FileNotFoundError, SetupFailed) as err:
         print(f"longtracerl {args.command}: error: {err}", file=sys.stderr)
         return 2
-    except (LLMError, OSError, TooManyFailures) as err:  # endpoint gone, disk full, ...: what was written is kept
+    except (
+        LLMError,
+        OSError,
+        TooManyFailures,
+    ) as err:  # endpoint gone, disk full, ...: what was written is kept
         print(
             f"longtracerl {args.command}: error: {err}\n"
             "completed items are kept; run the same command again to resume",

@@ -31,7 +31,7 @@ from typing import Any
 import yaml
 
 from longtracerl.agent.config import AgentConfig
-from longtracerl.config import ConfigError, Field, StageConfig, config_hash, load_config
+from longtracerl.config import Field, StageConfig, config_hash, load_config
 from longtracerl.contexts.config import ContextsConfig
 from longtracerl.corpus.config import CorpusConfig
 from longtracerl.executor import ExecutorConfig, make_executor
@@ -185,7 +185,7 @@ def _write_summary(out: Path, summary: dict[str, Any], timings: dict[str, float]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from longtracerl.cli import add_config_args
+    from longtracerl.cli import add_config_args, add_executor_args
 
     p = subparsers.add_parser(
         "run",
@@ -213,21 +213,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         choices=["traj-tiered", "traj-random", "one-shot-search", "random"],
         help="Distractor strategy of the exported rows (contexts.strategy).",
     )
-    p.add_argument(
-        "--executor",
-        choices=["local", "ray"],
-        help="Where walks, questions, agent and contexts run (executor.kind): local (default; "
-        "--workers N processes) or ray (an existing cluster with --ray-address, else a local Ray instance).",
-    )
-    p.add_argument(
-        "--ray-address",
-        help="Ray cluster to join: auto, HOST:PORT or ray://HOST:PORT (executor.ray_address).",
-    )
-    p.add_argument(
-        "--workers",
-        type=int,
-        help="Workers (executor.workers): local 1 = in-process, N = processes; 0 = one per CPU.",
-    )
+    add_executor_args(p)
     p.add_argument("--stop-after", choices=STAGES, help="Stop after this stage.")
     p.add_argument("--no-progress", action="store_true", help="No progress bars.")
     add_config_args(p)
@@ -235,6 +221,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from longtracerl.cli import executor_overrides
+
     overrides = list(args.overrides)
     if args.corpus:
         overrides.append(f"corpus_dir={args.corpus}")
@@ -244,14 +232,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         overrides.append(f"contexts.target_tokens={args.target_tokens}")
     if args.strategy:
         overrides.append(f"contexts.strategy={args.strategy}")
-    if args.executor:
-        overrides.append(f"executor.kind={args.executor}")
-    if args.ray_address:
-        if (args.executor or "ray") != "ray":
-            raise ConfigError("--ray-address needs --executor ray")
-        overrides += ["executor.kind=ray", f"executor.ray_address={args.ray_address}"]
-    if args.workers is not None:
-        overrides.append(f"executor.workers={args.workers}")
+    overrides += executor_overrides(args, prefix="executor.")
     cfg = load_run_config(args.config, overrides)
     summary = run_pipeline(args.out, cfg, stop_after=args.stop_after, progress=not args.no_progress)
     out = Path(args.out)

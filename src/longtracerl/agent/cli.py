@@ -21,7 +21,7 @@ _FLAGS = {
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from longtracerl.cli import add_config_args
+    from longtracerl.cli import add_config_args, add_executor_args
 
     p = subparsers.add_parser(
         "agent",
@@ -50,12 +50,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int)
     p.add_argument("--limit", type=int, help="Only the first N questions.")
     add_config_args(p)
+    add_executor_args(p)
     p.set_defaults(func=_handle)
 
 
 def _handle(args: argparse.Namespace) -> int:
+    from contextlib import closing
+
     from longtracerl.agent.config import AgentConfig
     from longtracerl.agent.runner import run_agent
+    from longtracerl.cli import executor_from_args
     from longtracerl.config import load_config
 
     overrides: dict = {}
@@ -78,6 +82,7 @@ def _handle(args: argparse.Namespace) -> int:
         if isinstance(data, dict) and isinstance(data.get("agent"), dict):
             section = "agent"  # a whole-pipeline config file: use its `agent:` section
     cfg = load_config(AgentConfig, args.config, merged, section=section)
-    summary = run_agent(args.corpus, args.run, cfg)
+    with closing(executor_from_args(args)) as executor:
+        summary = run_agent(args.corpus, args.run, cfg, executor=executor)
     print(json.dumps({k: summary[k] for k in ("questions", "kept", "dropped", "success_rate")}))
     return 0

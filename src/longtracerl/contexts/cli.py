@@ -30,7 +30,7 @@ def _add_export_flags(p: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from longtracerl.cli import add_config_args
+    from longtracerl.cli import add_config_args, add_executor_args
 
     p = subparsers.add_parser(
         "contexts",
@@ -62,6 +62,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-progress", dest="no_progress", action="store_true")
     _add_export_flags(p)
     add_config_args(p)
+    add_executor_args(p)
     p.set_defaults(func=_handle_contexts)
 
     e = subparsers.add_parser(
@@ -132,12 +133,18 @@ def load_contexts_config(args: argparse.Namespace, flags: dict[str, str]):
 
 
 def _handle_contexts(args: argparse.Namespace) -> int:
+    from contextlib import closing
+
+    from longtracerl.cli import executor_from_args
     from longtracerl.contexts.stage import build_contexts
 
     cfg = load_contexts_config(args, _CONTEXT_FLAGS)
     if args.no_export:
         cfg = cfg.model_copy(update={"export": cfg.export.model_copy(update={"enabled": False})})
-    summary = build_contexts(args.run, args.corpus, cfg, force=args.force, progress=not args.no_progress)
+    with closing(executor_from_args(args)) as executor:
+        summary = build_contexts(
+            args.run, args.corpus, cfg, force=args.force, progress=not args.no_progress, executor=executor
+        )
     print(json.dumps({k: v for k, v in summary.items() if k != "export"}, indent=2))
     if "export" in summary:
         ex = summary["export"]

@@ -6,7 +6,7 @@ import argparse
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from longtracerl.cli import add_config_args
+    from longtracerl.cli import add_config_args, add_executor_args
 
     p = subparsers.add_parser(
         "questions",
@@ -25,10 +25,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--llm", help="LLM spec for --composer llm, e.g. openai:MODEL@http://127.0.0.1:8000/v1.")
     p.add_argument("--no-progress", action="store_true", help="No progress bar.")
     add_config_args(p)
+    add_executor_args(p)
     p.set_defaults(func=_handle)
 
 
 def _handle(args: argparse.Namespace) -> int:
+    from contextlib import closing
+
+    from longtracerl.cli import executor_from_args
     from longtracerl.config import load_config, parse_overrides
     from longtracerl.questions.config import QuestionsConfig
     from longtracerl.questions.run import run_questions
@@ -37,6 +41,7 @@ def _handle(args: argparse.Namespace) -> int:
     overrides = {k: v for k, v in flags.items() if v is not None}
     overrides.update(parse_overrides(args.overrides))
     cfg = load_config(QuestionsConfig, args.config, overrides, section="questions")
-    stats = run_questions(cfg, args.corpus, args.run, progress=not args.no_progress)
+    with closing(executor_from_args(args)) as executor:
+        stats = run_questions(cfg, args.corpus, args.run, progress=not args.no_progress, executor=executor)
     print(stats.summary())
     return 0

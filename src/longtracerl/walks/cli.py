@@ -6,7 +6,7 @@ import argparse
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from longtracerl.cli import add_config_args
+    from longtracerl.cli import add_config_args, add_executor_args
 
     p = subparsers.add_parser(
         "walks",
@@ -30,12 +30,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--llm", help="LLM spec for --chooser llm, e.g. openai:MODEL@http://127.0.0.1:8000/v1.")
     p.add_argument("--no-progress", action="store_true", help="No progress bar.")
     add_config_args(p)
+    add_executor_args(p)
     p.set_defaults(func=_handle)
 
 
 def _handle(args: argparse.Namespace) -> int:
     import sys
+    from contextlib import closing
 
+    from longtracerl.cli import executor_from_args
     from longtracerl.config import ConfigError, load_config, parse_overrides
     from longtracerl.records import RecordError
     from longtracerl.walks.config import WalksConfig
@@ -53,7 +56,8 @@ def _handle(args: argparse.Namespace) -> int:
     overrides.update(parse_overrides(args.overrides))
     cfg = load_config(WalksConfig, args.config, overrides, section="walks")
     try:
-        stats = run_walks(cfg, args.corpus, args.out, progress=not args.no_progress)
+        with closing(executor_from_args(args)) as executor:
+            stats = run_walks(cfg, args.corpus, args.out, progress=not args.no_progress, executor=executor)
     except ValueError as err:  # config / corpus mismatch: a clear message, nothing written is lost
         if isinstance(err, ConfigError | RecordError):
             raise
