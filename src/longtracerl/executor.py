@@ -457,11 +457,6 @@ class _RayWorker:
     def run_chunk(self, items: list[Any], max_retries: int, retry_wait_s: float) -> list[Outcome]:
         return self.task.run_chunk(items, max_retries, retry_wait_s)
 
-    def node(self) -> str:
-        import ray
-
-        return ray.get_runtime_context().get_node_id()
-
 
 class RayExecutor(_PoolExecutor):
     """One actor per worker on a Ray cluster (joined, or a local instance started here)."""
