@@ -516,6 +516,9 @@ class RayExecutor(_PoolExecutor):
                 cause = getattr(err, "cause", None)
                 res = cause if isinstance(cause, SetupFailed) else err
             except ray.exceptions.RayError as err:  # the actor or its node died
+                if getattr(err, "actor_init_failed", False):  # e.g. the package is missing on a node
+                    last = str(err).strip().splitlines()[-1] if str(err).strip() else type(err).__name__
+                    err = SetupFailed(f"a Ray worker could not start: {last}")
                 out.append((ref, err))
                 continue
             self._idle.append(self._actor_of.pop(ref))

@@ -49,3 +49,15 @@ class WhereAmI(ItemTask):
         import ray
 
         return item, ray.get_runtime_context().get_node_id()
+
+
+class Unloadable(ItemTask):
+    """A task that cannot be rebuilt in a worker, like one whose module a node lacks."""
+
+    name = "unloadable"
+
+    def __setstate__(self, state):
+        raise ModuleNotFoundError("No module named 'longtracerl_missing_on_this_node'")
+
+    def run(self, item):
+        return item

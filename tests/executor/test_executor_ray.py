@@ -15,9 +15,9 @@ import pytest
 ray = pytest.importorskip("ray", reason="Ray is part of the [ray] extra that scripts/setup.sh installs")
 
 import executor_tasks  # noqa: E402
-from executor_tasks import Poly, WhereAmI  # noqa: E402
+from executor_tasks import Poly, Unloadable, WhereAmI  # noqa: E402
 
-from longtracerl.executor import ExecutorConfig, make_executor  # noqa: E402
+from longtracerl.executor import ExecutorConfig, SetupFailed, make_executor  # noqa: E402
 
 
 def _ray_cli() -> str:
@@ -84,6 +84,15 @@ def test_ray_items_come_back_in_order_spread_over_both_nodes(ray_cluster, tmp_pa
     assert out["crash-once"].value == "CRASH-ONCE" and out["crash-once"].attempts == 2
     assert out["crash-always"].error.startswith("WorkerDied") and out["crash-always"].attempts == 3
     assert [out[i].value for i in (1, 2, 3, 4)] == [1, 4, 9, 16]
+
+
+def test_a_worker_that_cannot_start_stops_the_map_with_the_cause(ray_cluster):
+    ex = make_executor(ExecutorConfig(kind="ray", ray_address=ray_cluster, workers=2, retry_wait_s=0))
+    try:
+        with pytest.raises(SetupFailed, match="longtracerl_missing_on_this_node"):
+            list(ex.map(Unloadable(), range(10)))
+    finally:
+        ex.close()
 
 
 def _records(path: Path, drop: tuple[str, ...] = ()) -> list[str]:
