@@ -55,6 +55,7 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Literal, Protocol
 
 from longtracerl.config import Field, StageConfig
+from longtracerl.records import RejectedItem
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,10 @@ class Outcome:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    def failure(self, item_id: str, stage: str) -> RejectedItem:
+        """The line a stage writes to ``RUN/<stage>.errors.jsonl`` for this failed item."""
+        return RejectedItem(item_id=item_id, stage=stage, reason="error", detail=self.error or "")
 
 
 class TooManyFailures(RuntimeError):

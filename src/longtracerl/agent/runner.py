@@ -364,11 +364,7 @@ def run_agent(
                     state.add(traj)
                     written += 1
             else:
-                errors.write(
-                    RejectedItem(
-                        item_id=q.question_id, stage="agent", reason="error", detail=outcome.error or ""
-                    )
-                )
+                errors.write(outcome.failure(q.question_id, "agent"))
             if bar is not None:
                 bar.update(1)
     finally:

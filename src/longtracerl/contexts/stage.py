@@ -237,14 +237,7 @@ def build_contexts(
             for (q, _traj), outcome in results:
                 if not outcome.ok:
                     reasons["error"] += 1
-                    errors.write(
-                        RejectedItem(
-                            item_id=q.question_id,
-                            stage="contexts",
-                            reason="error",
-                            detail=outcome.error or "",
-                        )
-                    )
+                    errors.write(outcome.failure(q.question_id, "contexts"))
                 else:
                     res: ContextResult = outcome.value
                     counts = [a + b for a, b in zip(counts, res.counts, strict=True)]

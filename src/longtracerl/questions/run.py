@@ -156,11 +156,7 @@ def run_questions(
             result = outcome.value
             if not outcome.ok:
                 stats.rejected["error"] += 1
-                errors.write(
-                    RejectedItem(
-                        item_id=walk.walk_id, stage="questions", reason="error", detail=outcome.error or ""
-                    )
-                )
+                errors.write(outcome.failure(walk.walk_id, "questions"))
             elif isinstance(result, RejectedItem):
                 stats.rejected[result.reason] += 1
                 rej.write(result)

@@ -405,14 +405,7 @@ def run_walks(
         for k, outcome in chains if stats.kept < cfg.num_walks else ():
             if not outcome.ok:
                 attempted += 1
-                errors.write(
-                    RejectedItem(
-                        item_id=f"s{cfg.seed}-c{k:06d}",
-                        stage="walks",
-                        reason="error",
-                        detail=outcome.error or "",
-                    )
-                )
+                errors.write(outcome.failure(f"s{cfg.seed}-c{k:06d}", "walks"))
                 stats.rejected["error"] += 1
             else:
                 res: ChainResult = outcome.value
