@@ -49,6 +49,7 @@ import logging
 import os
 import time
 import traceback
+from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -132,7 +133,7 @@ class SetupFailed(RuntimeError):
     """A task could not set itself up in a worker; no item of it can run, so the stage stops."""
 
 
-class ItemTask:
+class ItemTask(ABC):
     """Per-item work of a stage, shipped to workers. Subclasses define :meth:`run` and usually
     :meth:`setup`; attributes named in ``local_fields`` (open stores, clients) are not pickled.
     """
@@ -145,8 +146,9 @@ class ItemTask:
     def setup(self) -> None:
         """Open what :meth:`run` needs, in the process that will run the items (once)."""
 
+    @abstractmethod
     def run(self, item: Any) -> Any:
-        raise NotImplementedError
+        """The result of one item (picklable); raise to fail it."""
 
     def ensure_setup(self, wrap: bool = True) -> None:
         """:meth:`setup` once; a failure is raised as :class:`SetupFailed` (``wrap``) or as it is."""
@@ -178,9 +180,6 @@ class ItemTask:
                     time.sleep(retry_wait_s * 2 ** (attempt - 1))
         log.warning("%s: item %r failed after %d attempts: %s", self.name, _short(item), attempt, error)
         return Outcome(error=error, attempts=attempt)
-
-    def close(self) -> None:
-        """Release what :meth:`setup` opened (called in-process by the inline executor)."""
 
     def __getstate__(self) -> dict[str, Any]:
         state = {k: v for k, v in self.__dict__.items() if k not in self.local_fields}
