@@ -144,7 +144,11 @@ class ItemTask(ABC):
     _ready: bool = False
 
     def setup(self) -> None:
-        """Open what :meth:`run` needs, in the process that will run the items (once)."""
+        """Open what :meth:`run` needs, in the process that will run the items (once).
+
+        Optional: a task that needs nothing opened keeps this default.
+        """
+        return None
 
     @abstractmethod
     def run(self, item: Any) -> Any:
