@@ -1,6 +1,6 @@
 """The one place for text normalisation and matching.
 
-- :func:`normalize_rubric` is the rubric-reward normaliser of the authors' code (method §2.3):
+- :func:`normalize_rubric` is the rubric-reward normaliser of the authors' code (docs/method.md#rubric-reward):
   lower-case, keep tokens that are runs of ``[a-z0-9_]`` or single CJK characters
   (U+4E00..U+9FFF), join with one space. Confusability in the report uses it too.
 - :func:`normalize_answer` is the answer normaliser for rule-based matching (SQuAD style:
@@ -35,7 +35,7 @@ _WORD_CHAR = re.compile(r"\w")
 
 
 def normalize_rubric(text: str) -> str:
-    """Normalise text exactly as the reference rubric reward does (method §2.3)."""
+    """Normalise text exactly as the reference rubric reward does (docs/method.md#rubric-reward)."""
     return " ".join(_RUBRIC_TOKEN.findall(text.lower()))
 
 

@@ -1,4 +1,4 @@
-"""The search-agent stage: questions -> trajectories (method §1.4).
+"""The search-agent stage: questions -> trajectories (docs/method.md#search-agent-and-trajectories).
 
 Public API:
 

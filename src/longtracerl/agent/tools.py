@@ -4,7 +4,7 @@
 keeps the bookkeeping the later stages need: the ordered events (tool, arguments, result ids,
 elapsed time, error), the *seen* pages (shown in any search result), the *opened* pages and the
 *cited* pages. Tier-1 distractors are later taken from opened-but-not-cited pages, Tier-2 from
-seen-but-never-opened pages (method §1.5).
+seen-but-never-opened pages (docs/method.md#distractor-tiers-and-contexts).
 
 A bad call (unknown page id, empty query) does not raise: it returns an error observation and
 is recorded with its ``error`` text, so a policy (and an LLM) can recover.

@@ -1,4 +1,4 @@
-"""Context assembly (method §1.5): gold pages + distractors up to a token budget, then shuffled.
+"""Context assembly (docs/method.md#distractor-tiers-and-contexts): gold pages + distractors up to a token budget, then shuffled.
 
 Per question, with its first correct trajectory:
 

@@ -37,9 +37,9 @@ class ExportConfig(StageConfig):
 
 
 class ContextsConfig(StageConfig):
-    """Context assembly (method §1.5): gold + Tier-1 + Tier-2 + fill up to a token budget."""
+    """Context assembly (docs/method.md#distractor-tiers-and-contexts): gold + Tier-1 + Tier-2 + fill up to a token budget."""
 
-    strategy: Strategy = Field(default="traj-tiered", description="Distractor strategy (method §1.5).")
+    strategy: Strategy = Field(default="traj-tiered", description="Distractor strategy (docs/method.md#distractor-tiers-and-contexts).")
     target_tokens: int = Field(
         default=32768,
         ge=64,

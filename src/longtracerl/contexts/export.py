@@ -3,7 +3,7 @@
 Outputs (all written atomically: temp files renamed only once every file is complete, so a crash
 or a full disk leaves the previous complete files in place and a re-run starts over cleanly):
 
-- ``RUN/rows.jsonl`` / ``RUN/heldout.jsonl``: the released format exactly (method §1.6)::
+- ``RUN/rows.jsonl`` / ``RUN/heldout.jsonl``: the released format exactly (docs/method.md#training-rows)::
 
     {"source": "longqa",
      "input_messages": [{"role": "user", "content": "<instruction>\\n\\nDocuments:\\n\\n...Question: ..."}],

@@ -1,4 +1,4 @@
-"""The training prompt: one user message (method §1.6).
+"""The training prompt: one user message (docs/method.md#training-rows).
 
 Layout (``PROMPT_FORMAT_VERSION`` 1)::
 

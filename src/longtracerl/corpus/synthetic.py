@@ -2,7 +2,7 @@
 
 Every word is generated from a seeded syllable table, so nothing from Wikipedia or any other
 text is shipped. A record has the KILT knowledge-source fields the ``kilt`` loader reads
-(method §1.1): ``wikipedia_id``, ``wikipedia_title``, ``text`` (paragraph list whose first item is
+(docs/method.md#corpus-and-link-graph): ``wikipedia_id``, ``wikipedia_title``, ``text`` (paragraph list whose first item is
 the title, each paragraph ending in a newline, ``Section::::Name.`` headings, ``BULLET::::- x``
 bullets, and on some pages a ``Section::::See also.`` / ``Section::::References.`` tail) and
 ``anchors`` (``paragraph_id``, ``start``, ``end``, ``text``, ``href``, ``wikipedia_title``,

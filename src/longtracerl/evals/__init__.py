@@ -1,4 +1,4 @@
-"""Evaluation harness: benchmark registry, loaders, runner, scoring, report (method §4).
+"""Evaluation harness: benchmark registry, loaders, runner, scoring, report (docs/method.md#evaluation).
 
 - :func:`longtracerl.evals.runner.run_eval` (``longtracerl eval``): one benchmark, one model ->
   ``OUT/samples.jsonl`` (resumable) and ``OUT/summary.json``.

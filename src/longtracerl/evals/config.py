@@ -1,6 +1,6 @@
 """``EvalConfig``: every knob of ``longtracerl eval`` (YAML section ``eval`` or ``--set key=value``).
 
-Defaults follow the paper's protocol (method §4): temperature 0.6, top-p 0.95, top-k 20, 4 samples
+Defaults follow the paper's protocol (docs/method.md#evaluation): temperature 0.6, top-p 0.95, top-k 20, 4 samples
 per item, a 32K-token response budget. The judge defaults to the offline rule judge so a run works
 without a grader endpoint; the paper's numbers need ``judge=llm`` (see docs/evals.md).
 """

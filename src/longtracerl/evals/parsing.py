@@ -3,7 +3,7 @@
 Processors (``EvalConfig.processor``):
 
 - any name of :data:`longtracerl.rewards.parse.PROCESSORS` (``qwen3-thinking``,
-  ``deepseek-r1-qwen3``) or ``module:attr``: the method's parser (§2.1). When the server split the
+  ``deepseek-r1-qwen3``) or ``module:attr``: the method's parser (docs/method.md#parsing-the-response). When the server split the
   reasoning off (vLLM/SGLang reasoning parsers send ``reasoning_content``), the raw text is rebuilt
   as ``reasoning + "\\n</think>\\n\\n" + content`` first, so the same rules apply.
 - ``plain``: for non-thinking models: the whole text is the answer; ``finish_reason`` ``length`` ->

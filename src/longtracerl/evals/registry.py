@@ -27,7 +27,7 @@ BENCHMARKS: dict[str, str] = {
 # the paper's five benchmarks, in the order of its tables
 PAPER_BENCHMARKS: tuple[str, ...] = ("aa-lcr", "mrcr", "frames", "longbench-v2", "longreason")
 
-# method §4: Qwen3-4B-Thinking-2507 base vs. LongTraceRL (avg@4, judge accuracy, %)
+# docs/method.md#the-papers-figures: Qwen3-4B-Thinking-2507 base vs. LongTraceRL (avg@4, judge accuracy, %)
 PAPER_REFERENCE: dict[str, dict[str, float]] = {
     "Qwen3-4B-Thinking-2507 (paper)": {
         "aa-lcr": 33.2, "mrcr": 36.2, "frames": 76.7, "longbench-v2": 41.7, "longreason": 78.5,

@@ -82,6 +82,6 @@ def compare_table(paths: list[str], labels: list[str] | None = None, *, referenc
         lines.append(f"| {label} | " + " | ".join(cells) + f" | {_avg(values)} |")
     lines.append("")
     lines.append(
-        "avg@k in %. `*` incomplete run, `~` rule judge (approximation). Paper rows: method §4 (avg@4)."
+        "avg@k in %. `*` incomplete run, `~` rule judge (approximation). Paper rows: docs/method.md#the-papers-figures (avg@4)."
     )
     return "\n".join(lines)

@@ -1,4 +1,4 @@
-"""Questions stage (method §1.3): one obfuscated multi-hop question per walk.
+"""Questions stage (docs/method.md#questions-and-rubrics): one obfuscated multi-hop question per walk.
 
 Public API: :class:`QuestionsConfig`, :func:`run_questions` (writes ``RUN/questions.jsonl`` and
 ``RUN/questions.rejected.jsonl``), the composer registry :data:`COMPOSERS` /

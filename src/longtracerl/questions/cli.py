@@ -1,4 +1,4 @@
-"""``longtracerl questions``: one obfuscated multi-hop question per walk (method §1.3)."""
+"""``longtracerl questions``: one obfuscated multi-hop question per walk (docs/method.md#questions-and-rubrics)."""
 
 from __future__ import annotations
 

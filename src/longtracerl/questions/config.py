@@ -1,4 +1,4 @@
-"""Config of the questions stage (method §1.3)."""
+"""Config of the questions stage (docs/method.md#questions-and-rubrics)."""
 
 from __future__ import annotations
 

@@ -1,11 +1,11 @@
-"""LLM question composer ``llm`` (method §1.3) behind any :class:`~longtracerl.llm.base.ChatModel`.
+"""LLM question composer ``llm`` (docs/method.md#questions-and-rubrics) behind any :class:`~longtracerl.llm.base.ChatModel`.
 
 The model sees the path (titles and the first ``page_chars`` characters of each page, in order)
-and the rules of §1.3, and must reply with one JSON object ``{"question", "answer", "rubrics"}``.
+and the question rules, and must reply with one JSON object ``{"question", "answer", "rubrics"}``.
 A reply is valid when: it parses (code fences and text around the object are tolerated), the
 three fields have the right types and are non-empty, the question has at most ``max_chars``
 characters, the answer does not occur in the question, no path title occurs in the question, and
-each rubric occurs (normalised, method §2.3) in the text or title of a path page. An invalid reply
+each rubric occurs (normalised, docs/method.md#rubric-reward) in the text or title of a path page. An invalid reply
 is answered with the reason and the model tries again, up to ``llm_max_attempts`` calls; then the
 walk is rejected with the last reason (an LLM call that fails after the client's own retries
 counts as an attempt, reason ``llm_error``).
@@ -106,7 +106,7 @@ def validate_reply(obj: dict[str, Any], pages: Sequence[Page], max_chars: int) -
 
 
 class LLMComposer:
-    """Method §1.3 composer (see module docstring). ``attempts`` counts LLM calls made."""
+    """The method's LLM composer (see module docstring). ``attempts`` counts LLM calls made."""
 
     def __init__(self, cfg: QuestionsConfig, model: ChatModel):
         from longtracerl.llm.base import ChatParams

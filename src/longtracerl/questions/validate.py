@@ -32,7 +32,7 @@ def _contains(haystack: str, needle: str) -> bool:
 
 def name_leak(question: str, titles: Sequence[str]) -> str | None:
     """The first path title whose normalised form (or parenthesis-stripped form) is a whole-word
-    run of the normalised question (method §2.3 normaliser), else None."""
+    run of the normalised question (the docs/method.md#rubric-reward normaliser), else None."""
     q = normalize_rubric(question)
     for title in titles:
         for form in (title, strip_qualifier(title)):

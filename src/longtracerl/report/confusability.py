@@ -1,4 +1,4 @@
-"""Confusability (method §4): share of distractor documents containing a gold rubric entity.
+"""Confusability (docs/method.md#confusability): share of distractor documents containing a gold rubric entity.
 
 A distractor is any non-gold document of a context. It is *confusable* when its normalised text
 (:func:`longtracerl.text.normalize_rubric`, the rubric reward's normaliser) contains the normalised

@@ -38,7 +38,7 @@ from longtracerl.report.confusability import NormalisedTexts, Tally, tally_by_ta
 
 log = logging.getLogger(__name__)
 
-# method §4, in percent
+# docs/method.md#confusability, in percent
 PAPER_CONFUSABILITY: dict[str, float] = {
     "random": 1.35,
     "one-shot-search": 15.00,

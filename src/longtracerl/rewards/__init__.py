@@ -1,4 +1,4 @@
-"""Rewards (method §2): parse a thinking model's response, judge the answer, score rubric recall,
+"""Rewards (docs/method.md#rewards): parse a thinking model's response, judge the answer, score rubric recall,
 combine a group, and compute GRPO advantages. Pure functions; the server and CLI are thin edges.
 
 Public API (import from the submodules, or from here):

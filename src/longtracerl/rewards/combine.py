@@ -1,4 +1,4 @@
-"""Group combination of outcome and rubric rewards, GRPO advantages, and one-call scoring (§2.4).
+"""Group combination of outcome and rubric rewards, GRPO advantages, and one-call scoring (docs/method.md#group-combination).
 
 Pure functions of strings and numbers; no I/O and no globals besides the (thread-safe) judge.
 
@@ -24,7 +24,7 @@ Pure functions of strings and numbers; no I/O and no globals besides the (thread
   toward ``M``.
 - :func:`score_one`: one response alone (no group; ``M`` is taken as 1).
 
-Worked check of method §2.4:
+Worked check (docs/method.md#worked-example):
     >>> combine_group([1, 1, 1, 0, 0, 1, 0, 0], [.6, .4, .6, .8, 0, .2, 0, 0])
     [0.925, 0.85, 0.925, 0.0, 0.0, 0.775, 0.0, 0.0]
 """

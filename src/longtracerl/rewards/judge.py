@@ -1,4 +1,4 @@
-"""Answer judges: the outcome reward (0 or 1) of method §2.2.
+"""Answer judges: the outcome reward (0 or 1) of docs/method.md#outcome-reward.
 
 - :class:`LLMJudge` is the method's judge: any :class:`~longtracerl.llm.base.ChatModel` (an
   OpenAI-compatible endpoint in practice) gets the bare question, the correct answer and the
@@ -264,7 +264,7 @@ def parse_grader_reply(reply: str) -> ParsedVerdict | None:
 
 
 class LLMJudge:
-    """The method's judge over any :class:`ChatModel` (method §2.2).
+    """The method's judge over any :class:`ChatModel` (docs/method.md#outcome-reward).
 
     Args:
         chat_model: the grader model (e.g. ``longtracerl.llm.openai.make_chat_model(...)``).

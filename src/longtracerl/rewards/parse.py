@@ -1,4 +1,4 @@
-"""Split a thinking model's raw response into reasoning and answer content (method §2.1).
+"""Split a thinking model's raw response into reasoning and answer content (docs/method.md#parsing-the-response).
 
 A processor knows one model family's tags and tokens. :func:`parse_response` returns a
 :class:`ParsedResponse` with the reasoning, the content, a status and the list of every problem

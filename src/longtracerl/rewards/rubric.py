@@ -1,4 +1,4 @@
-"""Rubric reward: entity recall of the answer text (method §2.3), exact and fast.
+"""Rubric reward: entity recall of the answer text (docs/method.md#rubric-reward), exact and fast.
 
 Reference behaviour (:func:`rubric_score_reference`, the plain implementation): normalise the text
 and each rubric with :func:`longtracerl.text.normalize_rubric`; a rubric is hit when its normalised
@@ -336,7 +336,7 @@ def rubric_score(
     word_boundary: bool = False,
     method: Method = "scan",
 ) -> RubricScore:
-    """Rubric recall of ``text`` (method §2.3); identical to :func:`rubric_score_reference`."""
+    """Rubric recall of ``text`` (docs/method.md#rubric-reward); identical to :func:`rubric_score_reference`."""
     if not rubrics:
         return RubricScore(0.0, [], [])
     key = tuple(rubrics)

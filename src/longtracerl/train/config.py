@@ -92,7 +92,7 @@ class RewardSection(StageConfig):
             "outcome-only: o (eta ignored)."
         ),
     )
-    eta: float = Field(default=0.3, ge=0.0, le=1.0, description="Rubric weight eta (method §2.4).")
+    eta: float = Field(default=0.3, ge=0.0, le=1.0, description="Rubric weight eta (docs/method.md#group-combination).")
     judge: str = Field(
         default="rule",
         description="Outcome judge: 'rule' (offline approximation), 'llm' or 'llm:SPEC' (see docs/adapters.md).",
@@ -102,7 +102,7 @@ class RewardSection(StageConfig):
 
 
 class GRPOSection(StageConfig):
-    """The paper's recipe (method §3) in TRL's terms; see recipe.py for the mapping."""
+    """The paper's recipe (docs/method.md#training-recipe) in TRL's terms; see recipe.py for the mapping."""
 
     num_generations: int = Field(default=8, ge=2, description="Group size n (samples per prompt).")
     prompts_per_step: int = Field(default=16, ge=1, description="Prompts per optimiser step (one rollout).")

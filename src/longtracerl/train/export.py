@@ -2,7 +2,7 @@
 
 We drive verl and slime; we do not vendor them. Each bundle holds the data in the framework's
 layout, the import paths of our reward hooks (``longtracerl.rewards.integrations``), a config with
-the paper's recipe (method §3) in the framework's option names, and a ``launch.sh``.
+the paper's recipe (docs/method.md#training-recipe) in the framework's option names, and a ``launch.sh``.
 
 verl (checked against verl 0.9.1's ``verl/trainer/config/_generated_ppo_trainer.yaml``; the
 dotted keys are in ``tests/fixtures/verl_0.9.1_ppo_trainer_keys.txt`` and a test checks every
@@ -49,7 +49,7 @@ SLIME_POST_PROCESS = "longtracerl.rewards.integrations.slime.post_process"
 DEFAULT_MODEL = "Qwen/Qwen3-4B-Thinking-2507"
 QWEN3_STOP_IDS = (151643, 151645)  # <|endoftext|>, <|im_end|>
 
-# the paper's recipe (method §3), one place for both bundles
+# the paper's recipe (docs/method.md#training-recipe), one place for both bundles
 RECIPE = {
     "prompts_per_step": 16,
     "n": 8,
@@ -309,7 +309,7 @@ def export_verl(args: Any) -> dict[str, Any]:
     atomic_write_text(out / "reward.json", json.dumps(reward, indent=2) + "\n")
     atomic_write_text(
         out / "config.yaml",
-        "# verl 0.9.1 Hydra overrides for `python -m verl.trainer.main_ppo` (the paper's recipe, method §3).\n"
+        "# verl 0.9.1 Hydra overrides for `python -m verl.trainer.main_ppo` (the paper's recipe, docs/method.md#training-recipe).\n"
         "# See docs/training.md for the mapping; launch.sh passes exactly these.\n"
         + yaml.safe_dump(over, sort_keys=False),
     )

@@ -1,10 +1,10 @@
 """Response processors for models that do not think (no ``</think>``), e.g. SmolLM2 on the CPU demo.
 
-The method (§2.1) parses a *thinking* model's response: reasoning, one ``</think>``, answer. A
+The method (docs/method.md#parsing-the-response) parses a *thinking* model's response: reasoning, one ``</think>``, answer. A
 small instruct model such as SmolLM2-135M never writes ``</think>``, so under the
 ``qwen3-thinking`` processor every response would be gated (``think_close_count``) and every
 reward would be 0. ``chatml-answer-only`` treats the whole response as the answer and keeps every
-other gate of §2.1 (truncated, aborted, unfinished, wrong stop token, special token in the
+other gate of the parser (truncated, aborted, unfinished, wrong stop token, special token in the
 answer, empty answer). It is a labelled departure for non-thinking models, selected with
 ``reward.processor: longtracerl.train.processors:CHATML_ANSWER_ONLY``.
 
@@ -26,7 +26,7 @@ _FAKE_REASONING = "-"
 
 @dataclass(frozen=True)
 class AnswerOnlyProcessor:
-    """Whole response = answer; the §2.1 gates of ``inner`` (stop tokens, special tokens) apply."""
+    """Whole response = answer; the parse gates of ``inner`` (stop tokens, special tokens) apply."""
 
     inner: GenericProcessor = field(
         default_factory=lambda: GenericProcessor(

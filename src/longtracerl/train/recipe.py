@@ -1,4 +1,4 @@
-"""The paper's recipe (method §3) mapped onto TRL 1.16's ``GRPOConfig``; checks that run before any model loads.
+"""The paper's recipe (docs/method.md#training-recipe) mapped onto TRL 1.16's ``GRPOConfig``; checks that run before any model loads.
 
 :func:`grpo_kwargs` is pure (no trl import): it turns a :class:`TrainConfig` into the keyword
 arguments of ``trl.GRPOConfig``; :func:`build_grpo_config` builds the real object. The mapping

@@ -1,4 +1,4 @@
-"""Walks stage (method §1.2): controlled random walks over the link graph with mad-walk jumps.
+"""Walks stage (docs/method.md#walks): controlled random walks over the link graph with mad-walk jumps.
 
 Public API: :class:`WalksConfig`, :func:`run_walks` (writes ``RUN/walks.jsonl``), :class:`Walker`
 (the engine), the chooser registry :data:`CHOOSERS` / :func:`make_chooser`, and the choosers

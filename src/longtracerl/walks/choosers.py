@@ -2,7 +2,7 @@
 
 Registry (names enter from the CLI / YAML): ``related`` (non-LLM: TF-IDF cosine between the current
 page's text and each candidate's text), ``first`` (non-LLM: the first sampled candidate), ``llm``
-(method §1.2: asks a chat model for the most logically connected next topic; falls back to the
+(docs/method.md#walks: asks a chat model for the most logically connected next topic; falls back to the
 first candidate on an unparseable reply or an LLM error, and counts it).
 
 Example:
@@ -168,7 +168,7 @@ def parse_choice(reply: str, titles: Sequence[str]) -> int | None:
 
 
 class LLMChooser:
-    """Method §1.2 chooser: an LLM picks the most logically connected next topic.
+    """The method's chooser (docs/method.md#walks): an LLM picks the most logically connected next topic.
 
     Fallback to the first candidate when the reply cannot be parsed (``bad_reply``) or the call
     fails (``llm_error``); :attr:`fallbacks` counts both.

@@ -1,4 +1,4 @@
-"""``longtracerl walks``: controlled random walks over a corpus's link graph (method §1.2)."""
+"""``longtracerl walks``: controlled random walks over a corpus's link graph (docs/method.md#walks)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Config of the walks stage (method §1.2)."""
+"""Config of the walks stage (docs/method.md#walks)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Controlled random walks with mad-walk jumps (method §1.2), seeded, resumable.
+"""Controlled random walks with mad-walk jumps (docs/method.md#walks), seeded, resumable.
 
 A *chain* starts at a seed page and walks up to ``segments_per_chain`` segments. A *segment* is up
 to ``hops`` pages: from the current page, the candidates are the neighbours that are usable hops

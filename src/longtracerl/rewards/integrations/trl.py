@@ -66,7 +66,7 @@ def make_trl_reward(
             groups of this size and each group must share one prompt (checked). ``None``: a group
             is a run of consecutive completions with the same prompt.
         tokenizer: the policy's tokenizer. When given, each completion is re-decoded from
-            ``completion_ids`` with special tokens kept, so the stop-token rules of §2.1 (wrong
+            ``completion_ids`` with special tokens kept, so the stop-token rules of docs/method.md#parsing-the-response (wrong
             stop token, special token in content) see what the model emitted; a completion whose
             last id is not EOS/pad is ``truncated``. Without it the text TRL decoded (special
             tokens stripped) is scored and completions are taken as stopped unless

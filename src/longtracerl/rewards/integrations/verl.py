@@ -15,7 +15,7 @@ Row layout (verl's RLHF Parquet): ``reward_model.ground_truth`` = the answer (th
 ``label``); ``extra_info`` holds ``question`` and ``rubrics`` (flat, or nested under
 ``extra_reward_info`` as in the released rows) and, for the batch path, ``index`` (the prompt id).
 
-What verl allows for the group step (the group-max rubric normalisation of §2.4):
+What verl allows for the group step (the group-max rubric normalisation of docs/method.md#group-combination):
 
 - verl 0.9.1's trainer scores responses one at a time (``RewardLoopWorker.compute_score`` ->
   ``manager.run_single``; managers ``naive``, ``dapo``, ``gdpo``, ``remote``, ``rate_limited``),
