@@ -3,7 +3,7 @@
 Batch: 128 responses x 32K tokens (real Wikipedia paragraphs from the HotpotQA asset, cut to
 exactly 32,768 SmolLM2 tokens each) x 20 rubrics per response (10 titles of paragraphs inside the
 response, 10 titles from elsewhere). The reference is what the authors' code does: normalise the
-response once with the §2.3 regex, normalise each rubric, one substring test per rubric
+response once with the rubric normaliser's regex (docs/method.md#rubric-reward), normalise each rubric, one substring test per rubric
 (``rubric_score_reference``). Scores must be identical, response by response.
 
     python benchmarks/bench_rubric.py [--responses 128] [--tokens 32768] [--rubrics 20] [--repeats 3]

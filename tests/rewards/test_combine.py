@@ -1,4 +1,4 @@
-"""Method §2.4: group combination, advantages, gating, monitors, exact numbers."""
+"""docs/method.md#group-combination: group combination, advantages, gating, monitors, exact numbers."""
 
 from __future__ import annotations
 
@@ -127,7 +127,7 @@ class CountingJudge:
 
 
 def test_score_group_worked_example_from_raw_responses():
-    # five rubrics; raw scores [.6,.4,.6,.8,0,.2,0,0] as in §2.4
+    # five rubrics; raw scores [.6,.4,.6,.8,0,.2,0,0] as in docs/method.md#worked-example
     rubrics = ["alpha", "beta", "gamma", "delta", "epsilon"]
     contents = [
         "Paris. alpha beta gamma",

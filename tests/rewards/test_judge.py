@@ -1,4 +1,4 @@
-"""Method §2.2: the LLM judge (stub model and a real HTTP fake server) and the rule judge."""
+"""docs/method.md#outcome-reward: the LLM judge (stub model and a real HTTP fake server) and the rule judge."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Method §2.1: response parsing and gating, rule by rule."""
+"""docs/method.md#parsing-the-response: response parsing and gating, rule by rule."""
 
 from __future__ import annotations
 

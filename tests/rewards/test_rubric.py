@@ -1,4 +1,4 @@
-"""Method §2.3: rubric recall, exact numbers and equivalence with the plain reference."""
+"""docs/method.md#rubric-reward: rubric recall, exact numbers and equivalence with the plain reference."""
 
 from __future__ import annotations
 

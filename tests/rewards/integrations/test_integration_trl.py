@@ -18,7 +18,7 @@ def completion(correct: bool, hits: int, stop: str = "") -> str:
 
 
 def worked_example() -> list[str]:
-    # method §2.4: o = [1,1,1,0,0,1,0,0], r = [.6,.4,.6,.8,0,.2,0,0] (5 rubrics)
+    # docs/method.md#worked-example: o = [1,1,1,0,0,1,0,0], r = [.6,.4,.6,.8,0,.2,0,0] (5 rubrics)
     return [
         completion(bool(o), h)
         for o, h in zip([1, 1, 1, 0, 0, 1, 0, 0], [3, 2, 3, 4, 0, 1, 0, 0], strict=True)
