@@ -1,38 +1,10 @@
 """Context assembly (docs/method.md#distractor-tiers-and-contexts): gold pages + distractors up to a token budget, then shuffled.
 
-Per question, with its first correct trajectory:
-
-- **gold**: ``label.gold_page_ids`` (deduplicated, in path order); never a distractor;
-- **Tier-1**: pages opened but not cited, minus gold, in the order first opened;
-- **Tier-2**: pages shown in search results but never opened, minus gold, in the order first seen.
-
-Strategies (each = gold + an ordered list of candidate *sources*, then the configured fill):
-
-=================  ==========================================================  ==========
-strategy           own pool                                                    fill
-=================  ==========================================================  ==========
-traj-tiered        Tier-1 (tag tier1), then Tier-2 (tag tier2)                 cfg.fill
-traj-random        seen ∪ opened minus gold, shuffled (tag traj)               cfg.fill
-one-shot-search    one BM25 search with the question (tag one-shot-search)     cfg.fill
-random             random corpus pages (tag random)                            none
-=================  ==========================================================  ==========
-
-Fill sources: ``search`` = BM25 hits of the question and of each rubric entity, interleaved
-round-robin (tag ``fill-search``; with the automatic k the searches go deeper, k doubling up to
-``max_search_k``, while the context still has room, since their first hits are often already in
-it); ``random`` = random corpus pages (tag ``fill-random``).
-
-Budget rule: the token count of the *whole* user message (instruction, ``Documents:``, every
-document block with its wrapper and separators, and the question) never exceeds
-``target_tokens``. Candidates are taken in order; a page that does not fit in what is left is
-skipped and the next one tried; filling stops when nothing can fit any more or after
-``max_consecutive_skips`` misses in a row. Pages are de-duplicated by id. Gold pages always go in
-whole; only when the gold pages alone overflow the budget are they truncated (at a token
-boundary; the longest ones first, down to an equal share each; ``ContextDoc.truncated``). Each
-page's block is tokenised once per run (:class:`DocTokenCache`); the prompt total is the sum of
-the parts, which :class:`~longtracerl.contexts.prompt.PromptCoster` checks to be exact for the
-tokenizer, and prompts are re-counted exactly (all of them when it is not exact, a sample when it
-is); a prompt over budget loses its last-added distractors until it fits.
+Per question, from its first correct trajectory: gold = the path pages (never distractors);
+Tier-1 = opened but not cited; Tier-2 = shown in results, never opened. Each strategy (traj-tiered,
+traj-random, one-shot-search, random) adds its own pool, then ``cfg.fill``, as long as the whole
+user message stays within ``target_tokens``; gold pages are truncated only when they alone
+overflow. The assembly rules and token counting: docs/contexts.md.
 """
 
 from __future__ import annotations

@@ -1,29 +1,10 @@
 """The training prompt: one user message (docs/method.md#training-rows).
 
-Layout (``PROMPT_FORMAT_VERSION`` 1)::
-
-    <instruction>
-
-    Documents:
-
-    <section title="Title A">
-    text of A
-    </section>
-
-    <section title="Title B">
-    text of B
-    </section>
-
-    Question: <question>
-
-The instruction is drawn, seeded per question, from :data:`INSTRUCTIONS` (paraphrases written for
-this project). No answer-format instruction is added, as in the released data. Titles are
-HTML-escaped inside the attribute; texts are written as they are.
-
-Token budgets are counted on exactly this string. :class:`PromptCoster` measures, once per
-tokenizer, what the fixed parts cost and checks that the count of a whole prompt equals the sum of
-its parts (true for byte-level BPE tokenizers such as SmolLM2's, because every join falls on a
-pre-tokenizer boundary); when it does not, the assembler verifies every prompt exactly.
+An instruction drawn (seeded per question) from :data:`INSTRUCTIONS`, ``Documents:``, one
+``<section title="...">`` block per document, then ``Question: ...`` (``PROMPT_FORMAT_VERSION``
+1; the example below shows it). No answer-format instruction, as in the released data. Budgets
+are counted on exactly this string; :class:`PromptCoster` checks once per tokenizer that a
+prompt's count is the sum of its parts. Details: docs/contexts.md (The prompt, Token counting).
 
 Example:
     >>> print(render_prompt("Use the documents.", [render_doc("A & B", "Text.")], "Who?"))

@@ -1,34 +1,11 @@
 """Link-graph builders: from the links a source carries, or rebuilt from title mentions.
 
-``build_anchor_graph`` resolves each page's ``links`` (target ids or titles: id first, then exact
-title); unresolved targets are counted as dangling.
-
-``build_mention_graph`` links page A to page B when A's text mentions B's title, with
-:meth:`longtracerl.text.PatternMatcher.mentions` (longest leftmost match, whole words, no
-self-links). Which titles link (all thresholds in :class:`CorpusConfig`):
-
-1. qualifiers: a title is matched without its trailing parenthesised qualifier ('Paris (band)' ->
-   'Paris'). A page whose title *is* the bare form owns that form. Otherwise the form belongs to
-   the qualified pages that share it, and (``qualifier_evidence``, on by default) a mention in
-   page A links to the one candidate whose qualifier words occur in A's text as whole words,
-   plural allowed ('Marianas Trench (band)' from a page that says 'band'; 'Lobachevsky (song)'
-   not from the mathematician's page; 'Floyd (30 Rock)' not from a page that says 'Rocky').
-   No candidate with evidence: no link; several: ``ambiguous_base`` decides, 'drop' (no link) or
-   'first'. '(disambiguation)' pages are never targets;
-2. forms shorter than ``min_title_chars`` (4) or without a letter give no link;
-3. case-aware: a title matches only in its own casing ('Apple Inc.' never matches 'apple');
-4. common words: a one-word form whose lower-cased form occurs as a whole word in at least
-   max(``common_word_min_pages``, ``common_word_share`` x pages) pages gives no link ('Time',
-   'Band', 'Novel'); multi-word forms too with ``common_word_phrases`` ('The City');
-5. hubs: a form mentioned in more than ``max_mention_share`` of pages (5 %) gives no link, and a
-   base of qualified titles mentioned in more than ``qualified_max_mention_share`` (0.1 %)
-   ('September (2007 film)' is not what 'September' means); forms mentioned in at most
-   ``share_floor_pages`` pages are never dropped for frequency.
-
-A form that gives no link still *consumes* its text: every form takes part in the longest-match
-scan, so with 'New York' dropped (too frequent) the 'York' inside 'New York' is still not a
-mention of the page 'York'. One mention scan is enough: rules 4-5 are decided after it, from its
-own counts (rule 4 adds a lower-case count, only for the forms that scan found).
+``build_anchor_graph`` resolves each page's ``links`` (id first, then exact title; unresolved
+targets are counted as dangling). ``build_mention_graph`` links page A to page B when A's text
+mentions B's title (longest leftmost whole-word match, no self-links), except for the title forms
+that the :class:`CorpusConfig` rules drop (a qualifier without evidence in A, short or letterless
+forms, common words, hubs); a dropped form still consumes its text. The rules and their measured
+effect: docs/corpus.md (Link graph).
 
 Example:
     >>> from longtracerl.corpus.config import CorpusConfig

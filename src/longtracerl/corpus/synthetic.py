@@ -1,29 +1,11 @@
 """Synthetic KILT-shaped corpora of any size, for scale benchmarks and tests (no third-party text).
 
-Every word is generated from a seeded syllable table, so nothing from Wikipedia or any other
-text is shipped. A record has the KILT knowledge-source fields the ``kilt`` loader reads
-(docs/method.md#corpus-and-link-graph): ``wikipedia_id``, ``wikipedia_title``, ``text`` (paragraph list whose first item is
-the title, each paragraph ending in a newline, ``Section::::Name.`` headings, ``BULLET::::- x``
-bullets, and on some pages a ``Section::::See also.`` / ``Section::::References.`` tail) and
-``anchors`` (``paragraph_id``, ``start``, ``end``, ``text``, ``href``, ``wikipedia_title``,
-``wikipedia_id``; ``paragraphs[paragraph_id][start:end] == text``).
-
-The distributions (all in :class:`SynthSpec`):
-
-- paragraphs per page and words per paragraph: log-normal (defaults: median 6 paragraphs, median
-  45 words; mean about 500 words per page, close to English Wikipedia's mean article length);
-- links: anchors per body word (default one per 25 words); each target is, with probability
-  ``hub_share``, drawn from a Zipf-like popularity law over all pages (rank ``r`` has weight
-  ``r**-zipf_s``; ``zipf_s = 0.9`` gives a power-law in-degree tail with exponent about
-  ``1 + 1/zipf_s`` = 2.1, the value reported for Wikipedia's in-degree), else uniformly from a
-  topical neighbourhood of ``local_window`` pages around the source. Popularity ranks are
-  scattered over page indices by an affine permutation, so hubs are not the first pages;
-- ``dangling_share`` of anchors point to pages that do not exist (red links: title and href,
-  no ``wikipedia_id``).
-
-Generation is streaming and constant-memory: a page's title and id are pure functions of
-``(seed, index)`` (the title embeds the index in syllables, so titles are unique), so link targets
-need no table; the output is a deterministic function of ``(spec, pages)``.
+Every word comes from a seeded syllable table, so no real text is shipped. A record has the KILT
+knowledge-source fields the ``kilt`` loader reads (docs/method.md#corpus-and-link-graph), with
+headings, bullets, a back-matter tail and anchors whose offsets point into their paragraph; page
+and paragraph lengths, link counts, hub popularity and red links follow the laws in
+:class:`SynthSpec`. Generation streams in constant memory and is a deterministic function of
+``(spec, pages)``. Formats and distributions: docs/scale.md (Synthetic KILT corpora).
 
 Example:
     >>> recs = list(iter_synthetic_kilt(50, SynthSpec(seed=3)))

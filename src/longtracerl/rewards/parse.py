@@ -1,36 +1,9 @@
 """Split a thinking model's raw response into reasoning and answer content (docs/method.md#parsing-the-response).
 
-A processor knows one model family's tags and tokens. :func:`parse_response` returns a
-:class:`ParsedResponse` with the reasoning, the content, a status and the list of every problem
-found. Any status other than ``"ok"`` means the response gets reward 0 without being judged.
-
-Rules (in this order of status priority; ``reasons`` lists every rule that fired):
-
-- ``aborted``: ``finish_reason == "abort"``.
-- ``truncated``: ``finish_reason == "length"``.
-- ``unfinished``: no stop was seen (see *How the stop token is seen* below), or an unknown
-  ``finish_reason``.
-- ``ill_formed``: the count of the think-close tag in the response is not exactly 1, the reasoning
-  is empty (blank), the content is empty (blank), a chat special token occurs inside the content,
-  or the response ended with the wrong stop token (Qwen3: ``<|endoftext|>`` instead of
-  ``<|im_end|>``).
-
-Split: the content is the text after the **last** think-close tag, the reasoning the text before
-it. One trailing newline is removed from the reasoning; a leading blank line is removed from the
-content (``"\\n\\n"`` if present, else a single ``"\\n"``), which inverts the chat templates'
-``reasoning + "\\n</think>\\n\\n" + content`` layout. A think-open tag at the very start (when
-the framework kept the one that ended the prompt) is removed with one newline after it. Without
-any think-close tag the whole text is reasoning and the content is empty.
-
-How the stop token is seen: frameworks differ, so both ways work.
-
-1. The raw text ends with a stop token (the framework decoded with special tokens kept, as slime
-   does): it is stripped before the split and checked (a wrong stop token is ill-formed).
-2. ``finish_reason="stop"`` (OpenAI / vLLM / SGLang wording; also ``"eos"``): generation ended on
-   a stop condition and the framework removed the token from the text; this counts as the right
-   stop token. If the text still ends with a stop token it is checked as in 1.
-3. ``finish_reason=None`` and no stop token at the end of the text: ``unfinished``. A framework
-   that strips special tokens must therefore pass ``finish_reason="stop"`` for completed samples.
+A processor knows one model family's tags and stop tokens. :func:`parse_response` returns a
+:class:`ParsedResponse` (reasoning, content, status and every rule that fired); any status but
+``"ok"`` means reward 0 without judging. The rules, the split and how a stop token is seen (in the
+raw text, or through ``finish_reason``): docs/rewards.md (2.1 Parsing).
 
 Example:
     >>> r = parse_response("Paris is in France.\\n</think>\\n\\nParis<|im_end|>")

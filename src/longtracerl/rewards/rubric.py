@@ -1,30 +1,13 @@
 """Rubric reward: entity recall of the answer text (docs/method.md#rubric-reward), exact and fast.
 
-Reference behaviour (:func:`rubric_score_reference`, the plain implementation): normalise the text
-and each rubric with :func:`longtracerl.text.normalize_rubric`; a rubric is hit when its normalised
-form is a substring of the normalised text; score = hits / number of rubrics, 0 for an empty list.
-A rubric that normalises to ``''`` is a hit, because ``'' in s`` is true in the reference.
-
-:func:`rubric_score` gives identical results (property-tested) without building the normalised
-text. The normalised text is the tokens of ``text.lower()`` (runs of ``[a-z0-9_]`` and single CJK
-characters) joined by single spaces, so a normalised rubric ``t1 t2 ... tk`` is a substring of it
-exactly when ``text.lower()`` contains ``t1``, then a gap, then ``t2``, ..., then ``tk``, where a
-gap is a run of characters that belong to no token, non-empty between two ASCII tokens and
-possibly empty next to a CJK character. So each rubric becomes one regular expression over the
-lower-cased UTF-8 bytes of the text, and one vectorised pass (numpy) over all 4-byte windows of
-the text, hashed into a table of the rubrics' leading 4-byte grams, yields the few positions
-where a match can start; the regex confirms there. Rubrics whose first token is shorter than 4
-bytes are prefiltered by a gram of their longest token, then searched. Plans (regexes, gram
-table) are cached per rubric list, since the n responses of a group share one. This skips the
-regex tokenisation of the whole response and the per-rubric full scans, which are the
-reference's cost (see docs/rewards.md for the measured ratio).
-
-``method="automaton"`` instead normalises the text once and finds all rubrics in one
-Aho-Corasick pass (:class:`longtracerl.text.PatternMatcher`, automata cached per rubric list);
-it is exact too and pays off for long rubric lists (hundreds), not for the usual 5-30.
-
-``word_boundary=True`` (a departure, off by default) requires the rubric to start and end on
-token boundaries of the normalised text: ``" " + r + " "`` in ``" " + text + " "``.
+:func:`rubric_score_reference` is the plain rule (normalise text and rubrics with
+:func:`longtracerl.text.normalize_rubric`, substring test per rubric, hits / rubrics; a rubric
+that normalises to ``''`` is a hit). :func:`rubric_score` returns identical results without
+building the normalised text: one vectorised pass over the lower-cased UTF-8 bytes finds where a
+rubric's longest token can occur, and each candidate is confirmed token by token (no regex per
+rubric; only rubrics whose tokens are all shorter than 4 bytes use a lazily compiled one).
+``method="automaton"`` (Aho-Corasick) is also exact. ``word_boundary=True`` is a departure, off by
+default. How it works and what it measures: docs/rewards.md (Rubric reward).
 
 Example:
     >>> s = rubric_score("The Eiffel Tower is in PARIS.", ["Eiffel tower", "paris", "Lyon"])
@@ -266,7 +249,7 @@ def _lower_utf8(text: str) -> bytes:
 
 
 def _scan(text: str, plan: _Plan) -> list[bool]:
-    """One vectorised pass finds where each rubric's anchor can occur; regexes confirm there."""
+    """One vectorised pass finds where each rubric's anchor can occur; ``_Rubric.at`` confirms there."""
     import numpy as np
 
     data = _lower_utf8(text)

@@ -1,24 +1,11 @@
 """BM25 over a corpus folder's pages: build the persisted index, open a retriever on it.
 
-Backend: tantivy (BM25 with k1=1.2, b=0.75), chosen by measurement against bm25s (see
-docs/search.md and benchmarks/bench_search.py). Two indexed fields per page:
-
-- ``body``: the title and the text (so the title's words count like any other words), and
-- ``title``: the title alone, searched with a boost (``title_boost``, default 0.25).
-
-The index lives in ``CORPUS/index/`` (tantivy files under ``tantivy/``) with a ``meta.json`` (backend, doc count, parameters, a
-fingerprint of the page store). It is built in a temp folder next to it and renamed into place,
-so a crash never leaves a half index; ``meta.json`` is written last inside the temp folder, so a
-folder with ``meta.json`` is complete. A build is skipped when the index is complete and matches
-the store.
-
-Bounded memory (``shard_mb``): pages are indexed in shards of at most ``shard_mb`` million
-characters of text, each by a fresh tantivy writer in its own folder, so tantivy's background
-segment merges never span shards (one writer over a whole large corpus merges ever larger segments,
-and that is what made the build's memory grow with the corpus). The shards' segments are then
-gathered into one tantivy index (one ``meta.json`` listing every segment), which one searcher reads
-with corpus-wide BM25 statistics: scores are the same as an unsharded build's. Peak memory depends
-on ``writer_heap_mb`` and ``shard_mb``, not on the corpus size (docs/scale.md).
+Backend: tantivy (BM25, k1=1.2, b=0.75), chosen by measurement against bm25s. Two fields per page:
+``body`` (title and text) and ``title`` (searched with the ``title_boost``). The index lives in
+``CORPUS/index/`` with a ``meta.json`` written last; it is built in a temp folder and renamed into
+place, and skipped when it is complete and matches the page store. ``shard_mb`` bounds memory by
+indexing in shards that are gathered into one index (same scores as an unsharded build). Layout,
+sharding and measurements: docs/search.md.
 
 Example:
     >>> import tempfile

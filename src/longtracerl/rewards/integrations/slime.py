@@ -1,40 +1,12 @@
 """slime adapter: a custom reward function and a reward post-process function.
 
-Call shapes checked against slime's source (THUDM/slime ``slime/rollout/rm_hub/__init__.py``,
-``slime/rollout/sglang_rollout.py``, ``slime/ray/rollout.py``, ``slime/utils/types.py``) and the
-authors' LongTraceRL fork of it (THU-KEG/LongTraceRL ``slime/``):
-
-- ``--custom-rm-path longtracerl.rewards.integrations.slime.reward_func``: slime loads it with
-  ``load_function`` (``module.attr``) and awaits ``reward_func(args, sample, **kwargs)`` for each
-  sample, or ``reward_func(args, samples, **kwargs)`` with one prompt's whole group when
-  ``--group-rm`` is set. The result is stored in ``sample.reward``.
-- ``--custom-reward-post-process-path longtracerl.rewards.integrations.slime.post_process``:
-  ``RolloutManager`` calls ``post_process(args, samples)`` with the flattened rollout (all groups,
-  ``n_samples_per_prompt`` consecutive samples per prompt) and uses the returned
-  ``(raw_rewards, rewards)``: ``raw_rewards`` are logged, ``rewards`` feed the advantage (for
-  GRPO slime uses them as the advantage directly, so they are already group-normalised here).
-
-Per sample, :func:`reward_func` returns a dict with the authors' keys ``reward``,
-``outcome_reward``, ``rubric_reward`` (so the authors' fork, which reads those keys and does the
-group step itself, takes it unchanged) plus ``rubric_normalised``, ``gated``, ``judge_error``.
-``reward`` is the per-sample reward with ``M = 1``; the group step (group-max rubric
-normalisation, gating) happens in :func:`post_process`, or in :func:`reward_func` itself when it
-receives a group (``--group-rm``). Set ``--reward-key reward`` (slime reads a dict reward through
-it) and ``--eval-reward-key outcome_reward`` (the paper evaluates judge accuracy, eta = 0).
-
-Where things come from: answer = ``sample.label``; question and rubrics =
-``sample.metadata["extra_reward_info"]`` (the released row's ``metadata``) or top-level
-``sample.metadata`` keys; response = ``sample.response`` (slime keeps the stop token unless
-``--rollout-skip-special-tokens``); how generation ended = ``sample.status`` (completed ->
-``stop``, truncated -> ``length``, anything else -> ``abort``, all gated except ``completed``).
-
-Options: ``eta`` from ``extra_reward_info["rubric_reward_ratio"]`` (the authors' fork puts 0 there
-for evaluation), else ``args.rubric_reward_ratio`` (the fork's flag), else ``$LONGTRACERL_ETA``,
-else 0.3; mode from ``args.longtracerl_reward_mode`` or ``$LONGTRACERL_REWARD_MODE`` (default
-``positive-only``); processor from ``args.longtracerl_processor`` or ``$LONGTRACERL_PROCESSOR``
-(default ``qwen3-thinking``); reasoning in the rubric text from
-``args.rubric_use_reasoning_content``; judge from ``$LONGTRACERL_JUDGE`` (see
-``_common.make_judge``).
+``--custom-rm-path longtracerl.rewards.integrations.slime.reward_func`` scores each sample (or a
+whole group with ``--group-rm``) and returns the authors' keys (``reward``, ``outcome_reward``,
+``rubric_reward``, ...), ``reward`` with ``M = 1``;
+``--custom-reward-post-process-path longtracerl.rewards.integrations.slime.post_process`` applies
+the group step to the flattened rollout and returns ``(raw_rewards, rewards)`` the way slime's own
+post-processing would. Use ``--reward-key reward --eval-reward-key outcome_reward``. Call shapes,
+where each field comes from, options and tests: docs/adapters.md (slime).
 """
 
 from __future__ import annotations
@@ -71,6 +43,9 @@ def _metadata(sample: Any) -> Mapping[str, Any]:
 
 
 def _options(args: Any, sample: Any) -> dict[str, Any]:
+    """eta: the row's ``rubric_reward_ratio`` (the authors' fork sets 0 for evaluation), else
+    ``args.rubric_reward_ratio``, else ``$LONGTRACERL_ETA``, else 0.3; mode and processor from
+    ``args.longtracerl_*`` or ``$LONGTRACERL_REWARD_MODE`` / ``$LONGTRACERL_PROCESSOR``."""
     extra = _metadata(sample).get("extra_reward_info")
     extra = extra if isinstance(extra, Mapping) else {}
     eta = extra.get("rubric_reward_ratio")

@@ -1,52 +1,12 @@
-"""verl adapter: ``compute_score`` (per response) and ``compute_score_batch`` (per batch, grouped).
+"""verl adapter: ``compute_score`` (per response), ``compute_score_batch`` (a batch, grouped) and
+``compute_score_scalar`` (a float, for verl's ``prime`` manager). Importing it needs no verl.
 
-Checked against verl 0.9.1 (``verl.trainer.ppo.reward.get_custom_reward_fn``, the reward-loop
-managers in ``verl.experimental.reward_loop.reward_manager`` and the legacy managers in
-``verl.workers.reward_manager``); ``scripts/check_verl.sh`` runs verl's own loader on a Parquet
-row in a separate environment. Importing this module needs no verl.
-
-Config (verl 0.9.1, Hydra overrides)::
-
-    reward.custom_reward_function.path=pkg://longtracerl.rewards.integrations.verl
-    reward.custom_reward_function.name=compute_score
-    +reward.custom_reward_function.reward_kwargs.eta=0.3          # optional, see below
-
-Row layout (verl's RLHF Parquet): ``reward_model.ground_truth`` = the answer (the row's
-``label``); ``extra_info`` holds ``question`` and ``rubrics`` (flat, or nested under
-``extra_reward_info`` as in the released rows) and, for the batch path, ``index`` (the prompt id).
-
-What verl allows for the group step (the group-max rubric normalisation of docs/method.md#group-combination):
-
-- verl 0.9.1's trainer scores responses one at a time (``RewardLoopWorker.compute_score`` ->
-  ``manager.run_single``; managers ``naive``, ``dapo``, ``gdpo``, ``remote``, ``rate_limited``),
-  spread over several reward workers, and writes the scalar into ``token_level_scores`` before
-  the advantage. No hook sees a whole group before the advantage, and custom advantage
-  estimators get only ``token_level_rewards`` and the group ``uid``. So :func:`compute_score`
-  returns the per-sample reward with ``M = 1`` (raw rubric score, a documented departure from
-  the method's group max); GRPO then normalises per group as usual.
-- verl's legacy ``BatchRewardManager`` (``verl.workers.reward_manager``, name ``batch``) calls
-  ``compute_score(data_sources=, solution_strs=, ground_truths=, extra_infos=, **reward_kwargs)``
-  once with the whole batch. :func:`compute_score_batch` implements that call and applies the
-  exact group step, grouping rows by ``extra_info["index"]`` (or ``uid``, else question+answer).
-  In 0.9.1 that manager is no longer in the registry the trainer reads; it is reachable in verl
-  versions that still load ``reward_model.reward_manager=batch``, and the check script calls it
-  directly.
-
-Both return dicts with ``score`` and numeric components only (verl turns every key into a
-numpy column and takes means of them): ``outcome``, ``rubric``, ``rubric_normalised``, ``gated``,
-``judge_error``, ``rubric_hits`` and ``acc`` (= outcome: verl's validation reports ``acc`` as its
-main metric, which is the paper's evaluation score, judge accuracy).
-
-Options (``reward_kwargs`` or keyword arguments): ``judge`` (``"rule"`` | ``"llm"`` |
-``"llm:SPEC"``; default ``$LONGTRACERL_JUDGE`` or ``"rule"``), ``mode``, ``eta``, ``processor``,
-``use_reasoning``, ``finish_reason``. The LLM judge reads ``$LONGTRACERL_JUDGE_LLM`` (chat-model
-spec, default ``"openai:"``) and the client's ``$LONGTRACERL_BASE_URL``, ``$LONGTRACERL_MODEL``,
-``$LONGTRACERL_API_KEY``.
-
-verl decodes responses with ``skip_special_tokens=True`` and passes no finish reason, so the
-stop token is gone and truncation cannot be seen here: responses count as stopped
-(``finish_reason="stop"``); a response cut inside its reasoning still fails the ``</think>``
-rule and gets 0.
+Use with ``reward.custom_reward_function.path=pkg://longtracerl.rewards.integrations.verl`` and
+``reward.custom_reward_function.name=compute_score``. verl 0.9.1 scores one response at a time,
+so :func:`compute_score` uses the raw rubric score (``M = 1``) instead of the group max; verl
+decodes without special tokens and passes no finish reason, so responses count as stopped. Row
+layout, options, environment variables and the check against verl's own code: docs/adapters.md
+(verl).
 """
 
 from __future__ import annotations
