@@ -28,6 +28,8 @@ Fixtures (declared in ``tests/conftest.py``):
 ``llama_server`` (session scope) -> base URL (``http://127.0.0.1:PORT/v1``) of a real
 ``python -m llama_cpp.server`` serving SmolLM2-135M-Instruct (GGUF asset). Fails (does not skip)
 when llama-cpp-python is missing. Mark tests using it ``@pytest.mark.llm_server``.
+
+:class:`StubChatModel`: no server at all, an in-process ``ChatModel`` that replays a script.
 """
 
 from __future__ import annotations
@@ -383,3 +385,38 @@ def start_llama_server(
                 f"llama_cpp.server not ready after {startup_timeout_s:.0f}s:\n{server.log_tail()}"
             )
         time.sleep(0.25)
+
+
+class StubChatModel:
+    """A ``ChatModel`` in this process that replays ``replies`` in order (thread-safe).
+
+    A reply is a text, or an exception instance that ``complete`` raises. Once the replies are used
+    up it returns ``default``, or fails the test when there is none. Every ``messages`` list sent is
+    kept in ``calls``::
+
+        model = StubChatModel(["3", LLMError("timeout")], default="1")
+    """
+
+    name = "stub"
+
+    def __init__(self, replies=(), *, default: str | None = None, finish_reason: str | None = "stop"):
+        self.replies = list(replies)
+        self.default = default
+        self.finish_reason = finish_reason
+        self.calls: list[list[dict]] = []
+        self._lock = threading.Lock()
+
+    def complete(self, messages, params=None):
+        from longtracerl.llm.base import Completion
+
+        with self._lock:
+            self.calls.append(messages)
+            if self.replies:
+                reply = self.replies.pop(0)
+            elif self.default is not None:
+                reply = self.default
+            else:
+                raise AssertionError(f"StubChatModel: no reply left for call {len(self.calls)}")
+        if isinstance(reply, BaseException):
+            raise reply
+        return Completion(text=reply, finish_reason=self.finish_reason)

@@ -292,18 +292,6 @@ def test_max_questions_and_resume(corpus, many_walks, tmp_path):
     assert len(ids) == len(set(ids)) == 12 and second.new == 7
 
 
-def test_masked_composer_speed(corpus, many_walks, tmp_path):
-    import time
-
-    run = tmp_path / "run"
-    run.mkdir()
-    (run / "walks.jsonl").write_text((many_walks / "walks.jsonl").read_text())
-    t0 = time.perf_counter()
-    stats = run_questions(QuestionsConfig(), corpus, run, progress=False)
-    rate = (stats.written + sum(stats.rejected.values())) / (time.perf_counter() - t0)
-    assert rate > 50  # walks per second, even on a loaded 2-core machine (measured ~800/s)
-
-
 # --------------------------------------------------------------------------- LLM composer
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
 
-from llm_servers import FakeResponse
-from longtracerl.llm.base import ChatParams, Completion, LLMError
+from llm_servers import FakeResponse, StubChatModel
+from longtracerl.llm.base import ChatParams, LLMError
 from longtracerl.rewards.judge import (
     LLMJudge,
     RuleJudge,
@@ -20,23 +19,11 @@ GOOD_YES = "extracted_final_answer: Paris\nreasoning: Same city.\ncorrect: yes"
 GOOD_NO = "extracted_final_answer: Lyon\nreasoning: Different city.\ncorrect: no"
 
 
-class StubModel:
-    """A scripted ChatModel: each item is a reply text or an exception to raise."""
-
-    name = "stub"
+class StubModel(StubChatModel):
+    """The shared stub with the replies as arguments, answering GOOD_YES once they are used up."""
 
     def __init__(self, *script):
-        self.script = list(script)
-        self.calls: list[list[dict]] = []
-        self.lock = threading.Lock()
-
-    def complete(self, messages, params=None):
-        with self.lock:
-            self.calls.append(messages)
-            item = self.script.pop(0) if self.script else GOOD_YES
-        if isinstance(item, BaseException):
-            raise item
-        return Completion(text=item, finish_reason="stop")
+        super().__init__(script, default=GOOD_YES)
 
 
 # --------------------------------------------------------------------------- reply parsing

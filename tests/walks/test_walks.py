@@ -13,7 +13,8 @@ from longtracerl.cli import main
 from longtracerl.config import ConfigError, load_config
 from longtracerl.corpus.graph import LinkGraph
 from longtracerl.corpus.store import PageStore
-from longtracerl.llm.base import Completion, LLMError
+from llm_servers import StubChatModel
+from longtracerl.llm.base import LLMError
 from longtracerl.questions.entities import has_answer
 from longtracerl.records import Page, RejectedItem, Walk, read_jsonl
 from longtracerl.walks import (
@@ -249,33 +250,16 @@ def test_related_chooser_prefers_the_most_related_page_and_is_labelled():
     assert "non-LLM" in chooser.name and "non-LLM" in FirstChooser.name
 
 
-class StubModel:
-    """A ChatModel that replays scripted replies (an LLMError instance is raised)."""
-
-    name = "stub"
-
-    def __init__(self, replies):
-        self.replies = list(replies)
-        self.messages = []
-
-    def complete(self, messages, params=None):
-        self.messages.append(messages)
-        reply = self.replies.pop(0)
-        if isinstance(reply, Exception):
-            raise reply
-        return Completion(text=reply)
-
-
 def test_llm_chooser_parses_replies_and_falls_back_with_counts():
     cur = _p("Scott Derrickson", "Scott Derrickson (born July 16, 1966) is an American director. " * 30)
     cands = [_p(f"Film {i}", f"Film {i} is a horror film. " * 40) for i in range(1, 5)]
-    model = StubModel(["3", "I would go with page 2.", "no idea", LLMError("timeout"), '{"choice": 4}'])
+    model = StubChatModel(["3", "I would go with page 2.", "no idea", LLMError("timeout"), '{"choice": 4}'])
     chooser = LLMChooser(model)
     picks = [chooser.choose(cur, cands) for _ in range(5)]
     assert [c.index for c in picks] == [2, 1, 0, 0, 3]
     assert [c.fallback for c in picks] == [None, None, "bad_reply", "llm_error", None]
     assert chooser.fallbacks == Counter({"bad_reply": 1, "llm_error": 1})
-    prompt = model.messages[0][0]["content"]
+    prompt = model.calls[0][0]["content"]
     assert "Current page: Scott Derrickson" in prompt and "most logically connected" in prompt
     assert all(f"{i}. Film {i}:" in prompt for i in range(1, 5))
     # the current page is cut to ~600 characters and each candidate to ~200
@@ -285,7 +269,7 @@ def test_llm_chooser_parses_replies_and_falls_back_with_counts():
 
 
 def test_llm_chooser_in_a_walk_records_fallbacks(corpus, tmp_path):
-    model = StubModel(["garbage"] * 5 + ["2"] * 1000)
+    model = StubChatModel(["garbage"] * 5 + ["2"] * 1000)
     cfg = WalksConfig(num_walks=4, hops=4, chooser="llm")
     stats = run_walks(cfg, corpus, tmp_path, chat_model=model, progress=False)
     assert stats.kept == 4

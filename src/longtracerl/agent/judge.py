@@ -3,13 +3,11 @@
 The policy never receives the :class:`~longtracerl.records.Label`; the runner calls
 :meth:`AnswerChecker.check` after the attempt has ended.
 
-Rule (default): the reward stage's :class:`longtracerl.rewards.judge.RuleJudge` (normalised
-exact match, number match, containment of the gold answer in a short answer, token F1 >=
-``f1_threshold``, aliases). Where that module is not installed, :func:`rule_correct` is used:
-after :func:`longtracerl.text.normalize_answer` (accents folded, lower-case, punctuation and
-articles dropped) the answer equals the gold answer or an alias, or its token F1 with one of
-them reaches ``f1_threshold``. ``judge=llm`` uses the reward stage's ``LLMJudge`` (the method's
-judge) over the configured chat model; a rule match is accepted without calling it.
+Rule (default): the reward stage's :class:`longtracerl.rewards.judge.RuleJudge` with exact
+numbers (normalised exact match, number match, containment of the gold answer in a short answer,
+token F1 >= ``f1_threshold``, aliases). ``judge=llm`` adds the reward stage's ``LLMJudge`` over
+the configured chat model; a rule match is accepted without calling it. :func:`rule_correct` is
+the bare normalised-match / token-F1 test, for callers that want only that. See docs/agent.md.
 
 Example:
     >>> rule_correct("The Beatles", "beatles")
@@ -60,22 +58,17 @@ class AnswerChecker:
     def __init__(self, *, f1_threshold: float = 0.8, rule_judge: Any = None, llm_judge: Any = None):
         self.f1_threshold = f1_threshold
         if rule_judge is None:
-            try:
-                from longtracerl.rewards.judge import RuleJudge
-            except ImportError:
-                rule_judge = None
-            else:
-                # numbers must be equal: a relative tolerance would accept a neighbouring year
-                # (1966 for 1971 is within 1 %)
-                rule_judge = RuleJudge(f1_threshold=f1_threshold, numeric_rel_tol=0.0)
+            from longtracerl.rewards.judge import RuleJudge
+
+            # numbers must be equal: a relative tolerance would accept a neighbouring year
+            # (1966 for 1971 is within 1 %)
+            rule_judge = RuleJudge(f1_threshold=f1_threshold, numeric_rel_tol=0.0)
         self.rule_judge = rule_judge
         self.llm_judge = llm_judge
         self.name = "llm" if llm_judge is not None else "rule"
 
     def rule(self, question: str, answer: str, response: str, aliases: Sequence[str] = ()) -> bool:
-        if self.rule_judge is not None:
-            return bool(self.rule_judge.judge(question, answer, response, aliases=tuple(aliases)).correct)
-        return rule_correct(response, answer, aliases, self.f1_threshold)
+        return bool(self.rule_judge.judge(question, answer, response, aliases=tuple(aliases)).correct)
 
     def check(self, question: str, answer: str, response: str | None, aliases: Sequence[str] = ()) -> bool:
         if response is None or not response.strip():

@@ -71,7 +71,8 @@ def _add_judge_args(p: argparse.ArgumentParser) -> None:
 # flag dest -> RewardConfig field (flags override --config and --set)
 _FIELDS = (
     "judge", "base_url", "model", "api_key_env", "judge_timeout_s", "judge_budget_s", "processor", "mode", "eta",
-    "use_reasoning", "word_boundary", "host", "port", "auth_key_env", "max_body_mb", "max_concurrency",
+    "use_reasoning", "word_boundary", "host", "port", "auth_key_env", "insecure_no_key", "max_body_mb",
+    "max_concurrency",
 )  # fmt: skip
 
 
@@ -126,6 +127,14 @@ def register(subparsers: Any) -> None:
         help="Environment variable holding a bearer key clients must send (Authorization: Bearer KEY).",
     )
     serve.add_argument(
+        "--insecure-no-key",
+        dest="insecure_no_key",
+        action="store_true",
+        default=None,
+        help="Allow a non-loopback --host without --auth-key-env (refused otherwise): anyone who "
+        "reaches the port can use the server and its judge.",
+    )
+    serve.add_argument(
         "--max-body-mb", dest="max_body_mb", type=float, help="Largest request body in MiB (16)."
     )
     serve.add_argument(
@@ -165,7 +174,7 @@ def register(subparsers: Any) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from longtracerl.rewards.server import serve
+    from longtracerl.rewards.server import check_bind, serve
 
     cfg = _config(args)
     key = None
@@ -173,6 +182,7 @@ def _serve(args: argparse.Namespace) -> int:
         key = os.environ.get(cfg.auth_key_env)
         if not key:
             raise ConfigError(f"--auth-key-env {cfg.auth_key_env}: the environment variable is not set")
+    check_bind(cfg.host, key, cfg.insecure_no_key)  # before building a judge
     judge = _judge_from_config(cfg)
     print(
         f"reward server on http://{cfg.host}:{cfg.port} (judge {judge.name}"
@@ -187,6 +197,7 @@ def _serve(args: argparse.Namespace) -> int:
         max_body_bytes=int(cfg.max_body_mb * 1024 * 1024),
         max_concurrency=cfg.max_concurrency,
         log_level=args.log_level,
+        insecure_no_key=cfg.insecure_no_key,
     )
     return 0
 

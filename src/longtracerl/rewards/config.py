@@ -44,6 +44,10 @@ class RewardConfig(StageConfig):
     auth_key_env: str | None = Field(
         default=None, description="serve-reward: environment variable with the bearer key clients must send."
     )
+    insecure_no_key: bool = Field(
+        default=False,
+        description="serve-reward: allow a non-loopback host without auth_key_env (anyone who reaches it may call it).",
+    )
     max_body_mb: float = Field(default=16.0, gt=0, description="serve-reward: largest request body (MiB).")
     max_concurrency: int | None = Field(
         default=None, ge=1, description="serve-reward: requests scored at once (default 1 rule / 32 llm)."

@@ -44,7 +44,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from longtracerl.rewards.combine import MODES, fbeta, score_parsed, useful_chunk_ids
 from longtracerl.rewards.judge import Judge
-from longtracerl.rewards.parse import get_processor
+from longtracerl.rewards.parse import PROCESSORS, Processor
 from longtracerl.rewards.rubric import rubric_score, scored_text
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,10 @@ class EvaluateGroupRequest(BaseModel):
     label: str
     question: str = ""
     rubrics: list[str] = Field(default_factory=list)
-    processor: str = "qwen3-thinking"
+    processor: str = Field(
+        default="qwen3-thinking",
+        description="A built-in processor name only: a request never names code to import.",
+    )
     mode: str = "positive-only"
     eta: float = Field(default=0.3, ge=0.0, le=1.0)
     finish_reasons: list[str | None] | None = None
@@ -100,6 +103,22 @@ class EvaluateGroupRequest(BaseModel):
 
 
 # --------------------------------------------------------------------------- scoring
+
+
+def builtin_processor(name: str) -> Processor:
+    """A built-in response processor by name (``PROCESSORS``); anything else is a ``ValueError``.
+
+    Request fields go through this, never through :func:`~longtracerl.rewards.parse.get_processor`,
+    whose ``module:attr`` escape hatch would import and call whatever a client names.
+    """
+    proc = PROCESSORS.get(name) if isinstance(name, str) else None
+    if proc is None:
+        shown = name if isinstance(name, str) and len(name) <= 80 else f"{str(name)[:80]}..."
+        raise ValueError(
+            f"unknown processor {shown!r}: a request may name only a built-in processor "
+            f"({', '.join(PROCESSORS)})"
+        )
+    return proc
 
 
 def evaluate_sample(req: EvaluateRequest, judge: Judge) -> dict[str, float]:
@@ -136,7 +155,7 @@ def evaluate_sample(req: EvaluateRequest, judge: Judge) -> dict[str, float]:
 
 def evaluate_group(req: EvaluateGroupRequest, judge: Judge) -> dict[str, Any]:
     """The ``/evaluate_group`` semantics (pure; runs in a worker thread)."""
-    proc = get_processor(req.processor)
+    proc = builtin_processor(req.processor)
     reasons = req.finish_reasons if req.finish_reasons is not None else [None] * len(req.responses)
     parsed = [proc.parse(t, fr) for t, fr in zip(req.responses, reasons, strict=True)]
     group = score_parsed(
@@ -337,8 +356,8 @@ def create_app(
         if req.mode not in MODES:
             raise HTTPException(422, f"unknown mode '{req.mode}'. Valid: {', '.join(MODES)}")
         try:
-            get_processor(req.processor)
-        except Exception as err:
+            builtin_processor(req.processor)
+        except ValueError as err:
             raise HTTPException(422, str(err)) from None
         return _json(await run(evaluate_group, req, judge))
 
@@ -387,6 +406,32 @@ def build_judge(
     return LLMJudge(make_chat_model(f"openai:{model}", **kwargs), max_total_s=max_total_s)
 
 
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach (127.0.0.0/8, ::1, ``localhost``)."""
+    import ipaddress
+
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything, so treat it as reachable
+
+
+def check_bind(host: str, api_key: str | None, insecure_no_key: bool = False) -> None:
+    """Refuse to serve a non-loopback address without a bearer key, unless told it is insecure."""
+    from longtracerl.config import ConfigError
+
+    if api_key or insecure_no_key or is_loopback(host):
+        return
+    raise ConfigError(
+        f"refusing to bind {host} without a bearer key: any machine that reaches it could use the "
+        "server (and its judge). Set --auth-key-env VAR (clients send 'Authorization: Bearer KEY'), "
+        "bind 127.0.0.1, or pass --insecure-no-key if the network is trusted"
+    )
+
+
 def serve(
     judge: Judge,
     *,
@@ -396,9 +441,11 @@ def serve(
     max_body_bytes: int = 16 * 1024 * 1024,
     max_concurrency: int | None = None,
     log_level: str = "warning",
+    insecure_no_key: bool = False,
 ) -> None:
-    """Run the server until interrupted."""
+    """Run the server until interrupted (see :func:`check_bind` for the bind rule)."""
     import uvicorn
 
+    check_bind(host, api_key, insecure_no_key)
     app = create_app(judge, api_key=api_key, max_body_bytes=max_body_bytes, max_concurrency=max_concurrency)
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
