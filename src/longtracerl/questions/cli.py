@@ -18,8 +18,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "OpenAI-compatible endpoint, --llm)."
         ),
     )
-    p.add_argument("--corpus", required=True, metavar="DIR", help="Corpus folder (pages.sqlite).")
-    p.add_argument("--run", required=True, metavar="RUN", help="Run folder holding walks.jsonl.")
+    p.add_argument("--corpus", metavar="DIR", help="Corpus folder (pages.sqlite). Required.")
+    p.add_argument("--run", metavar="RUN", help="Run folder holding walks.jsonl. Required.")
     p.add_argument("--composer", help="masked | llm | module:attr (default masked).")
     p.add_argument("--max-questions", type=int, help="Stop once this many questions are in the file.")
     p.add_argument("--llm", help="LLM spec for --composer llm, e.g. openai:MODEL@http://127.0.0.1:8000/v1.")
@@ -27,6 +27,50 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_config_args(p)
     add_executor_args(p)
     p.set_defaults(func=_handle)
+    sub = p.add_subparsers(dest="questions_command", metavar="ACTION")
+    _register_import(sub)
+
+
+def _register_import(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "import",
+        help="Questions from an existing QA set (HotpotQA, JSONL) -> RUN/questions.jsonl",
+        description=(
+            "Writes RUN/questions.jsonl from an existing QA set: rubrics = the gold titles in order, "
+            "gold page ids resolved by title in the corpus; items that cannot be resolved go to "
+            "RUN/questions.rejected.jsonl with the reason. See docs/import.md."
+        ),
+    )
+    p.add_argument("--source", default="hotpotqa", help="hotpotqa | jsonl | module:attr (default hotpotqa).")
+    p.add_argument("--input", metavar="FILE", help="QA file (default for hotpotqa: the embedded dev file).")
+    p.add_argument("--split", help="Split name (hotpotqa: dev is embedded; others need --input).")
+    p.add_argument("--corpus", required=True, metavar="DIR", help="Corpus folder the gold titles live in.")
+    p.add_argument("--run", required=True, metavar="RUN", help="Run folder to write questions.jsonl into.")
+    p.add_argument("--n", type=int, help="A seeded sample of N items (default: all).")
+    p.add_argument("--seed", type=int, default=0, help="Seed of the sample (default 0).")
+    p.add_argument(
+        "--rubrics-include-answer", action="store_true", help="Append the answer to each rubric list."
+    )
+    p.add_argument("--force", action="store_true", help="Replace an existing RUN/questions.jsonl.")
+    p.set_defaults(func=_handle_import)
+
+
+def _handle_import(args: argparse.Namespace) -> int:
+    from longtracerl.questions.importers import import_questions
+
+    stats = import_questions(
+        args.corpus,
+        args.run,
+        source=args.source,
+        input=args.input,
+        split=args.split,
+        n=args.n,
+        seed=args.seed,
+        rubrics_include_answer=args.rubrics_include_answer,
+        overwrite=args.force,
+    )
+    print(stats.summary())
+    return 0
 
 
 def _handle(args: argparse.Namespace) -> int:
@@ -37,6 +81,9 @@ def _handle(args: argparse.Namespace) -> int:
     from longtracerl.questions.config import QuestionsConfig
     from longtracerl.questions.run import run_questions
 
+    for flag in ("corpus", "run"):
+        if getattr(args, flag) is None:
+            raise SystemExit(f"longtracerl questions: error: the following argument is required: --{flag}")
     flags = {"composer": args.composer, "max_questions": args.max_questions, "llm": args.llm}
     overrides = {k: v for k, v in flags.items() if v is not None}
     overrides.update(parse_overrides(args.overrides))
