@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from longtracerl.cli import main
 from longtracerl.corpus.store import PageStore
-from longtracerl.llm.base import Completion, LLMError
+from llm_servers import StubChatModel
+from longtracerl.llm.base import LLMError
 from longtracerl.questions import QuestionsConfig, parse_question, run_questions
 from longtracerl.questions.entities import (
     classify_role,
@@ -295,21 +296,6 @@ def test_max_questions_and_resume(corpus, many_walks, tmp_path):
 # --------------------------------------------------------------------------- LLM composer
 
 
-class StubModel:
-    name = "stub"
-
-    def __init__(self, replies):
-        self.replies = list(replies)
-        self.calls = []
-
-    def complete(self, messages, params=None):
-        self.calls.append(messages)
-        reply = self.replies.pop(0)
-        if isinstance(reply, Exception):
-            raise reply
-        return Completion(text=reply)
-
-
 PAGES = [
     Page(
         id="a", title="Sinister (film)", text="Sinister is a 2012 horror film directed by Scott Derrickson."
@@ -336,7 +322,7 @@ GOOD = json.dumps(
 
 
 def test_llm_composer_valid_json_first_time():
-    model = StubModel([f"```json\n{GOOD}\n```"])
+    model = StubChatModel([f"```json\n{GOOD}\n```"])
     q = LLMComposer(QuestionsConfig(composer="llm"), model).compose(WALK, PAGES)
     assert q.label.answer == "1966" and q.label.rubrics == ["Sinister", "Scott Derrickson"]
     assert q.label.gold_page_ids == ["a", "b"] and q.provenance.producer == "llm:stub"
@@ -345,7 +331,7 @@ def test_llm_composer_valid_json_first_time():
 
 
 def test_llm_composer_retries_garbage_then_accepts():
-    model = StubModel(["I cannot do that.", GOOD])
+    model = StubChatModel(["I cannot do that.", GOOD])
     composer = LLMComposer(QuestionsConfig(composer="llm"), model)
     q = composer.compose(WALK, PAGES)
     assert q.label.answer == "1966" and composer.attempts == 2
@@ -385,7 +371,7 @@ def test_llm_composer_retries_garbage_then_accepts():
     ],
 )
 def test_llm_composer_rejects_invalid_replies_after_bounded_retries(reply, reason):
-    model = StubModel([json.dumps(reply)] * 3)
+    model = StubChatModel([json.dumps(reply)] * 3)
     composer = LLMComposer(QuestionsConfig(composer="llm", llm_max_attempts=3), model)
     with pytest.raises(QuestionRejected) as err:
         composer.compose(WALK, PAGES)
@@ -393,7 +379,7 @@ def test_llm_composer_rejects_invalid_replies_after_bounded_retries(reply, reaso
 
 
 def test_llm_composer_errors_then_valid_and_stage_counts(corpus, tmp_path):
-    model = StubModel([LLMError("HTTP 503"), "{not json", GOOD])
+    model = StubChatModel([LLMError("HTTP 503"), "{not json", GOOD])
     composer = LLMComposer(QuestionsConfig(composer="llm"), model)
     assert composer.compose(WALK, PAGES).label.answer == "1966"
     # through the stage: a walk whose every attempt fails is rejected with the last reason
@@ -402,7 +388,7 @@ def test_llm_composer_errors_then_valid_and_stage_counts(corpus, tmp_path):
             w.add(p)
     run = tmp_path / "run"
     write_jsonl(run / "walks.jsonl", [WALK, WALK.model_copy(update={"walk_id": "w10"})])
-    stub = StubModel([GOOD, "garbage", "garbage", "garbage"])
+    stub = StubChatModel([GOOD, "garbage", "garbage", "garbage"])
     stats = run_questions(
         QuestionsConfig(composer="llm"), tmp_path / "c", run, chat_model=stub, progress=False
     )
