@@ -5,7 +5,8 @@ The server runs in its own process (``longtracerl serve-reward --judge rule``); 
 so that the client's own cost on this 2-core machine stays small). Each request is a drop-in
 ``POST /evaluate`` body whose assistant content is 8,192 SmolLM2 tokens of real Wikipedia text
 (HotpotQA asset) ending with an answer line, with 20 rubrics. Latency is measured per request
-from the first byte sent to the last byte received.
+from the first byte sent to the last byte received. Meanwhile one more connection sends
+``GET /health`` every 50 ms: its latency shows whether scoring leaves the server's event loop free.
 
     python benchmarks/bench_reward_server.py [--clients 64] [--requests 4000] [--tokens 8192]
         [--endpoint evaluate|evaluate_group] [--max-concurrency 16]
@@ -89,6 +90,34 @@ def build_bodies(n: int, tokens: int, endpoint: str, seed: int = 0) -> list[byte
     return bodies
 
 
+async def _read_response(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
+    """(status line, body) of one HTTP/1.1 response with a Content-Length."""
+    status_line = await reader.readline()
+    length = 0
+    while True:
+        line = await reader.readline()
+        if line in (b"\r\n", b""):
+            break
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    return status_line, await reader.readexactly(length)
+
+
+async def probe_health(host: str, port: int, stop: asyncio.Event, lat: list[float], every_s: float = 0.05) -> None:
+    """``GET /health`` on its own connection every ``every_s`` until ``stop``; latencies into ``lat``."""
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        while not stop.is_set():
+            t0 = time.perf_counter()
+            writer.write(f"GET /health HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode())
+            await _read_response(reader)
+            lat.append(time.perf_counter() - t0)
+            await asyncio.sleep(every_s)
+    finally:
+        writer.close()
+
+
 async def client(
     host: str, port: int, path: str, bodies: list[bytes], queue: asyncio.Queue, lat: list[float], errors: list
 ) -> None:
@@ -106,16 +135,7 @@ async def client(
             ).encode()
             t0 = time.perf_counter()
             writer.write(head + body)
-            status_line = await reader.readline()
-            length = 0
-            while True:
-                line = await reader.readline()
-                if line in (b"\r\n", b""):
-                    break
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value)
-            payload = await reader.readexactly(length)
+            status_line, payload = await _read_response(reader)
             lat.append(time.perf_counter() - t0)
             if b" 200 " not in status_line:
                 errors.append((status_line, payload[:200]))
@@ -124,16 +144,21 @@ async def client(
 
 
 async def run_load(
-    host: str, port: int, path: str, bodies: list[bytes], n: int, clients: int
+    host: str, port: int, path: str, bodies: list[bytes], n: int, clients: int, health: list[float] | None = None
 ) -> tuple[float, list]:
     queue: asyncio.Queue = asyncio.Queue()
     for i in range(n):
         queue.put_nowait(i)
     lat: list[float] = []
     errors: list = []
+    stop = asyncio.Event()
+    probe = asyncio.create_task(probe_health(host, port, stop, health)) if health is not None else None
     t0 = time.perf_counter()
     await asyncio.gather(*(client(host, port, path, bodies, queue, lat, errors) for _ in range(clients)))
     wall = time.perf_counter() - t0
+    if probe is not None:
+        stop.set()
+        await probe
     if errors:
         raise SystemExit(f"{len(errors)} requests failed, first: {errors[0]}")
     return wall, lat
@@ -179,7 +204,8 @@ def main() -> None:
         asyncio.run(run_load("127.0.0.1", port, path, bodies, args.warmup, args.clients))
         server_cpu0 = _cpu_of(server.pid)
         client_cpu0 = time.process_time()
-        wall, lat = asyncio.run(run_load("127.0.0.1", port, path, bodies, args.requests, args.clients))
+        health: list[float] = []
+        wall, lat = asyncio.run(run_load("127.0.0.1", port, path, bodies, args.requests, args.clients, health))
         client_cpu = time.process_time() - client_cpu0
         server_cpu = _cpu_of(server.pid) - server_cpu0
     finally:
@@ -198,6 +224,12 @@ def main() -> None:
     print(f"sample response: {json.dumps(sample)[:160]}")
     print(f"throughput {rate:.0f} requests/s ({rate * kb / 1024:.1f} MiB/s of request bodies)")
     print(f"latency p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {lat[-1] * 1e3:.1f} ms")
+    if health:
+        health.sort()
+        print(
+            f"GET /health during the load: p50 {health[len(health) // 2] * 1e3:.1f} ms, "
+            f"max {health[-1] * 1e3:.1f} ms ({len(health)} probes)"
+        )
     print(
         f"CPU per request: server {server_cpu / len(lat) * 1e3:.2f} ms, client {client_cpu / len(lat) * 1e3:.2f} ms "
         f"(load-independent capacity on 2 cores ~{2 / ((server_cpu + client_cpu) / len(lat)):.0f} req/s, "
