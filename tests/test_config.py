@@ -80,4 +80,25 @@ def test_cross_field_error_is_plain():
 
     with pytest.raises(ConfigError) as info:
         load_config(Pair, overrides=["lo=5"])
-    assert str(info.value) == "<defaults>: field 'lo': 5 > hi=2; set lo <= hi"
+    assert str(info.value) == "command line: field 'lo': 5 > hi=2; set lo <= hi"
+
+
+def test_an_unqualified_key_suggests_the_nested_field_it_names():
+    from longtracerl.run import load_run_config
+
+    with pytest.raises(ConfigError, match=r"unknown key 'hops' \(did you mean 'walks.hops'\?\)"):
+        load_run_config(None, ["hops=6"])
+    with pytest.raises(ConfigError, match=r"unknown key 'walks.hosp' \(did you mean 'walks.hops'\?\)"):
+        load_run_config(None, ["walks.hosp=6"])
+    assert load_run_config(None, ["walks.hops=6"]).walks.hops == 6
+
+
+def test_a_bad_value_from_the_command_line_is_labelled_so(tmp_path):
+    from longtracerl.run import load_run_config
+
+    with pytest.raises(ConfigError, match=r"^command line: field 'contexts.target_tokens'"):
+        load_run_config(None, ["contexts.target_tokens=10"])
+    p = tmp_path / "run.yaml"
+    p.write_text("contexts:\n  target_tokens: 10\n")
+    with pytest.raises(ConfigError, match=rf"^{p}: field 'contexts.target_tokens'"):
+        load_run_config(p, ["walks.hops=5"])

@@ -8,6 +8,7 @@ heavy at module level, so ``longtracerl --help`` stays fast.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import logging
 import sys
@@ -36,8 +37,9 @@ COMMAND_MODULES: list[str] = [
 ]
 
 
-def add_config_args(parser: argparse.ArgumentParser) -> None:
-    """The two config flags every stage takes: a YAML file and ``--set key=value`` overrides."""
+def add_config_args(parser: argparse.ArgumentParser, example: str | None = None) -> None:
+    """The two config flags every stage takes: a YAML file and ``--set key=value`` overrides
+    (``example``: a ``--set`` that works for this command, shown in its help)."""
     parser.add_argument("--config", metavar="FILE", help="YAML config file (see configs/).")
     parser.add_argument(
         "--set",
@@ -45,7 +47,8 @@ def add_config_args(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="Override one config field (repeatable), e.g. --set hops=6.",
+        help="Override one config field (repeatable; a dotted KEY reaches a nested one)"
+        + (f", e.g. --set {example}." if example else "."),
     )
 
 
@@ -123,6 +126,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         OSError,
         TooManyFailures,
     ) as err:  # endpoint gone, disk full, ...: what was written is kept
+        if isinstance(err, PermissionError) or getattr(err, "errno", None) == errno.EROFS:
+            print(
+                f"longtracerl {args.command}: error: {err.filename or 'a file'} is not writable "
+                f"({err.strerror}); pick another output folder or fix its permissions",
+                file=sys.stderr,
+            )
+            return 1
         print(
             f"longtracerl {args.command}: error: {err}\n"
             "completed items are kept; run the same command again to resume",

@@ -13,7 +13,7 @@ Example:
     >>> load_config(WalkCfg, overrides=["hosp=4"])
     Traceback (most recent call last):
     ...
-    longtracerl.config.ConfigError: <overrides>: unknown key 'hosp' (did you mean 'hops'?)
+    longtracerl.config.ConfigError: command line: unknown key 'hosp' (did you mean 'hops'?)
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def _set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
     for k in keys[:-1]:
         node = node.setdefault(k, {})
         if not isinstance(node, dict):
-            raise ConfigError(f"<overrides>: '{dotted}' goes through '{k}', which is not a mapping")
+            raise ConfigError(f"{OVERRIDES_SOURCE}: '{dotted}' goes through '{k}', which is not a mapping")
     node[keys[-1]] = value
 
 
@@ -61,11 +61,11 @@ def parse_overrides(overrides: Sequence[str]) -> dict[str, Any]:
     tree: dict[str, Any] = {}
     for item in overrides:
         if "=" not in item:
-            raise ConfigError(f"<overrides>: '{item}' is not of the form key=value")
+            raise ConfigError(f"{OVERRIDES_SOURCE}: '{item}' is not of the form key=value")
         key, raw = item.split("=", 1)
         key = key.strip()
         if not key:
-            raise ConfigError(f"<overrides>: '{item}' has an empty key")
+            raise ConfigError(f"{OVERRIDES_SOURCE}: '{item}' has an empty key")
         try:
             value = yaml.safe_load(raw) if raw.strip() else ""
         except yaml.YAMLError:
@@ -84,14 +84,41 @@ def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _nested_keys(cls: type[BaseModel], prefix: str = "") -> list[str]:
+    """Every dotted key of a config, nested sections included (``walks.hops``)."""
+    out = []
+    for name, f in cls.model_fields.items():
+        out.append(prefix + name)
+        ann = f.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            out += _nested_keys(ann, f"{prefix}{name}.")
+    return out
+
+
+def _suggest(cls: type[BaseModel], key: str) -> str | None:
+    """The key meant by a misspelt or unqualified ``key``: a close field name at this level, else
+    a nested field of that name or close to it (``hops`` -> ``walks.hops``)."""
+    fields = list(cls.model_fields)
+    nested = [k for k in _nested_keys(cls) if "." in k]
+    exact = [k for k in nested if k.rsplit(".", 1)[1] == key]
+    if exact:
+        return exact[0]
+    close = difflib.get_close_matches(key, fields, n=1, cutoff=0.75)
+    if close:
+        return close[0]
+    leaf = difflib.get_close_matches(key, [k.rsplit(".", 1)[1] for k in nested], n=1, cutoff=0.75)
+    if leaf:
+        return next(k for k in nested if k.rsplit(".", 1)[1] == leaf[0])
+    close = difflib.get_close_matches(key, fields, n=1)
+    return close[0] if close else None
+
+
 def _check_keys(cls: type[BaseModel], data: Mapping[str, Any], source: str, prefix: str = "") -> None:
     fields = cls.model_fields
     for key, value in data.items():
         if key not in fields:
-            close = difflib.get_close_matches(key, list(fields), n=1)
-            hint = (
-                f" (did you mean '{prefix}{close[0]}'?)" if close else f" (valid keys: {', '.join(fields)})"
-            )
+            close = _suggest(cls, key)
+            hint = f" (did you mean '{prefix}{close}'?)" if close else f" (valid keys: {', '.join(fields)})"
             raise ConfigError(f"{source}: unknown key '{prefix}{key}'{hint}")
         ann = fields[key].annotation
         if isinstance(value, Mapping) and isinstance(ann, type) and issubclass(ann, BaseModel):
@@ -134,7 +161,7 @@ def load_config(
         _check_keys(cls, loaded, source)
         data = loaded
     over = dict(overrides) if isinstance(overrides, Mapping) else parse_overrides(overrides)
-    _check_keys(cls, over, "<overrides>")
+    _check_keys(cls, over, OVERRIDES_SOURCE)
     if defaults:
         _check_keys(cls, defaults, "<defaults>")
         data = _merge(dict(defaults), data)
@@ -145,9 +172,28 @@ def load_config(
         e = err.errors()[0]
         loc = ".".join(str(x) for x in e.get("loc", ()))
         msg = str(e.get("msg", "invalid")).removeprefix("Value error, ")
+        where = tuple(e.get("loc", ()))
+        if _holds(over, where) or (not where and over and path is None):
+            source = OVERRIDES_SOURCE  # defaults are valid: a cross-field error comes from what was set
+        elif not where and over:
+            source = f"{source} + {OVERRIDES_SOURCE}"
         if not loc:  # a cross-field check: its message names the fields itself
             raise ConfigError(f"{source}: {msg}") from None
         raise ConfigError(f"{source}: field '{loc}': {msg} (got {e.get('input')!r})") from None
+
+
+OVERRIDES_SOURCE = "command line"
+"""How errors in ``--set`` (and the flags that stand for a field) name their source."""
+
+
+def _holds(tree: Mapping[str, Any], loc: Sequence[Any]) -> bool:
+    """Whether the nested dict sets the value at ``loc`` (a pydantic error location)."""
+    node: Any = tree
+    for part in loc:
+        if not isinstance(node, Mapping) or part not in node:
+            return False
+        node = node[part]
+    return bool(loc)
 
 
 def config_hash(cfg: BaseModel) -> str:

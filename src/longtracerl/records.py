@@ -122,6 +122,9 @@ class RejectedItem(Record):
     stage: str
     reason: str
     detail: str = ""
+    reply: str | None = Field(
+        default=None, description="The model's last reply (truncated) when an LLM's output was rejected."
+    )
 
 
 # --------------------------------------------------------------------------- agent trajectories
@@ -308,11 +311,20 @@ def dump_line(record: BaseModel | dict) -> str:
     return json.dumps(record, ensure_ascii=False) + "\n"
 
 
+def _file_mode() -> int:
+    """The mode ``open()`` gives a new file (0666 less the umask); temp files start at 0600."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write a whole file atomically (temp file in the same folder + rename)."""
+    """Write a whole file atomically (temp file in the same folder + rename), with the mode of
+    any other new file (not the temp file's 0600)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.fchmod(fd, _file_mode())
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
@@ -329,6 +341,7 @@ def write_jsonl(path: str | os.PathLike, records: Iterable[BaseModel | dict]) ->
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.fchmod(fd, _file_mode())
     n = 0
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

@@ -28,10 +28,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from longtracerl import runfolder
 from longtracerl.agent.config import AgentConfig
-from longtracerl.config import Field, StageConfig, config_hash, load_config
+from longtracerl.config import ConfigError, Field, StageConfig, config_hash, load_config
 from longtracerl.contexts.config import ContextsConfig
 from longtracerl.corpus.config import CorpusConfig
 from longtracerl.executor import ExecutorConfig, make_executor
@@ -82,9 +81,19 @@ def load_run_config(path: str | os.PathLike | None, overrides: Sequence[str] = (
 
 
 def run_pipeline(
-    out: str | os.PathLike, cfg: RunConfig, *, stop_after: str | None = None, progress: bool = True
+    out: str | os.PathLike,
+    cfg: RunConfig,
+    *,
+    stop_after: str | None = None,
+    progress: bool = True,
+    on_config_change: str = "rebuild",
 ) -> dict[str, Any]:
-    """Run every stage into ``out``; returns (and writes to OUT/run.json) per-stage summaries."""
+    """Run every stage into ``out``; returns (and writes to OUT/run.json) per-stage summaries.
+
+    The folder's stamps are checked first (:mod:`longtracerl.runfolder`): finished stages made
+    with the same settings are skipped, out-of-date ones are set aside and rebuilt
+    (``on_config_change="rebuild"``) or refused (``"error"``); ``config.yaml`` is written after.
+    """
     from longtracerl.agent.runner import run_agent
     from longtracerl.contexts.stage import build_contexts
     from longtracerl.corpus.prepare import prepare_corpus
@@ -95,31 +104,50 @@ def run_pipeline(
     if stop_after is not None and stop_after not in STAGES:
         raise ValueError(f"stop_after must be one of {', '.join(STAGES)}, got {stop_after!r}")
     out = Path(out)
+    _check_writable(out)
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "config.yaml", yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False))
+    folder = runfolder.plan(out, cfg, on_config_change)
+    runfolder.write_config(out, cfg)
     corpus_dir = Path(cfg.corpus_dir) if cfg.corpus_dir else out / "corpus"
+    previous = _read_summary(out)
     summary: dict[str, Any] = {
         "out": str(out),
         "corpus_dir": str(corpus_dir),
         "config_hash": config_hash(cfg),
     }
     timings: dict[str, float] = {}
+    ran: list[str] = []  # stages run by this call: every later stage runs too (to take up new items)
 
     def stage(name: str, fn: Any) -> bool:
+        if name in folder.finished and not ran:
+            log.info("stage %s: finished with the same settings; skipped", name)
+            if name in previous:
+                summary[name] = previous[name]
+            if name in previous.get("timings_s", {}):
+                timings[name] = previous["timings_s"][name]
+            return stop_after == name
         log.info("stage %s ...", name)
+        stamps = folder.stamps
+        stamps[name]["complete"] = False
+        runfolder.write_stamps(out, stamps)
+        errors = out / f"{name}.errors.jsonl"
+        errors_before = errors.stat().st_size if errors.exists() else 0
         t0 = time.perf_counter()
         result = fn()
         timings[name] = round(time.perf_counter() - t0, 2)
         summary[name] = _jsonable(result)
+        ran.append(name)
         log.info("stage %s done in %.1f s", name, timings[name])
         _write_summary(out, summary, timings)
+        # finished unless items failed this time (a re-run retries them)
+        stamps[name]["complete"] = (errors.stat().st_size if errors.exists() else 0) == errors_before
+        runfolder.write_stamps(out, stamps)
         return stop_after == name
 
     if cfg.corpus_dir:
         if not (corpus_dir / "pages.sqlite").exists():
             raise FileNotFoundError(f"{corpus_dir}: no prepared corpus (run `longtracerl corpus prepare`)")
-        summary["corpus"] = {"prepared": "given"}
-        if stop_after == "corpus":
+        if stage("corpus", lambda: {"prepared": "given"}):
             return summary
     elif stage(
         "corpus", lambda: prepare_corpus(cfg.source, cfg.input, corpus_dir, cfg.corpus, progress=progress)
@@ -178,7 +206,29 @@ def _jsonable(obj: Any) -> Any:
 
 def _write_summary(out: Path, summary: dict[str, Any], timings: dict[str, float]) -> None:
     data = dict(summary, timings_s=timings)
-    atomic_write_text(out / "run.json", json.dumps(data, indent=2, default=str) + "\n")
+    text = json.dumps(data, indent=2, default=str) + "\n"
+    path = out / "run.json"
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        atomic_write_text(path, text)
+
+
+def _read_summary(out: Path) -> dict[str, Any]:
+    """The previous OUT/run.json (the summaries of the stages a re-run skips), or {}."""
+    try:
+        data = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _check_writable(out: Path) -> None:
+    """A one-line error for an --out that cannot be written (before anything is read or run)."""
+    probe = out
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    if probe.exists() and not os.access(probe, os.W_OK | os.X_OK):
+        what = "folder" if probe == out else f"folder {probe} (where it would be created)"
+        raise ConfigError(f"{out}: the run {what} is not writable; pick another --out or fix its permissions")
 
 
 # --------------------------------------------------------------------------- CLI
@@ -215,8 +265,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_executor_args(p)
     p.add_argument("--stop-after", choices=STAGES, help="Stop after this stage.")
+    p.add_argument(
+        "--on-config-change",
+        choices=["rebuild", "error"],
+        default="rebuild",
+        help="When OUT was made with other settings: rebuild the stages that depend on the change "
+        "(old outputs kept under OUT/superseded/), or stop with an error naming the settings that "
+        "differ. Default: rebuild.",
+    )
     p.add_argument("--no-progress", action="store_true", help="No progress bars.")
-    add_config_args(p)
+    add_config_args(p, example="walks.hops=6")
     p.set_defaults(func=_cmd_run)
 
 
@@ -234,7 +292,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
         overrides.append(f"contexts.strategy={args.strategy}")
     overrides += executor_overrides(args, prefix="executor.")
     cfg = load_run_config(args.config, overrides)
-    summary = run_pipeline(args.out, cfg, stop_after=args.stop_after, progress=not args.no_progress)
+    summary = run_pipeline(
+        args.out,
+        cfg,
+        stop_after=args.stop_after,
+        progress=not args.no_progress,
+        on_config_change=args.on_config_change,
+    )
     out = Path(args.out)
     print(f"run folder: {out}")
     for name in ("rows.jsonl", "rows.parquet", "heldout.jsonl", "report/report.md", "run.json"):

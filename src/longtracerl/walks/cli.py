@@ -29,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--chooser", help="related | first | llm | module:attr (default related).")
     p.add_argument("--llm", help="LLM spec for --chooser llm, e.g. openai:MODEL@http://127.0.0.1:8000/v1.")
     p.add_argument("--no-progress", action="store_true", help="No progress bar.")
-    add_config_args(p)
+    add_config_args(p, example="hops=6")
     add_executor_args(p)
     p.set_defaults(func=_handle)
 

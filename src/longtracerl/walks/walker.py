@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from longtracerl.config import config_hash
+from longtracerl.config import ConfigError, config_hash
 from longtracerl.corpus.graph import LinkGraph
 from longtracerl.corpus.store import PageStore
 from longtracerl.executor import Executor, ExecutorConfig, InlineExecutor, ItemTask
@@ -365,7 +365,8 @@ def run_walks(
     reason) and the resume point to ``walks.state.json``. ``num_walks`` is not part of the config
     hash, so raising it continues the same sequence; any other change is refused on resume.
     Chains run on ``executor`` (default: in this process) and are read back in chain order, so
-    the walks are the same on any executor; a chain that fails is listed in ``walks.errors.jsonl``.
+    the walks are the same on any executor; a chain that fails is listed in ``walks.errors.jsonl``
+    and in the state's ``failed_chains``, and the next run walks it again first.
     """
     corpus, run = Path(corpus), Path(run)
     chash = config_hash(cfg.model_copy(update={"num_walks": 0}))
@@ -378,7 +379,7 @@ def run_walks(
         except json.JSONDecodeError as err:
             raise RecordError(state_file, None, None, f"malformed JSON: {err.msg}") from None
         if state.get("config_hash") != chash:
-            raise ValueError(
+            raise ConfigError(
                 f"{run / WALKS_FILE} was made with another walks config (hash {state.get('config_hash')}, "
                 f"now {chash}): use a new run folder, or the same config (only num_walks may change)"
             )
@@ -400,7 +401,17 @@ def run_walks(
     max_segments = cfg.num_walks * cfg.max_segments_factor
     attempted = 0
     resume = int(state.get("next_chain", 0))
-    chains = executor.map(task, itertools.count(resume))
+    # chains that failed in an earlier run (an LLM endpoint down, ...) are walked again first
+    retry = sorted({int(k) for k in state.get("failed_chains", [])})
+    failed = set(retry)
+
+    def save_state() -> None:
+        saved = {"config_hash": chash, "next_chain": resume}
+        if failed:
+            saved["failed_chains"] = sorted(failed)
+        atomic_write_text(state_file, json.dumps(saved))
+
+    chains = executor.map(task, itertools.chain(retry, itertools.count(resume)))
     try:
         for k, outcome in chains if stats.kept < cfg.num_walks else ():
             if not outcome.ok:
@@ -450,12 +461,16 @@ def run_walks(
                         break
             if stats.kept >= cfg.num_walks:
                 break  # reached num_walks inside chain k: it stays the resume point
-            resume = k + 1
+            if outcome.ok:
+                failed.discard(k)
+            else:
+                failed.add(k)
+            resume = max(resume, k + 1)
             stats.chains += 1
-            atomic_write_text(state_file, json.dumps({"config_hash": chash, "next_chain": resume}))
+            save_state()
             if attempted >= max_segments:
                 break
-        atomic_write_text(state_file, json.dumps({"config_hash": chash, "next_chain": resume}))
+        save_state()
     finally:
         chains.close()
         out.close()

@@ -1,0 +1,272 @@
+"""What a ``longtracerl run`` folder was made with: one stamp per stage, checked before a re-run.
+
+A stage's stamp is the hash of its own settings (its config section, flattened) chained with the
+stamp of the stage before it; the first stage (``corpus``) also hashes the corpus's identity (the
+prepared folder's manifest, or the input file's size and mtime). So a stamp changes when the
+stage's settings change, when anything upstream changes, or when the corpus does. Stamps live in
+``OUT/stamps.json`` with the flattened settings (to say *which* setting differs) and whether the
+stage finished.
+
+Before a run, :func:`plan` compares the stamps on file with those of the new config:
+
+- same stamps, stage finished: the stage is skipped (nothing is rewritten);
+- same stamps, stage unfinished (or a stage before it ran): the stage resumes;
+- another stamp: the stage and every later one are out of date. With ``on_change="rebuild"``
+  their outputs are moved to ``OUT/superseded/<time>/`` and rebuilt; with ``"error"`` the run
+  stops with one line naming the settings that differ and what to do.
+
+``walks.num_walks`` may grow (a larger run continues the same walk sequence); lowering it counts
+as a change. Settings that never change the data (progress bars, concurrency, the executor) are
+left out of the stamps. A folder written before stamps existed is checked against its
+``config.yaml``; one with outputs and neither file is treated as made with unknown settings.
+
+Example:
+    >>> from longtracerl.run import load_run_config
+    >>> a = expected_stamps(load_run_config(None), Path("/nonexistent"))
+    >>> b = expected_stamps(load_run_config(None, ["agent.top_k=2"]), Path("/nonexistent"))
+    >>> [s for s in STAGES if a[s]["key"] != b[s]["key"]]
+    ['agent', 'contexts', 'report']
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel
+
+from longtracerl.config import ConfigError
+from longtracerl.records import atomic_write_text
+
+log = logging.getLogger(__name__)
+
+STAMPS_FILE = "stamps.json"
+SUPERSEDED_DIR = "superseded"
+STAGES = ("corpus", "walks", "questions", "agent", "contexts", "report")
+
+GROWABLE = frozenset({"walks.num_walks"})
+"""Settings that may grow between runs (the stage then resumes); lowering one is a change."""
+
+NEUTRAL = frozenset({"agent.progress", "agent.concurrency", "contexts.on_config_change"})
+"""Settings that never change a stage's data (left out of its stamp)."""
+
+OUTPUTS: dict[str, tuple[str, ...]] = {
+    "corpus": (),  # OUT/corpus rebuilds itself when its source, input or config change
+    "walks": ("walks.*",),
+    "questions": ("questions.*",),
+    "agent": ("trajectories.*", "agent.*"),
+    "contexts": ("contexts.*", "rows.*", "heldout.*", "export.*"),
+    "report": ("report",),
+}
+"""Glob patterns (in OUT) of each stage's outputs: what is set aside when the stage is rebuilt."""
+
+
+def _flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(obj, dict):
+        out: dict[str, Any] = {}
+        for k, v in obj.items():
+            out.update(_flatten(v, f"{prefix}{k}."))
+        return out if out or not prefix else {prefix[:-1]: {}}
+    return {prefix[:-1]: obj}
+
+
+def _hash(obj: Any) -> str:
+    blob = json.dumps(obj, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:12]
+
+
+def corpus_identity(cfg: Any, out: Path) -> dict[str, Any]:
+    """What identifies the corpus's content: a given folder's manifest (or its page store's size
+    and mtime); for a corpus prepared under OUT, the input file's size and mtime."""
+    if cfg.corpus_dir:
+        folder = Path(cfg.corpus_dir)
+        manifest = folder / "manifest.json"
+        if manifest.exists():
+            try:
+                m = json.loads(manifest.read_text(encoding="utf-8"))
+                keys = ("source", "input", "input_size", "input_mtime_ns", "config_hash", "created_at")
+                return {k: m.get(k) for k in keys}
+            except ValueError:
+                pass
+        store = folder / "pages.sqlite"
+        st = store.stat() if store.exists() else None
+        return {"pages_size": st.st_size if st else None, "pages_mtime_ns": st.st_mtime_ns if st else None}
+    try:
+        from longtracerl.config import resolve
+        from longtracerl.corpus.loaders import LOADERS
+        from longtracerl.corpus.prepare import _resolve_input, as_loader_spec
+
+        spec = as_loader_spec(resolve(LOADERS, cfg.source, "corpus source"), cfg.source)
+        inp = _resolve_input(cfg.source, spec.default_asset, cfg.input)
+        st = inp.stat()
+        return {"input_size": st.st_size, "input_mtime_ns": st.st_mtime_ns}
+    except (ConfigError, OSError, ImportError):
+        return {}  # the corpus stage reports the problem itself
+
+
+def stage_settings(cfg: BaseModel, out: Path) -> dict[str, dict[str, Any]]:
+    """Each stage's flattened settings: its config section; for ``corpus`` also every top-level
+    field that is not a stage section (source, input, corpus_dir, ...) and the corpus identity."""
+    dump = cfg.model_dump(mode="json")
+    settings: dict[str, dict[str, Any]] = {s: {} for s in STAGES}
+    for key, value in dump.items():
+        if key == "executor":
+            continue
+        stage = key if key in STAGES else "corpus"
+        settings[stage].update(_flatten({key: value}))
+    ident = corpus_identity(cfg, out)
+    settings["corpus"]["corpus content"] = _hash(ident) if ident else None
+    for stage in STAGES:
+        settings[stage] = {k: v for k, v in settings[stage].items() if k not in NEUTRAL}
+    return settings
+
+
+def expected_stamps(cfg: BaseModel, out: Path) -> dict[str, dict[str, Any]]:
+    """The stamp of every stage for ``cfg``: key (chained hash), settings and growable values."""
+    stamps: dict[str, dict[str, Any]] = {}
+    upstream = ""
+    for stage, settings in stage_settings(cfg, out).items():
+        fixed = {k: v for k, v in settings.items() if k not in GROWABLE}
+        grow = {k: v for k, v in settings.items() if k in GROWABLE}
+        key = _hash([upstream, fixed])
+        stamps[stage] = {"key": key, "settings": fixed, "grow": grow, "complete": False}
+        upstream = key
+    return stamps
+
+
+def _has_outputs(out: Path, stage: str) -> list[Path]:
+    return sorted(p for pat in OUTPUTS[stage] for p in out.glob(pat))
+
+
+def read_stamps(out: Path) -> dict[str, dict[str, Any]] | None:
+    """Stamps on file; for a folder from before stamps, those of its ``config.yaml`` (all
+    unfinished); None when the folder has neither."""
+    path = out / STAMPS_FILE
+    if path.exists():
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))["stages"]
+        except (ValueError, KeyError, TypeError):
+            log.warning("%s: unreadable; the folder's outputs count as made with unknown settings", path)
+            return None
+    old_yaml = out / "config.yaml"
+    if old_yaml.exists():
+        from longtracerl.run import load_run_config
+
+        try:
+            old = load_run_config(old_yaml)
+        except ConfigError:
+            return None
+        return expected_stamps(old, out)
+    return None
+
+
+def write_stamps(out: Path, stamps: dict[str, dict[str, Any]]) -> None:
+    atomic_write_text(out / STAMPS_FILE, json.dumps({"stages": stamps}, indent=2) + "\n")
+
+
+def _describe(a: Any) -> str:
+    return json.dumps(a) if not isinstance(a, str) else a
+
+
+@dataclass
+class Plan:
+    """What a run does with a folder: stages to skip, the first stage out of date and why."""
+
+    stamps: dict[str, dict[str, Any]]
+    finished: set[str] = field(default_factory=set)  # up to date and finished: skipped
+    stale: list[str] = field(default_factory=list)  # out of date: set aside and rebuilt
+    changes: list[str] = field(default_factory=list)  # "walks.hops: 6 -> 3"
+    superseded: Path | None = None
+
+
+def plan(out: Path, cfg: BaseModel, on_change: str = "rebuild") -> Plan:
+    """Compare ``out``'s stamps with ``cfg``'s; set out-of-date outputs aside (``on_change=
+    "rebuild"``) or raise a one-line :class:`ConfigError` naming the differences (``"error"``)."""
+    want = expected_stamps(cfg, out)
+    have = read_stamps(out) if out.exists() else None
+    result = Plan(stamps=want)
+    for i, stage in enumerate(STAGES):
+        old, new = (have or {}).get(stage), want[stage]
+        if old is None:
+            if _has_outputs(out, stage):
+                result.stale = list(STAGES[i:])
+                result.changes = [f"{stage}: outputs with no record of their settings"]
+                break
+            continue
+        shrunk = [k for k, v in new["grow"].items() if k in old.get("grow", {}) and v < old["grow"][k]]
+        if old.get("key") != new["key"] or shrunk:
+            result.stale = list(STAGES[i:])
+            result.changes = _diff(have or {}, want, result.stale) or [f"{stage}: settings changed"]
+            break
+        grown = any(v > old.get("grow", {}).get(k, v) for k, v in new["grow"].items())
+        new["complete"] = bool(old.get("complete")) and not grown
+        if new["complete"]:
+            result.finished.add(stage)
+    result.stale = [s for s in result.stale if _has_outputs(out, s) or s in (have or {})]
+    if not result.stale:
+        result.changes = []
+        return result
+    first = result.stale[0]
+    for stage in result.stale:
+        result.finished.discard(stage)
+    if on_change == "error":
+        raise ConfigError(
+            f"{out} holds data made with other settings ({'; '.join(result.changes)}): use a new --out "
+            f"folder, or add --on-config-change rebuild to set the outputs of {first} and later stages "
+            f"aside under {out / SUPERSEDED_DIR} and rebuild them"
+        )
+    result.superseded = _set_aside(out, result.stale)
+    log.warning(
+        "%s: %s; rebuilding %s (old outputs kept in %s)",
+        out,
+        "; ".join(result.changes),
+        ", ".join(result.stale),
+        result.superseded,
+    )
+    return result
+
+
+def _diff(have: dict[str, Any], want: dict[str, Any], stages: list[str]) -> list[str]:
+    changes = []
+    for stage in stages:
+        old = dict((have.get(stage) or {}).get("settings", {}), **(have.get(stage) or {}).get("grow", {}))
+        new = dict(want[stage]["settings"], **want[stage]["grow"])
+        for k in sorted(set(old) | set(new)):
+            if old.get(k, "<unset>") != new.get(k, "<unset>"):
+                changes.append(
+                    f"{k}: {_describe(old.get(k, '<unset>'))} -> {_describe(new.get(k, '<unset>'))}"
+                )
+    return changes
+
+
+def _set_aside(out: Path, stages: list[str]) -> Path | None:
+    moved = [(s, p) for s in stages for p in _has_outputs(out, s)]
+    if not moved:
+        return None
+    dest = out / SUPERSEDED_DIR / time.strftime("%Y%m%d-%H%M%S")
+    n = 1
+    while dest.exists():
+        n += 1
+        dest = dest.with_name(f"{dest.name.split('.')[0]}.{n}")
+    dest.mkdir(parents=True)
+    for _stage, p in moved:
+        os.replace(p, dest / p.name)
+    stamps = out / STAMPS_FILE
+    if stamps.exists():
+        (dest / STAMPS_FILE).write_bytes(stamps.read_bytes())
+    return dest
+
+
+def write_config(out: Path, cfg: BaseModel) -> None:
+    """``OUT/config.yaml``: the settings the folder's data is made with (written once checked)."""
+    text = yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False)
+    path = out / "config.yaml"
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        atomic_write_text(path, text)
