@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from llm_servers import StubChatModel
 from longtracerl.cli import main
 from longtracerl.corpus.store import PageStore
-from llm_servers import StubChatModel
 from longtracerl.llm.base import LLMError
 from longtracerl.questions import QuestionsConfig, parse_question, run_questions
 from longtracerl.questions.entities import (

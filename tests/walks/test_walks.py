@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from llm_servers import StubChatModel
 from longtracerl.cli import main
 from longtracerl.config import ConfigError, load_config
 from longtracerl.corpus.graph import LinkGraph
 from longtracerl.corpus.store import PageStore
-from llm_servers import StubChatModel
 from longtracerl.llm.base import LLMError
 from longtracerl.questions.entities import has_answer
 from longtracerl.records import Page, RejectedItem, Walk, read_jsonl

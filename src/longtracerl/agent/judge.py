@@ -85,7 +85,7 @@ class AnswerChecker:
         if cfg.judge != "llm":
             return cls(f1_threshold=cfg.f1_threshold)
         from longtracerl.llm.openai import make_chat_model
-        from longtracerl.rewards.judge import LLMJudge  # the reward stage's judge (docs/method.md#outcome-reward)
+        from longtracerl.rewards.judge import LLMJudge  # the reward stage's judge
 
         model = make_chat_model(cfg.judge_model or cfg.model)
         return cls(f1_threshold=cfg.f1_threshold, llm_judge=LLMJudge(model))
