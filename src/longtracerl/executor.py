@@ -25,10 +25,13 @@ Fault isolation: an item whose run raises is retried up to ``max_retries`` times
 (with a short back-off) and then comes back as an :class:`Outcome` with ``error`` set, which the
 stage records in ``RUN/<stage>.errors.jsonl``; one failed item never ends the run, but
 ``max_failures_in_row`` failures one after the other do (:class:`TooManyFailures`: a server is
-down or the config is wrong for every item), keeping what was done for a re-run to resume.
+down or the config is wrong for every item), keeping what was done for a re-run to resume. An
+error that says so itself (:func:`halts_stage`, e.g. an LLM endpoint found down) stops the stage
+at once, its item unrecorded.
 A worker that dies (a crash, an out-of-memory kill, a lost node) is replaced and the items it held
 are re-run one by one (in a local process pool, whose death takes every process's work with it,
-one at a time), so one poisonous item fails alone. A task whose ``setup`` fails (a missing
+one at a time), so one poisonous item fails alone. Local worker processes end with
+the process that started them, even one killed by SIGKILL (a watchdog thread in each worker). A task whose ``setup`` fails (a missing
 corpus on a worker, a bad model name) ends the run with that error: no item could succeed.
 
 Example:
@@ -133,6 +136,14 @@ class SetupFailed(RuntimeError):
     """A task could not set itself up in a worker; no item of it can run, so the stage stops."""
 
 
+def halts_stage(err: BaseException | None) -> bool:
+    """Errors that stop the stage at once instead of failing one item: those with a true
+    ``halts_stage`` attribute (e.g. :class:`~longtracerl.llm.base.EndpointDown`: the LLM endpoint is
+    down, so every item would fail). The item is not recorded; a re-run does it.
+    """
+    return bool(getattr(err, "halts_stage", False))
+
+
 class ItemTask(ABC):
     """Per-item work of a stage, shipped to workers. Subclasses define :meth:`run` and usually
     :meth:`setup`; attributes named in ``local_fields`` (open stores, clients) are not pickled.
@@ -176,6 +187,8 @@ class ItemTask(ABC):
             try:
                 return Outcome(self.run(item), attempts=attempt)
             except Exception as err:
+                if halts_stage(err):
+                    raise
                 error = f"{type(err).__name__}: {err}"
                 log.debug(
                     "%s: item failed (attempt %d): %s\n%s", self.name, attempt, error, traceback.format_exc()
@@ -346,7 +359,7 @@ class _PoolExecutor:
                 return
             for handle, res in self._wait(list(inflight)):
                 job = inflight.pop(handle)
-                if isinstance(res, SetupFailed):
+                if isinstance(res, SetupFailed) or halts_stage(res):
                     raise res
                 if isinstance(res, BaseException):
                     self._recover(handle, res)
@@ -390,9 +403,25 @@ class _PoolExecutor:
 _WORKER_TASK: ItemTask | None = None
 
 
-def _install_task(task: ItemTask) -> None:
+def _install_task(task: ItemTask, parent_pid: int | None = None) -> None:
     global _WORKER_TASK
     _WORKER_TASK = task
+    if parent_pid is not None:
+        _exit_with_parent(parent_pid)
+
+
+def _exit_with_parent(parent_pid: int, interval_s: float = 0.5) -> None:
+    """End this worker when the process that started it is gone (a SIGKILL gives the pool no
+    chance to stop its workers; they would live on holding their memory). A daemon thread
+    watches the parent id: once the parent dies the worker is re-parented and exits."""
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(interval_s)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
 
 
 def _run_installed(items: list[Any], max_retries: int, retry_wait_s: float) -> list[Outcome]:
@@ -423,7 +452,7 @@ class ProcessExecutor(_PoolExecutor):
             self.workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_install_task,
-            initargs=(task,),
+            initargs=(task, os.getpid()),
         )
 
     def _submit(self, items: list[Any]) -> Any:
@@ -522,7 +551,7 @@ class RayExecutor(_PoolExecutor):
                 res = ray.get(ref)
             except ray.exceptions.RayTaskError as err:  # run_chunk raised: the actor itself lives
                 cause = getattr(err, "cause", None)
-                res = cause if isinstance(cause, SetupFailed) else err
+                res = cause if isinstance(cause, SetupFailed) or halts_stage(cause) else err
             except ray.exceptions.RayError as err:  # the actor or its node died
                 if getattr(err, "actor_init_failed", False):  # e.g. the package is missing on a node
                     last = str(err).strip().splitlines()[-1] if str(err).strip() else type(err).__name__

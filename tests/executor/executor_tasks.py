@@ -61,3 +61,15 @@ class Unloadable(ItemTask):
 
     def run(self, item):
         return item
+
+
+class Sleepy(ItemTask):
+    """item -> the pid of the worker that ran it, after a short sleep (a long-running stage)."""
+
+    name = "sleepy"
+
+    def run(self, item):
+        import time
+
+        time.sleep(0.2)
+        return os.getpid()
