@@ -30,9 +30,10 @@ error that says so itself (:func:`halts_stage`, e.g. an LLM endpoint found down)
 at once, its item unrecorded.
 A worker that dies (a crash, an out-of-memory kill, a lost node) is replaced and the items it held
 are re-run one by one (in a local process pool, whose death takes every process's work with it,
-one at a time), so one poisonous item fails alone. Local worker processes end with
-the process that started them, even one killed by SIGKILL (a watchdog thread in each worker). A task whose ``setup`` fails (a missing
-corpus on a worker, a bad model name) ends the run with that error: no item could succeed.
+one at a time), so one poisonous item fails alone. Local worker processes end with the process
+that started them, even one killed by SIGKILL (a watchdog thread in each worker). A task whose
+``setup`` fails (a missing corpus on a worker, a bad model name) ends the run with that error: no
+item could succeed.
 
 Example:
     >>> class Square(ItemTask):
