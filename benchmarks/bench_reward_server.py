@@ -104,7 +104,9 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
     return status_line, await reader.readexactly(length)
 
 
-async def probe_health(host: str, port: int, stop: asyncio.Event, lat: list[float], every_s: float = 0.05) -> None:
+async def probe_health(
+    host: str, port: int, stop: asyncio.Event, lat: list[float], every_s: float = 0.05
+) -> None:
     """``GET /health`` on its own connection every ``every_s`` until ``stop``; latencies into ``lat``."""
     reader, writer = await asyncio.open_connection(host, port)
     try:
@@ -144,7 +146,13 @@ async def client(
 
 
 async def run_load(
-    host: str, port: int, path: str, bodies: list[bytes], n: int, clients: int, health: list[float] | None = None
+    host: str,
+    port: int,
+    path: str,
+    bodies: list[bytes],
+    n: int,
+    clients: int,
+    health: list[float] | None = None,
 ) -> tuple[float, list]:
     queue: asyncio.Queue = asyncio.Queue()
     for i in range(n):
@@ -205,7 +213,9 @@ def main() -> None:
         server_cpu0 = _cpu_of(server.pid)
         client_cpu0 = time.process_time()
         health: list[float] = []
-        wall, lat = asyncio.run(run_load("127.0.0.1", port, path, bodies, args.requests, args.clients, health))
+        wall, lat = asyncio.run(
+            run_load("127.0.0.1", port, path, bodies, args.requests, args.clients, health)
+        )
         client_cpu = time.process_time() - client_cpu0
         server_cpu = _cpu_of(server.pid) - server_cpu0
     finally:

@@ -195,35 +195,32 @@ def test_one_megabyte_response_through_server():
         assert r.status_code == 200 and r.json()["rubric_reward"] == 1.0
 
 
-def test_llm_judge_failures_give_zero_not_errors(fake_llm_server):
+def test_llm_judge_failures_are_503_not_zero(fake_llm_server):
     model = make_chat_model(
         "openai:judge", base_url=fake_llm_server.base_url, timeout_s=0.3, max_retries=0, backoff_s=0
     )
     judge = LLMJudge(model, backoff_s=0.0, max_total_s=5.0)
     with running(create_app(judge)) as url:
         fake_llm_server.default = FakeResponse.error(500)
-        t0 = time.monotonic()
         r = httpx.post(f"{url}/evaluate", json=_evaluate_body("Paris by the Seine"), timeout=30)
-        assert r.status_code == 200
-        assert r.json() == pytest.approx({"outcome_reward": 0.0, "rubric_reward": 0.5, "reward": 0.15})
+        assert r.status_code == 503 and r.headers["retry-after"]
+        assert r.json()["outcome_reward"] is None and r.json()["reward"] is None
+        assert "HTTP 500" in r.json()["judge_error"] and r.json()["rubric_reward"] == 0.5
         assert len(fake_llm_server.requests) == 3
         fake_llm_server.reset()
-        fake_llm_server.default = FakeResponse.chat("no fields here", delay_s=1.0)  # timeouts
-        r = httpx.post(f"{url}/evaluate", json=_evaluate_body("Paris by the Seine"), timeout=30)
-        assert r.status_code == 200 and r.json()["outcome_reward"] == 0.0
-        fake_llm_server.reset()
         fake_llm_server.default = FakeResponse.chat("no fields here")  # garbage
-        body = {"responses": ["r\n</think>\n\nParis<|im_end|>"], "label": "Paris", "question": "q"}
+        body = {"responses": ["r\n</think>\n\nParis<|im_end|>", "cut"], "label": "Paris", "question": "q"}
         r = httpx.post(f"{url}/evaluate_group", json=body, timeout=30)
-        res = r.json()["results"][0]
-        assert res["outcome"] == 0.0 and "unparseable" in res["judge_error"] and res["judge_attempts"] == 3
+        assert r.status_code == 503 and r.json()["judge_errors"] == 1
+        res = r.json()["results"]
+        assert "unparseable" in res[0]["judge_error"] and res[0]["judge_attempts"] == 3
+        assert res[1]["judge_error"] is None and res[1]["status"] == "unfinished"  # gated: never judged
         fake_llm_server.reset()
         fake_llm_server.default = FakeResponse.chat(
             "extracted_final_answer: Paris\nreasoning: ok\ncorrect: yes"
         )
         r = httpx.post(f"{url}/evaluate", json=_evaluate_body("Paris by the Seine"), timeout=30)
-        assert r.json()["outcome_reward"] == 1.0
-        assert time.monotonic() - t0 < 20
+        assert r.status_code == 200 and r.json()["outcome_reward"] == 1.0
 
 
 def test_bounded_concurrency_and_judge_off_the_loop():
@@ -265,7 +262,7 @@ def test_bounded_concurrency_and_judge_off_the_loop():
         health = client.get(f"{url}/health", timeout=10).json()
         assert judge.active == 2  # still blocked: health was served while both judge slots were busy
         judge.release.set()
-        assert 1 <= health["in_flight"] <= 2
+        assert health["in_flight"] >= 1  # requests in progress, the queued ones included
         for t in threads:
             t.join()
     assert results == [200] * 6
@@ -275,5 +272,13 @@ def test_bounded_concurrency_and_judge_off_the_loop():
 def test_default_concurrency():
     from longtracerl.rewards.server import default_concurrency
 
+    class Blocking:
+        name = "blocking"
+
+        def judge(self, question, answer, response, *, aliases=()):
+            raise NotImplementedError
+
     assert default_concurrency(RuleJudge()) == 1
-    assert default_concurrency(LLMJudge(make_chat_model("openai:x", base_url="http://127.0.0.1:9/v1"))) == 32
+    # the LLM judge is awaited on the loop: threads only parse and score
+    assert default_concurrency(LLMJudge(make_chat_model("openai:x", base_url="http://127.0.0.1:9/v1"))) == 1
+    assert default_concurrency(Blocking()) == 32

@@ -15,13 +15,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
+from test_reward_server import running
 
 from llm_servers import free_port
 from longtracerl.cli import main
 from longtracerl.config import ConfigError
 from longtracerl.rewards.judge import RuleJudge
 from longtracerl.rewards.server import check_bind, create_app, is_loopback
-from test_reward_server import running
 
 
 @pytest.fixture(scope="module")
@@ -180,5 +180,7 @@ def test_cli_refuses_open_bind_without_key(monkeypatch, capsys):
     assert main(["serve-reward", "--host", "0.0.0.0", "--port", "1", "--insecure-no-key"]) == 0
     assert started and started[0]["host"] == "0.0.0.0"
     monkeypatch.setenv("REWARD_TEST_KEY", "k")
-    assert main(["serve-reward", "--host", "0.0.0.0", "--port", "1", "--auth-key-env", "REWARD_TEST_KEY"]) == 0
+    assert (
+        main(["serve-reward", "--host", "0.0.0.0", "--port", "1", "--auth-key-env", "REWARD_TEST_KEY"]) == 0
+    )
     assert len(started) == 2

@@ -28,7 +28,8 @@ from longtracerl.agent.config import AgentConfig
 from longtracerl.agent.judge import AnswerChecker
 from longtracerl.agent.tools import ToolBox
 from longtracerl.config import ConfigError, config_hash, resolve
-from longtracerl.executor import Executor, ExecutorConfig, InlineExecutor, ItemTask, Outcome
+from longtracerl.executor import Executor, ExecutorConfig, InlineExecutor, ItemTask, Outcome, halts_stage
+from longtracerl.llm.base import EndpointError
 from longtracerl.records import (
     JsonlAppender,
     Provenance,
@@ -202,6 +203,8 @@ class AgentTask(ItemTask):
                 end = self.policy.run(q.question, tools, attempt=attempt, seed=seed)
             except Exception as err:  # a policy bug must not lose the run's other questions
                 log.exception("policy failed on %s attempt %d", q.question_id, attempt)
+            except EndpointError:
+                raise  # an LLM endpoint failure is no attempt: the question goes to the errors file
                 end = AttemptEnd("error", f"{type(err).__name__}: {err}")
             out.append(self._trajectory(q, attempt, seed, tools, end, self._correct(q, tools, end)))
             if out[-1].correct:
@@ -215,18 +218,29 @@ class AgentTask(ItemTask):
             return super().run_chunk(items, max_retries, retry_wait_s)
         return asyncio.run(self._arun_chunk(items))
 
+        halted = getattr(self, "_halted", None)
+        if halted is not None:  # the previous chunk found the endpoint down: stop the stage now
+            raise halted
     async def _arun_chunk(self, items: list[tuple[Question, int]]) -> list[Outcome]:
         sem = asyncio.Semaphore(self.cfg.concurrency)
 
         async def one(item: tuple[Question, int]) -> Outcome:
+        halt: list[BaseException] = []
             async with sem:
                 try:
                     return Outcome(await self._arun(*item))
+                if halt:  # the endpoint is down: do not start more questions
+                    return Outcome(error=f"{type(halt[0]).__name__}: {halt[0]}")
                 except Exception as err:
                     return Outcome(error=f"{type(err).__name__}: {err}")
 
+                    if halts_stage(err) and not halt:
+                        halt.append(err)
         try:
-            return list(await asyncio.gather(*(one(item) for item in items)))
+            outcomes = list(await asyncio.gather(*(one(item) for item in items)))
+            # the chunk's finished questions are written; the next chunk stops the stage
+            self._halted = halt[0] if halt else None
+            return outcomes
         finally:
             closer = getattr(self.policy, "aclose", None)
             if closer is not None:
@@ -241,6 +255,8 @@ class AgentTask(ItemTask):
                 end = await self.policy.arun(q.question, tools, attempt=attempt, seed=seed)
             except Exception as err:
                 log.exception("policy failed on %s attempt %d", q.question_id, attempt)
+            except EndpointError:
+                raise  # see run()
                 end = AttemptEnd("error", f"{type(err).__name__}: {err}")
             if self.checker.llm_judge is not None and end.reason == "answered":
                 correct = await asyncio.to_thread(self._correct, q, tools, end)
@@ -369,6 +385,9 @@ def run_agent(
                 bar.update(1)
     finally:
         results.close()
+        halted = getattr(task, "_halted", None)
+        if halted is not None:  # the endpoint went down in the last chunk
+            raise halted
         out.close()
         errors.close()
         if bar is not None:

@@ -9,7 +9,8 @@
 of one). Lines of one group must agree on label, question, rubrics and aliases. It writes one
 line per response (``id``, ``group_id`` and every :class:`~longtracerl.records.RewardResult`
 field) and a summary JSON (monitors over all responses) next to the output
-(``OUT.summary.json``) or at ``--summary``.
+(``OUT.summary.json``) or at ``--summary``. When some verdicts could not be obtained (their rows
+have ``judge_error``) it says so and exits with status 1.
 """
 
 from __future__ import annotations
@@ -64,15 +65,21 @@ def _add_judge_args(p: argparse.ArgumentParser) -> None:
         "--judge-budget",
         dest="judge_budget_s",
         type=float,
-        help="Seconds per verdict, retries included (300).",
+        help="Hard deadline of one verdict in seconds, all retries included (300).",
+    )
+    p.add_argument(
+        "--judge-concurrency",
+        dest="judge_concurrency",
+        type=int,
+        help="Grader calls in flight at once for --judge llm (128; a 64-connection trainer needs >= 64).",
     )
 
 
 # flag dest -> RewardConfig field (flags override --config and --set)
 _FIELDS = (
-    "judge", "base_url", "model", "api_key_env", "judge_timeout_s", "judge_budget_s", "processor", "mode", "eta",
-    "use_reasoning", "word_boundary", "host", "port", "auth_key_env", "insecure_no_key", "max_body_mb",
-    "max_concurrency",
+    "judge", "base_url", "model", "api_key_env", "judge_timeout_s", "judge_budget_s", "judge_concurrency",
+    "processor", "mode", "eta", "use_reasoning", "word_boundary", "host", "port", "auth_key_env",
+    "insecure_no_key", "max_body_mb", "max_concurrency", "offload_mb",
 )  # fmt: skip
 
 
@@ -106,6 +113,7 @@ def _judge_from_config(cfg: Any) -> Any:
         api_key_env=cfg.api_key_env,
         timeout_s=cfg.judge_timeout_s,
         max_total_s=cfg.judge_budget_s,
+        concurrency=cfg.judge_concurrency,
     )
 
 
@@ -141,7 +149,14 @@ def register(subparsers: Any) -> None:
         "--max-concurrency",
         dest="max_concurrency",
         type=int,
-        help="Requests scored at once; the rest wait (default: 1 for --judge rule, 32 for --judge llm).",
+        help="Worker threads for parsing and scoring (default 1: the work is CPU-bound; LLM verdicts "
+        "are awaited outside them, see --judge-concurrency).",
+    )
+    serve.add_argument(
+        "--offload-mb",
+        dest="offload_mb",
+        type=float,
+        help="Bodies this large (MiB) are scored in their own thread, so they do not hold up small ones (1).",
     )
     serve.add_argument("--log-level", default="warning", help="uvicorn log level (default warning).")
     add_config_args(serve)
@@ -194,10 +209,12 @@ def _serve(args: argparse.Namespace) -> int:
         host=cfg.host,
         port=cfg.port,
         api_key=key,
-        max_body_bytes=int(cfg.max_body_mb * 1024 * 1024),
-        max_concurrency=cfg.max_concurrency,
         log_level=args.log_level,
         insecure_no_key=cfg.insecure_no_key,
+        settings=cfg.settings(),
+        max_body_bytes=int(cfg.max_body_mb * 1024 * 1024),
+        max_concurrency=cfg.max_concurrency,
+        offload_bytes=int(cfg.offload_mb * 1024 * 1024),
     )
     return 0
 
@@ -232,7 +249,7 @@ def _score(args: argparse.Namespace) -> int:
     cfg = _config(args)
     if not Path(args.input).exists():
         raise FileNotFoundError(f"--input {args.input}: no such file")
-    processor = get_processor(cfg.processor)
+    settings = cfg.settings().replace(processor=get_processor(cfg.processor))
     groups = load_groups(args.input)
     judge = _judge_from_config(cfg)
     out_rows: list[dict[str, Any]] = []
@@ -245,13 +262,9 @@ def _score(args: argparse.Namespace) -> int:
             question=first.question,
             rubrics=first.rubrics,
             judge=judge,
-            processor=processor,
-            mode=cfg.mode,
-            eta=cfg.eta,
+            settings=settings,
             finish_reasons=[m.finish_reason for _, m in members],
-            use_reasoning=cfg.use_reasoning,
             aliases=first.aliases,
-            word_boundary=cfg.word_boundary,
         )
         for (lineno, m), r in zip(members, g.results, strict=True):
             results.append(r)
@@ -268,6 +281,7 @@ def _score(args: argparse.Namespace) -> int:
         "config": cfg.model_dump(mode="json"),
         "config_hash": config_hash(cfg),
         "monitors": batch_monitors(results),
+        "judge_errors": sum(1 for r in results if r.judge_error),
     }
     summary_path = args.summary or f"{args.out}.summary.json"
     atomic_write_text(summary_path, json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
@@ -278,4 +292,11 @@ def _score(args: argparse.Namespace) -> int:
         f"gated {m['gated_share'] or 0:.2%}; summary {summary_path}",
         file=sys.stderr,
     )
+    if summary["judge_errors"]:
+        print(
+            f"warning: {summary['judge_errors']} verdict(s) could not be obtained from the judge: those rows "
+            "have judge_error set and outcome/reward are placeholders, not judgements; score them again",
+            file=sys.stderr,
+        )
+        return 1
     return 0

@@ -31,6 +31,7 @@ Worked check (docs/method.md#worked-example):
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -41,7 +42,7 @@ from typing import Any
 from longtracerl.records import RewardResult
 from longtracerl.rewards.judge import Judge, JudgeResult
 from longtracerl.rewards.parse import REASONS, ParsedResponse, Processor, get_processor
-from longtracerl.rewards.rubric import rubric_score, scored_text
+from longtracerl.rewards.rubric import RubricScore, rubric_score, scored_text
 
 _ROUND = 12  # results are rounded to 12 decimals so 0.7 + 0.3 * 0.75 prints as 0.925
 
@@ -108,10 +109,18 @@ def normalise_group(rubrics: Sequence[float]) -> list[float]:
 
 
 def combine_group(
-    outcomes: Sequence[float], rubrics: Sequence[float], *, mode: str = "positive-only", eta: float = 0.3
+    outcomes: Sequence[float],
+    rubrics: Sequence[float],
+    *,
+    mode: str = "positive-only",
+    eta: float = 0.3,
+    group_normalise: bool = True,
 ) -> list[float]:
-    """Final rewards of one group (see the module table). Inputs must lie in [0, 1]."""
+    """Final rewards of one group (see the module table). Inputs must lie in [0, 1].
+
+    ``group_normalise=False`` uses the raw rubric scores (``M`` = 1)."""
     fn, normalised = _mode(mode)
+    normalised = normalised and group_normalise
     eta = _check_eta(eta)
     o = _check_unit(outcomes, "outcomes")
     r = _check_unit(rubrics, "rubrics")
@@ -228,12 +237,94 @@ def batch_monitors(results: Sequence[RewardResult]) -> dict[str, Any]:
     }
 
 
+# --------------------------------------------------------------------------- settings
+
+_SETTING_NAMES = (
+    "mode", "eta", "processor", "use_content", "use_reasoning", "word_boundary", "group_normalise",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class RewardSettings:
+    """How responses become rewards: the one settings object of every path.
+
+    :func:`score_group`, :func:`score_one`, :func:`score_parsed`, ``reward score``, the reward
+    server and the TRL/verl/slime adapters all take one of these (or its fields as keyword
+    overrides), so a setting cannot reach one path and miss another.
+
+    Fields: ``mode`` (see :data:`MODES`), ``eta`` (rubric weight in [0, 1]), ``processor`` (a
+    registry name, ``module:attr`` from trusted config, or a processor object), ``use_content``
+    and ``use_reasoning`` (which text the rubric is scored on), ``word_boundary`` (a departure:
+    rubrics must match whole tokens), ``group_normalise`` (divide by the group max ``M``; off
+    means ``r' = r``, which is what :func:`score_one` always does).
+
+    >>> s = RewardSettings().replace(eta=0.5, mode="mix")
+    >>> (s.mode, s.eta, s.processor)
+    ('mix', 0.5, 'qwen3-thinking')
+    """
+
+    mode: str = "positive-only"
+    eta: float = 0.3
+    processor: str | Processor = "qwen3-thinking"
+    use_content: bool = True
+    use_reasoning: bool = False
+    word_boundary: bool = False
+    group_normalise: bool = True
+
+    def __post_init__(self) -> None:
+        _mode(self.mode)
+        object.__setattr__(self, "eta", _check_eta(self.eta))
+        for name in ("use_content", "use_reasoning", "word_boundary", "group_normalise"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"RewardSettings.{name} must be true or false, got {getattr(self, name)!r}")
+
+    def replace(self, **changes: Any) -> RewardSettings:
+        """A copy with some fields changed; ``None`` values keep the current value."""
+        unknown = sorted(set(changes) - set(_SETTING_NAMES))
+        if unknown:
+            raise TypeError(f"unknown reward setting(s) {unknown}. Valid: {', '.join(_SETTING_NAMES)}")
+        changes = {k: v for k, v in changes.items() if v is not None}
+        return dataclasses.replace(self, **changes) if changes else self
+
+    @property
+    def parser(self) -> Processor:
+        """The processor object (a registry name or ``module:attr`` resolved once)."""
+        cached = self.__dict__.get("_parser")
+        if cached is None:
+            cached = get_processor(self.processor)
+            object.__setattr__(self, "_parser", cached)
+        return cached
+
+
+def _settings(settings: RewardSettings | None, overrides: dict[str, Any]) -> RewardSettings:
+    return (settings or RewardSettings()).replace(**overrides)
+
+
 # --------------------------------------------------------------------------- one-call scoring
+
+
+class JudgeFailure(RuntimeError):
+    """Some verdicts could not be obtained (timeout, grader errors, unparseable replies).
+
+    Raised by the framework adapters instead of training on outcome 0; ``errors`` lists the
+    ``judge_error`` messages.
+    """
+
+    def __init__(self, errors: Sequence[str], where: str = ""):
+        self.errors = list(errors)
+        super().__init__(
+            f"{where}{len(self.errors)} verdict(s) could not be obtained from the judge "
+            f"(first: {self.errors[0] if self.errors else '?'}); refusing to score them as wrong answers"
+        )
 
 
 @dataclass
 class GroupScore:
-    """Scores of one prompt's group: per-response results (with advantages) and monitors."""
+    """Scores of one prompt's group: per-response results (with advantages) and monitors.
+
+    A result whose ``judge_error`` is set has no verdict: its ``outcome`` 0 and ``reward`` are
+    placeholders, not a judgement (see :attr:`judge_errors`).
+    """
 
     results: list[RewardResult]
     monitors: dict[str, Any] = field(default_factory=dict)
@@ -246,18 +337,107 @@ class GroupScore:
     def advantages(self) -> list[float]:
         return [r.advantage if r.advantage is not None else 0.0 for r in self.results]
 
+    @property
+    def judge_errors(self) -> list[str]:
+        """The ``judge_error`` of every response whose verdict could not be obtained."""
+        return [r.judge_error for r in self.results if r.judge_error]
+
+    def raise_on_judge_failure(self, where: str = "") -> GroupScore:
+        """``self``, or :class:`JudgeFailure` when any verdict is missing."""
+        if self.judge_errors:
+            raise JudgeFailure(self.judge_errors, where)
+        return self
+
+
+@dataclass
+class PreparedGroup:
+    """A parsed group with its rubric (or F-beta) scores, waiting for verdicts.
+
+    ``to_judge`` holds ``(index, content)`` of the responses that passed the gate. The server
+    fills the verdicts asynchronously; :func:`score_parsed` fills them with :meth:`Judge.judge`.
+    """
+
+    parsed: list[ParsedResponse]
+    rubrics: list[RubricScore]
+    settings: RewardSettings
+
+    @property
+    def to_judge(self) -> list[tuple[int, str]]:
+        return [(i, p.content) for i, p in enumerate(self.parsed) if p.ok]
+
+
+def prepare_parsed(
+    parsed: Sequence[ParsedResponse], rubrics: Sequence[str], settings: RewardSettings
+) -> PreparedGroup:
+    """Rubric recall (or, in ``longrlvr`` mode, F-beta of cited chunk ids) of each response."""
+    if settings.mode == "longrlvr":
+        gold = [str(x) for x in rubrics]
+        scores = []
+        for p in parsed:
+            ids = useful_chunk_ids(p.content) or useful_chunk_ids(p.reasoning) or []
+            hit = set(ids) & set(gold)
+            scores.append(
+                RubricScore(
+                    fbeta(ids, gold), [g for g in gold if g in hit], [g for g in gold if g not in hit]
+                )
+            )
+        return PreparedGroup(list(parsed), scores, settings)
+    text = [
+        scored_text(
+            p.content, p.reasoning, use_content=settings.use_content, use_reasoning=settings.use_reasoning
+        )
+        for p in parsed
+    ]
+    scores = [rubric_score(t, rubrics, word_boundary=settings.word_boundary) for t in text]
+    return PreparedGroup(list(parsed), scores, settings)
+
+
+def finish_group(prepared: PreparedGroup, verdicts: dict[int, JudgeResult]) -> GroupScore:
+    """Combine verdicts and rubric scores (the one combination step of every path)."""
+    settings = prepared.settings
+    fn, normalised = _mode(settings.mode)
+    raw = [s.score for s in prepared.rubrics]
+    norm = normalise_group(raw) if (settings.group_normalise and normalised) else raw
+    results: list[RewardResult] = []
+    for i, p in enumerate(prepared.parsed):
+        v = verdicts.get(i)
+        o = 1.0 if (v is not None and v.correct and not v.error) else 0.0
+        results.append(
+            RewardResult(
+                reward=0.0 if not p.ok else round(fn(o, norm[i], settings.eta), _ROUND),
+                outcome=o,
+                rubric=raw[i],
+                rubric_normalised=norm[i],
+                gated=not p.ok,
+                gate_reasons=list(p.reasons),
+                matched=prepared.rubrics[i].matched,
+                missing=prepared.rubrics[i].missing,
+                extracted_answer=v.extracted_answer if v else None,
+                judge_error=v.error if v else None,
+                status=p.status,
+                judge_attempts=v.attempts if v else 0,
+                judge_method=v.method if v else None,
+            )
+        )
+    for r, a in zip(results, grpo_advantages([r.reward for r in results]), strict=True):
+        r.advantage = a
+    return GroupScore(results, batch_monitors(results))
+
 
 def _judge_all(
     judge: Judge, items: list[tuple[int, str]], question: str, label: str, aliases: Sequence[str]
 ) -> dict[int, JudgeResult]:
+    """Judge only the responses that passed parsing; an exception becomes a recorded failure."""
+    if not items:
+        return {}
     workers = min(int(getattr(judge, "max_concurrency", 1) or 1), len(items))
 
     def one(item: tuple[int, str]) -> tuple[int, JudgeResult]:
         i, content = item
         try:
             return i, judge.judge(question, label, content, aliases=aliases)
-        except Exception as err:  # a judge must never crash training: record, outcome 0
-            return i, _judge_failure(err)
+        except Exception as err:  # recorded as a judge failure (judge_error), never as outcome 0
+            return i, judge_failure(err)
 
     if workers <= 1:
         return dict(map(one, items))
@@ -265,7 +445,8 @@ def _judge_all(
         return dict(pool.map(one, items))
 
 
-def _judge_failure(err: Exception) -> JudgeResult:
+def judge_failure(err: BaseException) -> JudgeResult:
+    """The result recorded when a judge raised instead of answering."""
     return JudgeResult(False, None, None, None, f"judge raised {type(err).__name__}: {err}", 0, "error")
 
 
@@ -276,50 +457,13 @@ def score_parsed(
     question: str,
     rubrics: Sequence[str],
     judge: Judge,
-    mode: str = "positive-only",
-    eta: float = 0.3,
-    use_content: bool = True,
-    use_reasoning: bool = False,
+    settings: RewardSettings | None = None,
     aliases: Sequence[str] = (),
-    group_normalise: bool = True,
-    word_boundary: bool = False,
+    **overrides: Any,
 ) -> GroupScore:
     """Score already-parsed responses of one group (see :func:`score_group`)."""
-    if mode == "longrlvr":
-        return _score_longrlvr(
-            parsed, label=label, question=question, gold=rubrics, judge=judge, eta=eta, aliases=aliases
-        )
-    fn, normalised = _mode(mode)
-    eta = _check_eta(eta)
-    rubric_scores = [
-        rubric_score(
-            scored_text(p.content, p.reasoning, use_content=use_content, use_reasoning=use_reasoning),
-            rubrics,
-            word_boundary=word_boundary,
-        )
-        for p in parsed
-    ]
-    verdicts = _judge_ok(parsed, judge, question, label, aliases)
-    raw = [s.score for s in rubric_scores]
-    norm = normalise_group(raw) if (group_normalise and normalised) else raw
-    results: list[RewardResult] = []
-    for i, p in enumerate(parsed):
-        v = verdicts.get(i)
-        o = 1.0 if (v is not None and v.correct) else 0.0
-        reward = 0.0 if not p.ok else round(fn(o, norm[i], eta), _ROUND)
-        results.append(
-            _result(
-                p,
-                v,
-                reward=reward,
-                outcome=o,
-                rubric=raw[i],
-                rubric_normalised=norm[i],
-                matched=rubric_scores[i].matched,
-                missing=rubric_scores[i].missing,
-            )
-        )
-    return _group(results)
+    prepared = prepare_parsed(parsed, rubrics, _settings(settings, overrides))
+    return finish_group(prepared, _judge_all(judge, prepared.to_judge, question, label, aliases))
 
 
 def score_group(
@@ -329,22 +473,21 @@ def score_group(
     question: str,
     rubrics: Sequence[str],
     judge: Judge,
-    processor: str | Processor = "qwen3-thinking",
-    mode: str = "positive-only",
-    eta: float = 0.3,
+    settings: RewardSettings | None = None,
     finish_reasons: Sequence[str | None] | None = None,
-    use_reasoning: bool = False,
-    use_content: bool = True,
     aliases: Sequence[str] = (),
-    word_boundary: bool = False,
+    **overrides: Any,
 ) -> GroupScore:
     """Score the raw responses of one prompt: parse, gate, judge, rubric, combine, advantages.
 
-    Truncated, aborted, unfinished and ill-formed responses get reward 0 and are not judged.
-    ``finish_reasons`` (one per response, e.g. ``"stop"``/``"length"``/``"abort"``) tell the
-    parser how generation ended when the framework strips the stop token (see
-    :mod:`longtracerl.rewards.parse`). In ``longrlvr`` mode ``rubrics`` are the gold chunk ids and
-    the second component is the F-beta of the cited ids.
+    ``settings`` (default :class:`RewardSettings`) says how; keyword ``overrides`` (``mode=``,
+    ``eta=``, ``processor=``, ``use_content=``, ``use_reasoning=``, ``word_boundary=``,
+    ``group_normalise=``) change single fields. Truncated, aborted, unfinished and ill-formed
+    responses get reward 0 and are not judged. ``finish_reasons`` (one per response, e.g.
+    ``"stop"``/``"length"``/``"abort"``) tell the parser how generation ended when the framework
+    strips the stop token (see :mod:`longtracerl.rewards.parse`). In ``longrlvr`` mode
+    ``rubrics`` are the gold chunk ids and the second component is the F-beta of the cited ids.
+    A verdict the judge could not give leaves ``judge_error`` set (see :class:`GroupScore`).
 
     >>> from longtracerl.rewards.judge import RuleJudge
     >>> g = score_group(["r\\n</think>\\n\\nParis<|im_end|>", "r\\n</think>\\n\\nLyon<|im_end|>", "cut"],
@@ -353,106 +496,26 @@ def score_group(
     >>> [r.reward for r in g.results], [r.status for r in g.results]
     ([1.0, 0.0, 0.0], ['ok', 'ok', 'truncated'])
     """
-    proc = get_processor(processor)
-    if finish_reasons is not None and len(finish_reasons) != len(responses):
-        raise ValueError(f"finish_reasons has {len(finish_reasons)} values for {len(responses)} responses")
-    reasons = finish_reasons if finish_reasons is not None else [None] * len(responses)
-    parsed = [proc.parse(t, fr) for t, fr in zip(responses, reasons, strict=True)]
+    s = _settings(settings, overrides)
     return score_parsed(
-        parsed,
+        parse_all(responses, finish_reasons, s.parser),
         label=label,
         question=question,
         rubrics=rubrics,
         judge=judge,
-        mode=mode,
-        eta=eta,
-        use_content=use_content,
-        use_reasoning=use_reasoning,
+        settings=s,
         aliases=aliases,
-        word_boundary=word_boundary,
     )
 
 
-def _judge_ok(
-    parsed: Sequence[ParsedResponse], judge: Judge, question: str, label: str, aliases: Sequence[str]
-) -> dict[int, JudgeResult]:
-    """Judge only the responses that passed parsing; a failing judge gives recorded zeros."""
-    to_judge = [(i, p.content) for i, p in enumerate(parsed) if p.ok]
-    if not to_judge:
-        return {}
-    try:
-        return _judge_all(judge, to_judge, question, label, aliases)
-    except Exception as err:  # a judge must never crash training: record and score 0
-        return {i: _judge_failure(err) for i, _ in to_judge}
-
-
-def _result(
-    p: ParsedResponse,
-    v: JudgeResult | None,
-    *,
-    reward: float,
-    outcome: float,
-    rubric: float,
-    rubric_normalised: float,
-    matched: list[str],
-    missing: list[str],
-) -> RewardResult:
-    return RewardResult(
-        reward=reward,
-        outcome=outcome,
-        rubric=rubric,
-        rubric_normalised=rubric_normalised,
-        gated=not p.ok,
-        gate_reasons=list(p.reasons),
-        matched=matched,
-        missing=missing,
-        extracted_answer=v.extracted_answer if v else None,
-        judge_error=v.error if v else None,
-        status=p.status,
-        judge_attempts=v.attempts if v else 0,
-        judge_method=v.method if v else None,
-    )
-
-
-def _group(results: list[RewardResult]) -> GroupScore:
-    """Attach GRPO advantages and the batch monitors."""
-    for r, a in zip(results, grpo_advantages([r.reward for r in results]), strict=True):
-        r.advantage = a
-    return GroupScore(results, batch_monitors(results))
-
-
-def _score_longrlvr(
-    parsed: Sequence[ParsedResponse],
-    *,
-    label: str,
-    question: str,
-    gold: Sequence[str],
-    judge: Judge,
-    eta: float,
-    aliases: Sequence[str],
-) -> GroupScore:
-    eta = _check_eta(eta)
-    verdicts = _judge_ok(parsed, judge, question, label, aliases)
-    results = []
-    for i, p in enumerate(parsed):
-        v = verdicts.get(i)
-        o = 1.0 if (v is not None and v.correct) else 0.0
-        ids = useful_chunk_ids(p.content) or useful_chunk_ids(p.reasoning) or []
-        f = fbeta(ids, [str(x) for x in gold])
-        hit = set(ids) & {str(x) for x in gold}
-        results.append(
-            _result(
-                p,
-                v,
-                reward=0.0 if not p.ok else round(_longrlvr(o, f, eta), _ROUND),
-                outcome=o,
-                rubric=f,
-                rubric_normalised=f,
-                matched=[str(x) for x in gold if str(x) in hit],
-                missing=[str(x) for x in gold if str(x) not in hit],
-            )
-        )
-    return _group(results)
+def parse_all(
+    responses: Sequence[str], finish_reasons: Sequence[str | None] | None, processor: Processor
+) -> list[ParsedResponse]:
+    """Parse a group's raw responses (``finish_reasons`` None, or one per response)."""
+    if finish_reasons is not None and len(finish_reasons) != len(responses):
+        raise ValueError(f"finish_reasons has {len(finish_reasons)} values for {len(responses)} responses")
+    reasons = finish_reasons if finish_reasons is not None else [None] * len(responses)
+    return [processor.parse(t, fr) for t, fr in zip(responses, reasons, strict=True)]
 
 
 def score_one(
@@ -462,30 +525,22 @@ def score_one(
     question: str,
     rubrics: Sequence[str],
     judge: Judge,
-    processor: str | Processor = "qwen3-thinking",
-    mode: str = "positive-only",
-    eta: float = 0.3,
+    settings: RewardSettings | None = None,
     finish_reason: str | None = None,
-    use_reasoning: bool = False,
-    use_content: bool = True,
     aliases: Sequence[str] = (),
+    **overrides: Any,
 ) -> RewardResult:
     """Score one response alone: no group, so the rubric score is used raw (``M`` = 1) and the
     advantage is None. ``mode="mix"`` gives the authors' per-sample ``/evaluate`` reward."""
-    proc = get_processor(processor)
-    parsed = proc.parse(response, finish_reason)
+    s = _settings(settings, overrides).replace(group_normalise=False)
     res = score_parsed(
-        [parsed],
+        [s.parser.parse(response, finish_reason)],
         label=label,
         question=question,
         rubrics=rubrics,
         judge=judge,
-        mode=mode,
-        eta=eta,
-        use_content=use_content,
-        use_reasoning=use_reasoning,
+        settings=s,
         aliases=aliases,
-        group_normalise=False,
     )
     out = res.results[0]
     out.advantage = None

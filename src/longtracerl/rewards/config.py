@@ -11,11 +11,14 @@ Example:
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import model_validator
 
 from longtracerl.config import Field, StageConfig
+
+if TYPE_CHECKING:
+    from longtracerl.rewards.combine import RewardSettings
 
 
 class RewardConfig(StageConfig):
@@ -23,21 +26,37 @@ class RewardConfig(StageConfig):
         default="rule",
         description="Answer judge: 'llm' (the method: an OpenAI-compatible grader) or 'rule' (offline approximation).",
     )
-    base_url: str | None = Field(
-        default=None, description="Grader endpoint for judge=llm, e.g. http://127.0.0.1:8001/v1."
+    base_url: str | list[str] | None = Field(
+        default=None,
+        description="Grader endpoint for judge=llm, e.g. http://127.0.0.1:8001/v1; several (a list, or "
+        "comma-separated) form a pool: round-robin, a failing one skipped for a while.",
     )
     model: str | None = Field(default=None, description="Grader model name for judge=llm.")
     api_key_env: str | None = Field(
         default=None, description="Environment variable holding the grader's API key."
     )
     judge_timeout_s: float = Field(default=60.0, gt=0, description="Seconds per grader request.")
-    judge_budget_s: float = Field(default=300.0, gt=0, description="Seconds per verdict, retries included.")
+    judge_budget_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="Hard deadline of one verdict, all calls, retries and pauses included.",
+    )
+    judge_concurrency: int = Field(
+        default=128,
+        ge=1,
+        le=4096,
+        description="Grader calls in flight at once (judge=llm). A trainer with 64 connections needs at least 64.",
+    )
     processor: str = Field(default="qwen3-thinking", description="Response processor name or module:attr.")
     mode: str = Field(default="positive-only", description="Group combination mode (see docs/rewards.md).")
     eta: float = Field(default=0.3, ge=0.0, le=1.0, description="Rubric weight; 0 = judge accuracy.")
+    use_content: bool = Field(default=True, description="Score rubrics on the answer content (the method).")
     use_reasoning: bool = Field(default=False, description="Also score rubrics on the reasoning.")
     word_boundary: bool = Field(
         default=False, description="Departure: rubrics must match on token boundaries (off in the method)."
+    )
+    group_normalise: bool = Field(
+        default=True, description="Divide rubric scores by the group max M (the method); off: r' = r."
     )
     host: str = Field(default="127.0.0.1", description="serve-reward: bind address.")
     port: int = Field(default=8000, ge=0, le=65535, description="serve-reward: port.")
@@ -50,7 +69,16 @@ class RewardConfig(StageConfig):
     )
     max_body_mb: float = Field(default=16.0, gt=0, description="serve-reward: largest request body (MiB).")
     max_concurrency: int | None = Field(
-        default=None, ge=1, description="serve-reward: requests scored at once (default 1 rule / 32 llm)."
+        default=None,
+        ge=1,
+        description="serve-reward: worker threads for parsing and scoring (default 1; 32 for a blocking "
+        "custom judge). LLM verdicts are awaited outside them (see judge_concurrency).",
+    )
+    offload_mb: float = Field(
+        default=1.0,
+        gt=0,
+        description="serve-reward: bodies this large (MiB) are scored in their own thread, so they do not "
+        "hold up small requests.",
     )
 
     @model_validator(mode="after")
@@ -61,4 +89,19 @@ class RewardConfig(StageConfig):
             raise ValueError(f"mode '{self.mode}' unknown; valid: {', '.join(MODES)}")
         if self.judge == "llm" and not self.model:
             raise ValueError("judge=llm needs model (the grader model name served at base_url); set --model")
+        self.settings()  # the processor name and the combination fields, checked once
         return self
+
+    def settings(self) -> RewardSettings:
+        """The reward settings these fields describe (shared by every scoring path)."""
+        from longtracerl.rewards.combine import RewardSettings
+
+        return RewardSettings(
+            mode=self.mode,
+            eta=self.eta,
+            processor=self.processor,
+            use_content=self.use_content,
+            use_reasoning=self.use_reasoning,
+            word_boundary=self.word_boundary,
+            group_normalise=self.group_normalise,
+        )

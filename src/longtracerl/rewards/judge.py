@@ -4,9 +4,10 @@
   OpenAI-compatible endpoint in practice) gets the bare question, the correct answer and the
   response content, and must reply with ``extracted_final_answer:``, ``reasoning:`` and
   ``correct: yes|no``. Unparseable replies are asked again (3 calls in all); a call that raises
-  :class:`~longtracerl.llm.base.LLMError` is retried (3 attempts), with a bounded total time; when
-  nothing usable came back the result is ``correct=False`` with ``error`` saying why. Parsed
-  verdicts are cached by a digest of (question, answer, response, aliases).
+  :class:`~longtracerl.llm.base.LLMError` is retried (3 attempts), all under one hard deadline;
+  when nothing usable came back the result has ``error`` saying why: that is a judge failure,
+  not a wrong answer. Parsed verdicts are cached by a digest of (question, answer, response,
+  aliases).
 - :class:`RuleJudge` is an offline **approximation** for tests and runs without an LLM:
   normalised exact match, containment of the gold answer in a short extracted answer, token F1
   over a threshold, numeric tolerance, and alias lists. Its results say ``approximate=True``.
@@ -23,16 +24,18 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import math
+import os
 import random
 import re
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from longtracerl.llm.base import ChatModel, ChatParams, LLMError
 from longtracerl.text import normalize_answer, token_f1
@@ -266,14 +269,27 @@ def parse_grader_reply(reply: str) -> ParsedVerdict | None:
 class LLMJudge:
     """The method's judge over any :class:`ChatModel` (docs/method.md#outcome-reward).
 
+    ``max_total_s`` is a hard deadline for one verdict, every call, retry and pause included
+    (``asyncio.wait_for`` around the whole attempt loop): when it passes, the call in flight is
+    cancelled and the result says so in ``error``. :meth:`ajudge` runs on the caller's event
+    loop (the reward server's); :meth:`judge` (blocking, thread-safe) runs the same coroutine on
+    a private event loop thread, so both paths share one policy. A chat model without
+    ``acomplete`` is called in a private thread pool of ``max_concurrency`` threads.
+
+    A result with ``error`` set is **not** a verdict: callers must not read it as a wrong answer
+    (see :func:`longtracerl.rewards.combine.score_parsed` and the server's HTTP 503).
+
     Args:
         chat_model: the grader model (e.g. ``longtracerl.llm.openai.make_chat_model(...)``).
         params: sampling parameters for the grader (default: temperature 0, 1024 tokens).
         max_calls: grader calls per verdict when replies are unparseable (3, as the release).
         max_api_attempts: attempts per call when the client raises ``LLMError`` (3).
         backoff_s: base of the jittered exponential pause between failed attempts.
-        max_total_s: time budget for one verdict, all calls included; no retry starts after it.
+        max_total_s: hard deadline for one verdict, all calls included.
         cache_size: verdicts kept (LRU); 0 disables the cache.
+        max_concurrency: verdicts judged at once by the blocking path's callers (threads of
+            ``score_group``) and threads for a chat model without ``acomplete``. The HTTP client
+            has its own limit (``LLMConfig.concurrency``).
     """
 
     approximate = False
@@ -293,6 +309,8 @@ class LLMJudge:
     ):
         if max_calls < 1 or max_api_attempts < 1:
             raise ValueError("LLMJudge: max_calls and max_api_attempts must be >= 1")
+        if not max_total_s > 0:
+            raise ValueError("LLMJudge: max_total_s must be > 0")
         self.chat_model = chat_model
         self.name = f"llm:{getattr(chat_model, 'name', 'model')}"
         self.params = params or ChatParams(temperature=0.0, max_tokens=1024)
@@ -305,7 +323,10 @@ class LLMJudge:
         self.prompt = prompt
         self._cache: OrderedDict[bytes, JudgeResult] = OrderedDict()
         self._lock = threading.Lock()
+        self._runner: tuple[int, asyncio.AbstractEventLoop] | None = None
+        self._pool: ThreadPoolExecutor | None = None
         self.calls = 0  # grader calls made (for tests and monitors)
+        self.in_flight = 0  # grader calls running now
 
     def messages(self, question: str, answer: str, response: str, aliases: Sequence[str] = ()) -> list[dict]:
         alias_text = ""
@@ -315,6 +336,18 @@ class LLMJudge:
         return [{"role": "user", "content": text}]
 
     def judge(self, question: str, answer: str, response: str, *, aliases: Sequence[str] = ()) -> JudgeResult:
+        """Blocking :meth:`ajudge` (not from inside this judge's own loop)."""
+        if not response or not response.strip():
+            return JudgeResult(False, None, "empty response", None, None, 0, "llm")
+        future = asyncio.run_coroutine_threadsafe(
+            self.ajudge(question, answer, response, aliases=aliases), self._loop()
+        )
+        return future.result()
+
+    async def ajudge(
+        self, question: str, answer: str, response: str, *, aliases: Sequence[str] = ()
+    ) -> JudgeResult:
+        """One verdict, within ``max_total_s`` whatever the grader does."""
         if not response or not response.strip():
             return JudgeResult(False, None, "empty response", None, None, 0, "llm")
         key = _cache_key(question, answer, response, aliases)
@@ -324,7 +357,23 @@ class LLMJudge:
                 if hit is not None:
                     self._cache.move_to_end(key)
                     return _replace_cached(hit)
-        result = self._judge_uncached(question, answer, response, aliases)
+        progress = _Progress()
+        try:
+            result = await asyncio.wait_for(
+                self._attempts(self.messages(question, answer, response, aliases), progress),
+                self.max_total_s,
+            )
+        except TimeoutError:
+            result = JudgeResult(
+                False,
+                None,
+                None,
+                progress.raw,
+                f"time budget of {self.max_total_s:g}s spent (hard deadline over all calls); "
+                f"last problem: {progress.error or 'the grader had not answered'}",
+                progress.attempts,
+                "llm",
+            )
         if self.cache_size and result.error is None:
             with self._lock:
                 self._cache[key] = result
@@ -332,46 +381,42 @@ class LLMJudge:
                     self._cache.popitem(last=False)
         return result
 
-    def _pause(self, failures: int, deadline: float) -> bool:
-        """Sleep before the next try; False when the budget would be exceeded."""
-        delay = self.backoff_s * (2 ** max(failures - 1, 0)) * (0.5 + random.random())
-        if time.monotonic() + delay >= deadline:
-            return False
-        if delay > 0:
-            time.sleep(delay)
-        return True
+    async def _call(self, messages: list[dict]) -> Any:
+        native = getattr(self.chat_model, "acomplete", None)
+        if native is not None:
+            return await native(messages, self.params)
+        if self._pool is None:
+            with self._lock:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(max(1, self.max_concurrency), thread_name_prefix="judge")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, self.chat_model.complete, messages, self.params)
 
-    def _judge_uncached(
-        self, question: str, answer: str, response: str, aliases: Sequence[str]
-    ) -> JudgeResult:
-        deadline = time.monotonic() + self.max_total_s
-        messages = self.messages(question, answer, response, aliases)
-        attempts = 0
-        last_raw: str | None = None
-        last_error: str | None = None
+    async def _attempts(self, messages: list[dict], progress: _Progress) -> JudgeResult:
         calls_left = self.max_calls
         api_failures = 0
         while calls_left > 0:
-            if time.monotonic() >= deadline:
-                last_error = f"time budget of {self.max_total_s:g}s spent; last problem: {last_error}"
-                break
-            attempts += 1
+            progress.attempts += 1
             with self._lock:
                 self.calls += 1
+                self.in_flight += 1
             try:
-                completion = self.chat_model.complete(messages, self.params)
+                completion = await self._call(messages)
             except Exception as err:  # LLMError, or anything else a client lets through
                 api_failures += 1
                 kind = "" if isinstance(err, LLMError) else f"{type(err).__name__}: "
-                last_error = f"judge API error: {kind}{err}"
+                progress.error = f"judge API error: {kind}{err}"
                 if api_failures >= self.max_api_attempts:
                     break
-                if not self._pause(api_failures, deadline):
-                    last_error += f" (time budget of {self.max_total_s:g}s spent)"
-                    break
+                delay = self.backoff_s * (2 ** max(api_failures - 1, 0)) * (0.5 + random.random())
+                if delay > 0:
+                    await asyncio.sleep(delay)
                 continue
+            finally:
+                with self._lock:
+                    self.in_flight -= 1
             calls_left -= 1
-            last_raw = completion.text
+            progress.raw = completion.text
             verdict = parse_grader_reply(completion.text or "")
             if verdict is not None:
                 return JudgeResult(
@@ -380,11 +425,34 @@ class LLMJudge:
                     verdict.reasoning,
                     completion.text,
                     None,
-                    attempts,
+                    progress.attempts,
                     "llm",
                 )
-            last_error = "unparseable judge reply (no 'correct: yes|no')"
-        return JudgeResult(False, None, None, last_raw, last_error or "no verdict", attempts, "llm")
+            progress.error = "unparseable judge reply (no 'correct: yes|no')"
+        return JudgeResult(
+            False, None, None, progress.raw, progress.error or "no verdict", progress.attempts, "llm"
+        )
+
+    def _loop(self) -> asyncio.AbstractEventLoop:
+        """This judge's private event loop thread (started once per process, daemon)."""
+        runner = self._runner
+        if runner is not None and runner[0] == os.getpid():
+            return runner[1]
+        with self._lock:
+            if self._runner is None or self._runner[0] != os.getpid():  # none yet, or forked
+                loop = asyncio.new_event_loop()
+                threading.Thread(target=loop.run_forever, name="llm-judge-loop", daemon=True).start()
+                self._runner = (os.getpid(), loop)
+            return self._runner[1]
+
+
+@dataclass(slots=True)
+class _Progress:
+    """What the attempt loop saw so far (read when the deadline cuts it short)."""
+
+    attempts: int = 0
+    raw: str | None = None
+    error: str | None = None
 
 
 def _cache_key(question: str, answer: str, response: str, aliases: Sequence[str]) -> bytes:

@@ -11,43 +11,72 @@ Endpoints:
        "history": [{"role": "user", "content": str},
                    {"role": "assistant", "reasoning_content": str, "content": str}]}
 
-  Response ``{"outcome_reward": float, "rubric_reward": float, "reward": float}`` with
-  ``reward = (1 - eta) * outcome + eta * rubric`` (``eta = rubric_reward_ratio``), the rubric score
-  on the content (and/or reasoning, per the two flags); for ``longrlvr`` the rubric is the F-beta
-  (beta 2) of the chunk ids in the last ``<useful_chunks>`` block against ``rubrics`` and
-  ``reward = o + eta * F + (1 - eta) * o * F``. All zeros, without judging, when the last
-  message has no content. The per-sample reward is not group-normalised: the trainer's
-  post-processing does that (or use ``/evaluate_group``).
-- ``POST /evaluate_group``: the raw responses of one prompt and a processor name -> per-response
-  parse status and reasons, components, combined rewards, GRPO advantages, and monitors.
-- ``GET /health``: ``{"status": "ok", "judge": ..., "in_flight": n}``.
+  Response ``{"outcome_reward": float, "rubric_reward": float, "reward": float}``: the ``mix``
+  combination of :func:`~longtracerl.rewards.combine.finish_group` with ``M = 1``
+  (``reward = (1 - eta) * outcome + eta * rubric``, ``eta = rubric_reward_ratio``), or for
+  ``longrlvr`` the F-beta of the cited chunk ids and ``o + eta * F + (1 - eta) * o * F``. All
+  zeros, without judging, when the last message has no content. Fields the request leaves out
+  (``rubric_reward_ratio``, the two ``rubric_use_*`` flags) come from the server's settings.
+- ``POST /evaluate_group``: the raw responses of one prompt -> per-response parse status and
+  reasons, components, combined rewards, GRPO advantages and monitors. ``processor``, ``mode``,
+  ``eta``, ``use_content``, ``use_reasoning`` override the server's settings for this request;
+  ``processor`` must be a built-in name (422 otherwise: no request field reaches ``module:attr``).
+- ``GET /health``: ``{"status": "ok" | "degraded", ...}``; degraded while a judge failure
+  happened in the last ``health_window_s`` seconds. No key needed.
+- ``GET /metrics``: Prometheus text (requests by endpoint and status, judge failures, verdicts,
+  judge calls in flight, body bytes).
 
-Protection: binds 127.0.0.1 by default; optional bearer key (401 without it); request bodies
-over ``max_body_bytes`` get 413; at most ``max_concurrency`` requests are scored at once (the
-rest wait; beyond ``max_pending`` waiting, 503); scoring (judge calls included) runs in a thread
-pool, off the event loop (1 thread for the CPU-bound rule judge, 32 for the LLM judge, unless
-set).
+Judge failures: when a verdict could not be obtained (the judge's hard deadline passed, the
+grader kept failing or kept replying garbage), the answer is **HTTP 503** with ``Retry-After``
+and a ``judge_error`` field, never an outcome 0: the authors' trainer (slime's ``remote_rm``)
+raises on any status >= 400 and retries with backoff, so an outage delays training instead of
+teaching it that right answers are wrong.
+
+Where the work runs: the event loop only moves bytes. Parsing and rubric scoring run in a
+worker pool (``max_concurrency`` threads: 1 for a CPU-bound judge, whose work is all there);
+bodies of ``offload_bytes`` or more go to a separate one-thread pool, so one client sending
+15 MB bodies does not queue everyone else behind it. A judge with ``ajudge`` (the LLM judge) is
+awaited on the loop, so judge calls in flight are bounded by the judge's HTTP client
+(``--judge-concurrency``), not by threads.
+
+Protection: binds 127.0.0.1 by default and refuses a non-loopback address without a bearer key
+unless told ``insecure_no_key`` (:func:`check_bind`); bearer key (401 without it); bodies over
+``max_body_bytes`` get 413; beyond ``max_pending`` requests in progress, 503.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import hmac
 import json
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import Response
+from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from longtracerl.rewards.combine import MODES, fbeta, score_parsed, useful_chunk_ids
-from longtracerl.rewards.judge import Judge
-from longtracerl.rewards.parse import PROCESSORS, Processor
-from longtracerl.rewards.rubric import rubric_score, scored_text
+from longtracerl.rewards.combine import (
+    MODES,
+    GroupScore,
+    PreparedGroup,
+    RewardSettings,
+    finish_group,
+    judge_failure,
+    parse_all,
+    prepare_parsed,
+)
+from longtracerl.rewards.judge import Judge, JudgeResult
+from longtracerl.rewards.parse import PROCESSORS, ParsedResponse, Processor
 
 log = logging.getLogger(__name__)
+
+JUDGE_FAILURE_STATUS = 503  # documented: the trainer treats it as a failed request and retries
+JUDGE_RETRY_AFTER_S = 5
 
 
 # --------------------------------------------------------------------------- request models
@@ -57,9 +86,9 @@ class ExtraRewardInfo(BaseModel):
     model_config = ConfigDict(extra="ignore")
     question: str = ""
     rubrics: list[str] = Field(default_factory=list)
-    rubric_reward_ratio: float = Field(default=0.3, ge=0.0, le=1.0)
-    rubric_use_content: bool = True
-    rubric_use_reasoning_content: bool = False
+    rubric_reward_ratio: float | None = Field(default=None, ge=0.0, le=1.0)
+    rubric_use_content: bool | None = None
+    rubric_use_reasoning_content: bool | None = None
     dataset_name: Literal["longqa", "longrlvr"] = "longqa"
     aliases: list[str] = Field(default_factory=list, description="Extension: other accepted answers.")
 
@@ -78,35 +107,36 @@ class EvaluateRequest(BaseModel):
     history: list[Message] = Field(min_length=1)
 
 
-class EvaluateResponse(BaseModel):
-    outcome_reward: float
-    rubric_reward: float
-    reward: float
-
-
 class EvaluateGroupRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     responses: list[str] = Field(min_length=1, max_length=4096)
     label: str
     question: str = ""
     rubrics: list[str] = Field(default_factory=list)
-    processor: str = Field(
-        default="qwen3-thinking",
-        description="A built-in processor name only: a request never names code to import.",
+    processor: str | None = Field(
+        default=None, description="A built-in processor name only: a request never names code to import."
     )
-    mode: str = "positive-only"
-    eta: float = Field(default=0.3, ge=0.0, le=1.0)
+    mode: str | None = None
+    eta: float | None = Field(default=None, ge=0.0, le=1.0)
     finish_reasons: list[str | None] | None = None
-    use_reasoning: bool = False
-    use_content: bool = True
+    use_reasoning: bool | None = None
+    use_content: bool | None = None
     aliases: list[str] = Field(default_factory=list)
 
 
-# --------------------------------------------------------------------------- scoring
+# --------------------------------------------------------------------------- scoring (pure)
+
+
+class BadRequest(ValueError):
+    """A request that validates as JSON but asks for something invalid (422)."""
+
+    def __init__(self, detail: Any):
+        super().__init__(str(detail))
+        self.detail = detail
 
 
 def builtin_processor(name: str) -> Processor:
-    """A built-in response processor by name (``PROCESSORS``); anything else is a ``ValueError``.
+    """A built-in response processor by name (``PROCESSORS``); anything else is a ``BadRequest``.
 
     Request fields go through this, never through :func:`~longtracerl.rewards.parse.get_processor`,
     whose ``module:attr`` escape hatch would import and call whatever a client names.
@@ -114,64 +144,136 @@ def builtin_processor(name: str) -> Processor:
     proc = PROCESSORS.get(name) if isinstance(name, str) else None
     if proc is None:
         shown = name if isinstance(name, str) and len(name) <= 80 else f"{str(name)[:80]}..."
-        raise ValueError(
+        raise BadRequest(
             f"unknown processor {shown!r}: a request may name only a built-in processor "
             f"({', '.join(PROCESSORS)})"
         )
     return proc
 
 
-def evaluate_sample(req: EvaluateRequest, judge: Judge) -> dict[str, float]:
-    """The per-sample ``/evaluate`` semantics (pure; runs in a worker thread)."""
+@dataclass
+class Job:
+    """One request between its CPU steps: what to judge and how to answer."""
+
+    kind: Literal["evaluate", "evaluate_group"]
+    prepared: PreparedGroup | None  # None: answered without judging (empty content)
+    question: str = ""
+    label: str = ""
+    aliases: list[str] = field(default_factory=list)
+
+
+def _validated(raw: bytes, model: type[BaseModel]) -> Any:
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as err:
+        raise BadRequest(err.errors(include_url=False, include_context=False, include_input=False)) from None
+
+
+def _with(settings: RewardSettings, **changes: Any) -> RewardSettings:
+    try:
+        return settings.replace(**changes)
+    except ValueError as err:
+        raise BadRequest(str(err)) from None
+
+
+def prepare_evaluate(raw: bytes, settings: RewardSettings) -> Job:
+    """``/evaluate``: validate, split the last message, score the rubric (no judging yet)."""
+    req = _validated(raw, EvaluateRequest)
     info = req.extra_reward_info
     last = req.history[-1]
     content = last.content or ""
     if not content.strip():
-        return {"outcome_reward": 0.0, "rubric_reward": 0.0, "reward": 0.0}
-    eta = info.rubric_reward_ratio
-    try:
-        verdict = judge.judge(info.question, req.label, content, aliases=info.aliases)
-        outcome = 1.0 if verdict.correct else 0.0
-        if verdict.error:
-            log.warning("judge error (outcome 0): %s", verdict.error)
-    except Exception as err:  # never fail the trainer's request because the judge broke
-        log.warning("judge raised (outcome 0): %s", err)
-        outcome = 0.0
-    if info.dataset_name == "longrlvr":
-        ids = useful_chunk_ids(content) or []
-        f = fbeta(ids, info.rubrics)
-        reward = outcome + eta * f + (1 - eta) * outcome * f
-        return {"outcome_reward": outcome, "rubric_reward": f, "reward": round(reward, 12)}
-    text = scored_text(
-        content,
-        last.reasoning_content or "",
+        return Job("evaluate", None)
+    longrlvr = info.dataset_name == "longrlvr"
+    s = _with(
+        settings,
+        mode="longrlvr" if longrlvr else "mix",
+        eta=info.rubric_reward_ratio,
         use_content=info.rubric_use_content,
         use_reasoning=info.rubric_use_reasoning_content,
+        group_normalise=False,
     )
-    rubric = rubric_score(text, info.rubrics).score
-    reward = (1 - eta) * outcome + eta * rubric
-    return {"outcome_reward": outcome, "rubric_reward": rubric, "reward": round(reward, 12)}
+    # longrlvr cites chunk ids in the content only (the drop-in's rule), so no reasoning there
+    parsed = ParsedResponse("" if longrlvr else (last.reasoning_content or ""), content, "ok")
+    return Job("evaluate", prepare_parsed([parsed], info.rubrics, s), info.question, req.label, info.aliases)
 
 
-def evaluate_group(req: EvaluateGroupRequest, judge: Judge) -> dict[str, Any]:
-    """The ``/evaluate_group`` semantics (pure; runs in a worker thread)."""
-    proc = builtin_processor(req.processor)
-    reasons = req.finish_reasons if req.finish_reasons is not None else [None] * len(req.responses)
-    parsed = [proc.parse(t, fr) for t, fr in zip(req.responses, reasons, strict=True)]
-    group = score_parsed(
-        parsed,
-        label=req.label,
-        question=req.question,
-        rubrics=req.rubrics,
-        judge=judge,
+def prepare_group(raw: bytes, settings: RewardSettings) -> Job:
+    """``/evaluate_group``: validate, parse every response, score rubrics (no judging yet)."""
+    req = _validated(raw, EvaluateGroupRequest)
+    if req.finish_reasons is not None and len(req.finish_reasons) != len(req.responses):
+        raise BadRequest(
+            f"finish_reasons has {len(req.finish_reasons)} values for {len(req.responses)} responses"
+        )
+    if req.mode is not None and req.mode not in MODES:
+        raise BadRequest(f"unknown mode '{req.mode}'. Valid: {', '.join(MODES)}")
+    proc = builtin_processor(req.processor) if req.processor is not None else None
+    s = _with(
+        settings,
+        processor=proc,
         mode=req.mode,
         eta=req.eta,
-        use_reasoning=req.use_reasoning,
         use_content=req.use_content,
-        aliases=req.aliases,
+        use_reasoning=req.use_reasoning,
     )
+    parsed = parse_all(req.responses, req.finish_reasons, s.parser)
+    return Job("evaluate_group", prepare_parsed(parsed, req.rubrics, s), req.question, req.label, req.aliases)
+
+
+def judge_job(job: Job, judge: Judge) -> dict[int, JudgeResult]:
+    """Blocking verdicts for a job (a judge without ``ajudge``: runs in the worker thread)."""
+    out: dict[int, JudgeResult] = {}
+    for i, content in job.prepared.to_judge if job.prepared else ():
+        try:
+            out[i] = judge.judge(job.question, job.label, content, aliases=job.aliases)
+        except Exception as err:  # a failure, recorded as one (judge_error), never outcome 0
+            out[i] = judge_failure(err)
+    return out
+
+
+async def ajudge_job(job: Job, judge: Any) -> dict[int, JudgeResult]:
+    """Verdicts of a job from an async judge, all at once on the running loop."""
+    items = job.prepared.to_judge if job.prepared else []
+
+    async def one(content: str) -> JudgeResult:
+        try:
+            return await judge.ajudge(job.question, job.label, content, aliases=job.aliases)
+        except Exception as err:
+            return judge_failure(err)
+
+    results = await asyncio.gather(*(one(c) for _, c in items))
+    return {i: r for (i, _), r in zip(items, results, strict=True)}
+
+
+def answer(job: Job, verdicts: dict[int, JudgeResult]) -> tuple[int, bytes]:
+    """(HTTP status, JSON body) of a judged job: 200, or 503 when a verdict is missing."""
+    if job.prepared is None:
+        return 200, _dumps({"outcome_reward": 0.0, "rubric_reward": 0.0, "reward": 0.0})
+    group = finish_group(job.prepared, verdicts)
+    errors = group.judge_errors
+    if job.kind == "evaluate":
+        r = group.results[0]
+        if errors:
+            payload = {
+                "detail": f"judge failure: {errors[0]}",
+                "judge_error": errors[0],
+                "outcome_reward": None,
+                "rubric_reward": r.rubric,
+                "reward": None,
+            }
+            return JUDGE_FAILURE_STATUS, _dumps(payload)
+        return 200, _dumps({"outcome_reward": r.outcome, "rubric_reward": r.rubric, "reward": r.reward})
+    payload = _group_payload(job.prepared, group)
+    if errors:
+        payload = {"detail": f"judge failure on {len(errors)} response(s): {errors[0]}", "judge_error": errors[0],
+                   "judge_errors": len(errors), **payload}  # fmt: skip
+        return JUDGE_FAILURE_STATUS, _dumps(payload)
+    return 200, _dumps(payload)
+
+
+def _group_payload(prepared: PreparedGroup, group: GroupScore) -> dict[str, Any]:
     results = []
-    for p, r in zip(parsed, group.results, strict=True):
+    for p, r in zip(prepared.parsed, group.results, strict=True):
         row = r.model_dump()
         row["reasoning_chars"] = len(p.reasoning)
         row["content"] = p.content
@@ -184,7 +286,11 @@ def evaluate_group(req: EvaluateGroupRequest, judge: Judge) -> dict[str, Any]:
     }
 
 
-# --------------------------------------------------------------------------- app
+def _dumps(payload: Any) -> bytes:
+    return json.dumps(payload, ensure_ascii=False).encode()
+
+
+# --------------------------------------------------------------------------- guard (ASGI)
 
 
 class _Guard:
@@ -271,117 +377,224 @@ async def _reply(send: Any, status: int, payload: dict, headers: list | None = N
     await send({"type": "http.response.body", "body": body})
 
 
-def _json(payload: Any, status: int = 200) -> Response:
-    return Response(
-        json.dumps(payload, ensure_ascii=False).encode(), status_code=status, media_type="application/json"
-    )
+# --------------------------------------------------------------------------- counters
 
 
-async def _parse(request: Request, model: type[BaseModel]) -> Any:
-    """Validate the raw body in one step (faster than FastAPI's body parameters); 422 on errors."""
-    try:
-        return model.model_validate_json(await request.body())
-    except ValidationError as err:
-        detail = err.errors(include_url=False, include_context=False, include_input=False)
-        raise HTTPException(422, detail) from None
+class Stats:
+    """Counters behind ``/health`` and ``/metrics`` (touched from the event loop only)."""
+
+    def __init__(self, window_s: float):
+        self.window_s = window_s
+        self.started = time.time()
+        self.requests: collections.Counter[tuple[str, int]] = collections.Counter()
+        self.seconds: collections.Counter[str] = collections.Counter()
+        self.body_bytes = 0
+        self.offloaded = 0
+        self.in_flight = 0
+        self.verdicts = 0
+        self.judge_failures = 0
+        self.recent_failures: collections.deque[float] = collections.deque()
+        self.last_judge_error: str | None = None
+        self._last_log = 0.0
+        self._unlogged = 0
+
+    def judged(self, verdicts: dict[int, JudgeResult]) -> None:
+        for v in verdicts.values():
+            self.verdicts += 1
+            if v.error:
+                self.judge_failures += 1
+                self.recent_failures.append(time.monotonic())
+                self.last_judge_error = v.error
+                self._unlogged += 1
+        now = time.monotonic()
+        if self._unlogged and now - self._last_log >= 10.0:  # one line per 10 s, whatever the rate
+            log.warning(
+                "%d judge failure(s) answered with HTTP 503; last: %s", self._unlogged, self.last_judge_error
+            )
+            self._unlogged, self._last_log = 0, now
+
+    def recent(self) -> int:
+        cutoff = time.monotonic() - self.window_s
+        while self.recent_failures and self.recent_failures[0] < cutoff:
+            self.recent_failures.popleft()
+        return len(self.recent_failures)
+
+
+# --------------------------------------------------------------------------- app
 
 
 def create_app(
     judge: Judge,
     *,
+    settings: RewardSettings | None = None,
     api_key: str | None = None,
     max_body_bytes: int = 16 * 1024 * 1024,
     max_concurrency: int | None = None,
     max_pending: int = 4096,
+    offload_bytes: int = 1024 * 1024,
+    health_window_s: float = 60.0,
 ) -> Any:
-    """Build the ASGI app (FastAPI wrapped in the body-size limit).
+    """Build the ASGI app (FastAPI wrapped in the key check and the body-size limit).
 
-    ``max_concurrency`` (requests scored at once, each in a worker thread) defaults to
-    :func:`default_concurrency`: 1 for a CPU-bound judge such as the rule judge (more threads
-    only fight over the GIL: measured 497 req/s with 1 vs 266 req/s with 16, see
-    docs/rewards.md), 32 for the LLM judge, whose threads wait on the network.
+    ``settings`` are the defaults of every request (see :class:`RewardSettings`; its processor
+    may be ``module:attr``, resolved here, since it comes from the operator, not a client).
+    ``max_concurrency`` (worker threads for parsing and scoring) defaults to
+    :func:`default_concurrency`. Bodies of ``offload_bytes`` or more are scored in their own
+    one-thread pool.
     """
+    settings = settings or RewardSettings()
+    settings.parser  # noqa: B018 -- resolve a module:attr processor now, not per request
     if max_concurrency is None:
         max_concurrency = default_concurrency(judge)
     if max_concurrency < 1:
         raise ValueError("max_concurrency must be >= 1")
     app = FastAPI(title="longtracerl reward server", docs_url=None, redoc_url=None)
     pool = ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="reward")
-    state = {"in_flight": 0, "pending": 0, "served": 0}
-    slots: list[asyncio.Semaphore] = []  # created lazily inside the server's loop
+    big_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reward-big")
+    stats = Stats(health_window_s)
+    is_async = callable(getattr(judge, "ajudge", None))
 
-    async def run(fn: Any, *args: Any) -> Any:
-        if not slots:
-            slots.append(asyncio.Semaphore(max_concurrency))
-        if state["pending"] >= max_pending:
-            raise HTTPException(503, f"over {max_pending} requests waiting; retry later")
-        state["pending"] += 1
+    def full(prepare: Any, raw: bytes) -> tuple[int, bytes, dict[int, JudgeResult]]:
+        job = prepare(raw, settings)
+        verdicts = judge_job(job, judge)
+        return (*answer(job, verdicts), verdicts)
+
+    async def handle(endpoint: str, prepare: Any, request: Request) -> Response:
+        t0 = time.perf_counter()
+        status = 500
+        stats.in_flight += 1
         try:
-            await slots[0].acquire()
+            if stats.in_flight > max_pending:
+                raise HTTPException(503, f"over {max_pending} requests in progress; retry later")
+            raw = await request.body()
+            stats.body_bytes += len(raw)
+            lane = pool
+            if len(raw) >= offload_bytes:
+                lane, stats.offloaded = big_pool, stats.offloaded + 1
+            loop = asyncio.get_running_loop()
+            try:
+                if is_async:
+                    job = await loop.run_in_executor(lane, prepare, raw, settings)
+                    verdicts = await ajudge_job(job, judge)
+                    status, body = await loop.run_in_executor(lane, answer, job, verdicts)
+                else:
+                    status, body, verdicts = await loop.run_in_executor(lane, full, prepare, raw)
+            except BadRequest as err:
+                status = 422
+                raise HTTPException(422, err.detail) from None
+            stats.judged(verdicts)
+            headers = {"Retry-After": str(JUDGE_RETRY_AFTER_S)} if status == JUDGE_FAILURE_STATUS else None
+            return Response(body, status_code=status, media_type="application/json", headers=headers)
+        except HTTPException as err:
+            status = err.status_code
+            raise
         finally:
-            state["pending"] -= 1
-        state["in_flight"] += 1
-        try:
-            return await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
-        finally:
-            state["in_flight"] -= 1
-            state["served"] += 1
-            slots[0].release()
+            stats.in_flight -= 1
+            stats.requests[(endpoint, status)] += 1
+            stats.seconds[endpoint] += time.perf_counter() - t0
 
     @app.get("/health")
     async def health() -> dict[str, Any]:
+        recent = stats.recent()
         return {
-            "status": "ok",
+            "status": "degraded" if recent else "ok",
             "judge": getattr(judge, "name", type(judge).__name__),
             "judge_approximate": bool(
                 getattr(judge, "approximate", False) or getattr(judge, "name", "") == "rule"
             ),
-            "in_flight": state["in_flight"],
-            "served": state["served"],
+            "judge_failures": stats.judge_failures,
+            "judge_failures_recent": recent,
+            "health_window_s": health_window_s,
+            "last_judge_error": stats.last_judge_error,
+            "judge_calls_in_flight": getattr(judge, "in_flight", None),
+            "in_flight": stats.in_flight,
+            "served": sum(stats.requests.values()),
+            "settings": {k: v for k, v in vars(settings).items() if not k.startswith("_")}
+            | {"processor": getattr(settings.parser, "name", str(settings.processor))},
             "modes": list(MODES),
         }
 
+    @app.get("/metrics")
+    async def metrics() -> PlainTextResponse:
+        return PlainTextResponse(_prometheus(stats, judge))
+
     @app.post("/evaluate")
     async def evaluate(request: Request) -> Response:
-        req = await _parse(request, EvaluateRequest)
-        return _json(await run(evaluate_sample, req, judge))
+        return await handle("evaluate", prepare_evaluate, request)
 
     @app.post("/evaluate_group")
-    async def evaluate_group_endpoint(request: Request) -> Response:
-        req = await _parse(request, EvaluateGroupRequest)
-        if req.finish_reasons is not None and len(req.finish_reasons) != len(req.responses):
-            raise HTTPException(
-                422, f"finish_reasons has {len(req.finish_reasons)} values for {len(req.responses)} responses"
-            )
-        if req.mode not in MODES:
-            raise HTTPException(422, f"unknown mode '{req.mode}'. Valid: {', '.join(MODES)}")
-        try:
-            builtin_processor(req.processor)
-        except ValueError as err:
-            raise HTTPException(422, str(err)) from None
-        return _json(await run(evaluate_group, req, judge))
+    async def evaluate_group(request: Request) -> Response:
+        return await handle("evaluate_group", prepare_group, request)
 
-    app.router.on_shutdown.append(lambda: pool.shutdown(wait=False, cancel_futures=True))
+    def close() -> None:
+        pool.shutdown(wait=False, cancel_futures=True)
+        big_pool.shutdown(wait=False, cancel_futures=True)
+
+    app.router.on_shutdown.append(close)
     return _Guard(app, max_body_bytes, api_key)
 
 
-def default_concurrency(judge: Judge) -> int:
-    """Worker threads for scoring: many for network-bound judges, 1 for CPU-bound ones."""
-    from longtracerl.rewards.judge import LLMJudge
+def _prometheus(stats: Stats, judge: Any) -> str:
+    p = "longtracerl_reward_"
+    lines = [f"# TYPE {p}requests_total counter"]
+    for (endpoint, status), n in sorted(stats.requests.items()):
+        lines.append(f'{p}requests_total{{endpoint="{endpoint}",status="{status}"}} {n}')
+    lines.append(f"# TYPE {p}request_seconds_total counter")
+    for endpoint, sec in sorted(stats.seconds.items()):
+        lines.append(f'{p}request_seconds_total{{endpoint="{endpoint}"}} {sec:.6f}')
+    in_flight = getattr(judge, "in_flight", None)
+    lines += [
+        f"# TYPE {p}verdicts_total counter",
+        f"{p}verdicts_total {stats.verdicts}",
+        f"# TYPE {p}judge_failures_total counter",
+        f"{p}judge_failures_total {stats.judge_failures}",
+        f"# TYPE {p}judge_failures_recent gauge",
+        f"{p}judge_failures_recent {stats.recent()}",
+        f"# TYPE {p}requests_in_flight gauge",
+        f"{p}requests_in_flight {stats.in_flight}",
+        f"# TYPE {p}body_bytes_total counter",
+        f"{p}body_bytes_total {stats.body_bytes}",
+        f"# TYPE {p}offloaded_requests_total counter",
+        f"{p}offloaded_requests_total {stats.offloaded}",
+    ]
+    if in_flight is not None:
+        lines += [f"# TYPE {p}judge_calls_in_flight gauge", f"{p}judge_calls_in_flight {in_flight}"]
+    return "\n".join(lines) + "\n"
 
-    return 32 if isinstance(judge, LLMJudge) else 1
+
+def default_concurrency(judge: Judge) -> int:
+    """Worker threads for parsing and scoring.
+
+    1 when the threads only compute (a CPU-bound judge such as the rule judge, or an async judge
+    awaited on the loop): more threads only fight over the GIL (measured 497 req/s with 1 vs
+    266 req/s with 16, see docs/rewards.md). 32 for a blocking judge without ``ajudge``, whose
+    threads wait on the network.
+    """
+    from longtracerl.rewards.judge import RuleJudge
+
+    return 1 if callable(getattr(judge, "ajudge", None)) or isinstance(judge, RuleJudge) else 32
+
+
+DEFAULT_JUDGE_CONCURRENCY = 128
 
 
 def build_judge(
     kind: str,
     *,
-    base_url: str | None = None,
+    base_url: str | list[str] | None = None,
     model: str | None = None,
     api_key_env: str | None = None,
     timeout_s: float = 60.0,
     max_total_s: float = 300.0,
+    concurrency: int = DEFAULT_JUDGE_CONCURRENCY,
 ) -> Judge:
-    """The judge named at start-up: ``rule`` or ``llm`` (OpenAI-compatible endpoint)."""
+    """The judge named at start-up: ``rule`` or ``llm`` (OpenAI-compatible endpoint).
+
+    ``base_url`` may name several endpoints (a list, or comma-separated): requests go
+    round-robin over them and skip one that fails for a while (see ``llm/openai.py``
+    ``ServerPool``). ``concurrency`` is the most grader calls in flight at once;
+    ``max_total_s`` the hard deadline of one verdict.
+    """
     from longtracerl.config import ConfigError
     from longtracerl.rewards.judge import LLMJudge, RuleJudge
 
@@ -395,15 +608,17 @@ def build_judge(
 
     from longtracerl.llm.openai import make_chat_model
 
-    kwargs: dict[str, Any] = {"timeout_s": timeout_s}
+    kwargs: dict[str, Any] = {"timeout_s": timeout_s, "concurrency": concurrency}
     if base_url:
-        kwargs["base_url"] = base_url
+        kwargs["base_url"] = ",".join(base_url) if isinstance(base_url, list) else base_url
     if api_key_env:
         key = os.environ.get(api_key_env)
         if not key:
             raise ConfigError(f"--api-key-env {api_key_env}: the environment variable is not set")
         kwargs["api_key"] = key
-    return LLMJudge(make_chat_model(f"openai:{model}", **kwargs), max_total_s=max_total_s)
+    return LLMJudge(
+        make_chat_model(f"openai:{model}", **kwargs), max_total_s=max_total_s, max_concurrency=concurrency
+    )
 
 
 def is_loopback(host: str) -> bool:
@@ -438,14 +653,14 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     api_key: str | None = None,
-    max_body_bytes: int = 16 * 1024 * 1024,
-    max_concurrency: int | None = None,
     log_level: str = "warning",
     insecure_no_key: bool = False,
+    **app_options: Any,
 ) -> None:
-    """Run the server until interrupted (see :func:`check_bind` for the bind rule)."""
+    """Run the server until interrupted (see :func:`check_bind` for the bind rule;
+    ``app_options`` go to :func:`create_app`)."""
     import uvicorn
 
     check_bind(host, api_key, insecure_no_key)
-    app = create_app(judge, api_key=api_key, max_body_bytes=max_body_bytes, max_concurrency=max_concurrency)
+    app = create_app(judge, api_key=api_key, **app_options)
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)

@@ -252,3 +252,50 @@ def test_missing_question_names_the_sample():
     s.metadata = {"rubrics": RUBRICS}
     with pytest.raises(ValueError, match=r"sample\(index=17.*question"):
         asyncio.run(async_rm(slime_args(), s))
+
+
+class _BrokenJudge:
+    name = "broken"
+
+    def judge(self, question, answer, response, *, aliases=()):
+        from longtracerl.rewards.judge import JudgeResult
+
+        return JudgeResult(False, None, None, None, "grader timed out", 3, "llm")
+
+
+def test_judge_failure_raises_instead_of_zero(monkeypatch):
+    from longtracerl.rewards.combine import JudgeFailure
+    from longtracerl.rewards.integrations import slime
+
+    monkeypatch.setattr(slime, "make_judge", lambda: _BrokenJudge())
+    with pytest.raises(JudgeFailure, match="grader timed out"):
+        asyncio.run(async_rm(slime_args(), make_sample(True, 2)))
+    with pytest.raises(JudgeFailure, match="group of sample"):
+        asyncio.run(generate_and_rm_group(slime_args(group_rm=True), worked_group()))
+    samples = worked_group()
+    for s in samples:
+        s.reward = {"outcome_reward": 0.0, "rubric_reward": 0.2, "judge_error": "grader down"}
+    with pytest.raises(JudgeFailure, match="grader down"):
+        load_function(slime_args().custom_reward_post_process_path)(slime_args(), samples)
+
+
+def test_settings_from_row_and_args():
+    s = make_sample(True, 0)
+    s.response = "alpha beta\n</think>\n\nParis<|im_end|>"  # rubric words only in the reasoning
+    assert asyncio.run(async_rm(slime_args(), s))["rubric_reward"] == 0.0
+    s.metadata["extra_reward_info"]["rubric_use_reasoning_content"] = True
+    assert asyncio.run(async_rm(slime_args(), s))["rubric_reward"] == pytest.approx(0.4)
+    s.metadata["extra_reward_info"]["rubric_use_content"] = False
+    s.response = "alpha\n</think>\n\nParis beta<|im_end|>"
+    assert asyncio.run(async_rm(slime_args(), s))["rubric_reward"] == pytest.approx(0.2)
+    w = make_sample(True, 0)
+    w.response = "r\n</think>\n\nParis alphabet<|im_end|>"  # 'alpha' inside a longer word
+    assert asyncio.run(async_rm(slime_args(), w))["rubric_reward"] == pytest.approx(0.2)
+    assert asyncio.run(async_rm(slime_args(longtracerl_word_boundary=True), w))["rubric_reward"] == 0.0
+    # without group normalisation post_process uses r' = r: the worked example changes
+    samples = asyncio.run(generate_and_rm_group(slime_args(), worked_group()))
+    post = load_function(slime_args().custom_reward_post_process_path)
+    raw_norm, _ = post(slime_args(), samples)
+    raw_plain, _ = post(slime_args(longtracerl_no_group_normalise=True), samples)
+    assert raw_norm[:3] == pytest.approx([0.925, 0.85, 0.925])
+    assert raw_plain[:3] == pytest.approx([0.7 + 0.3 * 0.6, 0.7 + 0.3 * 0.4, 0.7 + 0.3 * 0.6])

@@ -305,3 +305,28 @@ def test_llm_judge_groups_scored_in_parallel(fake_llm_server):
     out = f(prompts=["a", "a", "b", "b"], completions=comps, **kw)
     assert out == pytest.approx([0.7 + 0.3 * 0.5, 0.0, 1.0, 0.0])  # group a: r = [.2, .4], M = .4
     assert len(fake_llm_server.requests) == 3  # the gated completion never reaches the judge
+
+
+def test_judge_failure_raises_instead_of_zero():
+    from longtracerl.rewards.combine import JudgeFailure
+
+    class Broken:
+        name = "broken"
+
+        def judge(self, question, answer, response, *, aliases=()):
+            return JudgeResult(False, None, None, None, "grader returned HTTP 500", 3, "llm")
+
+    f = make_trl_reward(Broken(), num_generations=8)
+    kw, _ = trl_kwargs(8)
+    with pytest.raises(JudgeFailure, match="HTTP 500"):
+        f(prompts=["p"] * 8, completions=worked_example(), **kw)
+
+
+def test_settings_reach_the_callable():
+    kw, _ = trl_kwargs(8)
+    args = {"prompts": ["p"] * 8, "completions": worked_example(), **kw}
+    assert make_trl_reward("rule", num_generations=8)(**args)[:3] == pytest.approx([0.925, 0.85, 0.925])
+    plain = make_trl_reward("rule", num_generations=8, settings={"group_normalise": False})(**args)
+    assert plain[:3] == pytest.approx([0.88, 0.82, 0.88])
+    mix = make_trl_reward("rule", num_generations=8, mode="mix", eta=0.5)(**args)
+    assert mix[3] == pytest.approx(0.5)  # wrong answer, r = .8 = M -> r' = 1

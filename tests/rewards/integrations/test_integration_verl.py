@@ -161,13 +161,17 @@ def test_llm_judge_from_environment(fake_llm_server, monkeypatch):
     assert "Which city hosts the tower?" in prompt and "It is Paris." in prompt
 
 
-def test_llm_judge_server_down_scores_zero_with_error(fake_llm_server):
+def test_llm_judge_server_down_raises_not_zero(fake_llm_server):
     from longtracerl.llm.openai import make_chat_model
+    from longtracerl.rewards.combine import JudgeFailure
     from longtracerl.rewards.judge import LLMJudge
 
     fake_llm_server.default = FakeResponse.error(500)
     model = make_chat_model(f"openai:down@{fake_llm_server.base_url}", max_retries=0, backoff_s=0.01)
     fn = merged(adapter.compute_score, judge=LLMJudge(model, backoff_s=0.01))
-    d = call_like_naive_manager(fn, "x\n</think>\n\nParis")
-    assert (d["score"], d["outcome"], d["judge_error"]) == (0.0, 0.0, 1.0)
-    assert len(fake_llm_server.requests) == 3  # bounded: 3 attempts, then 0 with the error kept
+    with pytest.raises(JudgeFailure, match="HTTP 500"):
+        call_like_naive_manager(fn, "x\n</think>\n\nParis")
+    assert len(fake_llm_server.requests) == 3  # bounded: 3 attempts, then the failure is raised
+    # a gated response is never judged, so an outage cannot fail it
+    d = call_like_naive_manager(fn, "no think tag at all")
+    assert d["gated"] == 1.0 and d["score"] == 0.0 and len(fake_llm_server.requests) == 3

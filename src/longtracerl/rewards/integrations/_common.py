@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 from longtracerl.records import RewardResult
+from longtracerl.rewards.combine import RewardSettings
 from longtracerl.rewards.judge import Judge, LLMJudge, RuleJudge
 
 ENV_JUDGE = "LONGTRACERL_JUDGE"  # "rule" (default) or "llm"
@@ -63,6 +64,20 @@ def make_judge(judge: str | Judge | None = None) -> Judge:
         spec = spec or os.environ.get(ENV_JUDGE_LLM, "openai:")
         return _llm_judge(spec, float(os.environ.get(ENV_JUDGE_TIMEOUT, "60")))
     raise ValueError(f"unknown judge '{judge}'. Valid: rule, llm, llm:SPEC (e.g. llm:openai:MODEL@URL)")
+
+
+def reward_settings(
+    settings: RewardSettings | Mapping[str, Any] | None = None, **overrides: Any
+) -> RewardSettings:
+    """One :class:`RewardSettings` from an object, a mapping (YAML ``reward_kwargs``) or None,
+    with keyword overrides (None keeps the value)."""
+    if settings is None:
+        settings = RewardSettings()
+    elif isinstance(settings, Mapping):
+        settings = RewardSettings().replace(**settings)
+    elif not isinstance(settings, RewardSettings):
+        raise TypeError(f"settings must be a RewardSettings or a mapping, got {type(settings).__name__}")
+    return settings.replace(**overrides)
 
 
 def as_str_list(value: Any, *, field: str) -> list[str]:

@@ -6,7 +6,8 @@ whole group with ``--group-rm``) and returns the authors' keys (``reward``, ``ou
 ``--custom-reward-post-process-path longtracerl.rewards.integrations.slime.post_process`` applies
 the group step to the flattened rollout and returns ``(raw_rewards, rewards)`` the way slime's own
 post-processing would. Use ``--reward-key reward --eval-reward-key outcome_reward``. Call shapes,
-where each field comes from, options and tests: docs/adapters.md (slime).
+where each field comes from, options and tests: docs/adapters.md (slime). A verdict the judge
+could not give raises :class:`~longtracerl.rewards.combine.JudgeFailure` (never a reward of 0).
 """
 
 from __future__ import annotations
@@ -18,7 +19,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from longtracerl.records import RewardResult
-from longtracerl.rewards.combine import combine_group, grpo_advantages, score_group, score_one
+from longtracerl.rewards.combine import (
+    JudgeFailure,
+    RewardSettings,
+    combine_group,
+    grpo_advantages,
+    score_group,
+    score_one,
+)
 from longtracerl.rewards.integrations._common import make_judge, task_fields
 
 __all__ = ["reward_func", "post_process"]
@@ -42,10 +50,13 @@ def _metadata(sample: Any) -> Mapping[str, Any]:
     return meta if isinstance(meta, Mapping) else {}
 
 
-def _options(args: Any, sample: Any) -> dict[str, Any]:
-    """eta: the row's ``rubric_reward_ratio`` (the authors' fork sets 0 for evaluation), else
-    ``args.rubric_reward_ratio``, else ``$LONGTRACERL_ETA``, else 0.3; mode and processor from
-    ``args.longtracerl_*`` or ``$LONGTRACERL_REWARD_MODE`` / ``$LONGTRACERL_PROCESSOR``."""
+def _settings(args: Any, sample: Any) -> RewardSettings:
+    """The reward settings of one sample. eta: the row's ``rubric_reward_ratio`` (the authors'
+    fork sets 0 for evaluation), else ``args.rubric_reward_ratio``, else ``$LONGTRACERL_ETA``,
+    else 0.3; rubric text: the row's ``rubric_use_content`` / ``rubric_use_reasoning_content``,
+    else ``args.rubric_use_reasoning_content`` (content only); mode and processor from
+    ``args.longtracerl_*`` or ``$LONGTRACERL_REWARD_MODE`` / ``$LONGTRACERL_PROCESSOR``;
+    ``args.longtracerl_word_boundary`` and ``args.longtracerl_no_group_normalise`` (both off)."""
     extra = _metadata(sample).get("extra_reward_info")
     extra = extra if isinstance(extra, Mapping) else {}
     eta = extra.get("rubric_reward_ratio")
@@ -53,14 +64,21 @@ def _options(args: Any, sample: Any) -> dict[str, Any]:
         eta = getattr(args, "rubric_reward_ratio", None)
     if eta is None:
         eta = os.environ.get("LONGTRACERL_ETA", 0.3)
-    return {
-        "eta": float(eta),
-        "mode": getattr(args, "longtracerl_reward_mode", None)
+    use_content = extra.get("rubric_use_content")
+    use_reasoning = extra.get("rubric_use_reasoning_content")
+    if use_reasoning is None:
+        use_reasoning = getattr(args, "rubric_use_reasoning_content", False)
+    return RewardSettings(
+        mode=getattr(args, "longtracerl_reward_mode", None)
         or os.environ.get("LONGTRACERL_REWARD_MODE", "positive-only"),
-        "processor": getattr(args, "longtracerl_processor", None)
+        eta=float(eta),
+        processor=getattr(args, "longtracerl_processor", None)
         or os.environ.get("LONGTRACERL_PROCESSOR", "qwen3-thinking"),
-        "use_reasoning": bool(getattr(args, "rubric_use_reasoning_content", False)),
-    }
+        use_content=True if use_content is None else bool(use_content),
+        use_reasoning=bool(use_reasoning),
+        word_boundary=bool(getattr(args, "longtracerl_word_boundary", False)),
+        group_normalise=not bool(getattr(args, "longtracerl_no_group_normalise", False)),
+    )
 
 
 def _where(sample: Any) -> str:
@@ -83,7 +101,6 @@ def _as_dict(result: RewardResult) -> dict[str, Any]:
 
 def _score_sample(args: Any, sample: Any) -> dict[str, Any]:
     question, rubrics, aliases = task_fields(_metadata(sample), where=f"{_where(sample)}.metadata")
-    opts = _options(args, sample)
     result = score_one(
         str(getattr(sample, "response", "") or ""),
         label=str(getattr(sample, "label", "") or ""),
@@ -92,8 +109,10 @@ def _score_sample(args: Any, sample: Any) -> dict[str, Any]:
         aliases=aliases,
         judge=make_judge(),
         finish_reason=_finish_reason(sample),
-        **opts,
+        settings=_settings(args, sample),
     )
+    if result.judge_error:
+        raise JudgeFailure([result.judge_error], f"slime reward_func, {_where(sample)}: ")
     return _as_dict(result)
 
 
@@ -108,8 +127,9 @@ def _score_samples(args: Any, samples: Sequence[Any]) -> list[dict[str, Any]]:
         aliases=aliases,
         judge=make_judge(),
         finish_reasons=[_finish_reason(s) for s in samples],
-        **_options(args, first),
+        settings=_settings(args, first),
     )
+    g.raise_on_judge_failure(f"slime reward_func, group of {_where(first)}: ")
     return [_as_dict(r) for r in g.results]
 
 
@@ -144,6 +164,8 @@ def _groups(args: Any, samples: list[Any]) -> list[list[int]]:
 def _components(sample: Any) -> tuple[float, float, bool]:
     reward = getattr(sample, "reward", None)
     if isinstance(reward, Mapping) and "outcome_reward" in reward and "rubric_reward" in reward:
+        if reward.get("judge_error"):
+            raise JudgeFailure([str(reward["judge_error"])], f"post_process, {_where(sample)}: ")
         gated = bool(reward.get("gated", False))
         return float(reward["outcome_reward"]), float(reward["rubric_reward"]), gated
     meta = _metadata(sample)  # the authors' fork keeps the components in metadata
@@ -175,12 +197,13 @@ def post_process(args: Any, samples: Sequence[Any]) -> tuple[list[float], list[f
     use_std = bool(getattr(args, "grpo_std_normalization", True)) and estimator in _STD_ESTIMATORS
     for idx in _groups(args, flat):
         parts = [_components(flat[i]) for i in idx]
-        opts = _options(args, flat[idx[0]])
+        s = _settings(args, flat[idx[0]])
         combined = combine_group(
             [0.0 if gated else o for o, _, gated in parts],
             [r for _, r, _ in parts],
-            mode=opts["mode"],
-            eta=opts["eta"],
+            mode=s.mode,
+            eta=s.eta,
+            group_normalise=s.group_normalise,
         )
         group_raw = [0.0 if gated else c for (_, _, gated), c in zip(parts, combined, strict=True)]
         if normalise and use_std:

@@ -26,10 +26,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from longtracerl.records import RewardResult
-from longtracerl.rewards.combine import GroupScore, batch_monitors, score_group
-from longtracerl.rewards.integrations._common import as_str_list, make_judge, scalar_monitors
+from longtracerl.rewards.combine import GroupScore, RewardSettings, batch_monitors, score_group
+from longtracerl.rewards.integrations._common import as_str_list, make_judge, reward_settings, scalar_monitors
 from longtracerl.rewards.judge import Judge
-from longtracerl.rewards.parse import Processor, get_processor
+from longtracerl.rewards.parse import Processor
 
 MetricsSink = Callable[[dict[str, float], list[RewardResult]], None]
 
@@ -40,13 +40,17 @@ _SKIP_MONITORS = ("n", "n_wrong", "status_counts")
 def make_trl_reward(
     judge: str | Judge = "rule",
     *,
-    mode: str = "positive-only",
-    eta: float = 0.3,
-    processor: str | Processor = "qwen3-thinking",
+    settings: RewardSettings | Mapping[str, Any] | None = None,
+    mode: str | None = None,
+    eta: float | None = None,
+    processor: str | Processor | None = None,
     num_generations: int | None = None,
     tokenizer: Any = None,
     max_completion_length: int | None = None,
-    use_reasoning: bool = False,
+    use_reasoning: bool | None = None,
+    use_content: bool | None = None,
+    word_boundary: bool | None = None,
+    group_normalise: bool | None = None,
     name: str = "longtracerl",
     label_key: str = "label",
     question_key: str = "question",
@@ -60,8 +64,12 @@ def make_trl_reward(
 
     Args:
         judge: ``"rule"``, ``"llm"``, ``"llm:SPEC"`` or a Judge object (see ``_common.make_judge``).
-        mode, eta: group combination (:func:`~longtracerl.rewards.combine.combine_group`).
-        processor: response processor name or object (``"qwen3-thinking"``, ...).
+            A verdict the judge could not give raises
+            :class:`~longtracerl.rewards.combine.JudgeFailure` out of the callable (the step
+            fails; TRL never sees a reward of 0 for an outage).
+        settings: a :class:`~longtracerl.rewards.combine.RewardSettings` (or a mapping of its
+            fields); ``mode``, ``eta``, ``processor``, ``use_content``, ``use_reasoning``,
+            ``word_boundary``, ``group_normalise`` override single fields.
         num_generations: the trainer's ``num_generations``. Completions are cut into consecutive
             groups of this size and each group must share one prompt (checked). ``None``: a group
             is a run of consecutive completions with the same prompt.
@@ -72,7 +80,6 @@ def make_trl_reward(
             tokens stripped) is scored and completions are taken as stopped unless
             ``max_completion_length`` tokens were generated.
         max_completion_length: the trainer's limit, used to spot truncation without a tokenizer.
-        use_reasoning: score rubrics on reasoning + content (default: content only).
         name: the callable's ``__name__`` (TRL logs ``rewards/<name>/mean``) and metric prefix.
         label_key, question_key, rubrics_key, aliases_key: dataset column names.
         log_columns: also send per-completion columns to TRL's ``log_extra``.
@@ -88,8 +95,12 @@ def make_trl_reward(
     if num_generations is not None and num_generations < 1:
         raise ValueError(f"num_generations must be >= 1, got {num_generations}")
     the_judge = make_judge(judge)
+    the_settings = reward_settings(
+        settings, mode=mode, eta=eta, processor=processor, use_content=use_content,
+        use_reasoning=use_reasoning, word_boundary=word_boundary, group_normalise=group_normalise,
+    )  # fmt: skip
     stop_ids = _stop_ids(tokenizer)
-    think_close = getattr(get_processor(processor), "think_close", "</think>")
+    think_close = getattr(the_settings.parser, "think_close", "</think>")
 
     def reward(
         prompts: Sequence[Any],
@@ -133,12 +144,9 @@ def make_trl_reward(
                 rubrics=as_str_list(rubrics[first], field=f"{rubrics_key}[{first}]"),
                 aliases=as_str_list(aliases[first], field=f"{aliases_key}[{first}]"),
                 judge=the_judge,
-                processor=processor,
-                mode=mode,
-                eta=eta,
+                settings=the_settings,
                 finish_reasons=[finish[i] for i in idx],
-                use_reasoning=use_reasoning,
-            )
+            ).raise_on_judge_failure(f"{name}: group of completions {idx[0]}..{idx[-1]}: ")
 
         concurrent = (getattr(the_judge, "max_concurrency", 1) or 1) > 1
         workers = min(max_parallel_groups, len(groups)) if concurrent else 1

@@ -6,7 +6,8 @@ Use with ``reward.custom_reward_function.path=pkg://longtracerl.rewards.integrat
 so :func:`compute_score` uses the raw rubric score (``M = 1``) instead of the group max; verl
 decodes without special tokens and passes no finish reason, so responses count as stopped. Row
 layout, options, environment variables and the check against verl's own code: docs/adapters.md
-(verl).
+(verl). A verdict the judge could not give raises
+:class:`~longtracerl.rewards.combine.JudgeFailure` (never a score of 0).
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from longtracerl.records import RewardResult
-from longtracerl.rewards.combine import score_group, score_one
-from longtracerl.rewards.integrations._common import components, make_judge, task_fields
+from longtracerl.rewards.combine import JudgeFailure, RewardSettings, score_group, score_one
+from longtracerl.rewards.integrations._common import components, make_judge, reward_settings, task_fields
 from longtracerl.rewards.judge import Judge
 from longtracerl.rewards.parse import Processor
 
@@ -37,10 +38,14 @@ def compute_score(
     extra_info: Mapping[str, Any] | None = None,
     *,
     judge: str | Judge | None = None,
-    mode: str = "positive-only",
-    eta: float = 0.3,
-    processor: str | Processor = "qwen3-thinking",
-    use_reasoning: bool = False,
+    settings: RewardSettings | Mapping[str, Any] | None = None,
+    mode: str | None = None,
+    eta: float | None = None,
+    processor: str | Processor | None = None,
+    use_content: bool | None = None,
+    use_reasoning: bool | None = None,
+    word_boundary: bool | None = None,
+    group_normalise: bool | None = None,
     finish_reason: str | None = "stop",
     **kwargs: Any,
 ) -> dict[str, float]:
@@ -61,12 +66,14 @@ def compute_score(
         rubrics=rubrics,
         aliases=aliases,
         judge=make_judge(judge),
-        processor=processor,
-        mode=mode,
-        eta=eta,
+        settings=reward_settings(
+            settings, mode=mode, eta=eta, processor=processor, use_content=use_content,
+            use_reasoning=use_reasoning, word_boundary=word_boundary,
+        ),
         finish_reason=finish_reason,
-        use_reasoning=use_reasoning,
-    )
+    )  # fmt: skip
+    if result.judge_error:
+        raise JudgeFailure([result.judge_error], "verl compute_score: ")
     return _result_dict(result)
 
 
@@ -104,10 +111,14 @@ def compute_score_batch(
     extra_infos: Sequence[Mapping[str, Any] | None] | None = None,
     *,
     judge: str | Judge | None = None,
-    mode: str = "positive-only",
-    eta: float = 0.3,
-    processor: str | Processor = "qwen3-thinking",
-    use_reasoning: bool = False,
+    settings: RewardSettings | Mapping[str, Any] | None = None,
+    mode: str | None = None,
+    eta: float | None = None,
+    processor: str | Processor | None = None,
+    use_content: bool | None = None,
+    use_reasoning: bool | None = None,
+    word_boundary: bool | None = None,
+    group_normalise: bool | None = None,
     finish_reason: str | None = "stop",
     group_size: int | None = None,
     **kwargs: Any,
@@ -132,6 +143,10 @@ def compute_score_batch(
     if len(infos) != n:
         raise ValueError(f"compute_score_batch: {len(infos)} extra_infos for {n} solution_strs")
     the_judge = make_judge(judge)
+    the_settings = reward_settings(
+        settings, mode=mode, eta=eta, processor=processor, use_content=use_content,
+        use_reasoning=use_reasoning, word_boundary=word_boundary, group_normalise=group_normalise,
+    )  # fmt: skip
     fields = [task_fields(info, where=f"extra_infos[{i}]") for i, info in enumerate(infos)]
     groups: dict[tuple, list[int]] = {}
     for i in range(n):
@@ -157,12 +172,9 @@ def compute_score_batch(
             rubrics=rubrics,
             aliases=aliases,
             judge=the_judge,
-            processor=processor,
-            mode=mode,
-            eta=eta,
+            settings=the_settings,
             finish_reasons=[finish_reason] * len(idx),
-            use_reasoning=use_reasoning,
-        )
+        ).raise_on_judge_failure(f"verl compute_score_batch, group {key[1:]}: ")
         for i, r in zip(idx, g.results, strict=True):
             out[i] = _result_dict(r)
     return out  # type: ignore[return-value]
