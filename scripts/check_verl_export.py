@@ -4,8 +4,12 @@ Run inside an environment with verl 0.9.1 (e.g. the one `scripts/check_verl.sh` 
 
     /tmp/verl-venv/bin/python scripts/check_verl_export.py BUNDLE_DIR
 
-Hydra composes `verl/trainer/config/ppo_trainer.yaml` with every `key=value` of
-BUNDLE/config.yaml (the same list launch.sh passes), so an option name verl does not know fails
+First the checks that need no verl (`longtracerl.train.export.check_bundle`: the data files are
+in the bundle, no file names a path of the machine that exported it, the reward hooks import by
+module name, the launch scripts parse), so a bundle copied to another folder or machine is
+checked where it will run. Then Hydra composes `verl/trainer/config/ppo_trainer.yaml` with every
+`key=value` of BUNDLE/config.yaml (the same list launch.sh passes; data files resolved against
+the bundle as launch.sh does with $DATA_ROOT), so an option name verl does not know fails
 here the way it would on the cluster. Then verl's dataclass for the algorithm section
 (`AlgoConfig`, incl. `RolloutCorrectionConfig`) is built from the result, the reward function is
 loaded with verl's own `get_custom_reward_fn`, called on the first Parquet row, and the recipe
@@ -27,8 +31,18 @@ def main(bundle: str) -> int:
     from verl.trainer.ppo.reward import get_custom_reward_fn
     from verl.utils.config import omega_conf_to_dataclass
 
-    b = Path(bundle)
+    from longtracerl.train.export import check_bundle
+
+    b = Path(bundle).resolve()
+    problems = check_bundle(b)
+    for p in problems:
+        print(f"bundle: {p}")
+    if problems:
+        return 1
+    print(f"bundle {b}: portable (data in the bundle, reward hooks by module name)")
     over = yaml.safe_load((b / "config.yaml").read_text())
+    for key in ("data.train_files", "data.val_files"):
+        over[key] = str(b / over[key])
     cfg_dir = Path(verl.__file__).parent / "trainer" / "config"
 
     def value(v):

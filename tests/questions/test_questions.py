@@ -381,6 +381,8 @@ def test_llm_composer_rejects_invalid_replies_after_bounded_retries(reply, reaso
 def test_llm_composer_errors_then_valid_and_stage_counts(corpus, tmp_path):
     model = StubChatModel([LLMError("HTTP 503"), "{not json", GOOD])
     composer = LLMComposer(QuestionsConfig(composer="llm"), model)
+    with pytest.raises(LLMError):  # a failed call is no attempt: the stage retries the walk
+        composer.compose(WALK, PAGES)
     assert composer.compose(WALK, PAGES).label.answer == "1966"
     # through the stage: a walk whose every attempt fails is rejected with the last reason
     with PageStore.create(tmp_path / "c") as w:
@@ -393,6 +395,8 @@ def test_llm_composer_errors_then_valid_and_stage_counts(corpus, tmp_path):
         QuestionsConfig(composer="llm"), tmp_path / "c", run, chat_model=stub, progress=False
     )
     assert stats.written == 1 and stats.rejected == Counter({"bad_json": 1})
+    (rejected,) = read_jsonl(run / "questions.rejected.jsonl", RejectedItem)
+    assert rejected.reply == "garbage"  # the evidence is kept beside the reason
 
 
 # --------------------------------------------------------------------------- CLI

@@ -52,13 +52,12 @@ def test_export_verl(run_dir, tmp_path, capsys):
     t = pq.read_table(out / "train.parquet").to_pylist()
     assert len(t) == 6 and t[0]["reward_model"]["ground_truth"] and t[0]["extra_info"]["rubrics"]
     assert t[0]["prompt"][0]["role"] == "user"
-    # the reward path is a file verl can import by path, and its function scores a row
+    # the reward path is a module path verl imports wherever the package is installed,
+    # and its function scores a row
     reward = json.loads((out / "reward.json").read_text())
     path = reward["custom_reward_function.path"]
-    assert path == over["reward.custom_reward_function.path"] and Path(path).is_file()
-    spec = importlib.util.spec_from_file_location("custom_module", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    assert path == over["reward.custom_reward_function.path"] == "pkg://longtracerl.rewards.integrations.verl"
+    mod = importlib.import_module(path.removeprefix("pkg://"))
     fn = getattr(mod, reward["custom_reward_function.name"])
     row = t[0]
     res = fn(
@@ -77,7 +76,8 @@ def test_export_verl(run_dir, tmp_path, capsys):
 
     argv = shlex.split(launch.split("python3 -m verl.trainer.main_ppo", 1)[1].replace("\\\n", " "))
     assert "algorithm.rollout_correction.rollout_is_threshold='0.5_2.0'" in argv
-    assert argv[-1] == "$@" and len(argv) == len(over) + 1
+    assert argv[-1] == "$@" and len(argv) == len(over) + 2  # + trainer.default_local_dir=$SAVE_DIR
+    assert "data.train_files=$DATA_ROOT/train.parquet" in argv and over["data.train_files"] == "train.parquet"
 
 
 def test_installed_verl_keys_when_present(run_dir):
@@ -147,3 +147,110 @@ def test_export_target_errors(tmp_path, capsys):
 
 def test_hydra_values():
     assert hydra_value(False) == "false" and hydra_value(["console"]) == "[console]"
+
+
+# --------------------------------------------------------------------------- bundles that move
+
+
+def _stub_bin(tmp_path: Path) -> Path:
+    """A ``python3`` first on PATH that records a verl launch and runs everything else for real."""
+    import sys
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    stub = bin_dir / "python3"
+    stub.write_text(
+        f"""#!{sys.executable}
+import json, os, sys
+if sys.argv[1:3] == ["-m", "verl.trainer.main_ppo"]:
+    with open(os.environ["ARGV_OUT"], "w") as f:
+        json.dump(sys.argv[3:], f)
+    sys.exit(0)
+os.execv({sys.executable!r}, [{sys.executable!r}, *sys.argv[1:]])
+"""
+    )
+    stub.chmod(0o755)
+    return bin_dir
+
+
+def _launch(script: Path, env: dict[str, str], timeout: float = 30):
+    import os
+    import subprocess
+    import time
+
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("LONGTRACERL_", "SLIME_", "DATA_ROOT"))}
+    t0 = time.monotonic()
+    res = subprocess.run(["bash", str(script)], env={**base, **env}, capture_output=True, text=True, timeout=timeout)
+    return res, time.monotonic() - t0
+
+
+def test_bundles_copied_elsewhere_validate_and_launch_checks_stop_at_once(run_dir, tmp_path, capsys):
+    import shutil
+
+    from llm_servers import free_port
+    from longtracerl.train.export import check_bundle
+
+    for target in ("verl", "slime"):
+        made = tmp_path / f"made-{target}"
+        # --data takes a run folder as well as a rows file
+        assert main(["export", target, "--data", str(run_dir), "--out", str(made)]) == 0
+        capsys.readouterr()
+        moved = tmp_path / "elsewhere" / target
+        shutil.copytree(made, moved)
+        shutil.rmtree(made)
+        assert check_bundle(moved) == []
+        for f in moved.iterdir():
+            if f.suffix in (".sh", ".json", ".yaml"):
+                assert str(tmp_path) not in f.read_text() and "/src/longtracerl/" not in f.read_text(), f
+    verl = tmp_path / "elsewhere" / "verl" / "launch.sh"
+    # the judge endpoint is required (judge=llm is the default) and must answer
+    res, took = _launch(verl, {})
+    assert res.returncode != 0 and "LONGTRACERL_JUDGE_LLM" in res.stderr and took < 20
+    dead = f"openai:judge@http://127.0.0.1:{free_port()}/v1"
+    res, took = _launch(verl, {"LONGTRACERL_JUDGE_LLM": dead})
+    assert res.returncode != 0 and "does not answer" in res.stderr and took < 20
+    # with the rule judge it reaches verl with data files of the copied bundle
+    bin_dir = _stub_bin(tmp_path)
+    argv_out = tmp_path / "argv.json"
+    env = {"LONGTRACERL_JUDGE": "rule", "PATH": f"{bin_dir}:/usr/bin:/bin", "ARGV_OUT": str(argv_out)}
+    res, _ = _launch(verl, env)
+    assert res.returncode == 0, res.stderr
+    args = dict(a.split("=", 1) for a in json.loads(argv_out.read_text()))
+    assert Path(args["data.train_files"]) == verl.parent / "train.parquet"
+    assert Path(args["data.val_files"]).is_file()
+    assert args["reward.custom_reward_function.path"] == "pkg://longtracerl.rewards.integrations.verl"
+    assert args["trainer.default_local_dir"] == str(verl.parent / "checkpoints")
+    assert args["actor_rollout_ref.model.path"] == "Qwen/Qwen3-4B-Thinking-2507"
+    # slime: the checklist's variables are required, and the parallelism fits 160K-token sequences
+    slime = tmp_path / "elsewhere" / "slime" / "launch.sh"
+    res, took = _launch(slime, {"LONGTRACERL_JUDGE": "rule"})
+    assert res.returncode != 0 and "SLIME_DIR" in res.stderr and took < 20
+    text = slime.read_text()
+    for item in ("HF_CHECKPOINT", "REF_LOAD", "SAVE_DIR", "MODEL_ARGS_FILE", "TP=2", "CP=4", "MAX_TOKENS_PER_GPU=40960"):
+        assert item in text, item
+    assert 40960 * 4 >= 160000 and "--max-tokens-per-gpu 8192" not in text
+    slime_dir = tmp_path / "slime-checkout"
+    slime_dir.mkdir()
+    (slime_dir / "train.py").write_text(
+        "import json, os, sys\njson.dump(sys.argv[1:], open(os.environ['ARGV_OUT'], 'w'))\n"
+    )
+    (slime_dir / "model.sh").write_text("MODEL_ARGS=(--num-layers 36)\n")
+    env = {
+        "LONGTRACERL_JUDGE": "rule",
+        "ARGV_OUT": str(argv_out),
+        "SLIME_DIR": str(slime_dir),
+        "HF_CHECKPOINT": "/models/qwen3",
+        "REF_LOAD": "/models/qwen3_torch_dist",
+        "SAVE_DIR": str(tmp_path / "ckpt"),
+        "MODEL_ARGS_FILE": str(slime_dir / "model.sh"),
+    }
+    res, _ = _launch(slime, env)
+    assert res.returncode == 0, res.stderr
+    argv = json.loads(argv_out.read_text())
+    assert argv[:2] == ["--num-layers", "36"]
+    flag = {a: argv[i + 1] for i, a in enumerate(argv[:-1]) if a.startswith("--")}
+    assert Path(flag["--prompt-data"]) == slime.parent / "train.jsonl" and Path(flag["--prompt-data"]).is_file()
+    assert int(flag["--max-tokens-per-gpu"]) * int(flag["--context-parallel-size"]) >= 160000
+    assert flag["--ref-load"] == "/models/qwen3_torch_dist" and flag["--save"] == flag["--load"]
+    fork = (slime.parent / "launch_fork.sh").read_text()
+    assert "longtracerl serve-reward --port 7248" in fork and "rewards serve" not in fork

@@ -253,12 +253,15 @@ def test_related_chooser_prefers_the_most_related_page_and_is_labelled():
 def test_llm_chooser_parses_replies_and_falls_back_with_counts():
     cur = _p("Scott Derrickson", "Scott Derrickson (born July 16, 1966) is an American director. " * 30)
     cands = [_p(f"Film {i}", f"Film {i} is a horror film. " * 40) for i in range(1, 5)]
-    model = StubChatModel(["3", "I would go with page 2.", "no idea", LLMError("timeout"), '{"choice": 4}'])
+    model = StubChatModel(["3", "I would go with page 2.", "no idea", '{"choice": 4}', LLMError("timeout")])
     chooser = LLMChooser(model)
-    picks = [chooser.choose(cur, cands) for _ in range(5)]
-    assert [c.index for c in picks] == [2, 1, 0, 0, 3]
-    assert [c.fallback for c in picks] == [None, None, "bad_reply", "llm_error", None]
-    assert chooser.fallbacks == Counter({"bad_reply": 1, "llm_error": 1})
+    picks = [chooser.choose(cur, cands) for _ in range(4)]
+    assert [c.index for c in picks] == [2, 1, 0, 3]
+    assert [c.fallback for c in picks] == [None, None, "bad_reply", None]
+    # a failed call is never turned into a pick: it raises, and the chain fails as an item
+    with pytest.raises(LLMError, match="timeout"):
+        chooser.choose(cur, cands)
+    assert chooser.fallbacks == Counter({"bad_reply": 1})
     prompt = model.calls[0][0]["content"]
     assert "Current page: Scott Derrickson" in prompt and "most logically connected" in prompt
     assert all(f"{i}. Film {i}:" in prompt for i in range(1, 5))

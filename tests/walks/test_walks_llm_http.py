@@ -10,6 +10,8 @@ from collections import Counter
 import pytest
 
 from llm_servers import FakeResponse
+from longtracerl.executor import ExecutorConfig, make_executor
+from longtracerl.llm.base import EndpointDown
 from longtracerl.llm.openai import make_chat_model
 from longtracerl.questions import QuestionsConfig, run_questions
 from longtracerl.records import Question, RejectedItem, Walk, read_jsonl
@@ -35,19 +37,53 @@ def test_llm_chooser_through_the_openai_client_from_the_config_spec(corpus, tmp_
     assert stats.kept == 5 and stats.fallbacks == Counter({"bad_reply": 1})
     body = srv.requests[0].body
     prompt = body["messages"][0]["content"]
-    assert body["model"] == "fake" and "Current page:" in prompt and "Reply with the number" in prompt
+    assert body["model"] == "fake" and "Current page:" in prompt and '{"choice": 2}' in prompt
+    schema = body["response_format"]["schema"]
+    assert body["response_format"]["type"] == "json_object" and schema["required"] == ["choice"]
+    assert schema["properties"]["choice"]["maximum"] == prompt.count("\n", prompt.index("Linked pages")) - 3
     walks = list(read_jsonl(tmp_path / "walks.jsonl", Walk))
     assert walks[0].provenance.producer == "chooser=llm:openai:fake"
 
 
-def test_llm_chooser_survives_server_errors(corpus, tmp_path, fake_llm_server):
+def test_llm_chooser_server_errors_fail_chains_and_the_next_run_walks_them(corpus, tmp_path, fake_llm_server):
     srv = fake_llm_server
-    srv.default = FakeResponse.error(500)
-    model = make_chat_model(f"openai:fake@{srv.base_url}", max_retries=1, backoff_s=0.001)
-    stats = run_walks(
-        WalksConfig(num_walks=3, hops=4, chooser="llm"), corpus, tmp_path, chat_model=model, progress=False
-    )
-    assert stats.kept == 3 and stats.fallbacks["llm_error"] > 0
+    cfg = WalksConfig(num_walks=3, hops=4, chooser="llm")
+    model = make_chat_model(f"openai:fake@{srv.base_url}", max_retries=0, backoff_s=0.001, max_failures_in_row=100)
+    reference = tmp_path / "reference"
+    srv.default = FakeResponse.chat('{"choice": 1}')
+    run_walks(cfg, corpus, reference, chat_model=model, progress=False)
+    calls = iter(range(10_000))
+    # the first chain's calls fail (HTTP 500): the chain is an item failure, never a fallback pick
+    srv.responder = lambda body: FakeResponse.error(500) if next(calls) < 3 else None
+    run = tmp_path / "run"
+    ex = make_executor(ExecutorConfig(max_retries=0, retry_wait_s=0))
+    stats = run_walks(cfg, corpus, run, chat_model=model, progress=False, executor=ex)
+    assert stats.kept == 3 and not stats.fallbacks and stats.rejected["error"] >= 1
+    errors = list(read_jsonl(run / "walks.errors.jsonl", RejectedItem))
+    assert errors and "500" in errors[0].detail
+    assert json.loads((run / "walks.state.json").read_text())["failed_chains"]
+    # the next runs walk the failed chains again, first: as many walks as an uninterrupted run,
+    # and once every failed chain is walked, the same walks
+    for n in (6, 40):
+        more = cfg.model_copy(update={"num_walks": n})
+        run_walks(more, corpus, reference, chat_model=model, progress=False)
+        assert run_walks(more, corpus, run, chat_model=model, progress=False).kept == n
+        ids = {w.walk_id for w in read_jsonl(run / "walks.jsonl", Walk)}
+        assert any(i.startswith("s0-c000000-") for i in ids)
+    ref = {w.walk_id for w in read_jsonl(reference / "walks.jsonl", Walk)}
+    assert "failed_chains" not in json.loads((run / "walks.state.json").read_text())
+    assert len(ref & ids) >= 30
+
+
+def test_a_wrong_llm_url_fails_the_walks_stage_in_seconds(corpus, tmp_path):
+    from llm_servers import free_port
+    from longtracerl.cli import main
+
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    cfg = WalksConfig(num_walks=3, hops=4, chooser="llm", llm=f"openai:fake@{url}")
+    with pytest.raises(EndpointDown, match=f"127.0.0.1:{url.split(':')[-1]}"):
+        run_walks(cfg, corpus, tmp_path, progress=False)
+    assert not (tmp_path / "walks.jsonl").exists() or not (tmp_path / "walks.jsonl").read_text()
 
 
 def test_llm_composer_through_the_openai_client(corpus, tmp_path, fake_llm_server):

@@ -18,8 +18,12 @@ schema, which llama.cpp servers enforce with a grammar), dropped if the server r
 
 An attempt fails with a recorded reason when the model emits more than ``max_malformed``
 malformed actions (``malformed``), repeats the same action ``loop_repeats`` times in a row
-(``loop``), makes ``max_turns`` tool calls without answering (``turn_limit``), or the client
-raises :class:`~longtracerl.llm.base.LLMError` (``error``). Observations are cut to
+(``loop``), makes ``max_turns`` tool calls without answering (``turn_limit``), or the server
+refuses a request (HTTP 4xx, e.g. the conversation outgrew the context window: ``error``). An
+endpoint failure (connection refused, timeout, HTTP 429/5xx after the client's retries:
+:class:`~longtracerl.llm.base.EndpointError`) is not the model's doing and ends no attempt: it
+raises, the question goes to ``agent.errors.jsonl`` and the next run tries it again. The endpoint
+is checked once when the policy is built. Observations are cut to
 ``observation_chars``; older observations are shortened when the conversation grows past
 ``context_chars``.
 
@@ -44,7 +48,7 @@ from typing import Any
 
 from longtracerl.agent.base import AttemptEnd
 from longtracerl.agent.tools import ToolBox
-from longtracerl.llm.base import ChatParams, Completion, LLMError
+from longtracerl.llm.base import ChatParams, Completion, EndpointError, LLMError, check_endpoint, format_rejected
 
 __all__ = ["LLMPolicy", "TOOL_SPECS", "parse_json_action", "MalformedAction", "normalize_args"]
 
@@ -251,6 +255,7 @@ class LLMPolicy:
             from longtracerl.llm.openai import make_chat_model
 
             chat_model = make_chat_model(self.cfg.model)
+        check_endpoint(chat_model)  # a wrong URL fails here, in seconds
         self.chat = chat_model
         self.model = getattr(chat_model, "name", None) or getattr(
             getattr(chat_model, "cfg", None), "model", None
@@ -309,7 +314,7 @@ class LLMPolicy:
                     self.mode = "json"
                 messages[0] = {"role": "system", "content": self._system()}
                 return await self._step(messages, seed, turn)
-            if params.response_format is not None:
+            if params.response_format is not None and format_rejected(err):
                 # The server does not take `response_format`: plain replies, parsed as before.
                 self._json_format_ok = False
                 return await self._complete(messages, self._params(seed + turn, native))
@@ -359,6 +364,8 @@ class LLMPolicy:
             self._shrink(messages)
             try:
                 comp = await self._step(messages, seed, turn)
+            except EndpointError:
+                raise  # not the model's doing: the question is retried, no attempt is recorded
             except LLMError as err:
                 return AttemptEnd("error", str(err)[:500])
             turn += 1

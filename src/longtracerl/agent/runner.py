@@ -201,10 +201,10 @@ class AgentTask(ItemTask):
             tools = self._tools()
             try:
                 end = self.policy.run(q.question, tools, attempt=attempt, seed=seed)
-            except Exception as err:  # a policy bug must not lose the run's other questions
-                log.exception("policy failed on %s attempt %d", q.question_id, attempt)
             except EndpointError:
                 raise  # an LLM endpoint failure is no attempt: the question goes to the errors file
+            except Exception as err:  # a policy bug must not lose the run's other questions
+                log.exception("policy failed on %s attempt %d", q.question_id, attempt)
                 end = AttemptEnd("error", f"{type(err).__name__}: {err}")
             out.append(self._trajectory(q, attempt, seed, tools, end, self._correct(q, tools, end)))
             if out[-1].correct:
@@ -216,26 +216,26 @@ class AgentTask(ItemTask):
         self.ensure_setup()
         if not hasattr(self.policy, "arun"):
             return super().run_chunk(items, max_retries, retry_wait_s)
-        return asyncio.run(self._arun_chunk(items))
-
         halted = getattr(self, "_halted", None)
         if halted is not None:  # the previous chunk found the endpoint down: stop the stage now
             raise halted
+        return asyncio.run(self._arun_chunk(items))
+
     async def _arun_chunk(self, items: list[tuple[Question, int]]) -> list[Outcome]:
         sem = asyncio.Semaphore(self.cfg.concurrency)
+        halt: list[BaseException] = []
 
         async def one(item: tuple[Question, int]) -> Outcome:
-        halt: list[BaseException] = []
             async with sem:
-                try:
-                    return Outcome(await self._arun(*item))
                 if halt:  # the endpoint is down: do not start more questions
                     return Outcome(error=f"{type(halt[0]).__name__}: {halt[0]}")
+                try:
+                    return Outcome(await self._arun(*item))
                 except Exception as err:
-                    return Outcome(error=f"{type(err).__name__}: {err}")
-
                     if halts_stage(err) and not halt:
                         halt.append(err)
+                    return Outcome(error=f"{type(err).__name__}: {err}")
+
         try:
             outcomes = list(await asyncio.gather(*(one(item) for item in items)))
             # the chunk's finished questions are written; the next chunk stops the stage
@@ -253,10 +253,10 @@ class AgentTask(ItemTask):
             tools = self._tools()
             try:
                 end = await self.policy.arun(q.question, tools, attempt=attempt, seed=seed)
-            except Exception as err:
-                log.exception("policy failed on %s attempt %d", q.question_id, attempt)
             except EndpointError:
                 raise  # see run()
+            except Exception as err:
+                log.exception("policy failed on %s attempt %d", q.question_id, attempt)
                 end = AttemptEnd("error", f"{type(err).__name__}: {err}")
             if self.checker.llm_judge is not None and end.reason == "answered":
                 correct = await asyncio.to_thread(self._correct, q, tools, end)
@@ -383,11 +383,11 @@ def run_agent(
                 errors.write(outcome.failure(q.question_id, "agent"))
             if bar is not None:
                 bar.update(1)
-    finally:
-        results.close()
         halted = getattr(task, "_halted", None)
         if halted is not None:  # the endpoint went down in the last chunk
             raise halted
+    finally:
+        results.close()
         out.close()
         errors.close()
         if bar is not None:

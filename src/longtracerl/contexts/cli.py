@@ -78,9 +78,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     e.add_argument("--run", metavar="RUN", help="Run folder (required unless TARGET is given with --data).")
     e.add_argument(
-        "--data", metavar="ROWS", help="TARGET only: released-format rows (default RUN/rows.jsonl)."
+        "--data",
+        metavar="ROWS|RUN",
+        help="TARGET only: released-format rows, or a run folder holding rows.jsonl (default RUN/rows.jsonl).",
     )
     e.add_argument("--out", metavar="DIR", help="TARGET only: bundle folder.")
+    e.add_argument(
+        "--data-root",
+        dest="data_root",
+        metavar="DIR",
+        help="TARGET only: where the bundle's data files will be on the training cluster "
+        "(default: the folder launch.sh is in; $DATA_ROOT overrides at launch).",
+    )
     e.add_argument("--corpus", metavar="DIR", help="Corpus folder (default: the one recorded by contexts).")
     e.add_argument("--force", action="store_true", help="Rewrite even when up to date.")
     _add_export_flags(e)

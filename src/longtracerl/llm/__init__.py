@@ -1,15 +1,37 @@
 """LLM layer: the :class:`ChatModel` protocol and its backends.
 
 - :mod:`longtracerl.llm.base`: ``ChatModel``, ``ChatParams``, ``Completion``, ``ToolCall``,
-  ``LLMError``, ``acomplete`` (await any ChatModel).
+  ``LLMError`` and its endpoint-failure subclasses ``EndpointError`` / ``EndpointDown``,
+  ``acomplete`` (await any ChatModel), ``check_endpoint`` (the health call at stage start).
 - :mod:`longtracerl.llm.openai`: ``LLMConfig``, ``OpenAIChatModel``, ``make_chat_model`` (the
   factory every stage uses).
 - :mod:`longtracerl.llm.local`: ``LocalChatModel`` (transformers in-process; imports torch).
 """
 
-from longtracerl.llm.base import ChatModel, ChatParams, Completion, LLMError, ToolCall, acomplete
+from longtracerl.llm.base import (
+    ChatModel,
+    ChatParams,
+    Completion,
+    EndpointDown,
+    EndpointError,
+    LLMError,
+    ToolCall,
+    acomplete,
+    check_endpoint,
+)
 
-__all__ = ["ChatModel", "ChatParams", "Completion", "LLMError", "ToolCall", "acomplete", "make_chat_model"]
+__all__ = [
+    "ChatModel",
+    "ChatParams",
+    "Completion",
+    "EndpointDown",
+    "EndpointError",
+    "LLMError",
+    "ToolCall",
+    "acomplete",
+    "check_endpoint",
+    "make_chat_model",
+]
 
 
 def __getattr__(name: str):

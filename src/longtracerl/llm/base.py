@@ -63,6 +63,22 @@ class LLMError(RuntimeError):
         self.attempts = attempts
 
 
+class EndpointError(LLMError):
+    """The endpoint could not serve a call (connection refused, timeout, HTTP 429/5xx, a body that is
+    not a completion) after the client's retries. Never a model outcome: a stage records the item as
+    failed (``RUN/<stage>.errors.jsonl``) and the next run tries it again.
+    """
+
+
+class EndpointDown(EndpointError):
+    """The endpoint is unreachable (health check) or ``max_failures_in_row`` calls in a row failed:
+    the stage stops (``halts_stage``) with this one-line message naming the URL; what was written
+    is kept and a re-run resumes.
+    """
+
+    halts_stage = True
+
+
 @runtime_checkable
 class ChatModel(Protocol):
     """Anything that turns chat messages into one completion."""
@@ -90,3 +106,45 @@ async def acomplete(
     if native is not None:
         return await native(messages, params)
     return await asyncio.to_thread(model.complete, messages, params)
+
+
+def check_endpoint(model: Any) -> None:
+    """Run the model's cheap health call (``check_health``) when it has one: a wrong URL or a
+    stopped server raises :class:`EndpointDown` in seconds instead of failing every item.
+    Models without one (in-process, test doubles) pass.
+    """
+    check = getattr(model, "check_health", None)
+    if callable(check):
+        check()
+
+
+STRUCTURED_KINDS = ("off", "json_object_schema", "json_schema", "json_object")
+
+
+def response_format_for(schema: dict[str, Any], name: str, kind: str = "json_object_schema") -> dict[str, Any] | None:
+    """The ``response_format`` asking for a reply that matches ``schema``.
+
+    ``json_object_schema``: ``{"type": "json_object", "schema": ...}`` (llama.cpp and
+    llama-cpp-python turn it into a grammar); ``json_schema``: the OpenAI structured-output form
+    (vLLM, SGLang, hosted APIs, llama.cpp); ``json_object``: any JSON object; ``off``: None.
+
+    >>> response_format_for({"type": "object"}, "x", "json_schema")["json_schema"]["name"]
+    'x'
+    """
+    if kind == "off":
+        return None
+    if kind == "json_object":
+        return {"type": "json_object"}
+    if kind == "json_object_schema":
+        return {"type": "json_object", "schema": schema}
+    if kind == "json_schema":
+        return {"type": "json_schema", "json_schema": {"name": name, "schema": schema}}
+    raise ValueError(f"unknown structured-output kind {kind!r}; valid: {', '.join(STRUCTURED_KINDS)}")
+
+
+def format_rejected(err: LLMError) -> bool:
+    """Did the server refuse the request itself (HTTP 4xx other than 429), e.g. an unsupported
+    ``response_format``? Then the request is sent again without it.
+    """
+    status = getattr(err, "status", None)
+    return status is not None and 400 <= status < 500 and status != 429 and not isinstance(err, EndpointError)

@@ -13,7 +13,11 @@ Every stage gets its model through :func:`make_chat_model`, so one spec string (
 
 Failure policy: timeouts, connection errors, HTTP 429 and 5xx, and a 200 whose body is not a
 chat completion are retried ``max_retries`` times with exponential backoff and jitter, then
-raise :class:`LLMError` with the reason. Other 4xx fail at once with the server's message.
+raise :class:`~longtracerl.llm.base.EndpointError` (an item failure for the stages, never a model
+outcome); after ``max_failures_in_row`` such calls in a row the client raises
+:class:`~longtracerl.llm.base.EndpointDown`, which stops the stage with one line naming the URL.
+Other 4xx fail at once with the server's message (:class:`LLMError`). :meth:`OpenAIChatModel.check_health`
+is the cheap call stages make at start, so a wrong URL fails in seconds.
 """
 
 from __future__ import annotations
@@ -37,7 +41,15 @@ import httpx
 from pydantic import SecretStr, model_validator
 
 from longtracerl.config import ConfigError, Field, StageConfig, resolve
-from longtracerl.llm.base import ChatModel, ChatParams, Completion, LLMError, ToolCall
+from longtracerl.llm.base import (
+    ChatModel,
+    ChatParams,
+    Completion,
+    EndpointDown,
+    EndpointError,
+    LLMError,
+    ToolCall,
+)
 
 __all__ = [
     "LLMConfig",
@@ -94,6 +106,16 @@ class LLMConfig(StageConfig):
         default=30.0, ge=0, le=600, description="Cap on one backoff wait (also caps Retry-After)."
     )
     concurrency: int = Field(default=8, ge=1, le=1024, description="Most requests in flight at once.")
+    max_failures_in_row: int = Field(
+        default=5,
+        ge=1,
+        le=1000,
+        description="Calls in a row that fail after their retries (endpoint down or overloaded) before "
+        "the client raises EndpointDown, which stops the stage; completed items are kept.",
+    )
+    health_timeout_s: float = Field(
+        default=5.0, gt=0, le=600, description="Limit of the health call (GET /models) made at stage start."
+    )
     base_urls: list[str] = Field(
         default_factory=list,
         description="A pool of endpoints serving the same model: requests go round-robin over them, and "
@@ -444,6 +466,7 @@ class OpenAIChatModel:
         self._ssl: Any = None
         self._lock = threading.Lock()
         self._rng = random.Random()
+        self._failures_in_row = 0  # calls that failed after their retries, one after the other
 
     def __repr__(self) -> str:
         return f"OpenAIChatModel(model={self.cfg.model!r}, base_url={self.cfg.base_url!r})"
@@ -508,13 +531,58 @@ class OpenAIChatModel:
             wait = max(wait, min(retry_after, self.cfg.backoff_max_s))
         return wait
 
-    def _fail(self, last: _Retry, attempts: int, started: float) -> LLMError:
-        where = self.url if len(self.pool.urls) == 1 else f"LLM pool {self.pool.urls}"
-        return LLMError(
-            f"{where}: gave up after {attempts} attempt(s) in {time.monotonic() - started:.1f}s: "
-            f"{last.reason}",
-            status=last.status,
-            attempts=attempts,
+    def _where_all(self) -> str:
+        return self.url if len(self.pool.urls) == 1 else f"LLM pool {self.pool.urls}"
+
+    def _fail(self, last: _Retry, attempts: int, started: float) -> EndpointError:
+        """The error of a call whose retries are spent; the ``max_failures_in_row``-th in a row is
+        an :class:`EndpointDown`."""
+        with self._lock:
+            self._failures_in_row += 1
+            down = self._failures_in_row >= self.cfg.max_failures_in_row
+            n = self._failures_in_row
+        message = (
+            f"{self._where_all()}: gave up after {attempts} attempt(s) in "
+            f"{time.monotonic() - started:.1f}s: {last.reason}"
+        )
+        if down:
+            return EndpointDown(
+                f"{self._where_all()}: {n} LLM calls in a row failed (endpoint down or overloaded); "
+                f"last: {last.reason}",
+                status=last.status,
+                attempts=attempts,
+            )
+        return EndpointError(message, status=last.status, attempts=attempts)
+
+    def _succeeded(self) -> None:
+        if self._failures_in_row:
+            with self._lock:
+                self._failures_in_row = 0
+
+    def check_health(self) -> None:
+        """A cheap ``GET {base_url}/models`` on each endpoint, bounded by ``health_timeout_s``;
+        raises :class:`EndpointDown` when none answers (connection refused, timeout, HTTP 5xx).
+        Any other answer (even 404 or 401) means a server is there, and the calls will say more.
+        """
+        problems = []
+        for base in self.cfg.endpoints():
+            url = base.rstrip("/") + "/models"
+            try:
+                resp = self._client.get(url, timeout=self.cfg.health_timeout_s)
+            except httpx.UnsupportedProtocol as err:
+                raise LLMError(f"{url}: {err}", attempts=0) from None
+            except httpx.TimeoutException:
+                problems.append(f"{url}: no answer within {self.cfg.health_timeout_s}s")
+                continue
+            except httpx.TransportError as err:
+                problems.append(f"{url}: {type(err).__name__}: {err}")
+                continue
+            if resp.status_code >= 500:
+                problems.append(f"{url}: HTTP {resp.status_code}: {_server_message(resp.content)}")
+                continue
+            return
+        raise EndpointDown(
+            "LLM endpoint not reachable (check the URL and that the server is running): " + "; ".join(problems)
         )
 
     def _prepare(self, messages, params):
@@ -580,6 +648,7 @@ class OpenAIChatModel:
             except LLMError as err:
                 err.attempts = attempt + 1
                 raise
+            self._succeeded()
             if key is not None:
                 self.cache.put(key, out)
             return out
@@ -664,6 +733,7 @@ class OpenAIChatModel:
             except LLMError as err:
                 err.attempts = attempt + 1
                 raise
+            self._succeeded()
             if key is not None:
                 self.cache.put(key, out)
             return out

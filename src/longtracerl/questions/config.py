@@ -66,6 +66,12 @@ class QuestionsConfig(StageConfig):
         default=3, ge=1, description="LLM calls per walk before the walk is rejected."
     )
     llm_max_tokens: int = Field(default=1024, ge=16, description="Reply budget of the LLM composer.")
+    llm_structured: Literal["json_object_schema", "json_schema", "json_object", "off"] = Field(
+        default="json_object_schema",
+        description="Structured output of the LLM composer: json_object_schema (the reply schema; "
+        "llama.cpp servers enforce it with a grammar), json_schema (the OpenAI form: vLLM, SGLang), "
+        "json_object, or off. A server that refuses it gets plain requests.",
+    )
     llm_temperature: float = Field(
         default=0.3, ge=0.0, description="Sampling temperature of the LLM composer."
     )

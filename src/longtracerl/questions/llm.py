@@ -7,8 +7,15 @@ three fields have the right types and are non-empty, the question has at most ``
 characters, the answer does not occur in the question, no path title occurs in the question, and
 each rubric occurs (normalised, docs/method.md#rubric-reward) in the text or title of a path page. An invalid reply
 is answered with the reason and the model tries again, up to ``llm_max_attempts`` calls; then the
-walk is rejected with the last reason (an LLM call that fails after the client's own retries
-counts as an attempt, reason ``llm_error``).
+walk is rejected with the last reason, and the rejection keeps the last reply (cut to
+``REPLY_CHARS``) beside it.
+
+Transport: where the server supports it (``llm_structured``; llama.cpp turns a JSON schema into a
+grammar) the request carries :data:`REPLY_SCHEMA` as its ``response_format``, so the reply is
+always one parseable object; a server that refuses the field (HTTP 4xx) gets plain requests from
+then on. An LLM call that fails (endpoint down, timeout, HTTP error after the client's retries) is
+never an attempt or a rejection: it raises, so the walk goes to ``questions.errors.jsonl`` and
+the next run composes it again. The endpoint is checked once when the composer is built.
 """
 
 from __future__ import annotations
@@ -54,6 +61,20 @@ RETRY_PROMPT = (
     "That reply is not usable: {reason}. Reply again with one JSON object "
     '{{"question": "...", "answer": "...", "rubrics": [...]}} that follows every rule.'
 )
+
+REPLY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "question": {"type": "string", "minLength": 1},
+        "answer": {"type": "string", "minLength": 1},
+        "rubrics": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
+    },
+    "required": ["question", "answer", "rubrics"],
+}
+"""JSON schema of one composer reply (sent as the structured-output format)."""
+
+REPLY_CHARS = 2000
+"""How much of the last reply a rejected walk keeps."""
 
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
 
@@ -109,12 +130,14 @@ class LLMComposer:
     """The method's LLM composer (see module docstring). ``attempts`` counts LLM calls made."""
 
     def __init__(self, cfg: QuestionsConfig, model: ChatModel):
-        from longtracerl.llm.base import ChatParams
+        from longtracerl.llm.base import ChatParams, check_endpoint
 
+        check_endpoint(model)  # a wrong URL fails here, in seconds
         self.cfg = cfg
         self.model = model
         self.name = f"llm:{getattr(model, 'name', type(model).__name__)}"
         self.params = ChatParams(temperature=cfg.llm_temperature, max_tokens=cfg.llm_max_tokens)
+        self.structured = cfg.llm_structured
         self.config_hash = config_hash(cfg)
         self.attempts = 0
 
@@ -127,18 +150,27 @@ class LLMComposer:
             lines.append(f"{i}. {p.title}\n{text}")
         return COMPOSER_PROMPT.format(max_chars=self.cfg.max_chars, path="\n\n".join(lines))
 
-    def compose(self, walk: Walk, pages: Sequence[Page]) -> Question:
-        from longtracerl.llm.base import LLMError
+    def _reply(self, messages: list[dict[str, Any]]) -> str:
+        """One completion; endpoint failures raise (the walk is retried by the next run)."""
+        from longtracerl.llm.base import LLMError, format_rejected, response_format_for
 
+        fmt = response_format_for(REPLY_SCHEMA, "question", self.structured)
+        try:
+            return self.model.complete(messages, self.params.model_copy(update={"response_format": fmt})).text
+        except LLMError as err:
+            if fmt is None or not format_rejected(err):
+                raise
+            log.warning("LLM composer: the server refused response_format (%s); asking in plain text", err)
+            self.structured = "off"
+            return self._reply(messages)
+
+    def compose(self, walk: Walk, pages: Sequence[Page]) -> Question:
         messages: list[dict[str, Any]] = [{"role": "user", "content": self.prompt(pages)}]
         last = QuestionRejected("no_attempt")
+        reply = ""
         for _ in range(self.cfg.llm_max_attempts):
             self.attempts += 1
-            try:
-                reply = self.model.complete(messages, self.params).text
-            except LLMError as err:
-                last = QuestionRejected("llm_error", str(err))
-                continue
+            reply = self._reply(messages)
             try:
                 obj = extract_json_object(reply)
                 question, answer, rubrics = validate_reply(obj, pages, self.cfg.max_chars)
@@ -155,4 +187,5 @@ class LLMComposer:
                 {"role": "assistant", "content": reply},
                 {"role": "user", "content": RETRY_PROMPT.format(reason=last.detail or last.reason)},
             ]
+        last.reply = reply[:REPLY_CHARS]  # kept beside the reason in questions.rejected.jsonl
         raise last

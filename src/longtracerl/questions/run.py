@@ -106,7 +106,13 @@ class QuestionTask(ItemTask):
                 raise QuestionRejected("page_missing", f"pages not in the corpus: {missing[:3]}")
             return self.composer.compose(walk, [found[pid] for pid in walk.page_ids])
         except QuestionRejected as err:
-            return RejectedItem(item_id=walk.walk_id, stage="questions", reason=err.reason, detail=err.detail)
+            return RejectedItem(
+                item_id=walk.walk_id,
+                stage="questions",
+                reason=err.reason,
+                detail=err.detail,
+                reply=getattr(err, "reply", None),
+            )
 
 
 def run_questions(

@@ -11,10 +11,12 @@ override against them; when verl is installed its own YAML is checked too):
 - ``DIR/train.parquet``, ``DIR/val.parquet``: verl's RLHF layout (``data_source``, ``prompt``,
   ``ability``, ``reward_model.ground_truth``, ``extra_info`` with ``index``, ``question``,
   ``rubrics``), written from the released-format rows;
-- ``DIR/reward.json``: ``custom_reward_function.path`` (the file of
-  ``longtracerl/rewards/integrations/verl.py`` in the installed package) and ``name``;
-- ``DIR/config.yaml``: the Hydra overrides as a flat ``key: value`` mapping;
-- ``DIR/launch.sh``: ``python -m verl.trainer.main_ppo`` with those overrides.
+- ``DIR/reward.json``: ``custom_reward_function.path`` (``pkg://longtracerl.rewards.integrations.verl``:
+  found by module name wherever the package is installed) and ``name``;
+- ``DIR/config.yaml``: the Hydra overrides as a flat ``key: value`` mapping; data files are named
+  relative to the bundle (``train.parquet``);
+- ``DIR/launch.sh``: ``python -m verl.trainer.main_ppo`` with those overrides, data files under
+  ``$DATA_ROOT`` (default: the folder the script is in, or ``--data-root``).
 
 slime (flags checked against THUDM/slime's ``arguments.py`` and the authors' training script
 THU-KEG/LongTraceRL ``scripts/train/train-qwen3-4B-2507.sh``):
@@ -22,10 +24,16 @@ THU-KEG/LongTraceRL ``scripts/train/train-qwen3-4B-2507.sh``):
 - ``DIR/train.jsonl``, ``DIR/eval.jsonl``: the released format (validated line by line);
 - ``DIR/reward.json``: ``--custom-rm-path`` / ``--custom-reward-post-process-path`` values;
 - ``DIR/source_config.json``: for the authors' slime fork (``--source-config-path``), routing
-  source ``longqa`` to the Qwen3 message processor and ``remote_rm`` at ``longtracerl rewards
-  serve``'s ``/evaluate``;
+  source ``longqa`` to the Qwen3 message processor and ``remote_rm`` at ``longtracerl
+  serve-reward``'s ``/evaluate``;
 - ``DIR/launch.sh`` (upstream slime with our reward hooks) and ``DIR/launch_fork.sh`` (the
   authors' fork with its own rubric flags and our reward server).
+
+Bundles run elsewhere: nothing in them names this machine (data under ``$DATA_ROOT``, reward hooks
+by module name), and every ``launch.sh`` starts with a checklist of what the user must fill in
+(model, checkpoints, parallelism) and pre-flight checks that stop it within seconds: the package
+must import, and with ``LONGTRACERL_JUDGE=llm`` (the default) ``LONGTRACERL_JUDGE_LLM`` must be
+set and its endpoint must answer (``python -m longtracerl.llm.check``).
 """
 
 from __future__ import annotations
@@ -44,6 +52,7 @@ from longtracerl.config import ConfigError
 from longtracerl.records import TrainingRow, atomic_write_text, read_jsonl
 
 VERL_REWARD_MODULE = "longtracerl.rewards.integrations.verl"
+VERL_REWARD_PATH = f"pkg://{VERL_REWARD_MODULE}"
 SLIME_REWARD_FUNC = "longtracerl.rewards.integrations.slime.reward_func"
 SLIME_POST_PROCESS = "longtracerl.rewards.integrations.slime.post_process"
 DEFAULT_MODEL = "Qwen/Qwen3-4B-Thinking-2507"
@@ -81,16 +90,22 @@ def module_file(module: str) -> Path:
 def _rows_paths(args: Any) -> tuple[Path, Path | None]:
     if args.data:
         train = Path(args.data)
+        if train.is_dir():  # a run folder: its rows
+            train = train / "rows.jsonl"
         held = train.with_name("heldout.jsonl")
     elif args.run:
         train = Path(args.run) / "rows.jsonl"
         held = Path(args.run) / "heldout.jsonl"
     else:
-        raise ConfigError("export TARGET: give --data ROWS (released-format rows) or --run RUN")
+        raise ConfigError("export TARGET: give --data ROWS|RUN (released-format rows, or a run folder) or --run RUN")
     if not train.exists():
-        raise FileNotFoundError(
-            f"{train}: rows not found (run `longtracerl run` / `longtracerl export --run RUN`)"
+        hint = (
+            f"`longtracerl export --run {train.parent}` writes it from contexts.jsonl"
+            if (train.parent / "contexts.jsonl").exists()
+            else "give a rows file in the released format, or a run folder that has rows.jsonl "
+            "(`longtracerl run` / `longtracerl contexts` make it)"
         )
+        raise FileNotFoundError(f"{train}: rows not found; {hint}")
     return train, (held if held.exists() and held != train else None)
 
 
@@ -268,9 +283,42 @@ def unknown_verl_keys(overrides: dict[str, Any], known: set[str]) -> list[str]:
     return sorted(k for k in overrides if not k.startswith("+") and k not in known)
 
 
-def _launch(lines: list[str], header: str) -> str:
+def shell_arg(text: str) -> str:
+    """One shell word: single-quoted, or double-quoted when it expands ``$VARIABLES``.
+
+    >>> shell_arg("a=b c"), shell_arg("data.train_files=$DATA_ROOT/train.parquet")
+    ("'a=b c'", '"data.train_files=$DATA_ROOT/train.parquet"')
+    """
+    if "$" not in text:
+        return shlex.quote(text)
+    return '"' + re.sub(r'(["\\`])', r"\\\1", text) + '"'
+
+
+def _preflight(data_root: str | None, reward_module: str | None) -> str:
+    """Shell lines run before the trainer: bundle location and data root; with ``reward_module``
+    (our hooks run in the trainer) also the package and judge checks."""
+    root = shlex.quote(data_root) if data_root else '"$BUNDLE"'
+    lines = f"""BUNDLE="$(cd "$(dirname "$0")" && pwd)"
+cd "$BUNDLE"
+DATA_ROOT="${{DATA_ROOT:-{root}}}"
+fail() {{ echo "launch.sh: $*" >&2; exit 1; }}"""
+    if reward_module is None:
+        return lines
+    return lines + f"""
+python3 -c 'import {reward_module}' 2>/dev/null \\
+  || fail "cannot import {reward_module}: pip install longtracerl (on every node)"
+: "${{LONGTRACERL_JUDGE:=llm}}"; export LONGTRACERL_JUDGE
+if [ "$LONGTRACERL_JUDGE" = llm ]; then
+  [ -n "${{LONGTRACERL_JUDGE_LLM:-}}" ] || fail "LONGTRACERL_JUDGE=llm needs the judge endpoint: \\
+export LONGTRACERL_JUDGE_LLM=openai:MODEL@http://HOST:PORT/v1 (or LONGTRACERL_JUDGE=rule)"
+  python3 -m longtracerl.llm.check "$LONGTRACERL_JUDGE_LLM" \\
+    || fail "the judge endpoint in LONGTRACERL_JUDGE_LLM does not answer: start it or fix the URL"
+fi"""
+
+
+def _launch(lines: list[str], header: str, preflight: str) -> str:
     body = " \\\n  ".join([*lines, '"$@"'])
-    return f'#!/usr/bin/env bash\n{header}\nset -euo pipefail\ncd "$(dirname "$0")"\n\n{body}\n'
+    return f"#!/usr/bin/env bash\n{header}\nset -euo pipefail\n{preflight}\n\n{body}\n"
 
 
 def export_verl(args: Any) -> dict[str, Any]:
@@ -283,12 +331,14 @@ def export_verl(args: Any) -> dict[str, Any]:
     has_val = bool(held)
     if has_val:
         _write_parquet(_verl_records(held, "heldout"), out / "val.parquet")
-    reward_file = str(module_file(VERL_REWARD_MODULE))
+    module_file(VERL_REWARD_MODULE)  # the hook exists in this install
+    val_name = "val.parquet" if has_val else "train.parquet"
+    model = args.model or DEFAULT_MODEL
     over = verl_overrides(
-        str((out / "train.parquet").resolve()),
-        str((out / ("val.parquet" if has_val else "train.parquet")).resolve()),
-        reward_file,
-        model=args.model or DEFAULT_MODEL,
+        "train.parquet",
+        val_name,
+        VERL_REWARD_PATH,
+        model=model,
         nnodes=args.nnodes,
         gpus_per_node=args.gpus_per_node,
         eta=args.rubric_weight,
@@ -300,9 +350,8 @@ def export_verl(args: Any) -> dict[str, Any]:
     if unknown:
         raise ConfigError(f"verl overrides not in the installed verl's ppo_trainer config: {unknown}")
     reward = {
-        "custom_reward_function.path": reward_file,
+        "custom_reward_function.path": VERL_REWARD_PATH,
         "custom_reward_function.name": "compute_score",
-        "pkg_path": f"pkg://{VERL_REWARD_MODULE}",
         "batch_function": "compute_score_batch",
         "scalar_function": "compute_score_scalar",
     }
@@ -310,19 +359,39 @@ def export_verl(args: Any) -> dict[str, Any]:
     atomic_write_text(
         out / "config.yaml",
         "# verl 0.9.1 Hydra overrides for `python -m verl.trainer.main_ppo` (the paper's recipe, docs/method.md#training-recipe).\n"
-        "# See docs/training.md for the mapping; launch.sh passes exactly these.\n"
-        + yaml.safe_dump(over, sort_keys=False),
+        "# See docs/training.md for the mapping; launch.sh passes exactly these, with the data files\n"
+        "# (named relative to the bundle here) under $DATA_ROOT, the model from $MODEL_PATH and\n"
+        "# checkpoints under $SAVE_DIR.\n" + yaml.safe_dump(over, sort_keys=False),
     )
+    shell_values = {
+        "data.train_files": "$DATA_ROOT/train.parquet",
+        "data.val_files": f"$DATA_ROOT/{val_name}",
+        "actor_rollout_ref.model.path": "$MODEL_PATH",
+    }
     lines = ["python3 -m verl.trainer.main_ppo"] + [
-        shlex.quote(f"{k}={hydra_value(v)}") for k, v in over.items()
+        shell_arg(f"{k}={shell_values.get(k) or hydra_value(v)}") for k, v in over.items()
     ]
-    header = (
-        "# verl 0.9.1: GRPO with the LongTraceRL reward (generated by `longtracerl export verl`).\n"
-        "# Start Ray on every node first (ray start --head / --address=HEAD:6379). Judge:\n"
-        "#   export LONGTRACERL_JUDGE=llm LONGTRACERL_JUDGE_LLM=openai:MODEL@http://JUDGE:8000/v1\n"
-        ': "${LONGTRACERL_JUDGE:=llm}"; export LONGTRACERL_JUDGE'
-    )
-    atomic_write_text(out / "launch.sh", _launch(lines, header))
+    lines.append(shell_arg("trainer.default_local_dir=$SAVE_DIR"))
+    header = f"""# verl 0.9.1: GRPO with the LongTraceRL reward (generated by `longtracerl export verl`).
+#
+# Checklist: fill in (export) before launching; extra key=value arguments override any setting,
+# e.g. ./launch.sh trainer.nnodes=2
+#   MODEL_PATH   the policy model, HF id or local folder (default {model})
+#   SAVE_DIR     checkpoint folder, trainer.default_local_dir (default $BUNDLE/checkpoints);
+#                resume: trainer.resume_mode=auto (default) picks up the latest one there
+#   DATA_ROOT    folder holding train.parquet / val.parquet (default: this script's folder)
+#   parallelism  sized for 128K-token prompts + 32K responses on 8x80GB nodes:
+#                trainer.nnodes={args.nnodes} trainer.n_gpus_per_node={args.gpus_per_node}, rollout tensor_model_parallel_size=8,
+#                actor ulysses_sequence_parallel_size=4, ppo_max_token_len_per_gpu=160000
+#                (one 160K sequence per micro-batch); smaller GPUs: raise Ulysses SP
+#   judge        LONGTRACERL_JUDGE=llm (default) needs LONGTRACERL_JUDGE_LLM=openai:MODEL@http://HOST:PORT/v1
+#                reachable from every node; LONGTRACERL_JUDGE=rule needs none
+#   Ray          start Ray on every node first (ray start --head / --address=HEAD:6379)
+: "${{MODEL_PATH:={model}}}"
+: "${{SAVE_DIR:=$(cd "$(dirname "$0")" && pwd)/checkpoints}}"
+"""
+    preflight = _preflight(getattr(args, "data_root", None), VERL_REWARD_MODULE)
+    atomic_write_text(out / "launch.sh", _launch(lines, header, preflight))
     os.chmod(out / "launch.sh", 0o755)
     summary = {
         "target": "verl",
@@ -331,9 +400,10 @@ def export_verl(args: Any) -> dict[str, Any]:
         "val_rows": len(held),
         "overrides": len(over),
         "checked_against_installed_verl": known is not None,
-        "reward_path": reward_file,
+        "reward_path": VERL_REWARD_PATH,
+        "data_root": getattr(args, "data_root", None) or "the bundle folder",
     }
-    atomic_write_text(out / "export.json", json.dumps(summary, indent=2) + "\n")
+    _write_summary(out, summary)
     return summary
 
 
@@ -382,7 +452,15 @@ def slime_flags(
         f"--clip-grad {r['grad_clip']}",
         "--micro-batch-size 1",
         "--use-dynamic-batch-size",
-        "--max-tokens-per-gpu 8192",
+        # 160K-token sequences: context parallel splits one sequence over CP GPUs, so the
+        # per-GPU budget must hold 160000 / CP tokens (see the checklist in launch.sh)
+        '--tensor-model-parallel-size "$TP"',
+        "--sequence-parallel",
+        '--context-parallel-size "$CP"',
+        '--max-tokens-per-gpu "$MAX_TOKENS_PER_GPU"',
+        "--recompute-granularity full",
+        "--recompute-method uniform",
+        "--recompute-num-layers 1",
         f"--actor-num-nodes {nodes}",
         f"--actor-num-gpus-per-node {gpus}",
         f"--rollout-num-gpus {nodes * gpus}",
@@ -399,6 +477,39 @@ def slime_flags(
     return flags
 
 
+_SLIME_REQUIRED = """
+: "${TP:=2}" "${CP:=4}" "${MAX_TOKENS_PER_GPU:=40960}"
+[ -n "${SLIME_DIR:-}" ] || fail "set SLIME_DIR to the slime checkout"
+[ -n "${HF_CHECKPOINT:-}" ] || fail "set HF_CHECKPOINT to the model's HF folder (weights + tokenizer)"
+[ -n "${REF_LOAD:-}" ] || fail "set REF_LOAD to its Megatron torch_dist checkpoint (slime's tools/convert_hf_to_torch_dist.py)"
+[ -n "${SAVE_DIR:-}" ] || fail "set SAVE_DIR to the checkpoint folder (also --load: a re-run resumes)"
+[ -n "${MODEL_ARGS_FILE:-}" ] || fail "set MODEL_ARGS_FILE to the model's architecture flags, e.g. \\
+\\$SLIME_DIR/scripts/models/qwen3-4B.sh (it defines MODEL_ARGS)"
+# shellcheck disable=SC1090
+source "$MODEL_ARGS_FILE"
+[ "${#MODEL_ARGS[@]}" -gt 0 ] || fail "$MODEL_ARGS_FILE did not define MODEL_ARGS"
+"""
+
+
+def _slime_checklist(model: str, nodes: int, gpus: int) -> str:
+    return f"""# slime: GRPO with the LongTraceRL reward (generated by `longtracerl export slime`).
+#
+# Checklist: fill in (export) before launching; the script stops at once when one is missing.
+#   SLIME_DIR        the slime checkout
+#   HF_CHECKPOINT    the policy model's HF folder (e.g. {model})
+#   REF_LOAD         its Megatron torch_dist checkpoint (slime's tools/convert_hf_to_torch_dist.py)
+#   SAVE_DIR         checkpoints (--save; also --load, so a re-run resumes)
+#   MODEL_ARGS_FILE  architecture flags, e.g. $SLIME_DIR/scripts/models/qwen3-4B.sh (defines MODEL_ARGS)
+#   DATA_ROOT        folder holding train.jsonl / eval.jsonl (default: this script's folder)
+#   parallelism      TP=2 CP=4 MAX_TOKENS_PER_GPU=40960 (defaults): context parallel 4 splits one
+#                    160K-token sequence (128K prompt + 32K response) into 40K per GPU; on
+#                    {nodes} nodes x {gpus} GPUs. Fewer/smaller GPUs: raise CP, keep
+#                    MAX_TOKENS_PER_GPU >= 160000 / CP
+#   judge            LONGTRACERL_JUDGE=llm (default) needs LONGTRACERL_JUDGE_LLM=openai:MODEL@http://HOST:PORT/v1;
+#                    LONGTRACERL_JUDGE=rule needs none
+#   Ray              start Ray on every node first"""
+
+
 def export_slime(args: Any) -> dict[str, Any]:
     train_path, held_path = _rows_paths(args)
     out = Path(args.out)
@@ -412,7 +523,6 @@ def export_slime(args: Any) -> dict[str, Any]:
     reward = {
         "--custom-rm-path": SLIME_REWARD_FUNC,
         "--custom-reward-post-process-path": SLIME_POST_PROCESS,
-        "reward_func_file": str(module_file("longtracerl.rewards.integrations.slime")),
         "env": {
             "LONGTRACERL_ETA": eta,
             "LONGTRACERL_REWARD_MODE": mode,
@@ -437,21 +547,22 @@ def export_slime(args: Any) -> dict[str, Any]:
     }
     atomic_write_text(out / "source_config.json", json.dumps(source_config, indent=4) + "\n")
     model = args.model or DEFAULT_MODEL
-    train_abs = str((out / "train.jsonl").resolve())
-    eval_abs = str((out / "eval.jsonl").resolve()) if held else None
     flags = slime_flags(
-        train_abs, eval_abs, model, eta=eta, mode=mode, nodes=args.nnodes, gpus=args.gpus_per_node
+        '"$DATA_ROOT/train.jsonl"',
+        '"$DATA_ROOT/eval.jsonl"' if held else None,
+        '"$HF_CHECKPOINT"',
+        eta=eta,
+        mode=mode,
+        nodes=args.nnodes,
+        gpus=args.gpus_per_node,
     )
-    header = (
-        "# slime (THUDM/slime): GRPO with the LongTraceRL reward hooks (generated by `longtracerl export slime`).\n"
-        "# Add your model architecture flags (Megatron: --num-layers ... or scripts/models/qwen3-4B.sh),\n"
-        "# --ref-load/--load/--save, and start Ray first. Judge: LONGTRACERL_JUDGE / LONGTRACERL_JUDGE_LLM.\n"
-        f"export LONGTRACERL_ETA={eta} LONGTRACERL_REWARD_MODE={mode} LONGTRACERL_PROCESSOR=qwen3-thinking\n"
-        ': "${LONGTRACERL_JUDGE:=llm}"; export LONGTRACERL_JUDGE\n'
-        ': "${SLIME_DIR:?set SLIME_DIR to your slime checkout}"'
+    flags[1:1] = ['--ref-load "$REF_LOAD"', '--load "$SAVE_DIR"', '--save "$SAVE_DIR"', "--save-interval 20"]
+    header = _slime_checklist(model, args.nnodes, args.gpus_per_node) + (
+        f"\nexport LONGTRACERL_ETA={eta} LONGTRACERL_REWARD_MODE={mode} LONGTRACERL_PROCESSOR=qwen3-thinking"
     )
-    lines = ['python3 "$SLIME_DIR/train.py"'] + flags
-    atomic_write_text(out / "launch.sh", _launch(lines, header))
+    preflight = _preflight(getattr(args, "data_root", None), "longtracerl.rewards.integrations.slime") + _SLIME_REQUIRED
+    lines = ['python3 "$SLIME_DIR/train.py"', '"${MODEL_ARGS[@]}"'] + flags
+    atomic_write_text(out / "launch.sh", _launch(lines, header, preflight))
     os.chmod(out / "launch.sh", 0o755)
     fork = [
         f
@@ -469,7 +580,7 @@ def export_slime(args: Any) -> dict[str, Any]:
     ]
     fork += [
         "--source-key source",
-        f"--source-config-path {(out / 'source_config.json').resolve()}",
+        '--source-config-path "$BUNDLE/source_config.json"',
         "--custom-generate-function-path slime.rollout.rollout_skip_illform.generate",
         "--custom-tis-function-path slime.backends.megatron_utils.loss.icepop_function",
         f"--rubric-reward-ratio {eta}",
@@ -478,13 +589,27 @@ def export_slime(args: Any) -> dict[str, Any]:
     ]
     if mode == "positive-only":
         fork.append("--rubric-only-positive")
+    port = args.reward_url.rsplit(":", 1)[-1].strip("/")
     fork_header = (
-        "# The authors' slime fork (THU-KEG/LongTraceRL slime/): its own rubric flags; rewards from\n"
-        "# `longtracerl rewards serve` (POST /evaluate, the drop-in for the authors' reward server):\n"
-        f"#   longtracerl rewards serve --port {args.reward_url.rsplit(':', 1)[-1].strip('/')}\n"
-        ': "${SLIME_DIR:?set SLIME_DIR to the fork checkout (THU-KEG/LongTraceRL/slime)}"'
+        _slime_checklist(model, args.nnodes, args.gpus_per_node)
+        + "\n# The authors' slime fork (THU-KEG/LongTraceRL slime/, SLIME_DIR): its own rubric flags;"
+        "\n# rewards from our reward server (POST /evaluate, the drop-in for the authors' one), started first:"
+        f"\n#   longtracerl serve-reward --port {port}"
     )
-    atomic_write_text(out / "launch_fork.sh", _launch(['python3 "$SLIME_DIR/train.py"'] + fork, fork_header))
+    health = args.reward_url.rstrip("/") + "/health"
+    fork_preflight = (
+        _preflight(getattr(args, "data_root", None), None)
+        + _SLIME_REQUIRED
+        + f"""
+python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=5)' \\
+  {shlex.quote(health)} 2>/dev/null \\
+  || fail "no reward server at {health}: start longtracerl serve-reward --port {port} (it holds the judge)"
+"""
+    )
+    atomic_write_text(
+        out / "launch_fork.sh",
+        _launch(['python3 "$SLIME_DIR/train.py"', '"${MODEL_ARGS[@]}"'] + fork, fork_header, fork_preflight),
+    )
     os.chmod(out / "launch_fork.sh", 0o755)
     summary = {
         "target": "slime",
@@ -494,8 +619,69 @@ def export_slime(args: Any) -> dict[str, Any]:
         "custom_rm_path": SLIME_REWARD_FUNC,
         "custom_reward_post_process_path": SLIME_POST_PROCESS,
     }
-    atomic_write_text(out / "export.json", json.dumps(summary, indent=2) + "\n")
+    _write_summary(out, summary)
     return summary
+
+
+def _write_summary(out: Path, summary: dict[str, Any]) -> None:
+    """``export.json``: the summary without this machine's folder (the bundle may move)."""
+    kept = {k: v for k, v in summary.items() if k != "out"}
+    atomic_write_text(out / "export.json", json.dumps(kept, indent=2) + "\n")
+
+
+_ABS_PATH = re.compile(r"(?<![\w$}./:-])/(?:[\w.+-]+/)+[\w.+-]*")
+_SYSTEM_PATHS = ("/usr/bin/env", "/dev/null")
+
+
+def check_bundle(bundle: str | os.PathLike) -> list[str]:
+    """Problems that stop a bundle from running on another machine (empty: none).
+
+    Checked without verl or slime: every file the config names exists in the bundle; no file
+    names a path of this machine; the reward hooks import by module name; the launch scripts
+    parse (``bash -n``). ``scripts/check_verl_export.py`` adds verl's own config check.
+    """
+    import subprocess
+
+    b = Path(bundle)
+    problems: list[str] = []
+    try:
+        target = json.loads((b / "export.json").read_text(encoding="utf-8"))["target"]
+    except (OSError, ValueError, KeyError) as err:
+        return [f"{b / 'export.json'}: not a bundle of `longtracerl export` ({err})"]
+    for f in sorted(b.iterdir()):
+        if f.suffix not in (".sh", ".json", ".yaml"):
+            continue
+        text = f.read_text(encoding="utf-8")
+        found = [m for m in _ABS_PATH.findall(text) if m not in _SYSTEM_PATHS]
+        if found:
+            problems.append(f"{f.name}: names paths of this machine: {found[:3]}")
+        if f.suffix == ".sh":
+            res = subprocess.run(["bash", "-n", str(f)], capture_output=True, text=True)
+            if res.returncode:
+                problems.append(f"{f.name}: bash syntax error: {res.stderr.strip()}")
+    reward = json.loads((b / "reward.json").read_text(encoding="utf-8"))
+    if target == "verl":
+        over = yaml.safe_load((b / "config.yaml").read_text(encoding="utf-8"))
+        for key in ("data.train_files", "data.val_files"):
+            if not (b / str(over[key])).is_file():
+                problems.append(f"config.yaml: {key}={over[key]} is not a file of the bundle")
+        hooks = [(str(over["reward.custom_reward_function.path"]), over["reward.custom_reward_function.name"])]
+        if not hooks[0][0].startswith("pkg://"):
+            problems.append(f"config.yaml: the reward path {hooks[0][0]} is not a pkg:// module path")
+        hooks = [(h.removeprefix("pkg://"), name) for h, name in hooks]
+    else:
+        for name in ("train.jsonl",):
+            if not (b / name).is_file():
+                problems.append(f"{name} is missing")
+        hooks = [tuple(reward[k].rsplit(".", 1)) for k in ("--custom-rm-path", "--custom-reward-post-process-path")]
+    for module, attr in hooks:
+        try:
+            ok = callable(getattr(importlib.import_module(module), attr, None))
+        except ImportError as err:
+            ok, attr = False, f"{attr} ({err})"
+        if not ok:
+            problems.append(f"reward hook {module}.{attr} does not import")
+    return problems
 
 
 def handle_export_target(args: Any) -> int:
@@ -509,6 +695,7 @@ def handle_export_target(args: Any) -> int:
         "rubric_weight": RECIPE["eta"],
         "reward_mode": "positive-only",
         "reward_url": "http://127.0.0.1:7248",
+        "data_root": None,
     }
     for k, v in defaults.items():
         if getattr(args, k, None) is None:

@@ -2,8 +2,12 @@
 
 Registry (names enter from the CLI / YAML): ``related`` (non-LLM: TF-IDF cosine between the current
 page's text and each candidate's text), ``first`` (non-LLM: the first sampled candidate), ``llm``
-(docs/method.md#walks: asks a chat model for the most logically connected next topic; falls back to the
-first candidate on an unparseable reply or an LLM error, and counts it).
+(docs/method.md#walks: asks a chat model for the most logically connected next topic, as a JSON
+object constrained by a schema where the server supports it; falls back to the first candidate on
+an unparseable reply and counts it as ``bad_reply``). An LLM call that fails (endpoint down,
+timeout, HTTP error after the client's retries) is never turned into a pick: it raises, so the
+chain fails as an item (``walks.errors.jsonl``) and the next run walks it again; the endpoint is
+checked once when the chooser is built, so a wrong URL fails in seconds.
 
 Example:
     >>> from longtracerl.records import Page
@@ -118,7 +122,19 @@ Linked pages you can go to next:
 {candidates}
 
 Which linked page is the most logically connected next topic, so that the chain of facts stays coherent and each step depends on the previous one?
-Reply with the number of that page only (for example: 2)."""
+{reply}"""
+
+_REPLY_PLAIN = "Reply with the number of that page only (for example: 2)."
+_REPLY_JSON = 'Reply with a JSON object naming that page by its number, for example: {"choice": 2}'
+
+
+def choice_schema(n: int) -> dict[str, Any]:
+    """JSON schema of the chooser's reply with ``n`` candidates: ``{"choice": 1..n}``."""
+    return {
+        "type": "object",
+        "properties": {"choice": {"type": "integer", "minimum": 1, "maximum": n}},
+        "required": ["choice"],
+    }
 
 
 def _clip(text: str, n: int) -> str:
@@ -170,8 +186,11 @@ def parse_choice(reply: str, titles: Sequence[str]) -> int | None:
 class LLMChooser:
     """The method's chooser (docs/method.md#walks): an LLM picks the most logically connected next topic.
 
-    Fallback to the first candidate when the reply cannot be parsed (``bad_reply``) or the call
-    fails (``llm_error``); :attr:`fallbacks` counts both.
+    ``structured`` (see :func:`~longtracerl.llm.base.response_format_for`) asks for
+    ``{"choice": N}`` under a JSON schema; a server that refuses the ``response_format`` (HTTP 4xx)
+    gets plain requests from then on. Fallback to the first candidate only when the reply cannot be
+    parsed (``bad_reply``, counted in :attr:`fallbacks`); a failed call raises
+    :class:`~longtracerl.llm.base.LLMError`.
     """
 
     def __init__(
@@ -182,14 +201,17 @@ class LLMChooser:
         candidate_chars: int = 200,
         max_tokens: int = 64,
         temperature: float = 0.0,
+        structured: str = "json_object_schema",
     ):
-        from longtracerl.llm.base import ChatParams
+        from longtracerl.llm.base import ChatParams, response_format_for
 
+        response_format_for({}, "check", structured)  # an unknown kind fails here, not at the first call
         self.model = model
         self.name = f"llm:{getattr(model, 'name', type(model).__name__)}"
         self.current_chars = current_chars
         self.candidate_chars = candidate_chars
         self.params = ChatParams(temperature=temperature, max_tokens=max_tokens)
+        self.structured = structured
         self.fallbacks: Counter[str] = Counter()
         self.calls = 0
 
@@ -199,22 +221,32 @@ class LLMChooser:
             for i, c in enumerate(candidates, start=1)
         ]
         return CHOOSER_PROMPT.format(
-            title=current.title, text=_clip(current.text, self.current_chars), candidates="\n".join(lines)
+            title=current.title,
+            text=_clip(current.text, self.current_chars),
+            candidates="\n".join(lines),
+            reply=_REPLY_PLAIN if self.structured == "off" else _REPLY_JSON,
         )
 
-    def choose(self, current: Page, candidates: Sequence[Page]) -> Choice:
-        from longtracerl.llm.base import LLMError
+    def _reply(self, current: Page, candidates: Sequence[Page]) -> str:
+        from longtracerl.llm.base import LLMError, format_rejected, response_format_for
 
+        messages = [{"role": "user", "content": self.prompt(current, candidates)}]
+        fmt = response_format_for(choice_schema(len(candidates)), "choice", self.structured)
+        params = self.params.model_copy(update={"response_format": fmt})
+        try:
+            return self.model.complete(messages, params).text
+        except LLMError as err:
+            if fmt is None or not format_rejected(err):
+                raise
+            log.warning("LLM chooser: the server refused response_format (%s); asking in plain text", err)
+            self.structured = "off"
+            return self._reply(current, candidates)
+
+    def choose(self, current: Page, candidates: Sequence[Page]) -> Choice:
         if len(candidates) == 1:
             return Choice(0)
-        messages = [{"role": "user", "content": self.prompt(current, candidates)}]
         self.calls += 1
-        try:
-            reply = self.model.complete(messages, self.params).text
-        except LLMError as err:
-            log.warning("LLM chooser: call failed (%s); taking the first candidate", err)
-            self.fallbacks["llm_error"] += 1
-            return Choice(0, fallback="llm_error")
+        reply = self._reply(current, candidates)
         idx = parse_choice(reply, [c.title for c in candidates])
         if idx is None:
             self.fallbacks["bad_reply"] += 1
@@ -247,12 +279,16 @@ def _make_llm(cfg: WalksConfig, store: PageStore, chat_model: ChatModel | None) 
         from longtracerl.llm.openai import make_chat_model
 
         chat_model = make_chat_model(cfg.llm)
+    from longtracerl.llm.base import check_endpoint
+
+    check_endpoint(chat_model)
     return LLMChooser(
         chat_model,
         current_chars=cfg.current_chars,
         candidate_chars=cfg.candidate_chars,
         max_tokens=cfg.llm_max_tokens,
         temperature=cfg.llm_temperature,
+        structured=cfg.llm_structured,
     )
 
 

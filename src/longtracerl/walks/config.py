@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import model_validator
 
 from longtracerl.config import ConfigError, Field, StageConfig
@@ -86,6 +88,12 @@ class WalksConfig(StageConfig):
         description="LLM spec for chooser=llm (see llm.openai.make_chat_model); 'openai:' = model and URL from env.",
     )
     llm_max_tokens: int = Field(default=64, ge=1, description="Reply budget of the LLM chooser.")
+    llm_structured: Literal["json_object_schema", "json_schema", "json_object", "off"] = Field(
+        default="json_object_schema",
+        description='Structured output of the LLM chooser: json_object_schema ({"choice": N} under a '
+        "schema; llama.cpp servers enforce it with a grammar), json_schema (the OpenAI form: vLLM, "
+        "SGLang), json_object, or off (a plain number). A server that refuses it gets plain requests.",
+    )
     llm_temperature: float = Field(
         default=0.0, ge=0.0, description="Sampling temperature of the LLM chooser."
     )
