@@ -11,7 +11,7 @@ from longtracerl.agent.tools import ToolBox
 from longtracerl.config import ConfigError, load_config
 from longtracerl.records import RejectedItem, Trajectory, read_jsonl
 
-CFG = AgentConfig(progress=False)
+CFG = AgentConfig(progress=False, policy="clauses")  # the earlier agent, kept as a named policy
 
 
 def _trajs(run):

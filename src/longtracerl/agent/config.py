@@ -55,7 +55,28 @@ class AgentConfig(StageConfig):
         description="Rule judge: token F1 at or above this also counts as correct.",
     )
 
-    # --- retrieval policy -----------------------------------------------------------------
+    # --- retrieval policy (the search agent, default) ---------------------------------------
+    max_open: int = Field(
+        default=8, ge=1, le=50, description="Retrieval policy: pages read per attempt at most."
+    )
+    cover: float = Field(
+        default=0.8,
+        gt=0.0,
+        le=1.0,
+        description=(
+            "Retrieval policy: stop searching once the two best read pages hold this share of the "
+            "question's content words."
+        ),
+    )
+    keep: Literal["correct", "gold_opened"] = Field(
+        default="correct",
+        description=(
+            "Which questions the stage keeps: 'correct' (a correct attempt) or 'gold_opened' (also "
+            "a question whose attempt opened all its gold pages, for imported QA sets)."
+        ),
+    )
+
+    # --- clauses policy (the earlier retrieval agent for the masked composer's questions) --
     open_per_clause: int = Field(
         default=3, ge=1, le=20, description="Retrieval policy: pages opened per clause search."
     )

@@ -41,6 +41,7 @@ from longtracerl.records import (
     read_jsonl,
     write_jsonl,
 )
+from longtracerl.runfolder import missing_input
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,8 @@ REJECTED_FILE = "agent.rejected.jsonl"
 ERRORS_FILE = "agent.errors.jsonl"
 
 POLICIES: dict[str, str] = {
-    "retrieval": "longtracerl.agent.retrieval:RetrievalPolicy",
+    "retrieval": "longtracerl.agent.search_agent:SearchAgentPolicy",
+    "clauses": "longtracerl.agent.retrieval:RetrievalPolicy",
     "llm": "longtracerl.agent.llm_policy:LLMPolicy",
 }
 """Policy name -> factory called with the :class:`AgentConfig` (``module:attr`` also accepted)."""
@@ -100,7 +102,7 @@ class _State:
 def _load_questions(run_dir: Path, limit: int | None) -> list[Question]:
     path = run_dir / QUESTIONS_FILE
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no questions (run `longtracerl questions` first)")
+        raise FileNotFoundError(missing_input(path, "longtracerl questions"))
     out: list[Question] = []
     seen: dict[str, int] = {}
     for i, q in enumerate(read_jsonl(path, Question), start=1):

@@ -1,0 +1,1030 @@
+"""The offline search agent: answers a question from its text alone, with **no LLM** and no
+knowledge of how the question was written.
+
+Trajectories are labelled ``policy="search-nonllm"`` (``model`` is None). The policy sees the
+question text, the search results and the pages it opens, nothing else. One attempt:
+
+1. **Read the question** (:func:`analyse`). Sentences ending in ``?`` ask; the others (chained
+   narration: "Begin with a band ... . Move to the ... .") each describe one entity of a chain.
+   The wh-word and the noun after it give the answer type (year, date, number, person, place,
+   nationality, name) and a head noun ("which *band*"); a question starting with *is / are / was /
+   did ...* is a yes/no question; "..., A or B?" is a choice between two named options. Named
+   parts are collected: quoted titles, capitalised phrases, the options.
+2. **Search the question and its parts.** The question's content words; each named part alone
+   (its page usually has that title); for chained narration each description in turn, together
+   with the name of the entity the previous description resolved to.
+3. **Read the most promising pages**: title matches of named parts first, then results ranked
+   by search score, by how many question words the shown title and snippet hold, and by a link
+   from a page already read (its text names the result's title).
+4. **Bridge.** The names written in the best read pages, in the sentences that share the most
+   words with the question, are *bridge candidates*: each is searched alone and with the rest of
+   the question, and a result whose title is the name (or that a read page links) is read. When
+   a round finds nothing new, the question is searched again without the words the read pages
+   already explain (another reading of it), and the lower results of the first search are tried
+   (the second page of results).
+5. **Stop** when the two best read pages hold the question's words (``cover``) and an answer of
+   the asked type stands out, or when ``max_open`` pages are read.
+6. **Answer** (:func:`extract_answer`): typed candidate spans from the read pages' sentences
+   (inside one sentence: a span never runs into the next one), scored by the sentence's share of
+   the question's words, how close the span sits to them, the head noun beside it, and the page's
+   relevance; spans the question already contains are excluded. Yes/no questions compare the two
+   pages' attributes; choices compare dates or numbers for "first / older / more", or else pick
+   the option whose page holds the question's words. The best read pages are cited.
+
+Attempt 1 is deterministic; later attempts add seeded noise to the ranking and the answer
+scores and may read one more page, so they explore other pages and answers.
+
+Example:
+    >>> a = analyse("Which magazine was started first, Arthur's Magazine or First for Women?")
+    >>> a.kind, a.options, a.direction
+    ('choice', ["Arthur's Magazine", 'First for Women'], 'earlier')
+    >>> analyse("The Oberoi family is part of a hotel company that has a head office in what city?").kind
+    'place'
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from longtracerl.agent.base import AttemptEnd
+from longtracerl.agent.tools import ToolBox
+from longtracerl.records import Page
+
+__all__ = ["SearchAgentPolicy", "analyse", "extract_answer", "QuestionPlan"]
+
+POLICY_NAME = "search-nonllm"
+
+_STOP = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "in",
+        "on",
+        "at",
+        "to",
+        "for",
+        "from",
+        "by",
+        "with",
+        "and",
+        "or",
+        "but",
+        "is",
+        "was",
+        "were",
+        "are",
+        "be",
+        "been",
+        "being",
+        "as",
+        "that",
+        "this",
+        "these",
+        "those",
+        "it",
+        "its",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "what",
+        "when",
+        "where",
+        "why",
+        "how",
+        "than",
+        "then",
+        "there",
+        "their",
+        "they",
+        "them",
+        "he",
+        "she",
+        "his",
+        "her",
+        "him",
+        "one",
+        "some",
+        "any",
+        "all",
+        "each",
+        "other",
+        "another",
+        "into",
+        "onto",
+        "over",
+        "under",
+        "about",
+        "after",
+        "before",
+        "during",
+        "between",
+        "through",
+        "up",
+        "down",
+        "out",
+        "off",
+        "again",
+        "once",
+        "here",
+        "also",
+        "not",
+        "no",
+        "nor",
+        "only",
+        "own",
+        "same",
+        "so",
+        "too",
+        "very",
+        "can",
+        "will",
+        "just",
+        "should",
+        "now",
+        "did",
+        "does",
+        "do",
+        "done",
+        "has",
+        "have",
+        "had",
+        "having",
+        "would",
+        "could",
+        "may",
+        "might",
+        "must",
+        "shall",
+        "our",
+        "we",
+        "you",
+        "your",
+        "i",
+        "me",
+        "my",
+        "us",
+        "both",
+        "either",
+        "neither",
+        "begin",
+        "start",
+        "move",
+        "next",
+        "finally",
+        "go",
+        "turn",
+        "find",
+        "consider",
+        "follow",
+        "named",
+        "called",
+        "known",
+        "first",
+        "second",
+        "last",
+        "well",
+        "many",
+        "much",
+        "more",
+        "most",
+        "less",
+    ]
+)
+_WORD = re.compile(r"[A-Za-z0-9]+(?:['’][a-z]+)?")
+_SENT_SPLIT = re.compile(r"(?<=[.?!])[\"'”’)]?\s+(?=[\"'“‘(]?[A-Z0-9])")
+_QUALIFIER = re.compile(r"\s*\([^)]*\)\s*$")
+_QUOTED = re.compile(r"[\"“]([^\"”]{2,80})[\"”]")
+_CONNECT = r"(?:of|the|de|la|le|von|van|der|and|&|for|du|del|da|on|in|upon|y|a)"
+# a capitalised phrase; "." only inside initials/abbreviations, never before a space
+_CAP = re.compile(
+    rf"(?<![\w'’])(?:[A-Z]\.(?:\s?[A-Z]\.)*|[A-Z][\w'’&-]*|\d+[A-Za-z]*)"
+    rf"(?:\s+(?:{_CONNECT}\s+){{0,2}}(?:[A-Z]\.(?:\s?[A-Z]\.)*|[A-Z][\w'’&-]*|\d[\w]*))*"
+)
+# an answer span: joining words limited to those inside names ("Museum of Fine Arts"), no "in"/"and"
+_ANS_CAP = re.compile(
+    r"(?<![\w'’])(?:[A-Z]\.(?:\s?[A-Z]\.)*|[A-Z][\w'’&-]*|\d+[A-Za-z]*)"
+    r"(?:\s+(?:(?:of|the|de|la|le|von|van|der|du|del|da|y|&)\s+){0,2}(?:[A-Z]\.(?:\s?[A-Z]\.)*|[A-Z][\w'’&-]*))*"
+)
+_ORG = re.compile(
+    r"\b(University|College|School|Records|Company|Corporation|Inc|Ltd|Award|Awards|Museum|Church|"
+    r"Party|Club|Band|Association|Society|Institute|Council|League|Group|Airport|Station|Street|Road|"
+    r"River|County|City|State|Republic|Kingdom|Empire|Army|Navy|Festival|Series|Show|Album|Film)\b"
+)
+_PERSONISH = re.compile(r"\((?:born|c\.|n[ée]e|\d{1,2} [A-Z][a-z]+ \d{4}|[A-Z][a-z]+ \d{1,2}, \d{4}|\d{4})")
+_FIRST_YEAR = re.compile(r"(?<!\d)(1[0-9]{3}|20[0-9]{2})")
+_YEAR = re.compile(r"(?<![\d,.])(1[0-9]{3}|20[0-9]{2})(?![\d,]|\.\d)")
+_MONTHS = (
+    "January|February|March|April|May|June|July|August|September|October|November|December|"
+    "Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
+)
+_DATE = re.compile(
+    rf"\b(?:(?:{_MONTHS})\.? \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}}|\d{{1,2}}(?:st|nd|rd|th)? (?:{_MONTHS})\.?,? \d{{4}}|"
+    rf"(?:{_MONTHS}) \d{{4}})\b"
+)
+_NUMBER = re.compile(
+    r"(?<![\w.])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\w])|(?<![\w.,])\d+(?:\.\d+)?(?![\w,])|"
+    r"\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
+    r"sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|hundred)\b",
+    re.I,
+)
+_DEMONYM = re.compile(
+    r"\b(American|British|English|Scottish|Welsh|Irish|Canadian|Australian|New Zealand|French|German|"
+    r"Italian|Spanish|Portuguese|Dutch|Belgian|Swiss|Austrian|Swedish|Norwegian|Danish|Finnish|"
+    r"Icelandic|Polish|Czech|Hungarian|Romanian|Bulgarian|Greek|Turkish|Russian|Ukrainian|Serbian|"
+    r"Croatian|Mexican|Brazilian|Argentine|Argentinian|Chilean|Colombian|Cuban|Peruvian|Venezuelan|"
+    r"Japanese|Chinese|Korean|South Korean|Indian|Pakistani|Filipino|Indonesian|Thai|Vietnamese|"
+    r"Israeli|Iranian|Egyptian|Nigerian|South African|Kenyan|Jamaican|Taiwanese|Malaysian|Singaporean)\b"
+)
+_NOT_ANSWER = frozenset(
+    [
+        "however",
+        "after",
+        "during",
+        "although",
+        "while",
+        "since",
+        "following",
+        "when",
+        "despite",
+        "today",
+        "currently",
+        "before",
+        "as",
+        "the",
+        "a",
+        "an",
+        "it",
+        "he",
+        "she",
+        "they",
+        "his",
+        "her",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "there",
+        "in",
+        "on",
+        "at",
+        "of",
+        "for",
+        "by",
+        "and",
+        "or",
+        "but",
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ]
+)
+
+_LEAD_VERB = re.compile(r"^(?:(?:is|are|was|were|did|does|do|the|a|an)\s+)+", re.I)
+_YESNO = re.compile(r"^\s*(?:is|are|was|were|do|does|did|can|could|has|have|had|will|would|should)\b", re.I)
+_WH = re.compile(r"\b(what|which|who|whom|whose|when|where|how)\b", re.I)
+_EARLIER = re.compile(r"\b(first|older|oldest|earlier|earliest|before|longer ago)\b", re.I)
+_LATER = re.compile(r"\b(younger|youngest|later|latest|more recent|most recent|newer|newest|last)\b", re.I)
+_MORE = re.compile(
+    r"\b(more|most|larger|largest|bigger|biggest|higher|highest|taller|tallest|longer|longest|greater)\b",
+    re.I,
+)
+_LESS = re.compile(r"\b(fewer|less|least|smaller|smallest|lower|lowest|shorter|shortest)\b", re.I)
+_TYPE_RULES: list[tuple[str, re.Pattern]] = [
+    ("date", re.compile(r"\b(what|which|on what) (date|day)\b|\bdate of\b", re.I)),
+    ("year", re.compile(r"\b(what|which|in what|in which) year\b|\byear\b|\bdecade\b", re.I)),
+    ("date", re.compile(r"\bwhen\b", re.I)),
+    (
+        "number",
+        re.compile(
+            r"\bhow (many|much|tall|long|high|old|large|big|far|deep)\b|\bwhat (number|population|percentage|amount|total|count|capacity|length|height|area|size|age)\b|\bnumber of\b",
+            re.I,
+        ),
+    ),
+    ("nationality", re.compile(r"\bnationality\b|\bwhat country (is|was) .* from\b", re.I)),
+    (
+        "person",
+        re.compile(
+            r"\bwho(m|se)?\b|\bwhich (person|man|woman|actor|actress|singer|author|writer|director|player|musician|artist|politician|composer|producer)\b",
+            re.I,
+        ),
+    ),
+    (
+        "place",
+        re.compile(
+            r"\bwhere\b|\b(what|which) (city|country|state|town|place|county|region|province|village|location|continent|island|district|nation|borough|neighborhood|area)\b",
+            re.I,
+        ),
+    ),
+]
+_TYPE_WORDS = frozenset(
+    ["year", "date", "day", "month", "many", "much", "number", "name", "called", "city", "country"]
+)
+_TYPE_STEMS = frozenset(["year", "date", "day", "month", "number", "name"])
+_PHRASE_END = frozenset(
+    [
+        "is",
+        "was",
+        "are",
+        "were",
+        "did",
+        "does",
+        "do",
+        "has",
+        "have",
+        "had",
+        "can",
+        "could",
+        "will",
+        "would",
+        "that",
+        "which",
+        "who",
+        "whose",
+        "born",
+        "known",
+        "located",
+        "founded",
+        "based",
+        "released",
+        "named",
+        "called",
+        "directed",
+        "written",
+        "starring",
+        "played",
+        "featured",
+        "of",
+        "in",
+        "for",
+        "to",
+        "by",
+        "from",
+        "with",
+        "on",
+        "at",
+    ]
+)
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in _WORD.findall(text.lower().replace("’", "'")) if w not in _STOP and len(w) > 1]
+
+
+def _stem(w: str) -> str:
+    for suf in ("'s", "ies", "es", "s", "ing", "ed"):
+        if w.endswith(suf) and len(w) - len(suf) >= 3:
+            return w[: -len(suf)]
+    return w
+
+
+def _stems(text: str) -> set[str]:
+    return {_stem(w) for w in _words(text)}
+
+
+def _base(title: str) -> str:
+    return _QUALIFIER.sub("", title).strip() or title
+
+
+_ABBREV = re.compile(
+    r"(?:^|\s)(?:[A-Z]|Mr|Mrs|Ms|Dr|St|Jr|Sr|Mt|Ft|No|vs|Co|Inc|Ltd|Gen|Col|Lt|Sgt|Rev|Prof)\.$"
+)
+
+
+def _sentences(text: str) -> list[str]:
+    """Sentences of a text; a full stop after an initial or a short title ("H. L.", "Dr.") ends none."""
+    out: list[str] = []
+    for piece in _SENT_SPLIT.split(" ".join(text.split())):
+        if not piece:
+            continue
+        if out and _ABBREV.search(out[-1]):
+            out[-1] = f"{out[-1]} {piece}"
+        else:
+            out.append(piece)
+    return out
+
+
+def _mentions(text: str, name: str) -> bool:
+    if len(name) < 3:
+        return False
+    i = text.find(name)
+    while i >= 0:
+        before = text[i - 1] if i > 0 else " "
+        j = i + len(name)
+        after = text[j] if j < len(text) else " "
+        if not before.isalnum() and not after.isalnum():
+            return True
+        i = text.find(name, i + 1)
+    return False
+
+
+def _names(text: str) -> list[str]:
+    """Quoted titles and capitalised phrases of a text, in order (a phrase never crosses a sentence end)."""
+    out: list[str] = []
+    for sent in _sentences(text):
+        out += [m.group(1).strip() for m in _QUOTED.finditer(sent)]
+        for m in _ANS_CAP.finditer(sent):
+            name = m.group(0).strip(" '’-&")
+            first = name.split()[0].lower() if name else ""
+            if first in _NOT_ANSWER and first != "the" and " " in name:  # "In 1990 Ann" -> "1990 Ann"
+                name = name.split(" ", 1)[1]
+            elif (
+                m.start() == 0 and " " not in name and (first in _STOP or first.isalpha() and len(first) < 6)
+            ):
+                continue  # a sentence's capitalised first word ("Start", "Move", "Its")
+            if len(name) > 1 and name.lower() not in _NOT_ANSWER and not name.isdigit():
+                out.append(name)
+    return list(dict.fromkeys(out))
+
+
+# ---------------------------------------------------------------------------------- analysis
+
+
+@dataclass
+class QuestionPlan:
+    """What the question asks and what it names."""
+
+    text: str
+    final: str  # the sentence(s) that ask
+    clauses: list[str]  # descriptions of a chained narration (empty for a one-sentence question)
+    kind: str  # year date number person place nationality name yesno choice
+    head: str | None  # the noun after which/what ("band")
+    options: list[str]  # the two options of a choice / the two entities of a yes/no question
+    direction: str | None  # earlier later more less (choices)
+    names: list[str]  # named parts of the question
+    words: list[str]  # content words of the whole question
+    left: list[str]  # the (up to 3) words right before the wh-phrase, nearest first
+    stems: set[str] = field(default_factory=set)
+
+
+def analyse(question: str) -> QuestionPlan:
+    """Type, head noun, options and named parts of a question (from its text only)."""
+    text = " ".join(question.split())
+    sents = [s.strip() for s in _sentences(text) if s.strip()]
+    finals = [s for s in sents if s.rstrip("\"'”’").endswith("?")]
+    clauses = [s.rstrip(". ") for s in sents if s not in finals]
+    if not finals or any(len(c.split()) < 4 or not c for c in clauses):
+        # one question that happens to hold a full stop or "!" (a title): no chain of descriptions
+        finals, clauses = [text], []
+    final = " ".join(finals)
+    options: list[str] = []
+    direction = None
+    kind = ""
+    m = re.search(r"(?:,|:)\s*([^,?]+?)\s*,?\s+or\s+([^,?]+?)\s*\??$", final)
+    if m is None:
+        m = re.search(
+            r"\b((?:[A-Z0-9][\w'’.&-]*\s*)+)\s+or\s+((?:the\s+)?(?:[A-Z0-9][\w'’.&-]*\s*)+)\??$", final
+        )
+    if m is None:  # "Is the Marsilea or the Brabejum the genus of ...?"
+        cap = r"[\"“]?[A-Z0-9][\w'’.&!-]*(?:\s+(?:of|the|and|de|in|for|a)?\s*[A-Z0-9][\w'’.&!-]*)*[\"”]?"
+        m = re.search(rf"(?:\bthe\s+)?({cap})\s+or\s+(?:the\s+)?({cap})", final)
+    if m is not None and len(m.group(1)) < 80 and len(m.group(2)) < 80:
+        options = [m.group(1).strip(" \"'“”"), m.group(2).strip(" \"'“”?")]
+    if _YESNO.match(final) and not options:
+        kind = "yesno"
+    elif _YESNO.match(final) and options:
+        kind = "choice"  # "Is X or Y older?"
+    elif options:
+        kind = "choice"
+    if kind == "choice":
+        stem_q = final.split(",")[0] if "," in final else final
+        for rx, name in ((_EARLIER, "earlier"), (_LATER, "later"), (_MORE, "more"), (_LESS, "less")):
+            if rx.search(stem_q):
+                direction = name
+                break
+    if not kind:
+        for k, rx in _TYPE_RULES:
+            if rx.search(final):
+                kind = k
+                break
+        else:
+            kind = "name"
+    head = None
+    hm = re.search(r"\b(?:what|which)\s+((?:[\w'’-]+\s*){1,5})", final, re.I)
+    if hm is not None:
+        phrase: list[str] = []
+        for w in hm.group(1).split():
+            if w.lower() in _PHRASE_END or (w.lower() in _STOP and phrase):
+                break
+            phrase.append(w)
+        lower = [w for w in phrase if w.islower() and w not in _STOP]
+        if lower:
+            head = lower[-1]
+    names = [m.group(1).strip() for m in _QUOTED.finditer(text)]
+    for sent in sents:
+        for m2 in _CAP.finditer(sent):
+            name = m2.group(0).strip(" '’-&")
+            if m2.start() == 0 or sent[: m2.start()].strip() in ('"', "“"):
+                # the sentence's first word is capitalised anyway: keep the phrase without it
+                # when that word is a function word ("The", "What", "Which", "In")
+                first = name.split()[0].lower()
+                if first in _STOP or first in _NOT_ANSWER:
+                    name = name.split(" ", 1)[1] if " " in name else ""
+            parts = (name.split(" and ") if " and " in name else []) + [name]
+            names += [n for n in parts if len(n) > 1 and n.lower() not in _STOP and not _DEMONYM.fullmatch(n)]
+    options = [_LEAD_VERB.sub("", o) for o in options]
+    if kind == "yesno" and not options:
+        both = re.search(
+            r"\b(?:both\s+)?(.+?)\s+and\s+(.+?)\s+(?:both|of|from|the|in|American|[a-z]+)\b", final
+        )
+        caps = [n for n in names if " and " not in n]
+        if len(caps) >= 2:
+            options = caps[:2]
+        elif both is not None:
+            options = [both.group(1), both.group(2)]
+    names = list(dict.fromkeys(options + names))
+    words = _words(text)
+    wm = _WH.search(final)
+    left = [w.lower() for w in _WORD.findall(final[: wm.start()])][::-1][:3] if wm else []
+    return QuestionPlan(
+        text=text,
+        final=final,
+        clauses=clauses,
+        kind=kind,
+        head=head,
+        options=options,
+        direction=direction,
+        names=names,
+        words=words,
+        left=left,
+        stems={_stem(w) for w in words},
+    )
+
+
+# ---------------------------------------------------------------------------------- answers
+
+
+def _typed_spans(sent: str, kind: str) -> list[tuple[str, int]]:
+    """(span, start offset) of the answer type in one sentence."""
+    if kind == "year":
+        return [(m.group(1), m.start()) for m in _YEAR.finditer(sent)]
+    if kind == "date":
+        found = [(m.group(0), m.start()) for m in _DATE.finditer(sent)]
+        return found or [(m.group(1), m.start()) for m in _YEAR.finditer(sent)]
+    if kind == "number":
+        return [(m.group(0), m.start()) for m in _NUMBER.finditer(sent) if not _YEAR.fullmatch(m.group(0))]
+    if kind == "nationality":
+        return [(m.group(0), m.start()) for m in _DEMONYM.finditer(sent)]
+    out = []
+    if kind != "person":
+        out += [(m.group(1).strip(), m.start(1)) for m in _QUOTED.finditer(sent)]
+    for m in _ANS_CAP.finditer(sent):
+        span = m.group(0).strip(" '’-&,")
+        start = m.start()
+        low = span.split()[0].lower() if span else ""
+        if low in _NOT_ANSWER and low != "the" and " " in span:
+            cut = span.index(" ") + 1
+            span, start = span[cut:], start + cut
+        if not span or span.lower() in _NOT_ANSWER or span.isdigit() or _YEAR.fullmatch(span):
+            continue
+        if _DEMONYM.fullmatch(span):
+            continue
+        if kind == "person" and (any(ch.isdigit() for ch in span) or low == "the" or _ORG.search(span)):
+            continue
+        out.append((span, start))
+    return out
+
+
+@dataclass
+class _Read:
+    """A page the agent has read, with what it thinks of it."""
+
+    page: Page
+    sents: list[str]
+    stems: set[str]
+    relevance: float = 0.0  # share of the question's words in the page
+    linked: bool = False  # another relevant read page names this page's title
+    order: int = 0
+
+
+def extract_answer(
+    plan: QuestionPlan,
+    reads: list[_Read],
+    rng: random.Random | None = None,
+    noise: float = 0.0,
+    debug: dict | None = None,
+    focus: str | None = None,
+) -> tuple[str | None, list[_Read]]:
+    """The answer and the pages it rests on (best first), from the pages read."""
+    if not reads:
+        return None, []
+    if plan.kind in ("yesno", "choice") and len(plan.options) == 2:
+        pages = [_page_for(opt, reads) for opt in plan.options]
+        if all(p is not None for p in pages):
+            return _compare(plan, pages), [p for p in pages if p is not None]  # type: ignore[arg-type]
+        if plan.kind == "yesno":
+            return "yes", [p for p in pages if p is not None]
+    kind = plan.kind if plan.kind not in ("yesno", "choice") else "name"
+    q_norm = " " + " ".join(_WORD.findall(plan.text.lower())) + " "
+    q_stems = plan.stems
+    # the asked sentence counts twice: the descriptions before it name other entities of a chain
+    asked = _stems(plan.final) - _TYPE_STEMS
+    weights = {st_: (2.0 if st_ in asked else 1.0) for st_ in q_stems}
+    total = sum(weights.values()) or 1.0
+    scores: dict[str, float] = {}
+    support: dict[str, _Read] = {}
+    head = plan.head
+    left = plan.left
+    title_base = 0.4
+    for r in reads:
+        own = _base(r.page.title).lower()
+        page_bonus = 0.6 * r.relevance + 0.15 * r.linked + 0.5 * (r.page.id == focus)
+        for si, sent in enumerate(r.sents):
+            toks = _WORD.findall(sent)
+            sent_stems = [_stem(t.lower()) for t in toks]
+            hit_pos = [i for i, s in enumerate(sent_stems) if s in asked] or [
+                i for i, s in enumerate(sent_stems) if s in q_stems
+            ]
+            share = sum(weights[x] for x in set(sent_stems) & q_stems) / total
+            for span, start in _typed_spans(sent, kind):
+                key = " ".join(_WORD.findall(span.lower()))
+                if not key or f" {key} " in q_norm or key in _NOT_ANSWER:
+                    continue
+                if kind in ("person", "place", "name") and key == " ".join(_WORD.findall(own)):
+                    continue  # a page's own name is not its attribute
+                before = [w.lower() for w in _WORD.findall(sent[:start])]
+                tpos = len(before)
+                dist = min((abs(tpos - h) for h in hit_pos), default=30)
+                s = 1.5 * share + 0.4 / (1 + dist / 3) + page_bonus + 0.04 / (1 + si)
+                # the question's words right before its wh-phrase, right before the span
+                # ("head office in [what city]" ~ "head office in [Delhi]")
+                lead = 0
+                while lead < len(left) and lead < len(before) and before[-1 - lead] == left[lead]:
+                    lead += 1
+                s += 0.15 * lead
+                if kind == "person" and before[-1:] == ["by"]:
+                    s += 0.15
+                if kind == "person" and 2 <= len(span.split()) <= 4:
+                    s += 0.1
+                if head and head in sent.lower()[max(0, start - 40) : start + len(span) + 40]:
+                    s += 0.2
+                if noise and rng is not None:
+                    s += rng.gauss(0.0, noise)
+                if s > scores.get(span, -math.inf):
+                    scores[span] = s
+                    support[span] = r
+        if kind in ("person", "name", "place") and r.sents and f" {own} " not in q_norm:
+            # the page itself may be what is asked: "Which band ..." and the page is a band, "Who
+            # was hung for ..." and the page is a person the question describes
+            first = r.sents[0]
+            s = title_base + 1.5 * r.relevance + 0.2 * r.linked
+            if head and re.search(rf"\b{re.escape(head)}s?\b", first.lower()):
+                s += 0.3
+            if kind == "person":
+                s += 0.3 if _PERSONISH.search(first[:200]) else -0.5
+            if noise and rng is not None:
+                s += rng.gauss(0.0, noise)
+            title = _base(r.page.title)
+            if s > scores.get(title, -math.inf):
+                scores[title] = s
+                support[title] = r
+    if debug is not None:
+        debug.update({k: (round(v, 3), support[k].page.title) for k, v in scores.items()})
+    if not scores:
+        return None, sorted(reads, key=lambda r: -r.relevance)[:2]
+    best = max(scores, key=lambda k: scores[k])
+    rest = sorted((r for r in reads if r is not support[best]), key=lambda r: -(r.relevance + 0.3 * r.linked))
+    return best, [support[best]] + rest[:1]
+
+
+def _page_for(option: str, reads: list[_Read]) -> _Read | None:
+    key = option.lower().strip()
+    best, best_s = None, 0.0
+    for r in reads:
+        t = _base(r.page.title).lower()
+        if t == key:
+            return r
+        ow, tw = set(_words(key)), set(_words(t))
+        s = len(ow & tw) / (len(ow | tw) or 1)
+        if s > best_s:
+            best, best_s = r, s
+    return best if best_s >= 0.5 else None
+
+
+def _first_year(r: _Read) -> int | None:
+    for sent in r.sents[:3]:
+        m = _FIRST_YEAR.search(sent)
+        if m:
+            return int(m.group(1))
+    return None
+
+
+def _first_number(r: _Read) -> float | None:
+    for sent in r.sents:
+        for m in _NUMBER.finditer(sent):
+            tok = m.group(0).replace(",", "")
+            if _YEAR.fullmatch(tok):
+                continue
+            try:
+                return float(tok)
+            except ValueError:
+                continue
+    return None
+
+
+def _compare(plan: QuestionPlan, pages: list[_Read]) -> str:
+    a, b = pages
+    if plan.kind == "yesno":
+        if re.search(r"\bsame (nationality|country)\b|\bboth from\b", plan.final, re.I):
+            na = _DEMONYM.findall(" ".join(a.sents[:2]))
+            nb = _DEMONYM.findall(" ".join(b.sents[:2]))
+            return "yes" if na and nb and na[0] == nb[0] else "no"
+        opt_stems = _stems(" ".join(plan.options))
+        attrs = {s for s in _stems(plan.final) if s not in opt_stems}
+        if not attrs:
+            return "yes"
+        fa = _stems(" ".join(a.sents[:2]))
+        fb = _stems(" ".join(b.sents[:2]))
+        share = min(len(attrs & fa), len(attrs & fb)) / len(attrs)
+        return "yes" if share >= 0.5 else "no"
+    if plan.direction in ("earlier", "later"):
+        ya, yb = _first_year(a), _first_year(b)
+        if ya is not None and yb is not None and ya != yb:
+            first = a if ya < yb else b
+            pick = first if plan.direction == "earlier" else (b if first is a else a)
+            return plan.options[0] if pick is a else plan.options[1]
+    if plan.direction in ("more", "less"):
+        na, nb = _first_number(a), _first_number(b)
+        if na is not None and nb is not None and na != nb:
+            big = a if na > nb else b
+            pick = big if plan.direction == "more" else (b if big is a else a)
+            return plan.options[0] if pick is a else plan.options[1]
+    # no order to compare: the option whose page holds the question's other words
+    opt_stems = _stems(" ".join(plan.options))
+    attrs = {s for s in plan.stems if s not in opt_stems}
+    sa = len(attrs & _stems(" ".join(a.sents[:3])))
+    sb = len(attrs & _stems(" ".join(b.sents[:3])))
+    return plan.options[0] if sa >= sb else plan.options[1]
+
+
+# ---------------------------------------------------------------------------------- policy
+
+
+@dataclass
+class _Cand:
+    page_id: str
+    title: str
+    search: float = 0.0  # best normalised search score
+    shown: float = 0.0  # share of the question's words in the shown title + snippet
+    named: bool = False  # the title is a name the question (or a bridge) gives
+    linked: bool = False  # a read page names this title
+    rank: int = 99
+
+    def prior(self) -> float:
+        return 0.6 * self.search + self.shown + 1.2 * self.named + 0.6 * self.linked - 0.01 * self.rank
+
+
+class SearchAgentPolicy:
+    """Iterative non-LLM search agent that works from the question text alone (module docstring)."""
+
+    name = POLICY_NAME
+    model: str | None = None
+
+    def __init__(self, cfg: Any = None):
+        from longtracerl.agent.config import AgentConfig
+
+        self.cfg = cfg if cfg is not None else AgentConfig()
+        self.max_open = self.cfg.max_open
+        self.debug: dict | None = None  # set to a dict to receive the answer candidates' scores
+        self.cover = self.cfg.cover
+
+    # -- bookkeeping ---------------------------------------------------------------------
+    def _ok(self, tools: ToolBox, reserve: int = 2) -> bool:
+        return tools.n_calls + reserve < self.cfg.max_turns
+
+    def _search(self, tools: ToolBox, st: _Attempt, query: str, *, named: str | None = None) -> list[_Cand]:
+        query = " ".join(query.split())
+        if not query or query.lower() in st.queries or not self._ok(tools, 3):
+            return []
+        st.queries.add(query.lower())
+        res = tools.search(query)
+        if not res.ok or not res.hits:
+            return []
+        top = max(h.score for h in res.hits) or 1.0
+        out = []
+        for h in res.hits:
+            c = st.cands.get(h.page_id)
+            if c is None:
+                c = st.cands[h.page_id] = _Cand(h.page_id, h.title)
+            c.search = max(c.search, h.score / top if top > 0 else 0.0)
+            c.rank = min(c.rank, h.rank)
+            shown = _stems(h.title + " " + h.snippet)
+            c.shown = max(c.shown, len(shown & st.plan.stems) / (len(st.plan.stems) or 1))
+            if named is not None and _base(h.title).lower() == named.lower():
+                c.named = True
+            c.linked = c.linked or any(_mentions(r.page.text, _base(c.title)) for r in st.top_reads(2))
+            out.append(c)
+        return out
+
+    def _open(self, tools: ToolBox, st: _Attempt, c: _Cand) -> _Read | None:
+        if c.page_id in st.reads or len(st.reads) >= st.max_open or not self._ok(tools, 3):
+            return None
+        res = tools.open(c.page_id)
+        if not res.ok or res.page is None:
+            return None
+        page = res.page
+        r = _Read(page, _sentences(page.text), _stems(page.title + " " + page.text), order=len(st.reads))
+        r.relevance = len(r.stems & st.plan.stems) / (len(st.plan.stems) or 1)
+        r.linked = c.linked
+        st.reads[c.page_id] = r
+        for other in st.cands.values():  # results this page names are now linked
+            if (
+                not other.linked
+                and other.page_id not in st.reads
+                and _mentions(page.text, _base(other.title))
+            ):
+                other.linked = True
+        return r
+
+    def _open_best(self, tools: ToolBox, st: _Attempt, n: int, pool: list[_Cand] | None = None) -> int:
+        pool = pool if pool is not None else list(st.cands.values())
+        ranked = sorted(
+            (c for c in pool if c.page_id not in st.reads),
+            key=lambda c: -(c.prior() + (st.rng.gauss(0.0, st.noise) if st.noise else 0.0)),
+        )
+        opened = 0
+        for c in ranked[:n]:
+            if self._open(tools, st, c) is not None:
+                opened += 1
+        return opened
+
+    # -- the attempt ---------------------------------------------------------------------
+    def run(self, question: str, tools: ToolBox, *, attempt: int, seed: int) -> AttemptEnd:
+        plan = analyse(question)
+        rng = random.Random(seed)
+        noise = 0.0 if attempt == 1 else 0.1 + 0.05 * min(attempt, 5)
+        st = _Attempt(plan, rng, noise, self.max_open + (0 if attempt == 1 else rng.randint(0, 1)))
+
+        # 1) the question and its parts
+        if plan.clauses:
+            self._chain(tools, st)
+        else:
+            self._search(tools, st, " ".join(_WORD.findall(plan.text)))
+            for name in plan.names[:3]:
+                self._search(tools, st, name, named=name)
+            named = [c for c in st.cands.values() if c.named]
+            self._open_best(tools, st, min(len(named), 2), named)
+            self._open_best(tools, st, max(1, 3 - len(st.reads)))
+
+        # 2) bridge rounds until the read pages cover the question (at least one: a multi-hop
+        #    question names its first entity; the answer sits on a page that entity's page names)
+        for rnd in range(3):
+            if rnd and self._covered(st) or len(st.reads) >= st.max_open or not self._ok(tools, 4):
+                break
+            if not self._bridge(tools, st):
+                self._reread(tools, st)
+
+        answer, chain = extract_answer(plan, st.ordered(), rng, noise, self.debug, focus=st.focus)
+        if chain:
+            tools.cite([r.page.id for r in chain])
+        if answer is None:
+            return AttemptEnd("gave_up", f"no {plan.kind} candidate in {len(st.reads)} read pages")
+        tools.answer(answer)
+        return AttemptEnd("answered")
+
+    def _chain(self, tools: ToolBox, st: _Attempt) -> None:
+        """Chained narration: resolve each description in turn (with the previous entity's name)."""
+        anchor = ""
+        for clause in st.plan.clauses:
+            words = " ".join(_words(clause))
+            pool = self._search(tools, st, f"{anchor} {words}".strip())
+            if anchor:
+                pool += self._search(tools, st, anchor, named=anchor)
+            for name in _names(clause)[:2]:
+                pool += self._search(tools, st, name, named=name)
+            clause_stems = _stems(clause)
+            best, best_s = None, -math.inf
+            ranked = sorted(
+                {c.page_id: c for c in pool if c.page_id not in st.reads}.values(),
+                key=lambda c: -(c.prior() + (st.rng.gauss(0.0, st.noise) if st.noise else 0.0)),
+            )
+            for c in ranked[:2]:
+                self._open(tools, st, c)
+            for c in {c.page_id: c for c in pool}.values():  # pages read now or for earlier hops
+                r = st.reads.get(c.page_id)
+                if r is None or c.page_id == st.focus:
+                    continue
+                s = len(r.stems & clause_stems) / (len(clause_stems) or 1) + 0.5 * c.linked + 0.3 * c.search
+                if s > best_s:
+                    best, best_s = r, s
+            if best is not None:
+                anchor = _base(best.page.title)
+                st.focus = best.page.id  # the entity the chain has reached so far
+        if anchor:  # the question asks about the last entity: look it up with the asked words
+            self._search(tools, st, f"{anchor} {' '.join(_words(st.plan.final))}")
+
+    def _covered(self, st: _Attempt) -> bool:
+        top = st.top_reads(2)
+        if not top:
+            return False
+        have: set[str] = set()
+        for r in top:
+            have |= r.stems
+        share = len(have & st.plan.stems) / (len(st.plan.stems) or 1)
+        if st.plan.kind in ("yesno", "choice") and len(st.plan.options) == 2:
+            return all(_page_for(o, list(st.reads.values())) is not None for o in st.plan.options)
+        return share >= self.cover and len(top) >= 2
+
+    def _bridge(self, tools: ToolBox, st: _Attempt) -> bool:
+        """Search the names the best read pages write near the question's words; read title hits."""
+        plan = st.plan
+        if plan.kind in ("yesno", "choice") and len(plan.options) == 2:
+            found = False
+            for opt in plan.options:
+                if _page_for(opt, list(st.reads.values())) is None:
+                    hits = self._search(tools, st, opt, named=opt)
+                    found |= self._open_best(tools, st, 1, hits) > 0
+            return found
+        q_lower = plan.text.lower()
+        top = st.top_reads(2)
+        read_titles = {_base(r.page.title).lower() for r in st.reads.values()}
+        seen_titles = {_base(c.title).lower() for c in st.cands.values()}
+        bridges: dict[str, float] = {}
+        for r in top:
+            own = _base(r.page.title).lower()
+            for si, sent in enumerate(r.sents):
+                share = len(_stems(sent) & plan.stems) / (len(plan.stems) or 1)
+                for name in _names(sent):
+                    low = name.lower()
+                    if low in q_lower or low in read_titles or low == own or len(name) < 3:
+                        continue
+                    if _YEAR.fullmatch(name) or _DEMONYM.fullmatch(name):
+                        continue
+                    score = share + 0.1 / (1 + si) + 0.05 * min(3, len(name.split()))
+                    score += 0.3 * (low in seen_titles)
+                    bridges[name] = max(bridges.get(name, -1.0), score)
+        names = sorted(bridges, key=lambda n: -bridges[n])
+        if st.noise and len(names) > 2 and st.rng.random() < 0.5:
+            names[0], names[1] = names[1], names[0]
+        explained = top[0].stems if top else set()
+        rest = [w for w in plan.words if _stem(w) not in explained and w not in _TYPE_WORDS]
+        opened = 0
+        tried = 0
+        for name in names:
+            if tried >= 2 or len(st.reads) >= st.max_open:
+                break
+            if name.lower() in st.tried:
+                continue
+            st.tried.add(name.lower())
+            tried += 1
+            hits = self._search(tools, st, name, named=name)
+            if rest:
+                hits += self._search(tools, st, f"{name} {' '.join(rest[:6])}")
+            good = [c for c in hits if c.named or c.linked]
+            opened += self._open_best(tools, st, 1, good or hits[:1])
+        return opened > 0
+
+    def _reread(self, tools: ToolBox, st: _Attempt) -> None:
+        """Another reading of the question (without the words read pages explain), then lower results."""
+        explained: set[str] = set()
+        for r in st.top_reads(1):
+            explained |= r.stems
+        left = [w for w in st.plan.words if _stem(w) not in explained]
+        if len(left) >= 2:
+            self._open_best(tools, st, 1, self._search(tools, st, " ".join(left)))
+        else:
+            self._open_best(tools, st, 1)
+
+    # -------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Attempt:
+    plan: QuestionPlan
+    rng: random.Random
+    noise: float
+    max_open: int
+    cands: dict[str, _Cand] = field(default_factory=dict)
+    reads: dict[str, _Read] = field(default_factory=dict)
+    queries: set[str] = field(default_factory=set)
+    tried: set[str] = field(default_factory=set)
+    focus: str | None = None  # chained narration: the page of the last entity resolved
+
+    def ordered(self) -> list[_Read]:
+        return list(self.reads.values())
+
+    def top_reads(self, n: int) -> list[_Read]:
+        return sorted(self.reads.values(), key=lambda r: -(r.relevance + 0.2 * r.linked))[:n]
