@@ -282,3 +282,35 @@ def test_default_concurrency():
     # the LLM judge is awaited on the loop: threads only parse and score
     assert default_concurrency(LLMJudge(make_chat_model("openai:x", base_url="http://127.0.0.1:9/v1"))) == 1
     assert default_concurrency(Blocking()) == 32
+
+
+def test_a_big_body_does_not_hold_up_small_ones():
+    """A body over offload_bytes is scored in its own thread: small requests pass it."""
+    release = threading.Event()
+
+    class GateJudge:  # blocks on the big response until the small one has been served
+        name = "gate"
+
+        def judge(self, question, answer, response, *, aliases=()):
+            if len(response) > 50_000:
+                assert release.wait(30), "the small request never got through"
+            return RuleJudge().judge(question, answer, response, aliases=aliases)
+
+    with running(create_app(GateJudge(), max_concurrency=1, offload_bytes=50_000)) as url:
+        big_status: list[int] = []
+        big = threading.Thread(
+            target=lambda: big_status.append(
+                httpx.post(f"{url}/evaluate", json=_evaluate_body("Paris " * 20_000), timeout=60).status_code
+            )
+        )
+        big.start()
+        try:
+            for _ in range(3):
+                r = httpx.post(f"{url}/evaluate", json=_evaluate_body("Paris"), timeout=20)
+                assert r.status_code == 200 and r.json()["outcome_reward"] == 1.0
+            metrics = httpx.get(f"{url}/metrics").text
+            assert "longtracerl_reward_offloaded_requests_total 1" in metrics
+        finally:
+            release.set()
+            big.join(60)
+        assert big_status == [200]

@@ -109,3 +109,45 @@ def test_judge_that_raises_is_a_failure_not_a_wrong_answer():
             "rubric_reward": 0.0,
             "reward": 0.0,
         }
+
+
+def test_judge_calls_in_flight_follow_the_concurrency_setting(fake_llm_server):
+    """64 clients against a slow grader: far more than the client's old 8 calls in flight."""
+    from longtracerl.rewards.server import build_judge
+
+    fake_llm_server.default = FakeResponse.chat(
+        "extracted_final_answer: Paris\nreasoning: same\ncorrect: yes", delay_s=0.5
+    )
+    judge = build_judge("llm", base_url=fake_llm_server.base_url, model="grader", max_total_s=30)
+    assert judge.chat_model.cfg.concurrency >= 64
+    with running(create_app(judge)) as url:
+        results = asyncio.run(_burst(url, 64))
+    assert [s for s, _, _ in results] == [200] * 64
+    assert fake_llm_server.max_in_flight >= 48  # all 64 at once unless the machine is very slow
+    low = build_judge("llm", base_url=fake_llm_server.base_url, model="grader", concurrency=4)
+    fake_llm_server.reset()
+    fake_llm_server.default = FakeResponse.chat(
+        "extracted_final_answer: a\nreasoning: b\ncorrect: no", delay_s=0.2
+    )
+    with running(create_app(low)) as url:
+        asyncio.run(_burst(url, 12))
+    assert fake_llm_server.max_in_flight == 4
+
+
+def test_a_pool_of_judge_endpoints_shares_the_load():
+    from llm_servers import FakeLLMServer
+    from longtracerl.rewards.server import build_judge
+
+    verdict = FakeResponse.chat("extracted_final_answer: Paris\nreasoning: same\ncorrect: yes")
+    with FakeLLMServer() as a, FakeLLMServer() as b:
+        a.default = b.default = verdict
+        judge = build_judge("llm", base_url=[a.base_url, b.base_url], model="grader")
+        with running(create_app(judge)) as url:
+            results = asyncio.run(_burst(url, 20))
+        assert [s for s, _, _ in results] == [200] * 20
+        assert len(a.requests) == len(b.requests) == 10  # round-robin
+        b.default = FakeResponse.error(500)  # one endpoint fails: the other takes over
+        judge = build_judge("llm", base_url=f"{a.base_url},{b.base_url}", model="grader")
+        with running(create_app(judge)) as url:
+            results = asyncio.run(_burst(url, 10))
+        assert [s for s, _, _ in results] == [200] * 10

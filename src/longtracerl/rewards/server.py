@@ -453,6 +453,14 @@ def create_app(
     big_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reward-big")
     stats = Stats(health_window_s)
     is_async = callable(getattr(judge, "ajudge", None))
+    app.state.reward = {  # what this app was built with (for tests and debugging)
+        "judge": judge,
+        "settings": settings,
+        "max_concurrency": max_concurrency,
+        "offload_bytes": offload_bytes,
+        "max_pending": max_pending,
+        "stats": stats,
+    }
 
     def full(prepare: Any, raw: bytes) -> tuple[int, bytes, dict[int, JudgeResult]]:
         job = prepare(raw, settings)
