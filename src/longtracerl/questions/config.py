@@ -15,8 +15,9 @@ class QuestionsConfig(StageConfig):
     """One question per walk: ``masked`` (non-LLM, offline) or ``llm`` composer."""
 
     composer: str = Field(
-        default="masked",
-        description="Question composer: masked (non-LLM, offline), llm (OpenAI-compatible endpoint), or module:attr.",
+        default="chain",
+        description="Question composer: chain (non-LLM, offline, blurred chained descriptions), masked "
+        "(non-LLM, a copied sentence with a blank), llm (OpenAI-compatible endpoint), or module:attr.",
     )
     max_questions: int | None = Field(
         default=None,
@@ -24,11 +25,30 @@ class QuestionsConfig(StageConfig):
         description="Stop once questions.jsonl holds this many questions (default: all walks).",
     )
     max_chars: int = Field(default=800, ge=100, description="Longest question (paper: ~800 characters).")
+    # chain composer
+    start_rank: int = Field(
+        default=10,
+        ge=1,
+        description="chain: the first sentence alone must put the first page in this BM25 top (the chain "
+        "can be entered by search).",
+    )
+    start_words: int = Field(
+        default=3,
+        ge=0,
+        description="chain: rare words of the first page quoted in the first sentence, added one by one "
+        "until the sentence finds the page (0: never).",
+    )
+    shortcut_top_k: int = Field(
+        default=5,
+        ge=1,
+        description="chain: a hop sentence alone, or any sentence/clause or the whole question, must not "
+        "put its page (the answer page) in this BM25 top.",
+    )
     # masked composer
     min_hops: int = Field(
         default=3,
         ge=2,
-        description="Fewest path pages a masked question keeps when the chain is cut to a suffix to fit max_chars.",
+        description="Fewest path pages a question keeps (chain: the shortest window; masked: the shortest suffix that fits max_chars).",
     )
     clause_max_words: int = Field(
         default=18, ge=4, description="Most words of one hop's clause (masked composer)."

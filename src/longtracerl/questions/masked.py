@@ -228,6 +228,27 @@ def _distinct_words(clause: str) -> int:
     return sum(1 for t in content_tokens(clause) if t not in _ROLE_WORDS)
 
 
+def answer_kind_order(cfg: QuestionsConfig, walk_id: str) -> list[str]:
+    """Answer kinds in the order tried for a walk (both offline composers).
+
+    With ``answer_kind_weights`` the first kind is drawn from the weights by a hash of the walk
+    id (deterministic, independent of the run), the others follow in ``answer_kinds`` order.
+    """
+    kinds = list(cfg.answer_kinds)
+    weights = {k: w for k, w in (cfg.answer_kind_weights or {}).items() if k in kinds and w > 0}
+    if not weights:
+        return kinds
+    u = int.from_bytes(hashlib.sha256(walk_id.encode("utf-8")).digest()[:8], "big") / 2**64
+    total, acc = sum(weights.values()), 0.0
+    first = kinds[0]
+    for k in kinds:
+        acc += weights.get(k, 0.0) / total
+        if k in weights and u < acc:
+            first = k
+            break
+    return [first] + [k for k in kinds if k != first]
+
+
 class MaskedComposer:
     """Offline, non-LLM composer (see module docstring)."""
 
@@ -269,24 +290,8 @@ class MaskedComposer:
         raise QuestionRejected("hop_not_describable", ent.page.title)
 
     def kind_order(self, walk_id: str) -> list[str]:
-        """Answer kinds in the order tried for this walk.
-
-        With ``answer_kind_weights`` the first kind is drawn from the weights by a hash of the walk
-        id (deterministic, independent of the run), the others follow in ``answer_kinds`` order.
-        """
-        kinds = list(self.cfg.answer_kinds)
-        weights = {k: w for k, w in (self.cfg.answer_kind_weights or {}).items() if k in kinds and w > 0}
-        if not weights:
-            return kinds
-        u = int.from_bytes(hashlib.sha256(walk_id.encode("utf-8")).digest()[:8], "big") / 2**64
-        total, acc = sum(weights.values()), 0.0
-        first = kinds[0]
-        for k in kinds:
-            acc += weights.get(k, 0.0) / total
-            if k in weights and u < acc:
-                first = k
-                break
-        return [first] + [k for k in kinds if k != first]
+        """Answer kinds in the order tried for this walk (:func:`answer_kind_order`)."""
+        return answer_kind_order(self.cfg, walk_id)
 
     def _answers(self, masker: Masker, path_ids: set[str], kinds: Sequence[str]):
         """Yield (kind, answer text, entity role or None, masked final clause with the blank)."""

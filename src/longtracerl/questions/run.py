@@ -20,6 +20,7 @@ from longtracerl.executor import Executor, ExecutorConfig, InlineExecutor, ItemT
 from longtracerl.questions.config import QuestionsConfig
 from longtracerl.questions.validate import QuestionRejected
 from longtracerl.records import JsonlAppender, Page, Question, RejectedItem, Walk, read_jsonl
+from longtracerl.runfolder import missing_input
 
 if TYPE_CHECKING:
     from longtracerl.llm.base import ChatModel
@@ -55,7 +56,17 @@ def _make_llm(cfg: QuestionsConfig, store: PageStore, chat_model: ChatModel | No
     return LLMComposer(cfg, chat_model)
 
 
-COMPOSERS: dict[str, Callable[..., Composer] | str] = {"masked": _make_masked, "llm": _make_llm}
+def _make_chain(cfg: QuestionsConfig, store: PageStore, chat_model: ChatModel | None) -> Composer:
+    from longtracerl.questions.chain import ChainComposer
+
+    return ChainComposer(cfg, store)
+
+
+COMPOSERS: dict[str, Callable[..., Composer] | str] = {
+    "chain": _make_chain,
+    "masked": _make_masked,
+    "llm": _make_llm,
+}
 """Composer factories ``(cfg, store, chat_model) -> Composer``; ``module:attr`` names a user one."""
 
 
@@ -134,7 +145,7 @@ def run_questions(
     run = Path(run)
     walks_path = Path(walks_file) if walks_file else run / "walks.jsonl"
     if not walks_path.exists():
-        raise FileNotFoundError(f"{walks_path}: no walks (run `longtracerl walks` first)")
+        raise FileNotFoundError(missing_input(walks_path, "longtracerl walks"))
     task = QuestionTask(cfg, corpus, chat_model)
     executor = executor or InlineExecutor(ExecutorConfig())
     stats = QuestionStats()

@@ -1,0 +1,513 @@
+"""Question-quality audit for any question file: shortcuts, chain necessity, text defects, answers.
+
+``longtracerl questions audit --corpus C --run R`` reads ``R/questions.jsonl`` (any composer, or
+questions imported from elsewhere) and writes one row per question to ``R/questions.audit.jsonl``
+and the summary to ``R/questions.audit.json``. Per question:
+
+- **shortcut**: the whole question, each sentence and each clause (a sentence cut at ``, ; : ( )``
+  and dashes; pieces of at least two index terms) is searched alone with the corpus's BM25
+  index. ``shortcut`` is true when one of them puts the answer page (the last gold page) in the
+  top ``top_k`` (5); ``answer_in_snippet`` when the answer string (answer normaliser, whole
+  words) is in one of the top ``top_k`` snippets of a piece.
+- **chain necessity**, for each hop after the first (gold page ``g_i``, previous ``g_{i-1}``):
+  the piece of the question that ranks ``g_i`` best is its description; ``fits_alone`` = the
+  corpus pages scoring at least as high as ``g_i`` for it (its BM25 rank; ``None`` when below the
+  first ``depth`` = 100 results), ``fits_among_neighbours`` = the same count among the link-graph
+  neighbours of ``g_{i-1}`` (plus ``g_i``), ``neighbours`` = how many there are. A hop is
+  *ambiguous alone* when ``fits_alone`` is over ``top_k`` or ``None``, and *unique given the
+  chain* when ``fits_among_neighbours`` is 1. BM25 is a lexical judge: a blurred description
+  ("an American actor born in the 1960s") often ranks no page well, and then the hop counts as
+  ambiguous alone and not measured given the chain.
+- **text defects** (:func:`text_defects`): markup (``#`` headings, ``==``, ``Section::::``,
+  ``BULLET::::``, braces, ``[[``/``]]``, ``|``, HTML tags), empty or unbalanced brackets, unbalanced
+  quotes, doubled words (``a a``), cut-off endings (a sentence ending in a function word), a
+  blank in a question that asks no blank, unmasked path names (a gold page title, as
+  :func:`~longtracerl.questions.validate.name_leak`), and role words that contradict the page
+  (:func:`role_defects`: in a question whose sentences are the hops, the first role keyword of
+  hop ``i``'s sentence against the head noun of page ``i``; other questions are not checked).
+- **answer**: present on the last gold page (answer normaliser, whole words), absent from the
+  question, and of the asked type (:func:`asked_type`: a year for "In which year", a number for
+  "How many", not a bare number for "Who"/"Which ...", yes/no for a yes/no question).
+
+The summary has the rates, the counts per defect, the hop-count and answer-type distributions,
+and (with ``plots``) two PNG bar charts next to it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import statistics
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from longtracerl.questions.entities import _KEYWORD_ROLE
+from longtracerl.questions.validate import answer_in_question, name_leak
+from longtracerl.records import Page, Question, atomic_write_text, dump_line, read_jsonl
+from longtracerl.text import normalize_answer
+
+AUDIT_FILE = "questions.audit.jsonl"
+SUMMARY_FILE = "questions.audit.json"
+
+# --------------------------------------------------------------------------- pieces of a question
+
+_SENT_SPLIT = re.compile(r"(?<=[.?!])\s+(?=[A-Z0-9\"'“(])")
+_CLAUSE_SPLIT = re.compile(r"\s*(?:[,;:()]|\s[–—-]\s)\s*")
+_TERM = re.compile(r"[^\W_]+")
+
+
+def sentences(question: str) -> list[str]:
+    """The sentences of a question (split after ``. ? !`` before a capital, digit or quote)."""
+    return [s.strip() for s in _SENT_SPLIT.split(question.strip()) if s.strip()]
+
+
+def pieces(question: str) -> list[tuple[str, str]]:
+    """``(where, text)`` of everything searched alone: the question, its sentences, their clauses."""
+    out: list[tuple[str, str]] = [("question", question)]
+    sents = sentences(question)
+    seen = {question.strip()}
+    for s in sents:
+        if s not in seen and len(sents) > 1:
+            out.append(("sentence", s))
+            seen.add(s)
+    for s in sents:
+        for c in _CLAUSE_SPLIT.split(s):
+            c = c.strip(" .?!")
+            if c and c not in seen and len(_TERM.findall(c)) >= 2:
+                out.append(("clause", c))
+                seen.add(c)
+    return out
+
+
+# --------------------------------------------------------------------------- text defects
+
+_MARKUP = [
+    ("markup_heading", re.compile(r"(?:^|\s)#{1,6}(?:\s|$)")),
+    ("markup_wikitext", re.compile(r"==|'''|\[\[|\]\]|\{\{|\}\}|\{\||\|\}")),
+    ("markup_kilt", re.compile(r"Section::::|BULLET::::")),
+    ("markup_braces", re.compile(r"[{}]")),
+    ("markup_html", re.compile(r"</?[a-zA-Z][^<>]{0,40}>|&[a-z]+;")),
+    ("markup_pipe", re.compile(r"\|")),
+    ("markup_emphasis", re.compile(r"\*\*|__[A-Za-z]|(?:^|\s)[*+]\s")),
+]
+_EMPTY_BRACKETS = re.compile(r"\(\s*[,;:.]?\s*\)|\[\s*\]|\(\s*[,;]|[,;]\s*\)")
+_DOUBLED = re.compile(r"\b([A-Za-z]+)\s+\1\b", re.IGNORECASE)
+_DOUBLED_OK = frozenset({"had", "that", "is", "bora", "so", "no", "ha"})
+_CUT_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "and",
+        "or",
+        "to",
+        "in",
+        "on",
+        "at",
+        "by",
+        "for",
+        "with",
+        "from",
+        "as",
+        "its",
+        "his",
+        "her",
+        "their",
+        "this",
+        "that",
+        "is",
+        "was",
+        "are",
+        "were",
+        "be",
+        "been",
+        "known",
+        "best",
+        "such",
+        "than",
+        "into",
+        "whose",
+        "which",
+        "who",
+        "whom",
+    ]
+)
+_SENT_END_WORD = re.compile(r"([A-Za-z]+)\s*[.?!]+[\"'”’)]?\s*(?=$|\s)")
+
+
+def text_defects(question: str, gold_titles: Sequence[str] = ()) -> list[str]:
+    """Defect codes of a question's text (module docstring); [] when clean."""
+    out: list[str] = []
+    for code, rx in _MARKUP:
+        if rx.search(question):
+            out.append(code)
+    if _EMPTY_BRACKETS.search(question):
+        out.append("empty_brackets")
+    for a, b in ("()", "[]"):
+        if question.count(a) != question.count(b):
+            out.append("unbalanced_brackets")
+            break
+    if question.count('"') % 2 or question.count("“") != question.count("”"):
+        out.append("unbalanced_quotes")
+    for m in _DOUBLED.finditer(question):
+        if m.group(1).lower() not in _DOUBLED_OK:
+            out.append("doubled_word")
+            break
+    for m in _SENT_END_WORD.finditer(question):
+        if m.group(1).lower() in _CUT_WORDS:
+            out.append("cut_off")
+            break
+    if not question.rstrip().endswith(("?", ".")) or question.rstrip().endswith(("...", "…")):
+        out.append("cut_off")
+    if "___" in question and "blank" not in question.lower():
+        out.append("stray_blank")
+    if gold_titles and name_leak(question, gold_titles) is not None:
+        out.append("path_name")
+    return list(dict.fromkeys(out))
+
+
+_HOP_LEAD = re.compile(
+    r"^(?:Start with|Begin with|Move to|Then|Next|From there|After that|Finally)\b", re.IGNORECASE
+)
+_KEYWORD_WORD = re.compile(r"[A-Za-z-]+")
+
+
+def _said_role(sentence: str) -> str | None:
+    """The role a hop sentence gives its entity: the last role keyword of its description (the
+    part before a colon, else before the first comma)."""
+    part = sentence.split(":", 1)[0] if ":" in sentence else sentence.split(",", 1)[0]
+    said = None
+    for w in _KEYWORD_WORD.findall(_HOP_LEAD.sub("", part)):
+        lw = w.lower()
+        for form in (lw, lw[:-1] if lw.endswith("s") else lw):
+            if form in _KEYWORD_ROLE and w[:1].islower():
+                said = _KEYWORD_ROLE[form]
+                break
+    return said
+
+
+def role_defects(question: str, pages: Sequence[Page]) -> list[str] | None:
+    """``['role_contradicts_page']`` when a hop sentence's role word is not its page's kind.
+
+    Only for questions written as one sentence per hop plus the ask (each hop sentence opening with
+    ``Start with``/``Move to``/``Then``/``Next``/``Finally`` ...); None (not checked) otherwise.
+    """
+    from longtracerl.questions.facts import page_facts
+
+    sents = sentences(question)
+    hops = [s for s in sents if _HOP_LEAD.match(s)]
+    if len(hops) != len(pages) or not pages:
+        return None
+    for s, page in zip(hops, pages, strict=True):
+        said = _said_role(s)
+        facts = page_facts(page.text)
+        if said is not None and facts.kind is not None and facts.role != "topic" and said != facts.role:
+            return ["role_contradicts_page"]
+    return []
+
+
+# --------------------------------------------------------------------------- answer type
+
+_ASK_TYPES = [
+    (
+        "year",
+        re.compile(
+            r"\b(what|which|in which|in what) year\b|\bwhen\b.*\b(born|founded|formed|released)", re.I
+        ),
+    ),
+    ("decade", re.compile(r"\b(what|which|in which) decade\b", re.I)),
+    ("date", re.compile(r"\b(what|which) date\b|^when\b", re.I)),
+    (
+        "number",
+        re.compile(
+            r"\bhow (many|much|long|tall|old|large|big)\b|\bwhat number\b|\bwhat (was|is) the (population|capacity)\b",
+            re.I,
+        ),
+    ),
+    (
+        "person",
+        re.compile(r"\bwho\b|\bwhich (person|actor|actress|artist|singer|writer|director|player)\b", re.I),
+    ),
+    (
+        "place",
+        re.compile(
+            r"\bwhere\b|\bwhich (place|city|town|country|state|county|village|region)\b|\bin which (place|city|town|country|state)\b",
+            re.I,
+        ),
+    ),
+    ("yes_no", re.compile(r"^(are|is|was|were|do|does|did|can|could|has|have|had)\b", re.I)),
+]
+_WHICH_NOUN = re.compile(r"\b(?:which|what) ([a-z]+)\b(?! (?:fills|of))", re.I)
+_NUMBER = re.compile(r"^[\d.,\s]+$")
+_YEARISH = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
+
+
+def asked_type(question: str) -> str:
+    """The answer type a question asks for (from its last sentence): year, number, person, ..."""
+    last = sentences(question)[-1] if question.strip() else ""
+    for name, rx in _ASK_TYPES:
+        if rx.search(last):
+            return name
+    m = _WHICH_NOUN.search(last)
+    return m.group(1).lower() if m else "other"
+
+
+def answer_fits_type(answer: str, kind: str) -> bool:
+    a = answer.strip()
+    if kind in ("year", "date"):
+        return bool(_YEARISH.search(a))
+    if kind == "decade":
+        return bool(re.search(r"\d0s\b", a)) or bool(_YEARISH.search(a))
+    if kind == "number":
+        return bool(re.search(r"\d", a)) or a.lower() in _NUMBER_WORDS
+    if kind == "yes_no":
+        return normalize_answer(a) in ("yes", "no")
+    if kind == "other":
+        return True
+    return not _NUMBER.match(a) and normalize_answer(a) not in ("yes", "no")
+
+
+_NUMBER_WORDS = frozenset(
+    ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"]
+)
+
+
+def _contains_words(haystack: str, needle: str) -> bool:
+    n = normalize_answer(needle)
+    return bool(n) and f" {n} " in f" {normalize_answer(haystack)} "
+
+
+# --------------------------------------------------------------------------- the auditor
+
+
+@dataclass
+class Shortcut:
+    """Result of searching each piece of a question alone."""
+
+    shortcut: bool  # some piece puts the answer page in the top k
+    where: str | None  # 'question' | 'sentence' | 'clause'
+    piece: str | None
+    answer_in_snippet: bool
+    snippet_piece: str | None
+
+
+class Auditor:
+    """Audits questions against a prepared corpus (page store, link graph, BM25 index)."""
+
+    def __init__(
+        self, corpus_dir: str | os.PathLike, *, retriever: Any = None, top_k: int = 5, depth: int = 100
+    ):
+        from longtracerl.corpus.graph import LinkGraph
+        from longtracerl.search.index import open_retriever
+
+        self.corpus_dir = Path(corpus_dir)
+        self.retriever = retriever or open_retriever(self.corpus_dir)
+        self.store = self.retriever.store
+        try:
+            self.graph: Any = LinkGraph.load(self.corpus_dir)
+        except FileNotFoundError:
+            self.graph = None
+        self.top_k, self.depth = top_k, depth
+
+    # -- pieces --------------------------------------------------------------------------
+    def shortcut(self, question: str, answer_page: str, answer: str) -> Shortcut:
+        """Search the question, each sentence and each clause alone (module docstring)."""
+        from longtracerl.search.analysis import make_snippet
+
+        hit_where = hit_piece = snip_piece = None
+        for where, text in pieces(question):
+            ranked = self.retriever.search_pages(text, self.top_k)
+            if hit_where is None and any(sp.page.id == answer_page for sp in ranked):
+                hit_where, hit_piece = where, text
+            if snip_piece is None and answer:
+                for sp in ranked:
+                    if _contains_words(
+                        make_snippet(text, sp.page.text, self.retriever.config.snippet_chars), answer
+                    ):
+                        snip_piece = text
+                        break
+        return Shortcut(hit_where is not None, hit_where, hit_piece, snip_piece is not None, snip_piece)
+
+    def _neighbours(self, page_id: str) -> set[str]:
+        if self.graph is None or page_id not in self.store:
+            return set()
+        idx = self.store.index_of(page_id)
+        return {self.store.id_of(int(j)) for j in self.graph.neighbors(idx)}
+
+    def chain(self, question: str, gold: Sequence[str]) -> list[dict[str, Any]]:
+        """Per hop after the first: fits alone vs fits among the previous page's neighbours."""
+        texts = [t for _, t in pieces(question)]
+        ranked = {t: self.retriever._ranked(t, self.depth) for t in texts}  # [(page id, score)]
+        out = []
+        for i in range(1, len(gold)):
+            g, prev = gold[i], gold[i - 1]
+            best: tuple[int, str, float] | None = None
+            for t, hits in ranked.items():
+                r = next(((k, s) for k, (pid, s) in enumerate(hits, 1) if pid == g), None)
+                if r is not None and (best is None or r[0] < best[0]):
+                    best = (r[0], t, r[1])
+            nbrs = self._neighbours(prev)
+            row: dict[str, Any] = {"hop": i + 1, "neighbours": len(nbrs), "fits_alone": None}
+            row["fits_among_neighbours"] = None
+            if best is not None:
+                _rank, t, score = best
+                row["fits_alone"] = sum(s >= score for _, s in ranked[t])
+                row["fits_among_neighbours"] = 1 + sum(
+                    s >= score for pid, s in ranked[t] if pid in nbrs and pid != g
+                )
+            row["ambiguous_alone"] = row["fits_alone"] is None or row["fits_alone"] > self.top_k
+            row["unique_given_chain"] = row["fits_among_neighbours"] == 1
+            out.append(row)
+        return out
+
+    def audit(self, q: Question) -> dict[str, Any]:
+        gold = list(q.label.gold_page_ids)
+        pages = self.store.get_many(gold)
+        gold_pages = [pages[g] for g in gold if g in pages]
+        answer = q.label.answer
+        last = pages.get(gold[-1]) if gold else None
+        kind = asked_type(q.question)
+        sc = self.shortcut(q.question, gold[-1] if gold else "", answer)
+        defects = text_defects(q.question, [p.title for p in gold_pages])
+        roles = role_defects(q.question, gold_pages) if len(gold_pages) == len(gold) else None
+        defects += roles or []
+        answer_checks = {
+            "on_last_page": bool(last) and _contains_words(f"{last.title}\n{last.text}", answer),
+            "in_question": answer_in_question(q.question, answer),
+            "type_ok": answer_fits_type(answer, kind),
+        }
+        return {
+            "question_id": q.question_id,
+            "producer": q.provenance.producer,
+            "chars": len(q.question),
+            "hops": len(gold),
+            "answer": answer,
+            "answer_type": kind,
+            "shortcut": sc.shortcut,
+            "shortcut_where": sc.where,
+            "shortcut_piece": sc.piece,
+            "answer_in_snippet": sc.answer_in_snippet,
+            "chain": self.chain(q.question, gold),
+            "defects": defects,
+            "roles_checked": roles is not None,
+            "answer_checks": answer_checks,
+            "answer_ok": answer_checks["on_last_page"]
+            and not answer_checks["in_question"]
+            and answer_checks["type_ok"],
+        }
+
+    def close(self) -> None:
+        self.retriever.close()
+
+
+def _pct(n: int, d: int) -> float | None:
+    return round(100.0 * n / d, 1) if d else None
+
+
+def summarize(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The summary of audit rows: rates, defect counts and distributions."""
+    n = len(rows)
+    hops = [h for r in rows for h in r["chain"]]
+    defects = Counter(d for r in rows for d in r["defects"])
+    alone = [h["fits_alone"] for h in hops if h["fits_alone"] is not None]
+    return {
+        "questions": n,
+        "shortcut_pct": _pct(sum(r["shortcut"] for r in rows), n),
+        "shortcut_by": dict(Counter(r["shortcut_where"] for r in rows if r["shortcut"])),
+        "answer_in_snippet_pct": _pct(sum(r["answer_in_snippet"] for r in rows), n),
+        "defect_questions": sum(bool(r["defects"]) for r in rows),
+        "defect_pct": _pct(sum(bool(r["defects"]) for r in rows), n),
+        "defects": dict(defects.most_common()),
+        "roles_checked": sum(r["roles_checked"] for r in rows),
+        "answer_ok_pct": _pct(sum(r["answer_ok"] for r in rows), n),
+        "answer_not_on_last_page": sum(not r["answer_checks"]["on_last_page"] for r in rows),
+        "answer_in_question": sum(r["answer_checks"]["in_question"] for r in rows),
+        "answer_type_mismatch": sum(not r["answer_checks"]["type_ok"] for r in rows),
+        "hops_measured": len(hops),
+        "ambiguous_alone_pct": _pct(sum(h["ambiguous_alone"] for h in hops), len(hops)),
+        "unique_given_chain_pct": _pct(sum(h["unique_given_chain"] for h in hops), len(hops)),
+        "fits_alone_median": statistics.median(alone) if alone else None,
+        "mean_chars": round(statistics.fmean(r["chars"] for r in rows), 1) if rows else None,
+        "max_chars": max((r["chars"] for r in rows), default=None),
+        "hop_counts": dict(sorted(Counter(r["hops"] for r in rows).items())),
+        "answer_types": dict(Counter(r["answer_type"] for r in rows).most_common()),
+    }
+
+
+def write_audit_plots(summary: dict[str, Any], out_dir: Path, prefix: str = "questions_") -> list[str]:
+    """Bar charts of the hop-count and answer-type distributions; returns the PNG paths."""
+    from longtracerl.report.plots import _plt
+
+    plt = _plt()
+    paths = []
+    for key, xlabel, name in (
+        ("hop_counts", "gold pages (hops)", "hops"),
+        ("answer_types", "asked answer type", "answer_types"),
+    ):
+        data = summary.get(key) or {}
+        if not data:
+            continue
+        fig, ax = plt.subplots(figsize=(6, 3.2))
+        ax.bar([str(k) for k in data], list(data.values()))
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("questions")
+        ax.tick_params(axis="x", labelrotation=20)
+        fig.tight_layout()
+        p = out_dir / f"{prefix}{name}.png"
+        fig.savefig(p, dpi=100)
+        plt.close(fig)
+        paths.append(str(p))
+    return paths
+
+
+def audit_questions(
+    corpus_dir: str | os.PathLike,
+    questions: Iterable[Question],
+    *,
+    retriever: Any = None,
+    top_k: int = 5,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Audit questions in memory: (per-question rows, summary)."""
+    auditor = Auditor(corpus_dir, retriever=retriever, top_k=top_k)
+    rows = [auditor.audit(q) for q in questions]
+    return rows, summarize(rows)
+
+
+def audit_run(
+    corpus_dir: str | os.PathLike,
+    run_dir: str | os.PathLike,
+    *,
+    questions_file: str | os.PathLike | None = None,
+    plots: bool = True,
+    retriever: Any = None,
+    top_k: int = 5,
+) -> dict[str, Any]:
+    """Audit ``RUN/questions.jsonl``; writes ``RUN/questions.audit.jsonl`` + ``.json``; returns the summary."""
+    run = Path(run_dir)
+    path = Path(questions_file) if questions_file else run / "questions.jsonl"
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no questions to audit (run `longtracerl questions` first)")
+    rows, summary = audit_questions(corpus_dir, read_jsonl(path, Question), retriever=retriever, top_k=top_k)
+    summary["file"] = str(path)
+    atomic_write_text(run / AUDIT_FILE, "".join(dump_line(r) for r in rows))
+    if plots and rows:
+        summary["plots"] = write_audit_plots(summary, run)
+    atomic_write_text(run / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def render_summary(s: dict[str, Any]) -> str:
+    """A short plain-text summary (what the CLI prints)."""
+    d = ", ".join(f"{k}={v}" for k, v in s["defects"].items()) or "none"
+    return (
+        f"audited {s['questions']} questions: shortcut {s['shortcut_pct']} % "
+        f"(by {s['shortcut_by'] or 'none'}); answer in a snippet {s['answer_in_snippet_pct']} %; "
+        f"text defects in {s['defect_questions']} ({d}); answer checks ok {s['answer_ok_pct']} %; "
+        f"hops ambiguous alone {s['ambiguous_alone_pct']} %, unique given the chain "
+        f"{s['unique_given_chain_pct']} %; hop counts {s['hop_counts']}; answer types {s['answer_types']}"
+    )
