@@ -42,6 +42,7 @@ from longtracerl.walks.config import WalksConfig
 log = logging.getLogger(__name__)
 
 STAGES = ("corpus", "walks", "questions", "agent", "contexts", "report")
+NOT_EMPTY = ("walks", "questions", "agent", "contexts")  # the chain stops when one of these keeps nothing
 
 
 class RunConfig(StageConfig):
@@ -56,6 +57,12 @@ class RunConfig(StageConfig):
         default=None, description="An already prepared corpus folder; None: prepare one under OUT/corpus."
     )
     corpus: CorpusConfig = Field(default_factory=CorpusConfig, description="corpus prepare options.")
+    questions_from: str | None = Field(
+        default=None,
+        description="Questions from an existing QA set instead of walks + composer: hotpotqa (the "
+        "embedded dev file) or a JSONL file (docs/import.md); walks.num_walks and walks.seed size and "
+        "seed the sample.",
+    )
     walks: WalksConfig = Field(default_factory=WalksConfig, description="Random-walk options.")
     questions: QuestionsConfig = Field(default_factory=QuestionsConfig, description="Question options.")
     agent: AgentConfig = Field(default_factory=AgentConfig, description="Search-agent options.")
@@ -125,6 +132,8 @@ def run_pipeline(
                 summary[name] = previous[name]
             if name in previous.get("timings_s", {}):
                 timings[name] = previous["timings_s"][name]
+            if name in NOT_EMPTY:
+                runfolder.check_not_empty(out, name)
             return stop_after == name
         log.info("stage %s ...", name)
         stamps = folder.stamps
@@ -142,6 +151,8 @@ def run_pipeline(
         # finished unless items failed this time (a re-run retries them)
         stamps[name]["complete"] = (errors.stat().st_size if errors.exists() else 0) == errors_before
         runfolder.write_stamps(out, stamps)
+        if name in NOT_EMPTY:
+            runfolder.check_not_empty(out, name)  # a clear stop when every item was dropped
         return stop_after == name
 
     if cfg.corpus_dir:
@@ -156,11 +167,12 @@ def run_pipeline(
     executor = make_executor(cfg.executor)
     summary["executor"] = {"kind": cfg.executor.kind, "workers": executor.workers}
     try:
-        if stage(
+        if cfg.questions_from:  # an existing QA set: no walks, no composer
+            if stage("questions", lambda: _import_questions(cfg, corpus_dir, out)):
+                return summary
+        elif stage(
             "walks", lambda: run_walks(cfg.walks, corpus_dir, out, progress=progress, executor=executor)
-        ):
-            return summary
-        if stage(
+        ) or stage(
             "questions",
             lambda: run_questions(cfg.questions, corpus_dir, out, progress=progress, executor=executor),
         ):
@@ -179,7 +191,27 @@ def run_pipeline(
         "report",
         lambda: write_report(out, corpus_dir, cfg.report, contexts_cfg=cfg.contexts, progress=progress),
     )
+    summary["funnel"] = runfolder.format_funnel(runfolder.funnel(out))
+    if ran:  # else the folder is as the last run left it, run.json included
+        _write_summary(out, summary, timings)
     return summary
+
+
+def _import_questions(cfg: RunConfig, corpus_dir: Path, out: Path) -> Any:
+    from longtracerl.questions.importers import IMPORTERS, import_questions
+
+    src = cfg.questions_from or ""
+    source, path = (src, None) if src in IMPORTERS else ("jsonl", src)
+    return import_questions(
+        corpus_dir,
+        out,
+        source=source,
+        input=path,
+        n=cfg.walks.num_walks,
+        seed=cfg.walks.seed,
+        rubrics_include_answer=cfg.questions.rubrics_include_answer,
+        overwrite=True,
+    )
 
 
 def _jsonable(obj: Any) -> Any:
@@ -255,7 +287,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="Run folder (created; reused to resume).")
     p.add_argument("--corpus", help="A prepared corpus folder (default: prepare the embedded one under OUT).")
     p.add_argument(
-        "--num-questions", type=int, help="Walks to draw and questions to write (walks.num_walks)."
+        "--num-questions",
+        type=int,
+        metavar="N",
+        help="Walks to draw (walks.num_walks): each walk gives at most one question, so the rows "
+        "are fewer (questions the composer rejects, questions no agent attempt solves and contexts "
+        "that do not fit are dropped; a few rows are held out). The run prints this funnel at the end.",
+    )
+    p.add_argument(
+        "--questions",
+        metavar="hotpotqa|FILE",
+        help="Take the questions from an existing QA set (questions_from; no walks, no composer): "
+        "hotpotqa or a JSONL file (docs/import.md); --num-questions is then the sample size.",
     )
     p.add_argument("--target-tokens", type=int, help="Context length in tokens (contexts.target_tokens).")
     p.add_argument(
@@ -286,6 +329,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         overrides.append(f"corpus_dir={args.corpus}")
     if args.num_questions is not None:
         overrides.append(f"walks.num_walks={args.num_questions}")
+    if args.questions:
+        overrides.append(f"questions_from={args.questions}")
     if args.target_tokens is not None:
         overrides.append(f"contexts.target_tokens={args.target_tokens}")
     if args.strategy:
@@ -308,4 +353,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         "timings (s): "
         + ", ".join(f"{k}={v}" for k, v in json.loads((out / "run.json").read_text())["timings_s"].items())
     )
+    steps = runfolder.funnel(out)
+    if steps:
+        print(f"funnel: {runfolder.format_funnel(steps)}")
     return 0 if summary else 1

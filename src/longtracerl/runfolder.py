@@ -270,3 +270,124 @@ def write_config(out: Path, cfg: BaseModel) -> None:
     path = out / "config.yaml"
     if not path.exists() or path.read_text(encoding="utf-8") != text:
         atomic_write_text(path, text)
+
+
+# --------------------------------------------------------------------------- the funnel
+
+HINTS = {
+    "budget_too_small": "raise --target-tokens (contexts.target_tokens)",
+    "no_correct_attempt": "more agent.attempts, or another agent policy",
+    "hop_findable_alone": "another questions.composer, or longer walks (walks.hops)",
+}
+"""What to try when every item of a stage is dropped for this reason."""
+
+
+def _lines(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    out = []
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                continue  # a torn last line: the stage repairs it on resume
+    return out
+
+
+def _reasons(out: Path, stage: str, done: set[str] | None = None) -> dict[str, int]:
+    """Drop reasons of a stage: its rejected file, plus its errors still unresolved."""
+    counts: dict[str, int] = {}
+    for rec in _lines(out / f"{stage}.rejected.jsonl"):
+        counts[rec.get("reason", "?")] = counts.get(rec.get("reason", "?"), 0) + 1
+    failed = {rec.get("item_id") for rec in _lines(out / f"{stage}.errors.jsonl")} - (done or set())
+    if failed:
+        counts["error"] = counts.get("error", 0) + len(failed)
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def _summary(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def funnel(out: Path) -> list[dict[str, Any]]:
+    """What each stage of the folder kept and dropped (with reasons), in chain order:
+    walks -> questions -> solved -> contexts -> rows + held out. Stages not run yet are left out."""
+    steps: list[dict[str, Any]] = []
+    if (out / "walks.state.json").exists():
+        # rejected segments are the walker's search, not walks lost: listed only when none is kept
+        kept = len(_lines(out / "walks.jsonl"))
+        steps.append({"stage": "walks", "kept": kept, "dropped": {} if kept else _reasons(out, "walks")})
+    questions = _lines(out / "questions.jsonl")
+    if questions or (out / "questions.rejected.jsonl").exists():
+        done = {q.get("walk_id") for q in questions}
+        steps.append(
+            {"stage": "questions", "kept": len(questions), "dropped": _reasons(out, "questions", done)}
+        )
+    agent = _summary(out / "agent.summary.json")
+    if agent:
+        steps.append({"stage": "solved", "kept": agent.get("kept", 0), "dropped": _reasons(out, "agent")})
+        if agent.get("incomplete"):
+            steps[-1]["dropped"]["not finished"] = agent["incomplete"]
+    contexts = _summary(out / "contexts.summary.json")
+    if contexts:
+        dropped = {k: v for k, v in (contexts.get("rejected") or {}).items() if k != "no_correct_trajectory"}
+        steps.append({"stage": "contexts", "kept": contexts.get("contexts", 0), "dropped": dropped})
+    export = _summary(out / "export.summary.json")
+    if export:
+        steps.append({"stage": "rows", "kept": export.get("rows", 0), "heldout": export.get("heldout", 0)})
+    return steps
+
+
+def format_funnel(steps: list[dict[str, Any]]) -> str:
+    """``12 walks -> 9 questions (3 dropped: hop_findable_alone 3) -> ...`` (one line)."""
+    parts = []
+    for s in steps:
+        if s["stage"] == "rows":
+            parts.append(f"{s['kept']} rows + {s.get('heldout', 0)} held out")
+            continue
+        text = f"{s['kept']} {s['stage']}"
+        dropped = s.get("dropped") or {}
+        if dropped:
+            why = ", ".join(f"{k} {v}" for k, v in dropped.items())
+            text += f" ({sum(dropped.values())} dropped: {why})"
+        parts.append(text)
+    return " -> ".join(parts)
+
+
+class NothingLeft(ConfigError):
+    """A stage kept no item: the chain cannot go on; the message says why and where to look."""
+
+
+def _why_empty(out: Path, stage: str, dropped: dict[str, int]) -> str:
+    why = ", ".join(f"{k} {v}" for k, v in dropped.items()) or "no input items"
+    where = [str(p) for p in (out / f"{stage}.rejected.jsonl", out / f"{stage}.errors.jsonl") if p.exists()]
+    hint = next((HINTS[k] for k in dropped if k in HINTS), None)
+    msg = f"every item was dropped ({why})"
+    if where:
+        msg += f"; reasons in {' and '.join(where)}"
+    return msg + (f"; try: {hint}" if hint else "")
+
+
+def check_not_empty(out: Path, stage: str) -> None:
+    """Raise :class:`NothingLeft` when ``stage`` (walks, questions, agent, contexts) kept nothing,
+    naming the reasons and the file that lists them."""
+    name = {"agent": "solved"}.get(stage, stage)
+    step = next((s for s in funnel(out) if s["stage"] == name), None)
+    if step is None or step["kept"]:
+        return
+    raise NothingLeft(f"{stage}: no item kept: {_why_empty(out, stage, step.get('dropped') or {})}")
+
+
+def missing_input(path: Path, first: str) -> str:
+    """The message for a stage input that is not there: when the stage that writes it ran and
+    dropped every item, say so (reasons and where they are); else ``missing (run FIRST first)``."""
+    stage = {"trajectories": "agent"}.get(path.stem, path.stem)
+    rejected = path.parent / f"{stage}.rejected.jsonl"
+    if rejected.exists() or (path.parent / f"{stage}.errors.jsonl").exists():
+        return f"{path}: none written: {_why_empty(path.parent, stage, _reasons(path.parent, stage))}"
+    return f"{path}: missing (run `{first}` first)"

@@ -132,12 +132,52 @@ def test_on_config_change_error_refuses_in_one_line_and_touches_nothing(finished
     assert {p: p.stat().st_mtime_ns for p in rerun.rglob("*")} == before  # config.yaml included
 
 
-def test_a_finished_run_rerun_with_the_same_settings_changes_nothing(finished, corpus, tmp_path):
+def test_a_finished_run_rerun_with_the_same_settings_changes_nothing(finished, corpus, tmp_path, capsys):
     rerun = _copy(finished, tmp_path)
     before = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in rerun.rglob("*") if p.is_file()}
     assert main(_args(rerun, corpus)) == 0
     after = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in rerun.rglob("*") if p.is_file()}
     assert after == before  # no report rebuild, no summary rewritten with zeroed counters
+    # the funnel at the end counts what the files hold
+    (line,) = [x for x in capsys.readouterr().out.splitlines() if x.startswith("funnel: ")]
+    n = {name: len(_records(rerun / f"{name}.jsonl")) for name in ("walks", "questions", "rows", "heldout")}
+    solved = len(
+        {
+            json.loads(t)["question_id"]
+            for t in _records(rerun / "trajectories.jsonl")
+            if json.loads(t)["correct"]
+        }
+    )
+    assert line.startswith(f"funnel: {n['walks']} walks -> {n['questions']} questions")
+    assert f" -> {solved} solved" in line
+    assert line.endswith(f"-> {n['rows']} rows + {n['heldout']} held out")
+
+
+def test_when_every_context_is_rejected_the_run_says_why_and_where(finished, corpus, tmp_path, capsys):
+    rerun = _copy(finished, tmp_path)
+    assert main(_args(rerun, corpus, "--target-tokens", "64")) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "every item was dropped (budget_too_small" in err
+    assert str(rerun / "contexts.rejected.jsonl") in err and "--target-tokens" in err
+    assert "run `longtracerl contexts` first" not in err
+
+
+def test_a_stage_after_one_that_dropped_everything_says_so(tmp_path):
+    from longtracerl.agent.runner import run_agent
+    from longtracerl.records import RejectedItem, write_jsonl
+
+    reasons = ["hop_findable_alone", "hop_findable_alone", "no_answer"]
+    write_jsonl(
+        tmp_path / "questions.rejected.jsonl",
+        [RejectedItem(item_id=f"w{i}", stage="questions", reason=r) for i, r in enumerate(reasons)],
+    )
+    with pytest.raises(FileNotFoundError) as info:
+        run_agent(tmp_path / "corpus", tmp_path)
+    msg = str(info.value)
+    assert "every item was dropped (hop_findable_alone 2, no_answer 1)" in msg
+    assert str(tmp_path / "questions.rejected.jsonl") in msg
+    with pytest.raises(FileNotFoundError, match="missing \\(run `longtracerl questions` first\\)"):
+        run_agent(tmp_path / "corpus", tmp_path / "empty")
 
 
 def test_more_questions_continue_the_folder_instead_of_rebuilding_it(finished, corpus, tmp_path):

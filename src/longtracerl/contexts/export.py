@@ -47,6 +47,7 @@ from longtracerl.records import (
     iter_json_lines,
     read_jsonl,
 )
+from longtracerl.runfolder import missing_input
 
 log = logging.getLogger(__name__)
 
@@ -332,7 +333,7 @@ def export_rows(
     ctx_path, q_path = run / "contexts.jsonl", run / "questions.jsonl"
     for p in (ctx_path, q_path):
         if not p.exists():
-            raise FileNotFoundError(f"{p}: missing (run `longtracerl contexts` first)")
+            raise FileNotFoundError(missing_input(p, f"longtracerl {p.stem}"))
     outputs = ([ROWS_JSONL, HELDOUT_JSONL] if cfg.format in ("released", "all") else []) + (
         [ROWS_PARQUET, HELDOUT_PARQUET] if cfg.format in ("verl", "all") else []
     )

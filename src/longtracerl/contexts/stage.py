@@ -41,6 +41,7 @@ from longtracerl.records import (
     iter_json_lines,
     read_jsonl,
 )
+from longtracerl.runfolder import missing_input
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ def load_inputs(run: Path) -> tuple[list[Question], dict[str, Trajectory | None]
     """Questions, and for each the first correct trajectory (None when there is none)."""
     q_path, t_path = run / "questions.jsonl", run / "trajectories.jsonl"
     if not q_path.exists():
-        raise FileNotFoundError(f"{q_path}: missing (run `longtracerl questions` first)")
+        raise FileNotFoundError(missing_input(q_path, "longtracerl questions"))
     questions = list(read_jsonl(q_path, Question))
     by_q: dict[str, list[Trajectory]] = defaultdict(list)
     if t_path.exists():
