@@ -162,6 +162,11 @@ class Trajectory(Record):
     )
     end_detail: str | None = Field(default=None, description="Why a failed attempt ended (error text...).")
     provenance: Provenance
+    gold_opened: bool | None = Field(
+        default=None,
+        description="Whether the attempt opened every gold page; set only under the agent's "
+        "keep=gold_opened (such a trajectory then serves a question no attempt answered).",
+    )
 
 
 # --------------------------------------------------------------------------- contexts and rows

@@ -202,7 +202,7 @@ def _import_questions(cfg: RunConfig, corpus_dir: Path, out: Path) -> Any:
 
     src = cfg.questions_from or ""
     source, path = (src, None) if src in IMPORTERS else ("jsonl", src)
-    return import_questions(
+    stats = import_questions(
         corpus_dir,
         out,
         source=source,
@@ -212,6 +212,7 @@ def _import_questions(cfg: RunConfig, corpus_dir: Path, out: Path) -> Any:
         rubrics_include_answer=cfg.questions.rubrics_include_answer,
         overwrite=True,
     )
+    return stats.to_dict()
 
 
 def _jsonable(obj: Any) -> Any:

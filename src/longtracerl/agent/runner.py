@@ -179,6 +179,10 @@ class AgentTask(ItemTask):
             correct=correct,
             end_reason=end.reason,
             end_detail=end.detail,
+            # read after the attempt, like correctness; only where the keep rule uses it
+            gold_opened=set(q.label.gold_page_ids) <= set(tools.opened_ids)
+            if self.cfg.keep == "gold_opened"
+            else None,
             provenance=Provenance(
                 stage="agent",
                 seed=seed,
@@ -273,8 +277,17 @@ class AgentTask(ItemTask):
 # --------------------------------------------------------------------------- summary
 
 
-def summarize(questions: Iterable[Question], trajectories: Iterable[Trajectory], max_attempts: int) -> dict:
-    """Counts for agent.summary.json, from the whole trajectories file."""
+def summarize(
+    questions: Iterable[Question],
+    trajectories: Iterable[Trajectory],
+    max_attempts: int,
+    keep: str = "correct",
+) -> dict:
+    """Counts for agent.summary.json, from the whole trajectories file.
+
+    A question is kept when an attempt is correct, or (``keep="gold_opened"``) when an attempt
+    opened all its gold pages (``Trajectory.gold_opened``).
+    """
     qids = [q.question_id for q in questions]
     by_q: dict[str, list[Trajectory]] = defaultdict(list)
     for t in trajectories:
@@ -282,7 +295,7 @@ def summarize(questions: Iterable[Question], trajectories: Iterable[Trajectory],
     per_attempt: dict[int, dict[str, int]] = {}
     first_correct: Counter[int] = Counter()
     end_reasons: Counter[str] = Counter()
-    kept = dropped = pending = 0
+    kept = dropped = pending = by_gold = 0
     attempts = 0
     for qid in qids:
         ts = sorted(by_q.get(qid, []), key=lambda t: t.attempt)
@@ -296,6 +309,9 @@ def summarize(questions: Iterable[Question], trajectories: Iterable[Trajectory],
         if wins:
             kept += 1
             first_correct[min(wins)] += 1
+        elif keep == "gold_opened" and len(ts) >= max_attempts and any(t.gold_opened for t in ts):
+            kept += 1
+            by_gold += 1
         elif len(ts) >= max_attempts:
             dropped += 1
         else:
@@ -307,7 +323,9 @@ def summarize(questions: Iterable[Question], trajectories: Iterable[Trajectory],
         "kept": kept,
         "dropped": dropped,
         "incomplete": pending,
-        "success_rate": round(kept / n, 4) if n else 0.0,
+        "keep": keep,
+        "kept_by_gold_opened": by_gold,
+        "success_rate": round((kept - by_gold) / n, 4) if n else 0.0,
         "success_per_attempt": {
             str(a): {**v, "rate": round(v["correct"] / v["attempts"], 4) if v["attempts"] else 0.0}
             for a, v in sorted(per_attempt.items())
@@ -397,7 +415,7 @@ def run_agent(
     elapsed = time.perf_counter() - t0
 
     trajectories = list(read_jsonl(traj_path, Trajectory)) if traj_path.exists() else []
-    summary = summarize(questions, trajectories, cfg.attempts)
+    summary = summarize(questions, trajectories, cfg.attempts, cfg.keep)
     summary.update(
         {
             "policy": policy_name,
@@ -414,14 +432,15 @@ def run_agent(
             },
         }
     )
-    solved = {t.question_id for t in trajectories if t.correct}
+    solved = {t.question_id for t in trajectories if t.correct or (cfg.keep == "gold_opened" and t.gold_opened)}
     counts = Counter(t.question_id for t in trajectories)
+    none = "none correct" + (" or with every gold page opened" if cfg.keep == "gold_opened" else "")
     dropped = [
         RejectedItem(
             item_id=q.question_id,
             stage="agent",
             reason="no_correct_attempt",
-            detail=f"{counts[q.question_id]} attempts, none correct",
+            detail=f"{counts[q.question_id]} attempts, {none}",
         )
         for q in questions
         if q.question_id not in solved and counts[q.question_id] >= cfg.attempts

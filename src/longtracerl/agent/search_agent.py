@@ -640,9 +640,12 @@ def extract_answer(
     kind = plan.kind if plan.kind not in ("yesno", "choice") else "name"
     q_norm = " " + " ".join(_WORD.findall(plan.text.lower())) + " "
     q_stems = plan.stems
-    # the asked sentence counts twice: the descriptions before it name other entities of a chain
+    # the asked sentence counts twice: the descriptions before it name other entities of a chain;
+    # the words of the entities the question names count less: the answer sits on a page about
+    # the entity they lead to, which names them at most in passing
     asked = _stems(plan.final) - _TYPE_STEMS
-    weights = {st_: (2.0 if st_ in asked else 1.0) for st_ in q_stems}
+    named = _stems(" ".join(plan.names))
+    weights = {x: (2.0 if x in asked else 1.0) * (0.4 if x in named else 1.0) for x in q_stems}
     total = sum(weights.values()) or 1.0
     scores: dict[str, float] = {}
     support: dict[str, _Read] = {}

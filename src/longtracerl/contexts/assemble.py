@@ -80,12 +80,15 @@ def derive_tiers(traj: Trajectory, gold_ids: Sequence[str]) -> Tiers:
 
 
 def first_correct(trajectories: Iterable[Trajectory]) -> Trajectory | None:
-    """The correct trajectory with the lowest attempt number, or None."""
-    best = None
+    """The correct trajectory with the lowest attempt number; else the first one that opened every
+    gold page (marked only under the agent's ``keep=gold_opened``, docs/agent.md); or None."""
+    best = fallback = None
     for t in trajectories:
         if t.correct and (best is None or t.attempt < best.attempt):
             best = t
-    return best
+        elif not t.correct and t.gold_opened and (fallback is None or t.attempt < fallback.attempt):
+            fallback = t
+    return best or fallback
 
 
 def fetch_pages(store: Any, ids: list[str]) -> dict[str, Any]:

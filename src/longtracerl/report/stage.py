@@ -132,6 +132,16 @@ def agent_success(run: Path) -> dict[str, Any]:
     return out
 
 
+def _keep_line(summary: dict[str, Any]) -> str:
+    """Which questions the agent stage kept (its ``keep`` option)."""
+    if summary.get("keep") == "gold_opened":
+        return (
+            f" Kept: {summary.get('kept')} (keep=gold_opened: a correct attempt, or one that opened "
+            f"every gold page: {summary.get('kept_by_gold_opened', 0)} of them)."
+        )
+    return f" Kept: {summary.get('kept')} (keep=correct: questions with a correct attempt)."
+
+
 # --------------------------------------------------------------------------- main entry
 
 
@@ -478,8 +488,10 @@ def render_markdown(r: dict[str, Any]) -> str:
     a = r["agent"]
     lines += ["", "## Search agent success", ""]
     if a.get("per_attempt"):
+        keep = (a.get("agent_summary") or {}).get("keep")
         lines += [
-            f"{a['solved']} of {a['questions_tried']} questions solved.",
+            f"{a['solved']} of {a['questions_tried']} questions solved."
+            + (_keep_line(a["agent_summary"]) if keep else ""),
             "",
             "| Attempt | Attempts | Correct | Accuracy | Solved by this attempt |",
             "|---:|---:|---:|---:|---:|",
