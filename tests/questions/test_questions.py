@@ -67,7 +67,7 @@ def _questions(run: Path) -> list[Question]:
 
 
 def test_masked_questions_hide_every_path_name_and_the_answer(corpus, many_walks):
-    stats = run_questions(QuestionsConfig(), corpus, many_walks, progress=False)
+    stats = run_questions(QuestionsConfig(composer="masked"), corpus, many_walks, progress=False)
     store = PageStore(corpus)
     walks = {w.walk_id: w for w in read_jsonl(many_walks / "walks.jsonl", Walk)}
     questions = _questions(many_walks)
@@ -92,7 +92,7 @@ def test_masked_questions_hide_every_path_name_and_the_answer(corpus, many_walks
 
 
 def test_masked_questions_follow_the_documented_grammar(corpus, many_walks):
-    run_questions(QuestionsConfig(), corpus, many_walks, progress=False)
+    run_questions(QuestionsConfig(composer="masked"), corpus, many_walks, progress=False)
     store = PageStore(corpus)
     kinds = Counter()
     for q in _questions(many_walks):
@@ -127,7 +127,7 @@ def test_answer_kind_preference_is_configurable(corpus, many_walks, tmp_path):
     run = tmp_path / "run"
     run.mkdir()
     (run / "walks.jsonl").write_text((many_walks / "walks.jsonl").read_text())
-    run_questions(QuestionsConfig(answer_kinds=["number"]), corpus, run, progress=False)
+    run_questions(QuestionsConfig(composer="masked", answer_kinds=["number"]), corpus, run, progress=False)
     qs = _questions(run)
     assert qs and all(parse_question(q.question).answer_type == "number" for q in qs)
 
@@ -210,7 +210,7 @@ def test_masking_takes_given_names_and_surnames(tmp_path):
         for p in pages:
             w.add(p)
     store = PageStore(tmp_path)
-    q = MaskedComposer(QuestionsConfig(min_hops=2), store).compose(_walk(["a", "b", "c"], store), pages)
+    q = MaskedComposer(QuestionsConfig(composer="masked", min_hops=2), store).compose(_walk(["a", "b", "c"], store), pages)
     for name in ("Sinister", "Scott", "Scotty", "Derrickson", "Los Angeles", "Edward"):
         assert name not in q.question, q.question
     assert "this person (born July 16, 1966) is an American director" in q.question
@@ -251,7 +251,7 @@ def test_rejections_are_counted_with_reasons(tmp_path):
         _walk(["a", "e"], store, "answer-dup"),  # the only answer, 1951, is also in the first clause
     ]
     write_jsonl(run / "walks.jsonl", walks)
-    stats = run_questions(QuestionsConfig(min_hops=2), tmp_path, run, progress=False)
+    stats = run_questions(QuestionsConfig(composer="masked", min_hops=2), tmp_path, run, progress=False)
     rejected = {r.item_id: r for r in read_jsonl(run / "questions.rejected.jsonl", RejectedItem)}
     assert [q.walk_id for q in _questions(run)] == ["ok"]
     assert rejected["no-answer"].reason == "no_answer"
@@ -260,7 +260,7 @@ def test_rejections_are_counted_with_reasons(tmp_path):
     assert rejected["answer-dup"].reason == "answer_in_question"
     assert stats.rejected == Counter(r.reason for r in rejected.values())
     # a re-run skips every handled walk and writes nothing twice
-    again = run_questions(QuestionsConfig(min_hops=2), tmp_path, run, progress=False)
+    again = run_questions(QuestionsConfig(composer="masked", min_hops=2), tmp_path, run, progress=False)
     assert again.new == 0 and again.skipped == 5 and len(_questions(run)) == 1
 
 
@@ -268,7 +268,7 @@ def test_too_long_chain_is_cut_to_a_suffix(corpus, many_walks):
     store = PageStore(corpus)
     walk = next(w for w in read_jsonl(many_walks / "walks.jsonl", Walk) if len(w.page_ids) >= 5)
     pages = [store.open(p) for p in walk.page_ids]
-    cfg = QuestionsConfig(max_chars=330, min_hops=2, clause_max_words=12, clause_min_words=12)
+    cfg = QuestionsConfig(composer="masked", max_chars=330, min_hops=2, clause_max_words=12, clause_min_words=12)
     try:
         q = MaskedComposer(cfg, store).compose(walk, pages)
     except QuestionRejected as err:
@@ -278,7 +278,7 @@ def test_too_long_chain_is_cut_to_a_suffix(corpus, many_walks):
         assert 2 <= len(q.label.gold_page_ids) < len(walk.page_ids)
         assert q.label.gold_page_ids == walk.page_ids[-len(q.label.gold_page_ids) :]
     with pytest.raises(QuestionRejected) as err:
-        MaskedComposer(QuestionsConfig(max_chars=100, min_hops=5), store).compose(walk, pages)
+        MaskedComposer(QuestionsConfig(composer="masked", max_chars=100, min_hops=5), store).compose(walk, pages)
     assert err.value.reason in ("too_long", "answer_in_question")
 
 
@@ -286,9 +286,9 @@ def test_max_questions_and_resume(corpus, many_walks, tmp_path):
     run = tmp_path / "run"
     run.mkdir()
     (run / "walks.jsonl").write_text((many_walks / "walks.jsonl").read_text())
-    first = run_questions(QuestionsConfig(max_questions=5), corpus, run, progress=False)
+    first = run_questions(QuestionsConfig(composer="masked", max_questions=5), corpus, run, progress=False)
     assert first.written == 5
-    second = run_questions(QuestionsConfig(max_questions=12), corpus, run, progress=False)
+    second = run_questions(QuestionsConfig(composer="masked", max_questions=12), corpus, run, progress=False)
     ids = [q.question_id for q in _questions(run)]
     assert len(ids) == len(set(ids)) == 12 and second.new == 7
 
@@ -423,7 +423,7 @@ def test_cli_walks_then_questions(corpus, tmp_path, capsys):
     )
     assert (
         main(
-            ["questions", "--corpus", str(corpus), "--run", str(run), "--max-questions", "5", "--no-progress"]
+            ["questions", "--corpus", str(corpus), "--run", str(run), "--max-questions", "5", "--composer", "masked", "--no-progress"]
         )
         == 0
     )
@@ -436,12 +436,12 @@ def test_cli_walks_then_questions(corpus, tmp_path, capsys):
 
 def test_answer_kind_mix_is_deterministic_per_walk(corpus):
     store = PageStore(corpus)
-    composer = MaskedComposer(QuestionsConfig(), store)
+    composer = MaskedComposer(QuestionsConfig(composer="masked"), store)
     firsts = Counter(composer.kind_order(f"w{i}")[0] for i in range(2000))
     assert abs(firsts["year"] / 2000 - 0.5) < 0.05 and abs(firsts["entity"] / 2000 - 0.3) < 0.05
     assert composer.kind_order("w7") == composer.kind_order("w7")
     assert sorted(composer.kind_order("w7")) == ["entity", "number", "year"]
-    plain = MaskedComposer(QuestionsConfig(answer_kind_weights=None), store)
+    plain = MaskedComposer(QuestionsConfig(composer="masked", answer_kind_weights=None), store)
     assert {tuple(plain.kind_order(f"w{i}")) for i in range(50)} == {("year", "entity", "number")}
 
 
@@ -469,7 +469,7 @@ def test_sibling_pages_with_the_same_first_sentence_get_distinct_clauses(tmp_pat
         for p in pages:
             w.add(p)
     store = PageStore(tmp_path)
-    composer = MaskedComposer(QuestionsConfig(min_hops=2), store)
+    composer = MaskedComposer(QuestionsConfig(composer="masked", min_hops=2), store)
     q = composer.compose(_walk(["a", "b", "d"], store), [pages[0], pages[1], pages[3]])
     hops = parse_question(q.question).hops
     assert "squash family" in hops[0].clause and "coyotes" in hops[1].clause
@@ -545,7 +545,7 @@ def test_a_bad_walks_line_names_file_and_line_and_keeps_earlier_questions(corpus
     del bad["page_ids"]
     (run / "walks.jsonl").write_text("\n".join([lines[0], json.dumps(bad), lines[2]]) + "\n")
     with pytest.raises(RecordError) as err:
-        run_questions(QuestionsConfig(), corpus, run, progress=False)
+        run_questions(QuestionsConfig(composer="masked"), corpus, run, progress=False)
     assert "walks.jsonl:2" in str(err.value) and "page_ids" in str(err.value)
     assert len(_questions(run)) == 1
     assert main(["questions", "--corpus", str(corpus), "--run", str(run), "--no-progress"]) == 2
@@ -571,7 +571,7 @@ def test_a_name_shared_by_two_path_pages_is_this_on_its_own_page(tmp_path):
         for p in pages:
             w.add(p)
     store = PageStore(tmp_path)
-    q = MaskedComposer(QuestionsConfig(min_hops=2), store).compose(_walk(["a", "b", "c"], store), pages)
+    q = MaskedComposer(QuestionsConfig(composer="masked", min_hops=2), store).compose(_walk(["a", "b", "c"], store), pages)
     hops = parse_question(q.question).hops
     assert hops[0].clause.startswith("this person (born March 9, 1989)")
     assert hops[1].clause.startswith("this person (born 27 August 1956)")
@@ -579,7 +579,7 @@ def test_a_name_shared_by_two_path_pages_is_this_on_its_own_page(tmp_path):
 
 def test_cli_reads_one_yaml_file_with_both_sections(corpus, tmp_path, capsys):
     cfg = tmp_path / "run.yaml"
-    cfg.write_text("walks:\n  hops: 4\n  num_walks: 5\n  seed: 9\nquestions:\n  max_questions: 2\n")
+    cfg.write_text("walks:\n  hops: 4\n  num_walks: 5\n  seed: 9\nquestions:\n  composer: masked\n  max_questions: 2\n")
     run = tmp_path / "run"
     assert (
         main(["walks", "--corpus", str(corpus), "--out", str(run), "--config", str(cfg), "--no-progress"])

@@ -36,6 +36,15 @@ class CorpusConfig(StageConfig):
         description="Cap each page's text at this many characters (0: no cap). Capped pages are counted.",
     )
 
+    clean_markup: bool = Field(
+        default=True,
+        description=(
+            "Strip markup from page text (markdown headings, lists and emphasis, wikitext links, "
+            "templates and tables, HTML tags, KILT Section::::/BULLET:::: markers); headings and "
+            "list items keep their own lines. See corpus/markup.py. Cleaned pages are counted."
+        ),
+    )
+
     # -- link graph --------------------------------------------------------------------------
     links: Literal["auto", "anchors", "mentions"] = Field(
         default="auto",

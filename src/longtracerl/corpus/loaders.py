@@ -438,12 +438,14 @@ def kilt_cut_index(paragraphs: list[str]) -> int:
 
 
 def _render_paragraph(p: str) -> str:
-    """KILT markup to plain text: a ``Section::::A.:B.`` heading becomes ``B``; bullets ``- x``."""
+    """KILT markup to plain text: a ``Section::::A.:B.`` heading becomes the line ``B:``; a
+    ``BULLET::::- x`` item the line ``x``."""
     p = p.strip()
     if p.startswith(_SECTION):
-        return p[len(_SECTION) :].split(".:")[-1].strip().rstrip(".").strip()
+        name = p[len(_SECTION) :].split(".:")[-1].strip().rstrip(".").strip()
+        return f"{name}:" if name else ""
     if p.startswith(_BULLET):
-        return p[len(_BULLET) :].strip()
+        return p[len(_BULLET) :].strip().lstrip("-*").strip()
     return p
 
 

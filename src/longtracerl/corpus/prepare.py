@@ -41,6 +41,7 @@ from longtracerl.corpus.config import CorpusConfig
 from longtracerl.corpus.graph import GRAPH_FILE
 from longtracerl.corpus.links import build_anchor_graph_indexed, build_mention_graph
 from longtracerl.corpus.loaders import LOADERS, LoadContext, as_loader_spec
+from longtracerl.corpus.markup import clean_page_text
 from longtracerl.corpus.store import STORE_FILE, PageStore
 from longtracerl.records import SCHEMA_VERSION, RecordError, RejectedItem, atomic_write_text, dump_line
 
@@ -213,6 +214,8 @@ def prepare_corpus(
                     loaded_iter = tqdm(loaded_iter, desc=f"load {source}", unit="page", mininterval=0.5)
                 for loaded in loaded_iter:
                     page = loaded.page
+                    if cfg.clean_markup and not _clean_markup(ctx, loaded):
+                        continue
                     prev_idx = id_index.get(page.id)
                     if prev_idx is not None:
                         prev_line = first_line[prev_idx]
@@ -327,6 +330,19 @@ def prepare_corpus(
     )
     atomic_write_text(out / MANIFEST_FILE, json.dumps(manifest.model_dump(mode="json"), indent=2) + "\n")
     return manifest
+
+
+def _clean_markup(ctx: LoadContext, loaded: Any) -> bool:
+    """Strip markup from the loaded page's text in place (corpus.markup); False when nothing is left."""
+    page = loaded.page
+    text = clean_page_text(page.text, page.title)
+    if text != page.text:
+        ctx.note("pages_markup_cleaned")
+        page.text = text
+    if not text.strip():
+        ctx.skip("empty_text", loaded.line, loaded.field or "text", "empty text after markup cleaning", item_id=page.id)
+        return False
+    return True
 
 
 def corpus_fingerprint(m: Manifest) -> str:

@@ -484,10 +484,12 @@ def audit_run(
     *,
     questions_file: str | os.PathLike | None = None,
     plots: bool = True,
+    plots_dir: str | os.PathLike | None = None,
     retriever: Any = None,
     top_k: int = 5,
 ) -> dict[str, Any]:
-    """Audit ``RUN/questions.jsonl``; writes ``RUN/questions.audit.jsonl`` + ``.json``; returns the summary."""
+    """Audit ``RUN/questions.jsonl``; writes ``RUN/questions.audit.jsonl`` + ``.json`` (and the
+    plots into ``plots_dir``, default RUN); returns the summary."""
     run = Path(run_dir)
     path = Path(questions_file) if questions_file else run / "questions.jsonl"
     if not path.exists():
@@ -496,7 +498,7 @@ def audit_run(
     summary["file"] = str(path)
     atomic_write_text(run / AUDIT_FILE, "".join(dump_line(r) for r in rows))
     if plots and rows:
-        summary["plots"] = write_audit_plots(summary, run)
+        summary["plots"] = write_audit_plots(summary, Path(plots_dir) if plots_dir else run)
     atomic_write_text(run / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
     return summary
 

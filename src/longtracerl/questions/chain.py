@@ -106,6 +106,14 @@ CUES: list[tuple[str, str, str, str]] = [
     ),
 ]
 _CUE_RES = [(name, re.compile(rf"\b(?:{rx})(?: the| a| an)?\s*$")) for name, rx, _, _ in CUES]
+_NAMED_ROLES = {
+    "born": {"place"},
+    "located": {"place", "structure"},
+    "member": {"band", "team", "organization"},
+}
+_NAMED_ROLES["played"] = _NAMED_ROLES["member"]
+_NAMED_ROLES["recorded"] = {"person", "band"}
+"""Roles the page named after a cue may have (default: a person); other mentions stay plain."""
 _CUE_PHRASE = {name: (fwd, bwd) for name, _, fwd, bwd in CUES}
 GENERIC_FWD = "named in the description of {p}"
 GENERIC_BWD = "whose description names {p}"
@@ -164,7 +172,8 @@ def _mention_re(title: str, role: str) -> tuple[re.Pattern[str] | None, re.Patte
 
 
 def mention_cues(text: str, title: str, role: str) -> set[str]:
-    """Relation keys of every mention of ``title`` in ``text``: cue names, or ``mention``."""
+    """Relation keys of every mention of ``title`` (a page of ``role``) in ``text``: cue names, or
+    ``mention`` (also when the named page's role does not suit the cue: :data:`_NAMED_ROLES`)."""
     out: set[str] = set()
     for rx in _mention_re(title, role):
         if rx is None:
@@ -172,6 +181,8 @@ def mention_cues(text: str, title: str, role: str) -> set[str]:
         for m in rx.finditer(text):
             before = text[max(0, m.start() - 40) : m.start()].lower()
             cue = next((name for name, crx in _CUE_RES if crx.search(before)), None)
+            if cue is not None and role not in _NAMED_ROLES.get(cue, {"person"}):
+                cue = None  # 'directed by' before a film's name: a mis-linked mention
             out.add(cue or "mention")
     return out
 

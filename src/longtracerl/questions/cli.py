@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--corpus", metavar="DIR", help="Corpus folder (pages.sqlite). Required.")
     p.add_argument("--run", metavar="RUN", help="Run folder holding walks.jsonl. Required.")
-    p.add_argument("--composer", help="masked | llm | module:attr (default masked).")
+    p.add_argument("--composer", help="chain | masked | llm | module:attr (default chain).")
     p.add_argument("--max-questions", type=int, help="Stop once this many questions are in the file.")
     p.add_argument("--llm", help="LLM spec for --composer llm, e.g. openai:MODEL@http://127.0.0.1:8000/v1.")
     p.add_argument("--no-progress", action="store_true", help="No progress bar.")
@@ -29,6 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_handle)
     sub = p.add_subparsers(dest="questions_command", metavar="ACTION")
     _register_import(sub)
+    _register_audit(sub)
 
 
 def _register_import(sub: argparse._SubParsersAction) -> None:
@@ -91,4 +92,33 @@ def _handle(args: argparse.Namespace) -> int:
     with closing(executor_from_args(args)) as executor:
         stats = run_questions(cfg, args.corpus, args.run, progress=not args.no_progress, executor=executor)
     print(stats.summary())
+    return 0
+
+
+def _register_audit(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "audit",
+        help="Question-quality audit of RUN/questions.jsonl -> RUN/questions.audit.jsonl (+ .json)",
+        description=(
+            "Per question: BM25 shortcuts (the whole question, a sentence or a clause alone finds the "
+            "answer page), chain necessity per hop, text defects, answer checks; plus a summary with "
+            "hop-count and answer-type distributions (and plots). Any question file works, whatever "
+            "wrote it. See docs/questions.md."
+        ),
+    )
+    p.add_argument("--corpus", required=True, metavar="DIR", help="Prepared corpus folder (with its index).")
+    p.add_argument("--run", required=True, metavar="RUN", help="Run folder holding questions.jsonl.")
+    p.add_argument("--questions", metavar="FILE", help="Another question file (default RUN/questions.jsonl).")
+    p.add_argument("--top-k", type=int, default=5, help="BM25 top that counts as a shortcut (default 5).")
+    p.add_argument("--no-plots", action="store_true", help="No PNG plots.")
+    p.set_defaults(func=_handle_audit)
+
+
+def _handle_audit(args: argparse.Namespace) -> int:
+    from longtracerl.questions.audit import audit_run, render_summary
+
+    summary = audit_run(
+        args.corpus, args.run, questions_file=args.questions, plots=not args.no_plots, top_k=args.top_k
+    )
+    print(render_summary(summary))
     return 0

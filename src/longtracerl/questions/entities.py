@@ -82,11 +82,23 @@ _ABBREV = {
     "u.k",
     "d.c",
 }
+_HEADING_LINE = re.compile(r"^\s*(?:\S+\s+){0,7}\S+:\s*$")
 _SENT_END = re.compile(r"[.!?][\"'”’)]?\s+(?=[A-Z0-9\"“'‘(])")
 
 
 def split_sentences(text: str) -> list[str]:
-    """Split a paragraph into sentences (rule-based; see module docstring)."""
+    """Split a text into sentences (rule-based; see module docstring).
+
+    Each line is a paragraph of its own; a short line ending in a colon (a heading, as
+    ``corpus prepare`` writes them) is not a sentence.
+    """
+    if "\n" in text.strip():
+        return [
+            s
+            for line in text.splitlines()
+            if line.strip() and not _HEADING_LINE.match(line)
+            for s in split_sentences(line)
+        ]
     text = " ".join(text.split())
     if not text:
         return []

@@ -281,9 +281,7 @@ _US_STATES = [
 for _s in _US_STATES:
     _COUNTRY_DEMONYM.setdefault(_s, "American")
 _PLACE_IN = re.compile(
-    r"\bin\s+(?:the\s+)?(?:[A-Z][\w.'-]*\s+)*?(?:\w+\s+)?(?:of\s+)?("
-    + "|".join(sorted((re.escape(k) for k in _COUNTRY_DEMONYM), key=len, reverse=True))
-    + r")\b"
+    r"\b(" + "|".join(sorted((re.escape(k) for k in _COUNTRY_DEMONYM), key=len, reverse=True)) + r")\b"
 )
 
 _PAREN = re.compile(r"\s*\([^()]*\)")
@@ -566,7 +564,9 @@ def page_facts(text: str) -> Facts:
     nationality = next((d for d in _MULTI_DEMONYMS if d in joined), None)
     nationality = nationality or next((w for w in np_words if w in DEMONYMS), None)
     if nationality is None and role == "place":
-        m = _PLACE_IN.search(_PAREN.sub("", first))
+        plain = _PAREN.sub("", first)
+        at = plain.find(" in ")
+        m = _PLACE_IN.search(plain, at) if at >= 0 else None
         if m:
             nationality = _COUNTRY_DEMONYM[m.group(1)]
     dated: tuple[str, str] | None = None

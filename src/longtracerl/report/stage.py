@@ -369,6 +369,9 @@ def write_report(
     report["seconds"] = round(time.perf_counter() - t0, 2)
     atomic_write_text(out_dir / "report.json", json.dumps(report, indent=2) + "\n")
     atomic_write_text(out_dir / "report.md", render_markdown(report))
+    from longtracerl.questions.audit_report import add_audit_section
+
+    add_audit_section(run, corpus, out_dir, report, plots=cfg.plots)  # question audit section (issue 13)
     log.info("report: %s", out_dir / "report.md")
     return report
 

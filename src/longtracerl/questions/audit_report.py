@@ -1,0 +1,113 @@
+"""The question-audit section of ``RUN/report/report.md`` (called once by the report stage).
+
+It audits ``RUN/questions.jsonl`` (:mod:`longtracerl.questions.audit`), adds the summary to
+``report.json`` under ``question_audit`` and appends a section to ``report.md``: the audit table,
+the hop-count and answer-type plots, and five example questions with their answers and rubrics.
+A corpus without a search index gets a one-line note instead of the section.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from longtracerl.records import Question, atomic_write_text, read_jsonl
+
+log = logging.getLogger(__name__)
+
+EXAMPLES = 5
+
+AUDIT_ROWS = [
+    ("Questions audited", "questions", ""),
+    (
+        "Shortcut: the question, a sentence or a clause alone puts the answer page in the BM25 top 5",
+        "shortcut_pct",
+        " %",
+    ),
+    ("Answer string in a top-5 snippet of one piece alone", "answer_in_snippet_pct", " %"),
+    ("Questions with a text defect", "defect_questions", ""),
+    ("Answer on the last gold page, not in the question, of the asked type", "answer_ok_pct", " %"),
+    ("Hops after the first ambiguous alone (BM25 rank > 5)", "ambiguous_alone_pct", " %"),
+    ("Hops unique among the previous page's neighbours (BM25)", "unique_given_chain_pct", " %"),
+    ("Mean / longest question (characters)", "chars", ""),
+]
+
+
+def audit_table(columns: dict[str, dict[str, Any]]) -> list[str]:
+    """Markdown rows of the audit table, one column per audited file (e.g. chain beside masked)."""
+    names = list(columns)
+    lines = ["| | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+    for label, key, unit in AUDIT_ROWS:
+        cells = []
+        for n in names:
+            s = columns[n]
+            if key == "chars":
+                cells.append(f"{s.get('mean_chars')} / {s.get('max_chars')}")
+            else:
+                v = s.get(key)
+                cells.append("n/a" if v is None else f"{v}{unit}")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    for label, key in (
+        ("Defects by kind", "defects"),
+        ("Hop counts", "hop_counts"),
+        ("Answer types", "answer_types"),
+    ):
+        cells = [
+            ", ".join(f"{k}: {v}" for k, v in (columns[n].get(key) or {}).items()) or "none" for n in names
+        ]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def examples(path: Path, n: int = EXAMPLES) -> list[Question]:
+    """``n`` questions spread evenly over the file."""
+    qs = list(read_jsonl(path, Question))
+    if len(qs) <= n:
+        return qs
+    return [qs[round(i * (len(qs) - 1) / (n - 1))] for i in range(n)]
+
+
+def render_section(summary: dict[str, Any], sample: list[Question], plots: list[str]) -> list[str]:
+    lines = ["", "## Question quality (audit of questions.jsonl)", ""]
+    lines += audit_table({"this run": summary})
+    lines += [
+        "",
+        "Per question: `questions.audit.jsonl` in the run folder; rules and checks: docs/questions.md.",
+        "",
+    ]
+    lines += [f"![{Path(p).stem}]({Path(p).name})" for p in plots]
+    if sample:
+        lines += ["", "### Example questions", ""]
+        for q in sample:
+            lines += [
+                f"- **Q:** {q.question}",
+                f"  **Answer:** {q.label.answer}. **Rubrics:** {'; '.join(q.label.rubrics)}",
+            ]
+    return lines + [""]
+
+
+def add_audit_section(
+    run_dir: str | os.PathLike, corpus_dir: Any, out_dir: Path, report: dict[str, Any], *, plots: bool = True
+) -> None:
+    """Audit the run's questions and add the section to report.json and report.md in ``out_dir``."""
+    from longtracerl.questions.audit import audit_run
+    from longtracerl.search.index import IndexNotFound
+
+    run = Path(run_dir)
+    path = run / "questions.jsonl"
+    if not path.exists() or corpus_dir is None:
+        return
+    try:
+        summary = audit_run(corpus_dir, run, plots=plots, plots_dir=out_dir)
+        lines = render_section(summary, examples(path), summary.get("plots", []))
+    except (IndexNotFound, FileNotFoundError) as err:
+        log.warning("question audit skipped: %s", err)
+        summary = {"skipped": str(err)}
+        lines = ["", "## Question quality", "", f"Audit skipped: {err}", ""]
+    report["question_audit"] = summary
+    atomic_write_text(out_dir / "report.json", json.dumps(report, indent=2) + "\n")
+    md = (out_dir / "report.md").read_text(encoding="utf-8")
+    atomic_write_text(out_dir / "report.md", md.rstrip("\n") + "\n" + "\n".join(lines))

@@ -1,0 +1,378 @@
+"""The chain composer, the question audit and clean page text (issue 13)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from md_corpus import write_jsonl as write_md_corpus
+
+from longtracerl.cli import main
+from longtracerl.corpus.config import CorpusConfig
+from longtracerl.corpus.markup import clean_page_text
+from longtracerl.corpus.prepare import prepare_corpus
+from longtracerl.corpus.store import PageStore
+from longtracerl.questions import QuestionsConfig, run_questions
+from longtracerl.questions.audit import (
+    Auditor,
+    answer_fits_type,
+    asked_type,
+    audit_run,
+    pieces,
+    role_defects,
+    text_defects,
+)
+from longtracerl.questions.audit_report import add_audit_section, audit_table
+from longtracerl.questions.chain import ChainComposer, Relation, answer_candidates, relations
+from longtracerl.questions.facts import describe, fits, page_facts
+from longtracerl.questions.validate import QuestionRejected
+from longtracerl.records import Label, Page, Provenance, Question, Walk, read_jsonl, write_jsonl
+from longtracerl.search.index import build_index
+from longtracerl.text import normalize_answer
+from longtracerl.walks import WalksConfig, run_walks
+from walks_corpus import build_corpus
+
+# Small corpora: every sentence is near the top of a 80-page index, so the BM25 thresholds are
+# the strictest ones (top 1); the defaults (top 5 / top 10) are measured on the embedded corpus
+# by benchmarks/bench_questions.py.
+SMALL = {"shortcut_top_k": 1, "start_rank": 3}
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    c = build_corpus(tmp_path_factory.mktemp("corpus"))
+    build_index(c, progress=False)
+    return c
+
+
+@pytest.fixture(scope="module")
+def chain_run(corpus, tmp_path_factory) -> Path:
+    run = tmp_path_factory.mktemp("run")
+    run_walks(WalksConfig(num_walks=30, hops=5, seed=0), corpus, run, progress=False)
+    run_questions(QuestionsConfig(**SMALL), corpus, run, progress=False)
+    return run
+
+
+# --------------------------------------------------------------------------- facts
+
+
+@pytest.mark.parametrize(
+    ("sentence", "kind", "nationality", "dated"),
+    [
+        (
+            "Sinister is a 2012 American supernatural horror film directed by Scott Derrickson.",
+            "film",
+            "American",
+            ("released", "2010s"),
+        ),
+        (
+            "Scott Derrickson (born July 16, 1966) is an American director, screenwriter and producer.",
+            "director",
+            "American",
+            ("born", "1960s"),
+        ),
+        (
+            "Twist and Shout is a 1961 American comic science fiction family film.",
+            "film",
+            "American",
+            ("released", "1960s"),
+        ),
+        ("The Lesser Antilles are a group of islands in the Caribbean Sea.", "island", None, None),
+        ("Woodson is a town in Pulaski County, Arkansas, United States.", "town", "American", None),
+        (
+            "Heavenly Creatures is a 1994 New Zealand psychological drama directed by Peter Jackson.",
+            "drama",
+            "New Zealand",
+            ("dating from", "1990s"),
+        ),
+        (
+            "Panic! at the Disco is an American rock band from Las Vegas, formed in 2004.",
+            "band",
+            "American",
+            ("formed", "2000s"),
+        ),
+        (
+            "The University of Rochester is a private, nonsectarian, research university in Rochester.",
+            "university",
+            None,
+            None,
+        ),
+    ],
+)
+def test_page_facts_read_kind_nationality_and_decade(sentence, kind, nationality, dated):
+    f = page_facts(sentence)
+    assert (f.kind, f.nationality, f.dated) == (kind, nationality, dated)
+
+
+def test_descriptions_hide_names_years_and_numbers():
+    f = page_facts("Sinister is a 2012 American supernatural horror film directed by Scott Derrickson.")
+    for level in range(4):
+        d = describe(f, level)
+        assert "2012" not in d and "Derrickson" not in d and "Sinister" not in d
+    assert describe(f, 0) == "an American film"
+    assert "2010s" in describe(f, 1) and "horror" in describe(f, 2)
+    other = page_facts("Insidious is a 2010 American supernatural horror film directed by James Wan.")
+    assert fits(other, f, 2) and not fits(page_facts("Up is a 2009 American animated film."), f, 1)
+
+
+def test_relations_read_the_cue_and_its_direction():
+    film = Page(
+        id="f", title="Sinister (film)", text="Sinister is a 2012 horror film directed by Scott Derrickson."
+    )
+    person = Page(
+        id="p", title="Scott Derrickson", text="Scott Derrickson (born 1966) is an American director."
+    )
+    rels = relations(film, page_facts(film.text), person, page_facts(person.text))
+    assert Relation("fwd", "directed") in rels and Relation("fwd", "mention") in rels
+    assert Relation("fwd", "directed").phrase("film") == "who directed that film"
+    assert Relation("bwd", "directed") in relations(
+        person, page_facts(person.text), film, page_facts(film.text)
+    )
+    # a cue before a page of the wrong kind is only a mention ('directed by' + a film's name)
+    odd = Page(id="o", title="Night Shift", text="Night Shift is a 2001 film directed by Sinister.")
+    assert relations(odd, page_facts(odd.text), film, page_facts(film.text)) == {Relation("fwd", "mention")}
+
+
+def test_answer_candidates_ask_in_plain_words():
+    page = Page(
+        id="b",
+        title="Foo Band",
+        text="Foo Band is an American rock band formed in 1994 in Ohio. The band was founded by Ann Lee.",
+    )
+    answers = {a.ask: a.text for a in answer_candidates(page, page_facts(page.text))}
+    assert answers["Who founded this band?"] == "Ann Lee"
+    person = Page(id="p", title="Ann Lee", text="Ann Lee (born March 3, 1971) is an American singer.")
+    assert [(a.ask, a.text) for a in answer_candidates(person, page_facts(person.text))][0] == (
+        "In which year was this singer born?",
+        "1971",
+    )
+
+
+# --------------------------------------------------------------------------- chain composer
+
+
+def test_chain_questions_keep_every_rule(corpus, chain_run):
+    store = PageStore(corpus)
+    qs = list(read_jsonl(chain_run / "questions.jsonl", Question))
+    rejected = [json.loads(x) for x in (chain_run / "questions.rejected.jsonl").read_text().splitlines()]
+    assert qs, f"no question kept; rejections: {[r['reason'] for r in rejected]}"
+    auditor = Auditor(corpus, top_k=1)
+    walks = {w.walk_id: w for w in read_jsonl(chain_run / "walks.jsonl", Walk)}
+    for q in qs:
+        gold = q.label.gold_page_ids
+        assert len(gold) >= 3 and len(q.question) <= 800
+        assert q.provenance.producer == "chain (non-LLM)"
+        assert text_defects(q.question, [store.title_of(i) for i in walks[q.walk_id].page_ids]) == []
+        last = store.open(gold[-1])
+        assert normalize_answer(q.label.answer) in normalize_answer(last.text)
+        assert normalize_answer(q.label.answer) not in normalize_answer(q.question).split()
+        assert not auditor.shortcut(q.question, gold[-1], "").shortcut
+        assert q.question.startswith("Start with ") and q.question.endswith("?")
+        assert "___" not in q.question
+    assert all(r["reason"] for r in rejected)
+
+
+def test_chain_rejects_a_hop_that_is_not_unique_given_the_chain(tmp_path):
+    # a film whose page names two American actors born in the 1960s: 'the actor named in it' is ambiguous
+    pages = [
+        Page(
+            id="d",
+            title="Ravel Quist",
+            text="Ravel Quist (born 1950) is a Danish director. Quist directed Glass Harbour.",
+        ),
+        Page(
+            id="f",
+            title="Glass Harbour",
+            text="Glass Harbour is a 1999 Danish drama film directed by Ravel Quist, with Tom Arlen and Bo Fenn.",
+        ),
+        Page(
+            id="a",
+            title="Tom Arlen",
+            text="Tom Arlen (born 1961) is an American actor. He was in Glass Harbour.",
+        ),
+        Page(
+            id="b", title="Bo Fenn", text="Bo Fenn (born 1964) is an American actor. He was in Glass Harbour."
+        ),
+    ]
+    c = tmp_path / "c"
+    write_jsonl(tmp_path / "in.jsonl", [{"id": p.id, "title": p.title, "text": p.text} for p in pages])
+    prepare_corpus("jsonl", tmp_path / "in.jsonl", c, CorpusConfig(min_title_chars=3))
+    store = PageStore(c)
+    composer = ChainComposer(QuestionsConfig(shortcut_top_k=1, start_rank=4, start_words=0), store)
+    walk = Walk(
+        walk_id="w",
+        page_ids=["d", "f", "a"],
+        titles=["Ravel Quist", "Glass Harbour", "Tom Arlen"],
+        provenance=Provenance(stage="walks"),
+    )
+    with pytest.raises(QuestionRejected) as err:
+        composer.compose(walk, [store.open(i) for i in walk.page_ids])
+    assert err.value.reason == "not_unique_given_chain"
+
+
+# --------------------------------------------------------------------------- audit
+
+
+def test_pieces_are_the_question_its_sentences_and_clauses():
+    got = pieces("Start with a film, released in the 2010s. Who directed it?")
+    assert got[0][0] == "question"
+    assert ("sentence", "Who directed it?") in got and ("clause", "released in the 2010s") in got
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Start with a topic: # this topic ## Family The sisters of this topic. Who?", "markup_heading"),
+        ("It is Section::::Career. Who?", "markup_kilt"),
+        ("A person {'1': , '2': } born. Who?", "markup_braces"),
+        ("A place ( ) is an area. Which place?", "empty_brackets"),
+        ("A band (formed 1990 is here. Which band?", "unbalanced_brackets"),
+        ('He said "hello. Who?', "unbalanced_quotes"),
+        ("It is a a person. Who?", "doubled_word"),
+        ("It is best known. Who?", "cut_off"),
+        ("It is the film of. Which film?", "cut_off"),
+        ("It links [[Paris]]. Which city?", "markup_wikitext"),
+    ],
+)
+def test_text_defects_find_each_kind(text, code):
+    assert code in text_defects(text)
+
+
+def test_text_defects_pass_clean_text_and_catch_path_names():
+    clean = "Start with an American film released in the 2010s. Next comes a director, who directed that film. In which year was this director born?"
+    assert text_defects(clean) == []
+    assert text_defects("Start with Sinister, a film. Who directed it?", ["Sinister (film)"]) == ["path_name"]
+
+
+def test_role_words_that_contradict_the_page():
+    film = Page(id="f", title="T", text="Twist is a 1961 American comic science fiction family film.")
+    person = Page(id="p", title="P", text="Ann Lee (born 1971) is an American singer.")
+    ok = "Start with a film: this film is old. Finally, a person it mentions: ___ was born. Which person fills the blank?"
+    bad = "Start with a book: this book is old. Finally, a person it mentions: ___ was born. Which person fills the blank?"
+    assert role_defects(ok, [film, person]) == []
+    assert role_defects(bad, [film, person]) == ["role_contradicts_page"]
+    assert role_defects("Who directed the 1961 film Twist?", [film, person]) is None  # not hop-structured
+
+
+@pytest.mark.parametrize(
+    ("question", "kind", "good", "bad"),
+    [
+        ("Start with a band. In which year was this band formed?", "year", "1994", "Ohio"),
+        ("What was the population of this town at the 2010 census?", "number", "4,311", "Ohio"),
+        ("Who directed this film?", "person", "Ann Lee", "1994"),
+        ("Where was this singer born?", "place", "Ohio", "1971"),
+        ("Are both bands from Ohio?", "yes_no", "yes", "Ohio"),
+    ],
+)
+def test_asked_type_and_answer_type(question, kind, good, bad):
+    assert asked_type(question) == kind
+    assert answer_fits_type(good, kind) and not answer_fits_type(bad, kind)
+
+
+def test_audit_finds_the_masked_shortcut_and_not_the_chain_one(corpus, chain_run, tmp_path):
+    masked = tmp_path / "masked"
+    masked.mkdir()
+    (masked / "walks.jsonl").write_text((chain_run / "walks.jsonl").read_text())
+    run_questions(QuestionsConfig(composer="masked"), corpus, masked, progress=False)
+    m = audit_run(corpus, masked, plots=False, top_k=1)
+    c = audit_run(corpus, chain_run, plots=True, top_k=1)
+    assert m["questions"] and c["questions"]
+    assert m["shortcut_pct"] > 50 and c["shortcut_pct"] == 0
+    rows = [json.loads(x) for x in (chain_run / "questions.audit.jsonl").read_text().splitlines()]
+    assert len(rows) == c["questions"] and all(r["hops"] >= 3 and r["answer_ok"] for r in rows)
+    assert all(len(r["chain"]) == r["hops"] - 1 for r in rows)
+    assert sum(c["hop_counts"].values()) == c["questions"] and Path(c["plots"][0]).exists()
+    table = "\n".join(audit_table({"chain": c, "masked": m}))
+    assert "| chain | masked |" in table.splitlines()[0] and f"{m['shortcut_pct']} %" in table
+
+
+def test_audit_works_on_imported_questions_and_via_the_cli(corpus, tmp_path, capsys):
+    store = PageStore(corpus)
+    ids = store.ids()[:2]
+    t0, t1 = store.title_of(ids[0]), store.title_of(ids[1])
+    q = Question(
+        question_id="hp-1",
+        question=f"Which is older, {t0} or {t1}?",
+        label=Label(answer=t0, rubrics=[t0, t1], gold_page_ids=ids),
+        provenance=Provenance(stage="import", producer="hotpotqa"),
+    )
+    run = tmp_path / "imported"
+    run.mkdir()
+    write_jsonl(run / "questions.jsonl", [q])
+    assert (
+        main(["questions", "audit", "--corpus", str(corpus), "--run", str(run), "--no-plots", "--top-k", "1"])
+        == 0
+    )
+    assert "audited 1 questions" in capsys.readouterr().out
+    row = json.loads((run / "questions.audit.jsonl").read_text())
+    assert row["hops"] == 2 and "path_name" in row["defects"] and row["answer_checks"]["in_question"]
+    assert json.loads((run / "questions.audit.json").read_text())["questions"] == 1
+
+
+def test_report_section_is_appended(corpus, chain_run, tmp_path):
+    out = tmp_path / "report"
+    out.mkdir()
+    (out / "report.md").write_text("# report\n")
+    report: dict = {}
+    add_audit_section(chain_run, corpus, out, report, plots=False)
+    md = (out / "report.md").read_text()
+    assert md.startswith("# report") and "## Question quality" in md and "**Answer:**" in md
+    assert (
+        report["question_audit"]["questions"]
+        == json.loads((out / "report.json").read_text())["question_audit"]["questions"]
+    )
+
+
+# --------------------------------------------------------------------------- clean page text
+
+
+@pytest.mark.parametrize(
+    ("raw", "title", "want"),
+    [
+        (
+            "# Ann\n\n## Family\nThe sister of **Ann** is [Bea](http://x).",
+            "Ann",
+            "Family:\nThe sister of Ann is Bea.",
+        ),
+        ("Intro.\n\n- one\n* two\n1. three", None, "Intro.\none\ntwo\nthree"),
+        (
+            "== History ==\nFounded in [[Paris|the capital]]{{cite|x}}.<ref>n</ref>",
+            None,
+            "History:\nFounded in the capital.",
+        ),
+        ("Section::::Career.:Early.\nBULLET::::- A bullet.", None, "Early:\nA bullet."),
+        (
+            "Verdi (] ; 9 October 1813 – 1901) was a composer.",
+            None,
+            "Verdi (9 October 1813 – 1901) was a composer.",
+        ),
+        ("Swan {'1': , '2': } (born 1956) is a man.", None, "Swan (born 1956) is a man."),
+        ("1. FC Köln is a football club.", None, "1. FC Köln is a football club."),
+        ("Plain text (with brackets) stays.", None, "Plain text (with brackets) stays."),
+    ],
+)
+def test_clean_page_text(raw, title, want):
+    assert clean_page_text(raw, title) == want
+
+
+def test_markdown_corpus_gives_clean_pages_and_questions(tmp_path):
+    src = write_md_corpus(tmp_path / "md.jsonl")
+    c = tmp_path / "corpus"
+    m = prepare_corpus("jsonl", src, c, CorpusConfig())
+    assert m.counts["notes"]["pages_markup_cleaned"] == m.counts["pages"]
+    store = PageStore(c)
+    for page in store.iter_pages():
+        assert text_defects(page.text.replace("\n", " ") + ".") in ([], ["cut_off"]), page.text
+        assert "#" not in page.text and "**" not in page.text and "](" not in page.text
+    run = tmp_path / "run"
+    run_walks(WalksConfig(num_walks=20, hops=4, seed=1, min_out_links=1), c, run, progress=False)
+    for composer in ("chain", "masked"):
+        r = tmp_path / composer
+        r.mkdir()
+        (r / "walks.jsonl").write_text((run / "walks.jsonl").read_text())
+        run_questions(QuestionsConfig(composer=composer, **SMALL), c, r, progress=False)
+        if (r / "questions.jsonl").exists() and (r / "questions.jsonl").read_text():
+            s = audit_run(c, r, plots=False, top_k=1)
+            markup = {k for k in s["defects"] if k.startswith("markup") or k == "empty_brackets"}
+            assert not markup, (composer, s["defects"])
