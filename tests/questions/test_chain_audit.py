@@ -376,3 +376,37 @@ def test_markdown_corpus_gives_clean_pages_and_questions(tmp_path):
             s = audit_run(c, r, plots=False, top_k=1)
             markup = {k for k in s["defects"] if k.startswith("markup") or k == "empty_brackets"}
             assert not markup, (composer, s["defects"])
+
+
+# --------------------------------------------------------------------------- llm composer checks
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "shortcut", "reason"),
+    [
+        ("Start with a topic: # this topic ## Family. Who is it?", "Bea", None, "text_defect"),
+        (
+            "Start with an American singer. In which year was she born?",
+            "1980",
+            None,
+            "answer_not_on_last_page",
+        ),
+        ("Start with an American singer. Who is her sister?", "Bea", lambda q, pid: "Start with", "shortcut"),
+    ],
+)
+def test_llm_replies_go_through_the_chain_checks(question, answer, shortcut, reason):
+    from longtracerl.questions.llm import COMPOSER_PROMPT, validate_reply
+
+    pages = [
+        Page(id="a", title="Ann Lee", text="Ann Lee (born 1971) is an American singer."),
+        Page(id="b", title="Bea Lee", text="Bea Lee is the sister of Ann Lee. Bea is a painter."),
+    ]
+    with pytest.raises(QuestionRejected) as err:
+        validate_reply({"question": question, "answer": answer, "rubrics": ["Ann Lee"]}, pages, 800, shortcut)
+    assert err.value.reason == reason
+    ok = "Start with an American singer. Who is the painter whose description names that singer?"
+    assert (
+        validate_reply({"question": ok, "answer": "Bea", "rubrics": ["Ann Lee"]}, pages, 800, None)[1]
+        == "Bea"
+    )
+    assert "WITHOUT its name" in COMPOSER_PROMPT and "decade instead of a year" in COMPOSER_PROMPT

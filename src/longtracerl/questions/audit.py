@@ -313,6 +313,8 @@ class Auditor:
         except FileNotFoundError:
             self.graph = None
         self.top_k, self.depth = top_k, depth
+        self._ids: list[str] | None = None
+        self._index: dict[str, int] = {}
 
     # -- pieces --------------------------------------------------------------------------
     def shortcut(self, question: str, answer_page: str, answer: str) -> Shortcut:
@@ -321,10 +323,14 @@ class Auditor:
 
         hit_where = hit_piece = snip_piece = None
         for where, text in pieces(question):
+            if not answer:  # page shortcut only: ids are enough
+                if any(pid == answer_page for pid, _ in self.retriever._ranked(text, self.top_k)):
+                    return Shortcut(True, where, text, False, None)
+                continue
             ranked = self.retriever.search_pages(text, self.top_k)
             if hit_where is None and any(sp.page.id == answer_page for sp in ranked):
                 hit_where, hit_piece = where, text
-            if snip_piece is None and answer:
+            if snip_piece is None:
                 for sp in ranked:
                     if _contains_words(
                         make_snippet(text, sp.page.text, self.retriever.config.snippet_chars), answer
@@ -334,10 +340,17 @@ class Auditor:
         return Shortcut(hit_where is not None, hit_where, hit_piece, snip_piece is not None, snip_piece)
 
     def _neighbours(self, page_id: str) -> set[str]:
-        if self.graph is None or page_id not in self.store:
-            return set()
-        idx = self.store.index_of(page_id)
-        return {self.store.id_of(int(j)) for j in self.graph.neighbors(idx)}
+        return set(self.neighbour_ids(page_id))
+
+    def neighbour_ids(self, page_id: str) -> list[str]:
+        """Ids of the link-graph neighbours of a page (out-links; [] without a graph)."""
+        if self.graph is None:
+            return []
+        if self._ids is None:
+            self._ids = self.store.ids()
+            self._index = {pid: i for i, pid in enumerate(self._ids)}
+        idx = self._index.get(page_id)
+        return [] if idx is None else [self._ids[int(j)] for j in self.graph.neighbors(idx)]
 
     def chain(self, question: str, gold: Sequence[str]) -> list[dict[str, Any]]:
         """Per hop after the first: fits alone vs fits among the previous page's neighbours."""

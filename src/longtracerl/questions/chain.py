@@ -332,6 +332,7 @@ class ChainComposer:
         self.retriever = self.auditor.retriever
         self.graph = self.auditor.graph
         self._facts: dict[str, Facts] = {}
+        self._neighbours: dict[str, list[Page]] = {}
 
     # -- facts and neighbours ----------------------------------------------------------
     def facts(self, page: Page) -> Facts:
@@ -343,11 +344,14 @@ class ChainComposer:
         return f
 
     def _neighbour_pages(self, page: Page) -> list[Page]:
-        if self.graph is None:
-            return []
-        idx = self.store.index_of(page.id)
-        ids = [self.store.id_of(int(j)) for j in self.graph.neighbors(idx)]
-        return list(self.store.get_many(ids).values())
+        got = self._neighbours.get(page.id)
+        if got is None:
+            if len(self._neighbours) > 2000:
+                self._neighbours.clear()
+            got = self._neighbours[page.id] = list(
+                self.store.get_many(self.auditor.neighbour_ids(page.id)).values()
+            )
+        return got
 
     def _top(self, text: str, k: int) -> list[str]:
         return [pid for pid, _ in self.retriever._ranked(text, k)]

@@ -531,7 +531,7 @@ def _noun_phrase(sentence: str) -> list[str]:
 
 def page_facts(text: str) -> Facts:
     """The blurred facts of a page from its text (module docstring)."""
-    sents = split_sentences(text)
+    sents = split_sentences(text[:1200])[:2]
     first = sents[0] if sents else ""
     np_words = _noun_phrase(first)
     kind = None

@@ -42,15 +42,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-COMPOSER_PROMPT = """Below is a path of linked encyclopedia pages, in order. Write ONE hard multi-hop question that can only be solved by following this path from the first page to the last.
+COMPOSER_PROMPT = """Below is a path of linked encyclopedia pages, in order. Write ONE hard multi-hop question that can only be answered by following this path from the first page to the last, in order.
 
 Rules:
-- The answer is a single attribute of the LAST page's subject (a name, place, event, date or number) stated in its text, and it must be unique.
-- Every step of the path is needed, in order; no keyword may lead straight to the answer.
-- Never write the name of any page on the path; describe each one indirectly instead (hide or paraphrase every name, date and place along the way).
-- Write it as a chained narration, for example "Start with ... . Move to ... . Then ... ." ending with the question itself.
-- At most {max_chars} characters. The answer must not appear in the question.
-- "rubrics" lists the entities of the path, in order, each written exactly as it appears in its page's text.
+- Describe every page on the path WITHOUT its name: say what kind of thing it is and give blurred facts from its own text (a nationality or field, a decade instead of a year, a range instead of an exact number), then how it is linked to the previous page (for example "the director of that film", "a band that musician joined").
+- Never copy a sentence or a long phrase from the pages: paraphrase. No name, exact date or place of any page on the path may appear in the question.
+- Each description after the first must fit many pages on its own but only one of the pages linked to the previous one, so every step is needed, in order, and no keyword leads straight to the answer. The first description must be specific enough to find the first page by searching.
+- End with one plain question about one attribute of the LAST page's subject stated in its text (a name, place, event, date or number), for example "In which year was this band formed?". The answer must be unique and must not appear in the question.
+- Write fluent English as a chained narration, for example "Start with ... . Next comes ... . Finally, ... . In which year ...?", in at most {max_chars} characters.
+- "answer" is the answer exactly as the last page writes it; "rubrics" lists the entities of the path, in order, each written exactly as it appears in its page's text.
 
 Path:
 {path}
@@ -102,8 +102,13 @@ def extract_json_object(reply: str) -> dict[str, Any]:
     raise ValueError("no JSON object in the reply")
 
 
-def validate_reply(obj: dict[str, Any], pages: Sequence[Page], max_chars: int) -> tuple[str, str, list[str]]:
-    """Check one decoded reply; returns (question, answer, rubrics) or raises QuestionRejected."""
+def validate_reply(
+    obj: dict[str, Any], pages: Sequence[Page], max_chars: int, shortcut: Any = None
+) -> tuple[str, str, list[str]]:
+    """Check one decoded reply; returns (question, answer, rubrics) or raises QuestionRejected.
+
+    ``shortcut(question, answer_page_id) -> str | None`` (the offline composers' BM25 check, when
+    the corpus has an index) names a piece of the question that finds the answer page alone."""
     q, a, r = obj.get("question"), obj.get("answer"), obj.get("rubrics")
     if not isinstance(q, str) or not q.strip():
         raise QuestionRejected("bad_field", "'question' must be a non-empty string")
@@ -119,11 +124,31 @@ def validate_reply(obj: dict[str, Any], pages: Sequence[Page], max_chars: int) -
     leak = name_leak(q, [p.title for p in pages])
     if leak is not None:
         raise QuestionRejected("name_leak", f"the question names the path page {leak!r}")
+    check_question(q, a, pages, shortcut)
     texts = [f"{p.title}\n{p.text}" for p in pages]
     missing = [x for x in rubrics if not rubric_in_pages(x, texts)]
     if missing:
         raise QuestionRejected("rubric_not_in_pages", f"rubrics not found in any path page: {missing}")
     return q, a, list(dict.fromkeys(rubrics))
+
+
+def check_question(question: str, answer: str, pages: Sequence[Page], shortcut: Any = None) -> None:
+    """The checks the offline ``chain`` composer keeps too: no text defect (questions.audit), the
+    answer on the last page, and (with ``shortcut``) no piece that finds the answer page alone."""
+    from longtracerl.questions.audit import text_defects
+    from longtracerl.text import normalize_answer
+
+    defects = text_defects(question)
+    if defects:
+        raise QuestionRejected("text_defect", f"the question has text defects: {', '.join(defects)}")
+    last = pages[-1]
+    if f" {normalize_answer(answer)} " not in f" {normalize_answer(last.title + ' ' + last.text)} ":
+        raise QuestionRejected("answer_not_on_last_page", f"the answer {answer!r} is not in the last page's text")
+    piece = shortcut(question, last.id) if shortcut is not None else None
+    if piece is not None:
+        raise QuestionRejected(
+            "shortcut", f"searching {piece!r} alone finds the last page: describe it more vaguely"
+        )
 
 
 class LLMComposer:
@@ -140,6 +165,7 @@ class LLMComposer:
         self.structured = cfg.llm_structured
         self.config_hash = config_hash(cfg)
         self.attempts = 0
+        self.shortcut: Any = None  # set by the stage when the corpus has a search index
 
     def prompt(self, pages: Sequence[Page]) -> str:
         lines = []
@@ -173,7 +199,7 @@ class LLMComposer:
             reply = self._reply(messages)
             try:
                 obj = extract_json_object(reply)
-                question, answer, rubrics = validate_reply(obj, pages, self.cfg.max_chars)
+                question, answer, rubrics = validate_reply(obj, pages, self.cfg.max_chars, self.shortcut)
             except ValueError as err:
                 last = QuestionRejected("bad_json", str(err))
             except QuestionRejected as err:

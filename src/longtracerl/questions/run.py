@@ -53,7 +53,26 @@ def _make_llm(cfg: QuestionsConfig, store: PageStore, chat_model: ChatModel | No
         from longtracerl.llm.openai import make_chat_model
 
         chat_model = make_chat_model(cfg.llm)
-    return LLMComposer(cfg, chat_model)
+    composer = LLMComposer(cfg, chat_model)
+    composer.shortcut = _shortcut_check(cfg, store)
+    return composer
+
+
+def _shortcut_check(cfg: QuestionsConfig, store: PageStore) -> Callable[[str, str], str | None] | None:
+    """``(question, answer page) -> the piece that finds the page alone, or None``; None without an index."""
+    from longtracerl.questions.audit import Auditor
+    from longtracerl.search.index import IndexNotFound
+
+    try:
+        auditor = Auditor(store.dir, top_k=cfg.shortcut_top_k)
+    except IndexNotFound:
+        log.warning("questions: %s has no search index; LLM questions are not checked for shortcuts", store.dir)
+        return None
+
+    def check(question: str, page_id: str) -> str | None:
+        return auditor.shortcut(question, page_id, "").piece
+
+    return check
 
 
 def _make_chain(cfg: QuestionsConfig, store: PageStore, chat_model: ChatModel | None) -> Composer:
