@@ -439,6 +439,10 @@ _NOT_HEADS = frozenset(
         "more",
     ]
 )
+_ORDINAL = re.compile(
+    r"^(?:\w+-)?(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|"
+    r"\w+teenth|\w+tieth|\w+th)$"
+)
 _BORN_ON = re.compile(r"\b(?:was|is) born\b[^.;()]{0,30}?\b(1[0-9]{3}|20[0-9]{2})\b")
 _YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
 _BORN = re.compile(r"\(\s*(?:[^()]*?;\s*)?born\b[^()]*?\b(1[0-9]{3}|20[0-9]{2})\b")
@@ -519,6 +523,8 @@ def _noun_phrase(sentence: str) -> list[str]:
         if lw == "of" and out and out[-1].lower() in _COLLECTIVE and i + 1 < len(words):
             out = []  # 'a group of islands' -> 'islands'
             continue
+        if lw in ("and", "or") and out and _singular(out[-1]) not in _KEYWORD_ROLE:
+            continue  # 'stage and screen actor', 'production and distribution company'
         if lw in _NP_STOP and (out and any(c.isalpha() for c in out[-1])):
             break
         if lw in _NP_STOP and lw not in _LEAD_WORDS and not out:
@@ -550,6 +556,7 @@ def page_facts(text: str) -> Facts:
                 and len(w) >= 3
                 and w not in _NOT_HEADS
                 and not w.endswith(("ly", "ed"))
+                and not _ORDINAL.match(w)
             ):
                 kind, head_at = w, i
                 break
