@@ -19,7 +19,7 @@ def test_report_files_and_numbers(run_dir, store):
     )
     out = run_dir / "report"
     assert (out / "report.md").exists() and json.loads((out / "report.json").read_text()) == rep
-    for name in ("confusability.png", "context_lengths.png", "agent_success.png", "gold_rank.png"):
+    for name in ("confusability.png", "context_lengths.png", "agent_success.png", "gold_in_top_k.png"):
         assert (out / name).stat().st_size > 1000
     assert rep["measured_questions"] == 6 and rep["eligible_questions"] == 11
     assert rep["target_tokens"] == 2500  # the run's own contexts config is reused
@@ -73,3 +73,19 @@ def test_ordering_notes_say_plainly_when_the_order_differs():
     )
     assert sum("ORDERING DIFFERS FROM THE PAPER" in n for n in bad) == 3
     assert any("one-shot-search (45 %) is not below traj-random (40 %)" in n for n in bad)
+
+
+def test_all_gold_in_top_k_counts_the_worst_gold_rank_of_each_context():
+    from longtracerl.report.stage import all_gold_in_top_k
+
+    ranks = [
+        {"best": 1, "all": [1, 2], "n_docs": 40},  # both gold pages in the top 2
+        {"best": 1, "all": [1, 30], "n_docs": 40},  # the second only at 30
+        {"best": 4, "all": [4], "n_docs": 25},
+        {"best": 9, "all": [9, 12], "n_docs": 40},
+    ]
+    curve = all_gold_in_top_k(ranks)
+    assert list(curve) == ["1", "2", "3", "5", "10", "20", "40"]
+    assert curve["1"] == 0.0 and curve["2"] == 25.0 and curve["5"] == 50.0
+    assert curve["10"] == 50.0 and curve["20"] == 75.0 and curve["40"] == 100.0
+    assert all_gold_in_top_k([]) == {}

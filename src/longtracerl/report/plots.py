@@ -15,9 +15,7 @@ def _plt():
     return plt
 
 
-def write_plots(
-    report: dict[str, Any], lengths: list[int], ranks: dict[str, list[dict]], out: Path
-) -> list[str]:
+def write_plots(report: dict[str, Any], lengths: list[int], out: Path) -> list[str]:
     """Write the plots; returns their paths."""
     plt = _plt()
     paths: list[str] = []
@@ -60,32 +58,74 @@ def write_plots(
 
     per = report["agent"].get("per_attempt") or {}
     if per:
-        fig, ax = plt.subplots(figsize=(6, 3.5))
-        ks = list(per)
-        ax.bar(ks, [100 * (per[k]["rate"] or 0) for k in ks], label="accuracy of attempt")
-        solved = report["agent"]["solved_by_attempt"]
-        ax.plot(ks, [100 * (solved.get(k) or 0) for k in ks], "o-", color="black", label="solved by attempt")
-        ax.set_xlabel("attempt")
-        ax.set_ylabel("%")
-        ax.set_title("Search agent success")
-        ax.legend()
-        fig.tight_layout()
-        p = out / "agent_success.png"
-        fig.savefig(p, dpi=100)
-        plt.close(fig)
-        paths.append(str(p))
+        paths.append(_agent_success(plt, report["agent"], out))
 
-    data = {s: [r["best"] for r in rs] for s, rs in ranks.items() if rs}
-    if data:
-        fig, ax = plt.subplots(figsize=(7, 3.5))
-        ax.boxplot(list(data.values()), showfliers=False)
-        ax.set_xticks(range(1, len(data) + 1), list(data), rotation=15)
-        ax.set_ylabel("best gold rank (BM25, question)")
-        ax.set_yscale("log")
-        ax.set_title("Retrieval difficulty: rank of the best gold page")
-        fig.tight_layout()
-        p = out / "gold_rank.png"
-        fig.savefig(p, dpi=100)
-        plt.close(fig)
-        paths.append(str(p))
+    top_k = {s: v["gold_rank"].get("all_gold_in_top_k_pct") for s, v in report["strategies"].items()}
+    top_k = {s: v for s, v in top_k.items() if v}
+    if top_k:
+        paths.append(_gold_in_top_k(plt, top_k, out))
     return paths
+
+
+def _agent_success(plt: Any, agent: dict[str, Any], out: Path) -> str:
+    """Attempts and correct attempts per attempt number (counts on the bars), and the cumulative
+    share of questions solved by attempt k (right axis)."""
+    per = agent["per_attempt"]
+    ks = list(per)
+    xs = range(len(ks))
+    made = [per[k]["attempts"] for k in ks]
+    correct = [per[k]["correct"] for k in ks]
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    ax.bar([x - 0.2 for x in xs], made, width=0.4, color="#bbbbbb", label="attempts made")
+    ax.bar([x + 0.2 for x in xs], correct, width=0.4, color="#4c72b0", label="correct")
+    for x, m, c in zip(xs, made, correct, strict=True):
+        ax.annotate(str(m), (x - 0.2, m), ha="center", va="bottom", fontsize=8)
+        ax.annotate(str(c), (x + 0.2, c), ha="center", va="bottom", fontsize=8)
+    ax.set_xticks(list(xs), ks)
+    ax.set_xlabel("attempt")
+    ax.set_ylabel("count")
+    ax.set_ylim(0, max(made) * 1.15 + 1)
+    right = ax.twinx()
+    solved = agent.get("solved_by_attempt") or {}
+    right.plot(
+        list(xs), [100 * (solved.get(k) or 0) for k in ks], "o-", color="black", label="solved by attempt k"
+    )
+    right.set_ylim(0, 105)
+    right.set_ylabel("questions solved by attempt k (%)")
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = right.get_legend_handles_labels()
+    ax.legend(h1 + h2, l1 + l2, loc="upper right", fontsize=8)
+    ax.set_title(
+        f"Search agent: {agent.get('solved', 0)} of {agent.get('questions_tried', 0)} questions solved"
+    )
+    fig.tight_layout()
+    p = out / "agent_success.png"
+    fig.savefig(p, dpi=100)
+    plt.close(fig)
+    return str(p)
+
+
+def _gold_in_top_k(plt: Any, top_k: dict[str, dict[str, float]], out: Path) -> str:
+    """Share of contexts whose gold pages are all among the top k documents (BM25 on the
+    question), per strategy: the lower the curve, the harder the gold is to pick out."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    for s, curve in top_k.items():
+        ks = [int(k) for k in curve]
+        ax.plot(ks, list(curve.values()), "o-", label=s)
+    ax.set_xscale("log")
+    from longtracerl.report.stage import TOP_K
+
+    largest = max(int(k) for curve in top_k.values() for k in curve)
+    ticks = [k for k in TOP_K if k < largest] + [largest]  # the last point of a curve: all documents
+    ax.set_xticks(ticks, [str(k) for k in ticks])
+    ax.minorticks_off()
+    ax.set_ylim(0, 105)
+    ax.set_xlabel("k (documents of the context, ranked by BM25 on the question)")
+    ax.set_ylabel("contexts with all gold in top k (%)")
+    ax.set_title("Retrieval difficulty by distractor strategy")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    p = out / "gold_in_top_k.png"
+    fig.savefig(p, dpi=100)
+    plt.close(fig)
+    return str(p)

@@ -91,6 +91,20 @@ class GoldRanker:
         return {"best": ranks[0], "all": ranks, "n_docs": len(ids)}
 
 
+TOP_K = (1, 2, 3, 5, 10, 20, 50, 100, 200, 500, 1000, 2000)
+
+
+def all_gold_in_top_k(ranks: list[dict[str, Any]]) -> dict[str, float]:
+    """Share (%) of contexts whose gold pages are all among the top k documents, for each k of
+    :data:`TOP_K` up to the largest context (the curve that separates the strategies)."""
+    if not ranks:
+        return {}
+    worst = [max(r["all"]) for r in ranks]
+    largest = max(r["n_docs"] for r in ranks)
+    ks = [k for k in TOP_K if k < largest] + [largest]
+    return {str(k): round(100.0 * sum(w <= k for w in worst) / len(worst), 2) for k in dict.fromkeys(ks)}
+
+
 # --------------------------------------------------------------------------- agent success
 
 
@@ -322,6 +336,7 @@ def write_report(
                 )
                 if rk
                 else None,
+                "all_gold_in_top_k_pct": all_gold_in_top_k(rk),
             },
         }
     tiers = {}
@@ -364,7 +379,7 @@ def write_report(
     if cfg.plots:
         from longtracerl.report.plots import write_plots
 
-        plots = write_plots(report, lengths, ranks, out_dir)
+        plots = write_plots(report, lengths, out_dir)
     report["plots"] = plots
     report["seconds"] = round(time.perf_counter() - t0, 2)
     atomic_write_text(out_dir / "report.json", json.dumps(report, indent=2) + "\n")
@@ -488,6 +503,18 @@ def render_markdown(r: dict[str, Any]) -> str:
             f"| {s} | {_fmt(g['best_median'])} | {_fmt(g['best_mean'])} | {_fmt(g['best_is_top1_pct'], ' %')} | "
             f"{_fmt(g['all_gold_mean_rank'])} | {_fmt(g['mean_relative_rank'])} |"
         )
+    curves = {s: v["gold_rank"].get("all_gold_in_top_k_pct") or {} for s, v in r["strategies"].items()}
+    ks = sorted({int(k) for c in curves.values() for k in c})
+    if ks:
+        lines += [
+            "",
+            "Share of contexts whose gold pages are all among the top k documents:",
+            "",
+            "| Strategy | " + " | ".join(f"top {k}" for k in ks) + " |",
+            "|---|" + "---:|" * len(ks),
+        ]
+        for s, c in curves.items():
+            lines.append(f"| {s} | " + " | ".join(_fmt(c.get(str(k)), " %") for k in ks) + " |")
     a = r["agent"]
     lines += ["", "## Search agent success", ""]
     if a.get("per_attempt"):
