@@ -595,11 +595,17 @@ def page_facts(text: str) -> Facts:
                 dated = ("dating from", decade(np_year))
     modifiers: list[str] = []
     for w in np_words[: max(head_at, 0)]:
-        if w.islower() and w.isalpha() and w not in _SKIP_MODIFIERS and w not in _LEAD_WORDS:
+        if (
+            w.islower()
+            and w.isalpha()
+            and w not in _SKIP_MODIFIERS
+            and w not in _LEAD_WORDS
+            and not _ORDINAL.match(w)
+        ):
             modifiers.append(w)
     also: list[str] = []
     m = _COPULA.search(_PAREN.sub("", first))
-    if m and kind:
+    if m and kind and role == "person":  # 'director, screenwriter and producer'; not 'episode and season'
         for w in re.findall(r"[\w-]+", _PAREN.sub("", first)[m.end() :])[:16]:
             if w in ("who", "which", "that", "known", "best", "whose"):
                 break
@@ -631,7 +637,7 @@ def describe(f: Facts, level: int = 1, *, article: bool = True) -> str:
     text = " ".join(words)
     if level >= 1 and f.dated:
         verb, dec = f.dated
-        text += f" {verb} in the {dec}"
+        text += f" dating from the {dec}" if verb == "dating from" else f" {verb} in the {dec}"
     return _article(text) if article else text
 
 
