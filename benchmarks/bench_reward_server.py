@@ -10,16 +10,34 @@ from the first byte sent to the last byte received. Meanwhile one more connectio
 
     python benchmarks/bench_reward_server.py [--clients 64] [--requests 4000] [--tokens 8192]
         [--endpoint evaluate|evaluate_group] [--max-concurrency 16]
+
+Side-by-side mode (``--side-by-side``): the same 64-client load against the server with the rule
+judge and with the LLM judge pointed at a fake OpenAI-compatible grader (its own process, a
+fixed delay per call, counting its calls in flight), for each payload size. A payload is a
+drop-in ``/evaluate`` body whose user message holds the long context (128K or 8K SmolLM2 tokens
+of real Wikipedia text) and whose assistant content is about 1K tokens ending with an answer
+line; every request carries a distinct question, so the verdict cache never answers. Each
+scenario runs for ``--seconds`` after a warm-up and prints req/s, p50, p99, and the grader's
+calls in flight (mean and peak, sampled every 0.2 s). ``--big-client-mb 15`` adds the one-big-
+client scenario: ``clients - 1`` normal clients alone, then next to one client sending bodies
+whose assistant content is 15 MB; it prints the normal clients' share of their throughput.
+``--also 'CMD'`` runs another ``/evaluate`` server under the same load ({port} and
+{judge_url} are filled in), for a side-by-side with it.
+
+    python benchmarks/bench_reward_server.py --side-by-side [--judges rule,0.05,0.5,2]
+        [--payloads 131072,8192] [--seconds 15] [--big-client-mb 15] [--judge-concurrency 128]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
 import resource
+import shlex
 import socket
 import statistics
 import subprocess
@@ -172,7 +190,413 @@ async def run_load(
     return wall, lat
 
 
+# --------------------------------------------------------------------------- side-by-side mode
+
+
+class FakeJudge:
+    """A minimal OpenAI-compatible grader: answers every chat request after ``delay_s``.
+
+    ``GET /stats`` returns calls in flight now, their peak, and calls so far.
+    """
+
+    def __init__(self, delay_s: float):
+        self.delay_s = delay_s
+        self.in_flight = self.peak = self.calls = 0
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n")[1:]:
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value)
+                if length:
+                    await reader.readexactly(length)
+                if head.split(b" ", 2)[1].startswith(b"/stats"):
+                    payload = json.dumps(
+                        {"in_flight": self.in_flight, "peak": self.peak, "calls": self.calls}
+                    )
+                else:
+                    self.calls += 1
+                    self.in_flight += 1
+                    self.peak = max(self.peak, self.in_flight)
+                    try:
+                        await asyncio.sleep(self.delay_s)
+                    finally:
+                        self.in_flight -= 1
+                    verdict = "yes" if self.calls % 2 else "no"
+                    text = f"extracted_final_answer: x\nreasoning: compared\ncorrect: {verdict}"
+                    payload = json.dumps(
+                        {
+                            "choices": [
+                                {"message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+                            ]
+                        }
+                    )
+                data = payload.encode()
+                writer.write(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+                    % len(data)
+                    + data
+                )
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
+            pass
+        finally:
+            writer.close()
+
+    def serve(self, port: int) -> None:
+        async def run() -> None:
+            server = await asyncio.start_server(self.handle, "127.0.0.1", port, backlog=1024)
+            async with server:
+                await server.serve_forever()
+
+        asyncio.run(run())
+
+
+def _chars_per_token(text: str) -> float:
+    try:
+        from longtracerl.contexts.tokenizer import load_tokenizer
+
+        sample = text[:40_000]
+        return len(sample) / max(1, load_tokenizer().count(sample))
+    except Exception:  # no tokenizer asset: the usual ratio for English Wikipedia text
+        return 4.2
+
+
+class Payloads:
+    """``/evaluate`` bodies of one size; ``body(i)`` puts ``i`` into the question (no cache hits)."""
+
+    MARK = "@@Q@@"
+
+    def __init__(self, tokens: int, *, variants: int = 8, content_tokens: int = 1024, content_bytes: int = 0):
+        rows = json.loads(asset_path("hotpotqa").read_text(encoding="utf-8"))
+        rng = random.Random(tokens)
+        paras = [f"{t}: {''.join(s)}" for row in rows[:4000] for t, s in row["context"]]
+        cpt = _chars_per_token("\n\n".join(paras[:400]))
+        self.chars_per_token = cpt
+        self.templates: list[tuple[bytes, bytes]] = []
+        for v in range(variants):
+            row = rows[v]
+            context = self._text(rng, paras, int(tokens * cpt))
+            content = self._text(rng, paras, content_bytes or int(content_tokens * cpt))
+            content += f"\n\nAnswer: {row['answer'] if v % 2 == 0 else 'something else'}"
+            rubrics = [p.split(":", 1)[0] for p in rng.sample(paras, 20)]
+            body = {
+                "label": row["answer"],
+                "extra_reward_info": {
+                    "question": f"{self.MARK} {row['question']}",
+                    "rubrics": rubrics,
+                    "rubric_reward_ratio": 0.3,
+                    "rubric_use_content": True,
+                    "rubric_use_reasoning_content": False,
+                    "dataset_name": "longqa",
+                },
+                "history": [
+                    {"role": "user", "content": f"{context}\n\nQuestion: {row['question']}"},
+                    {
+                        "role": "assistant",
+                        "reasoning_content": "Looking through the documents.",
+                        "content": content,
+                    },
+                ],
+            }
+            head, _, tail = json.dumps(body).partition(self.MARK)
+            self.templates.append((head.encode(), tail.encode()))
+        self.mean_bytes = statistics.mean(len(h) + len(t) for h, t in self.templates)
+
+    @staticmethod
+    def _text(rng: random.Random, paras: list[str], chars: int) -> str:
+        out, size = [], 0
+        while size < chars:
+            p = paras[rng.randrange(len(paras))]
+            out.append(p)
+            size += len(p) + 2
+        return "\n\n".join(out)[:chars]
+
+    def body(self, i: int) -> bytes:
+        head, tail = self.templates[i % len(self.templates)]
+        return head + str(i).encode() + tail
+
+
+async def _timed_client(
+    port: int,
+    payloads: Payloads,
+    counter: list[int],
+    until: float,
+    lat: list[float],
+    errors: list,
+    done: list[int],
+) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=2**24)
+    try:
+        while time.perf_counter() < until:
+            counter[0] += 1
+            body = payloads.body(counter[0])
+            head = (
+                f"POST /evaluate HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n"
+            ).encode()
+            t0 = time.perf_counter()
+            writer.write(head)
+            writer.write(body)
+            status_line = await reader.readline()
+            length = 0
+            while True:
+                line = await reader.readline()
+                if line in (b"\r\n", b""):
+                    break
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value)
+            payload = await reader.readexactly(length)
+            done[0] += 1
+            if time.perf_counter() <= until:
+                lat.append(time.perf_counter() - t0)
+            if b" 200 " not in status_line:
+                errors.append((status_line, payload[:200]))
+    finally:
+        writer.close()
+
+
+async def _sample_judge(judge_port: int | None, until: float, samples: list[int]) -> None:
+    if judge_port is None:
+        return
+    async with httpx.AsyncClient(timeout=5) as client:
+        while time.perf_counter() < until:
+            with contextlib.suppress(httpx.HTTPError):
+                samples.append((await client.get(f"http://127.0.0.1:{judge_port}/stats")).json()["in_flight"])
+            await asyncio.sleep(0.2)
+
+
+def _load(
+    port: int,
+    groups: list[tuple[Payloads, int]],
+    seconds: float,
+    warmup: float,
+    judge_port: int | None,
+    server_pid: int | None = None,
+) -> list[dict]:
+    """Run every (payloads, clients) group at once; stats per group over the timed window, and the
+    server's CPU time per request over the whole run (warm-up included)."""
+
+    async def run() -> list[dict]:
+        cpu0 = _cpu_of(server_pid) if server_pid else None
+        done = [0]
+        start = time.perf_counter()
+        until = start + warmup + seconds
+        lats: list[list[float]] = [[] for _ in groups]
+        errors: list = []
+        samples: list[int] = []
+        counter = [0]
+        tasks = [
+            _timed_client(port, p, counter, until, lats[g], errors, done)
+            for g, (p, n) in enumerate(groups)
+            for _ in range(n)
+        ]
+
+        async def clear_warmup() -> None:
+            await asyncio.sleep(warmup)
+            for lat in lats:
+                lat.clear()
+            await _sample_judge(judge_port, until, samples)
+
+        await asyncio.gather(*tasks, clear_warmup())
+        cpu = (_cpu_of(server_pid) - cpu0) / max(1, done[0]) if server_pid else None
+        out = []
+        for lat in lats:
+            lat.sort()
+            n = len(lat)
+            out.append(
+                {
+                    "rate": n / seconds,
+                    "p50": lat[n // 2] if n else float("nan"),
+                    "p99": lat[min(n - 1, int(n * 0.99))] if n else float("nan"),
+                    "n": n,
+                    "errors": len(errors),
+                    "first_error": errors[0] if errors else None,
+                    "judge_mean": statistics.mean(samples) if samples else None,
+                    "judge_peak": max(samples) if samples else None,
+                    "server_cpu_ms": cpu * 1e3 if cpu is not None else None,
+                }
+            )
+        return out
+
+    return asyncio.run(run())
+
+
+def _start(cmd: list[str], port: int) -> subprocess.Popen:
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy())
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
+            return proc
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise SystemExit(f"{cmd[:6]} did not start: {proc.stderr.read().decode()[-2000:]}")
+        time.sleep(0.2)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def _fmt(label: str, r: dict) -> str:
+    judge = "-" if r["judge_mean"] is None else f"{r['judge_mean']:.0f} (peak {r['judge_peak']})"
+    err = f"  ERRORS {r['errors']}: {r['first_error']}" if r["errors"] else ""
+    cpu = "-" if r["server_cpu_ms"] is None else f"{r['server_cpu_ms']:.2f}"
+    if not r["n"]:
+        return f"{label:<44} no request finished within the window{err}"
+    return f"{label:<44} {r['rate']:8.1f} {r['p50'] * 1e3:9.0f} {r['p99'] * 1e3:9.0f} {cpu:>9}   {judge}{err}"
+
+
+def side_by_side(args: argparse.Namespace) -> None:
+    sizes = [int(x) for x in args.payloads.split(",") if x]
+    payloads = {t: Payloads(t) for t in sizes}
+    servers: list[tuple[str, list[str]]] = [("longtracerl", [])]
+    if args.also:
+        servers.append(("other", shlex.split(args.also)))
+    print(
+        f"{args.clients} clients, {args.seconds:g} s per scenario after {args.warmup_s:g} s warm-up; "
+        f"{os.cpu_count()} CPUs shared with other jobs (load average {os.getloadavg()[0]:.1f} at start); "
+        f"payload sizes: "
+        + ", ".join(f"{t} tokens = {p.mean_bytes / 1024:.0f} KiB" for t, p in payloads.items())
+        + f" ({next(iter(payloads.values())).chars_per_token:.2f} chars/token)"
+    )
+    print(f"{'scenario':<44} {'req/s':>8} {'p50 ms':>9} {'p99 ms':>9} {'CPU ms':>9}   grader calls in flight")
+    print("(CPU ms: the server process's CPU time per request, the other processes excluded)")
+    for judge in [j for j in args.judges.split(",") if j]:
+        judge_port = judge_proc = None
+        if judge != "rule":
+            judge_port = free_port()
+            judge_proc = subprocess.Popen(
+                [sys.executable, __file__, "--fake-judge-port", str(judge_port), "--fake-judge-delay", judge]
+            )
+        try:
+            if judge_port is not None:
+                _wait_port(judge_port)
+            for tokens in sizes:
+                for name, template in servers:
+                    port = free_port()
+                    judge_url = f"http://127.0.0.1:{judge_port}/v1" if judge_port else ""
+                    if template:
+                        cmd = [a.format(port=port, judge_url=judge_url) for a in template]
+                    else:
+                        cmd = [sys.executable, "-m", "longtracerl.cli", "serve-reward", "--port", str(port)]
+                        if judge_port is None:
+                            cmd += ["--judge", "rule"]
+                        else:
+                            cmd += ["--judge", "llm", "--base-url", judge_url, "--model", "fake",
+                                    "--judge-timeout", "30", "--judge-budget", "60",
+                                    "--judge-concurrency", str(args.judge_concurrency)]  # fmt: skip
+                    proc = _start(cmd, port)
+                    try:
+                        [r] = _load(
+                            port,
+                            [(payloads[tokens], args.clients)],
+                            args.seconds,
+                            args.warmup_s,
+                            judge_port,
+                            proc.pid,
+                        )
+                    finally:
+                        _stop(proc)
+                    label = f"{name}, judge {'rule' if judge == 'rule' else f'{float(judge) * 1e3:.0f} ms'}, {tokens // 1024}K"
+                    print(_fmt(label, r), flush=True)
+        finally:
+            if judge_proc is not None:
+                _stop(judge_proc)
+    if args.big_client_mb:
+        big_client(args, payloads[sizes[0]], sizes[0], servers)
+
+
+def big_client(args: argparse.Namespace, normal: Payloads, tokens: int, servers: list) -> None:
+    """``clients - 1`` normal clients alone, then next to one big-body client, in alternating
+    rounds (the machine's load drifts; a ratio within one round is fairer than across runs)."""
+    big = Payloads(1024, variants=2, content_bytes=int(args.big_client_mb * 1e6))
+    n = args.clients - 1
+    seconds = args.seconds / 2
+    for name, template in servers:
+        port = free_port()
+        if template:
+            cmd = [a.format(port=port, judge_url="") for a in template]
+        else:
+            cmd = [
+                sys.executable,
+                "-m",
+                "longtracerl.cli",
+                "serve-reward",
+                "--port",
+                str(port),
+                "--judge",
+                "rule",
+            ]
+        proc = _start(cmd, port)
+        ratios = []
+        try:
+            for k in range(args.big_rounds):
+                [alone] = _load(port, [(normal, n)], seconds, args.warmup_s, None, proc.pid)
+                shared, heavy = _load(port, [(normal, n), (big, 1)], seconds, args.warmup_s, None, proc.pid)
+                ratios.append(shared["rate"] / alone["rate"])
+                print(_fmt(f"{name}, rule, {tokens // 1024}K, {n} clients alone, round {k + 1}", alone))
+                print(_fmt(f"{name}, same next to one {big.mean_bytes / 1e6:.1f} MB client", shared))
+                print(_fmt(f"  {name}, the {big.mean_bytes / 1e6:.1f} MB client itself", heavy), flush=True)
+        finally:
+            _stop(proc)
+        print(
+            f"{name}: the {n} normal clients keep {statistics.median(ratios):.0%} of their throughput next to "
+            f"the big client (median of {len(ratios)} rounds: {', '.join(f'{r:.0%}' for r in ratios)})"
+        )
+
+
+def _wait_port(port: int) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"fake judge on port {port} did not start")
+
+
 def main() -> None:
+    if "--fake-judge-port" in sys.argv:
+        fp = argparse.ArgumentParser()
+        fp.add_argument("--fake-judge-port", type=int, required=True)
+        fp.add_argument("--fake-judge-delay", type=float, required=True)
+        a = fp.parse_args()
+        FakeJudge(a.fake_judge_delay).serve(a.fake_judge_port)
+        return
+    if "--side-by-side" in sys.argv:
+        sp = argparse.ArgumentParser(description="side-by-side mode (see the module docstring)")
+        sp.add_argument("--side-by-side", action="store_true")
+        sp.add_argument("--clients", type=int, default=64)
+        sp.add_argument(
+            "--judges", default="rule,0.05,0.5,2", help="'rule' and fake grader delays in seconds"
+        )
+        sp.add_argument("--payloads", default="131072,8192", help="context sizes in tokens")
+        sp.add_argument("--seconds", type=float, default=15.0)
+        sp.add_argument("--warmup-s", type=float, default=3.0)
+        sp.add_argument("--judge-concurrency", type=int, default=128)
+        sp.add_argument("--big-client-mb", type=float, default=0.0)
+        sp.add_argument(
+            "--big-rounds", type=int, default=3, help="alternating rounds of the big-client scenario"
+        )
+        sp.add_argument(
+            "--also", default="", help="command of another /evaluate server ({port}, {judge_url})"
+        )
+        side_by_side(sp.parse_args())
+        return
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clients", type=int, default=64)
     ap.add_argument("--requests", type=int, default=4000)

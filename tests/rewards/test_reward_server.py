@@ -314,3 +314,17 @@ def test_a_big_body_does_not_hold_up_small_ones():
             release.set()
             big.join(60)
         assert big_status == [200]
+
+
+def test_big_bodies_in_a_worker_process_give_the_same_answers():
+    app = create_app(RuleJudge(), offload_bytes=20_000, prewarm=True)
+    assert app.app.state.reward["offload_process"] is True
+    content = "Paris, by the Seine. " + "filler words here " * 2_000
+    with running(app) as url:
+        r = httpx.post(f"{url}/evaluate", json=_evaluate_body(content), timeout=60)
+        assert r.status_code == 200
+        assert r.json() == pytest.approx({"outcome_reward": 0.0, "rubric_reward": 0.5, "reward": 0.15})
+        bad = {"responses": ["x" * 30_000], "label": "a", "processor": "os:system"}
+        r = httpx.post(f"{url}/evaluate_group", json=bad, timeout=60)
+        assert r.status_code == 422 and "built-in processor" in r.text  # the error crosses the process
+        assert "longtracerl_reward_offloaded_requests_total 2" in httpx.get(f"{url}/metrics").text

@@ -215,6 +215,7 @@ def _serve(args: argparse.Namespace) -> int:
         max_body_bytes=int(cfg.max_body_mb * 1024 * 1024),
         max_concurrency=cfg.max_concurrency,
         offload_bytes=int(cfg.offload_mb * 1024 * 1024),
+        prewarm=True,
     )
     return 0
 
