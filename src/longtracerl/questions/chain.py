@@ -37,7 +37,9 @@ is rejected with the reason of its first window):
 - ``hop_findable_alone``: the hop's sentence alone puts its page in the BM25 top ``top_k``.
 - ``no_answer``, ``too_long``, ``name_leak``, ``answer_in_question``, ``text_defect``
   (:func:`~longtracerl.questions.audit.text_defects`), ``shortcut`` (the whole question or one of
-  its sentences or clauses alone puts the answer page in the BM25 top ``top_k``).
+  its sentences or clauses alone puts the answer page in the BM25 top ``top_k``),
+  ``answer_is_path_page`` (the answer names a page of the walk, e.g. the director two sentences
+  earlier).
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ from longtracerl.questions.facts import _BORN, _LIFESPAN, DEMONYMS, Facts, descr
 from longtracerl.questions.masked import answer_kind_order
 from longtracerl.questions.validate import QuestionRejected, answer_in_question, make_question, name_leak
 from longtracerl.records import Page, Question, Walk
+from longtracerl.text import normalize_answer
 
 # (cue name, regex on the lower-cased words before a mention, forward phrase, backward phrase).
 # Forward: the previous page's text says "<cue> NEXT"; backward: the next page's says "<cue> PREV".
@@ -114,6 +117,40 @@ _NAMED_ROLES = {
 _NAMED_ROLES["played"] = _NAMED_ROLES["member"]
 _NAMED_ROLES["recorded"] = {"person", "band"}
 """Roles the page named after a cue may have (default: a person); other mentions stay plain."""
+_WORKS = {"film", "series", "recording", "book", "work", "game", "character"}
+_ANY_ROLE = {
+    "person",
+    "place",
+    "film",
+    "series",
+    "recording",
+    "work",
+    "band",
+    "organization",
+    "team",
+    "book",
+    "event",
+    "structure",
+    "species",
+    "game",
+    "character",
+    "topic",
+}
+_SUBJECT_ROLES = {
+    "directed": _WORKS,
+    "wrote": _WORKS,
+    "produced": _WORKS,
+    "starred": _WORKS,
+    "recorded": {"recording"},
+    "founded": _ANY_ROLE - {"person"},
+    "located": _ANY_ROLE - {"person"},
+    "member": {"person"},
+    "played": {"person"},
+    "born": {"person"},
+    "married": {"person"},
+    "family": {"person"},
+}
+"""Roles of the page whose text carries a cue ('starring X' on a film's page, not a director's)."""
 _CUE_PHRASE = {name: (fwd, bwd) for name, _, fwd, bwd in CUES}
 GENERIC_FWD = "named in the description of {p}"
 GENERIC_BWD = "whose description names {p}"
@@ -171,9 +208,10 @@ def _mention_re(title: str, role: str) -> tuple[re.Pattern[str] | None, re.Patte
     return f, p
 
 
-def mention_cues(text: str, title: str, role: str) -> set[str]:
-    """Relation keys of every mention of ``title`` (a page of ``role``) in ``text``: cue names, or
-    ``mention`` (also when the named page's role does not suit the cue: :data:`_NAMED_ROLES`)."""
+def mention_cues(text: str, title: str, role: str, subject_role: str | None = None) -> set[str]:
+    """Relation keys of every mention of ``title`` (a page of ``role``) in ``text`` (the text of a
+    page of ``subject_role``): cue names, or ``mention`` (also when a page's role does not suit the
+    cue: :data:`_NAMED_ROLES`, :data:`_SUBJECT_ROLES`)."""
     out: set[str] = set()
     for rx in _mention_re(title, role):
         if rx is None:
@@ -181,8 +219,11 @@ def mention_cues(text: str, title: str, role: str) -> set[str]:
         for m in rx.finditer(text):
             before = text[max(0, m.start() - 40) : m.start()].lower()
             cue = next((name for name, crx in _CUE_RES if crx.search(before)), None)
-            if cue is not None and role not in _NAMED_ROLES.get(cue, {"person"}):
-                cue = None  # 'directed by' before a film's name: a mis-linked mention
+            if cue is not None and (
+                role not in _NAMED_ROLES.get(cue, {"person"})
+                or (subject_role is not None and subject_role not in _SUBJECT_ROLES.get(cue, _ANY_ROLE))
+            ):
+                cue = None  # 'directed by' before a film's name, 'starring' on a director's page
             out.add(cue or "mention")
     return out
 
@@ -202,8 +243,8 @@ class Relation:
 
 def relations(prev: Page, prev_facts: Facts, nxt: Page, nxt_facts: Facts) -> set[Relation]:
     """Every relation the texts state between two pages (forward and backward mentions)."""
-    out = {Relation("fwd", c) for c in mention_cues(prev.text, nxt.title, nxt_facts.role)}
-    out |= {Relation("bwd", c) for c in mention_cues(nxt.text, prev.title, prev_facts.role)}
+    out = {Relation("fwd", c) for c in mention_cues(prev.text, nxt.title, nxt_facts.role, prev_facts.role)}
+    out |= {Relation("bwd", c) for c in mention_cues(nxt.text, prev.title, prev_facts.role, nxt_facts.role)}
     for r in list(out):
         if r.cue != "mention":
             out.add(Relation(r.direction, "mention"))  # a cued mention is a mention too
@@ -491,9 +532,15 @@ class ChainComposer:
         answers = sorted(answers, key=lambda a: order.index(a.kind) if a.kind in order else len(order))
         titles = [p.title for p in pages]
         reason = QuestionRejected("no_answer", last.title)
+        path_names = {normalize_answer(strip_qualifier(p.title)) for p in pages} | {
+            normalize_answer(t) for t in titles
+        }
         for ans in answers:
             if ans.kind not in order:
                 continue
+            if normalize_answer(ans.text) in path_names:
+                reason = QuestionRejected("answer_is_path_page", ans.text)
+                continue  # 'Who wrote this film?' -> the director two sentences earlier
             levels = (0, 1, 2) if lf.dated and lf.dated[0] == ans.attribute else (1, 2)
             try:
                 desc, _ = cached(
