@@ -175,3 +175,12 @@ def test_llm_judge_server_down_raises_not_zero(fake_llm_server):
     # a gated response is never judged, so an outage cannot fail it
     d = call_like_naive_manager(fn, "no think tag at all")
     assert d["gated"] == 1.0 and d["score"] == 0.0 and len(fake_llm_server.requests) == 3
+
+
+def test_judge_budget_from_the_environment(monkeypatch):
+    from longtracerl.rewards.integrations._common import make_judge
+
+    monkeypatch.setenv("LONGTRACERL_JUDGE_BUDGET_S", "7")
+    assert make_judge("llm:openai:grader@http://127.0.0.1:9/v1").max_total_s == 7
+    monkeypatch.delenv("LONGTRACERL_JUDGE_BUDGET_S")
+    assert make_judge("llm:openai:grader@http://127.0.0.1:9/v1").max_total_s == 300

@@ -20,15 +20,17 @@ from longtracerl.rewards.judge import Judge, LLMJudge, RuleJudge
 ENV_JUDGE = "LONGTRACERL_JUDGE"  # "rule" (default) or "llm"
 ENV_JUDGE_LLM = "LONGTRACERL_JUDGE_LLM"  # chat-model spec, e.g. "openai:MODEL@http://host:port/v1"
 ENV_JUDGE_TIMEOUT = "LONGTRACERL_JUDGE_TIMEOUT_S"  # one grader request, seconds (default 60)
+ENV_JUDGE_BUDGET = "LONGTRACERL_JUDGE_BUDGET_S"  # hard deadline of one verdict, seconds (default 300)
 
 
 @lru_cache(maxsize=8)
-def _llm_judge(spec: str, timeout_s: float) -> Judge:
+def _llm_judge(spec: str, timeout_s: float, budget_s: float) -> Judge:
     # one judge (one HTTP client, one verdict cache) per process and spec, not one per sample
     from longtracerl.llm.openai import make_chat_model
 
     return LLMJudge(
-        make_chat_model(spec, timeout_s=timeout_s) if spec.startswith("openai:") else make_chat_model(spec)
+        make_chat_model(spec, timeout_s=timeout_s) if spec.startswith("openai:") else make_chat_model(spec),
+        max_total_s=budget_s,
     )
 
 
@@ -62,7 +64,11 @@ def make_judge(judge: str | Judge | None = None) -> Judge:
         return _rule_judge()
     if name == "llm":
         spec = spec or os.environ.get(ENV_JUDGE_LLM, "openai:")
-        return _llm_judge(spec, float(os.environ.get(ENV_JUDGE_TIMEOUT, "60")))
+        return _llm_judge(
+            spec,
+            float(os.environ.get(ENV_JUDGE_TIMEOUT, "60")),
+            float(os.environ.get(ENV_JUDGE_BUDGET, "300")),
+        )
     raise ValueError(f"unknown judge '{judge}'. Valid: rule, llm, llm:SPEC (e.g. llm:openai:MODEL@URL)")
 
 
