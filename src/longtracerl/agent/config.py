@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import model_validator
 
 from longtracerl.config import ConfigError, Field, StageConfig
+from longtracerl.llm.base import LLMClientSettings, client_settings_field
 
 
 class AgentConfig(StageConfig):
@@ -68,6 +69,15 @@ class AgentConfig(StageConfig):
             "question's content words."
         ),
     )
+    chain_names: int = Field(
+        default=10,
+        ge=0,
+        le=30,
+        description="Retrieval policy, chained narration: names of the previous entity's page looked up per hop.",
+    )
+    chain_open: int = Field(
+        default=4, ge=1, le=10, description="Retrieval policy, chained narration: pages read per hop."
+    )
     keep: Literal["correct", "gold_opened"] = Field(
         default="correct",
         description=(
@@ -116,6 +126,7 @@ class AgentConfig(StageConfig):
         default=None,
         description="Chat model spec for policy=llm (see longtracerl.llm.make_chat_model), e.g. a base URL.",
     )
+    llm_client: LLMClientSettings = client_settings_field()
     tool_mode: Literal["native", "json", "auto"] = Field(
         default="auto",
         description=(

@@ -218,6 +218,48 @@ _ORG = re.compile(
     r"River|County|City|State|Republic|Kingdom|Empire|Army|Navy|Festival|Series|Show|Album|Film)\b"
 )
 _PERSONISH = re.compile(r"\((?:born|c\.|n[ée]e|\d{1,2} [A-Z][a-z]+ \d{4}|[A-Z][a-z]+ \d{1,2}, \d{4}|\d{4})")
+_NAMED_IN = re.compile(
+    r"\b(?:named|mentioned|listed|cited) in the (?:description|text|article|page) of th(?:at|is|e)\b", re.I
+)
+_NAMES_THAT = re.compile(r"\bwhose (?:description|text|article|page) (?:names|mentions|cites)\b", re.I)
+_KIND_END = frozenset(
+    [
+        "formed",
+        "premiered",
+        "published",
+        "opened",
+        "established",
+        "created",
+        "produced",
+        "recorded",
+        "whose",
+        "where",
+        "when",
+        "and",
+        "or",
+    ]
+)
+_DECADE = re.compile(r"\b(1[0-9]{2}|20[0-9])0s\b")
+# stems of the narration's own words ("Next comes ..., whose description uses the words ...")
+_CHAIN_STOP = frozenset(
+    [
+        "start",
+        "begin",
+        "next",
+        "com",
+        "come",
+        "finally",
+        "consider",
+        "take",
+        "then",
+        "word",
+        "us",
+        "description",
+        "nam",
+        "go",
+        "there",
+    ]
+)
 _FIRST_YEAR = re.compile(r"(?<!\d)(1[0-9]{3}|20[0-9]{2})")
 _YEAR = re.compile(r"(?<![\d,.])(1[0-9]{3}|20[0-9]{2})(?![\d,]|\.\d)")
 _MONTHS = (
@@ -460,6 +502,22 @@ def _names(text: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def _kind_of(description: str) -> tuple[str | None, str | None]:
+    """(kind noun stem, nationality) of a description: "Next comes an Australian director born in
+    the 1960s" -> ('director', 'Australian')."""
+    m = re.search(r"\b(?:an?|the)\s+([^,;]+)", description)
+    if m is None:
+        return None, None
+    phrase: list[str] = []
+    for w in m.group(1).split():
+        if w.lower() in _PHRASE_END or w.lower() in _KIND_END:
+            break
+        phrase.append(w)
+    nouns = [w for w in phrase if w.islower() and w not in _STOP]
+    dem = _DEMONYM.search(" ".join(phrase))
+    return (_stem(nouns[-1]) if nouns else None), (dem.group(0) if dem else None)
+
+
 # ---------------------------------------------------------------------------------- analysis
 
 
@@ -617,6 +675,7 @@ class _Read:
     stems: set[str]
     relevance: float = 0.0  # share of the question's words in the page
     linked: bool = False  # another relevant read page names this page's title
+    named: bool = False  # its title is a name the question gives
     order: int = 0
 
 
@@ -786,6 +845,54 @@ def _compare(plan: QuestionPlan, pages: list[_Read]) -> str:
 # ---------------------------------------------------------------------------------- policy
 
 
+class _Description:
+    """One description of a chained narration, as a searcher reads it: what the entity is ("an
+    Australian director"), a decade ("born in the 1960s"), quoted words, the other words, and which
+    way it is connected to the previous entity."""
+
+    def __init__(self, clause: str):
+        self.query = " ".join(
+            w for w in _words(clause) if _stem(w) not in _CHAIN_STOP and not _DECADE.match(w)
+        )
+        self.stems = _stems(clause) - _CHAIN_STOP
+        self.decades = [m.group(1) for m in _DECADE.finditer(clause)]
+        self.kind, self.demonym = _kind_of(clause)
+        # words the description quotes from the page: the surest sign of it
+        self.quoted = {w.lower() for m in _QUOTED.finditer(clause) for w in _WORD.findall(m.group(1))}
+        # "named in the description of that film": the previous page names it; "whose description
+        # names that band": it names the previous one; otherwise either way
+        self.way = "fwd" if _NAMED_IN.search(clause) else "back" if _NAMES_THAT.search(clause) else None
+
+    def fit(self, text: str) -> float:
+        """How well a page's (or a result's shown) text fits the description."""
+        s = len(_stems(text[:400]) & self.stems) / (len(self.stems) or 1)
+        if self.kind:  # what the entity is: its page's first words say so
+            s += 0.6 if self.kind in _stems(text[:250]) else -0.2
+        if self.demonym:
+            s += 0.3 if self.demonym.lower() in text[:250].lower() else -0.1
+        if self.quoted:
+            s += 0.8 * len(self.quoted & {w.lower() for w in _WORD.findall(text)}) / len(self.quoted)
+        if self.decades:
+            years = _FIRST_YEAR.findall(text[:400])
+            if any(y[:3] == d for y in years for d in self.decades):
+                s += 0.5
+            elif years:
+                s -= 0.2
+        return s
+
+    def relation(self, prev: _Read | None, title: str, text: str) -> float:
+        """The connection to the previous entity's page, in the direction the description states."""
+        if prev is None:
+            return 0.0
+        fwd = _mentions(prev.page.text, _base(title))
+        back = _mentions(text, _base(prev.page.title))
+        if self.way == "fwd":
+            return 0.8 if fwd else -0.6
+        if self.way == "back":
+            return 0.8 if back else (-0.2 if fwd else -0.6)
+        return 0.8 if fwd or back else -0.6
+
+
 @dataclass
 class _Cand:
     page_id: str
@@ -794,10 +901,13 @@ class _Cand:
     shown: float = 0.0  # share of the question's words in the shown title + snippet
     named: bool = False  # the title is a name the question (or a bridge) gives
     linked: bool = False  # a read page names this title
+    near: bool = False  # the shown title + snippet names a page read for a name the question gives
     rank: int = 99
+    text: str = ""  # the shown title + snippet
 
     def prior(self) -> float:
-        return 0.6 * self.search + self.shown + 1.2 * self.named + 0.6 * self.linked - 0.01 * self.rank
+        base = 0.6 * self.search + self.shown + 1.2 * self.named + 0.6 * self.linked + 0.4 * self.near
+        return base - 0.01 * self.rank
 
 
 class SearchAgentPolicy:
@@ -836,14 +946,19 @@ class SearchAgentPolicy:
             c.rank = min(c.rank, h.rank)
             shown = _stems(h.title + " " + h.snippet)
             c.shown = max(c.shown, len(shown & st.plan.stems) / (len(st.plan.stems) or 1))
-            if named is not None and _base(h.title).lower() == named.lower():
+            base = _base(h.title).lower()
+            if named is not None and (base == named.lower() or base.split(",")[0] == named.lower()):
                 c.named = True
             c.linked = c.linked or any(_mentions(r.page.text, _base(c.title)) for r in st.top_reads(2))
+            c.text = h.title + " " + h.snippet
+            c.near = c.near or any(
+                _mentions(c.text, _base(r.page.title)) for r in st.reads.values() if r.named
+            )
             out.append(c)
         return out
 
-    def _open(self, tools: ToolBox, st: _Attempt, c: _Cand) -> _Read | None:
-        if c.page_id in st.reads or len(st.reads) >= st.max_open or not self._ok(tools, 3):
+    def _open(self, tools: ToolBox, st: _Attempt, c: _Cand, *, limit: bool = True) -> _Read | None:
+        if c.page_id in st.reads or (limit and len(st.reads) >= st.max_open) or not self._ok(tools, 3):
             return None
         res = tools.open(c.page_id)
         if not res.ok or res.page is None:
@@ -852,6 +967,7 @@ class SearchAgentPolicy:
         r = _Read(page, _sentences(page.text), _stems(page.title + " " + page.text), order=len(st.reads))
         r.relevance = len(r.stems & st.plan.stems) / (len(st.plan.stems) or 1)
         r.linked = c.linked
+        r.named = c.named and _base(page.title).lower() in st.plan.text.lower()
         st.reads[c.page_id] = r
         for other in st.cands.values():  # results this page names are now linked
             if (
@@ -860,6 +976,8 @@ class SearchAgentPolicy:
                 and _mentions(page.text, _base(other.title))
             ):
                 other.linked = True
+            if r.named and not other.near and _mentions(other.text, _base(page.title)):
+                other.near = True  # this result mentions the entity the question names
         return r
 
     def _open_best(self, tools: ToolBox, st: _Attempt, n: int, pool: list[_Cand] | None = None) -> int:
@@ -869,9 +987,16 @@ class SearchAgentPolicy:
             key=lambda c: -(c.prior() + (st.rng.gauss(0.0, st.noise) if st.noise else 0.0)),
         )
         opened = 0
-        for c in ranked[:n]:
+        bases = {_base(r.page.title).lower() for r in st.reads.values()}
+        for c in ranked:
+            if opened >= n:
+                break
+            base = _base(c.title).lower()
+            if c.named and base in bases:
+                continue  # one page per name: "X (film)" read, "X (novel)" only if asked for
             if self._open(tools, st, c) is not None:
                 opened += 1
+                bases.add(base)
         return opened
 
     # -- the attempt ---------------------------------------------------------------------
@@ -885,22 +1010,31 @@ class SearchAgentPolicy:
         if plan.clauses:
             self._chain(tools, st)
         else:
-            self._search(tools, st, " ".join(_WORD.findall(plan.text)))
+            first = self._search(tools, st, " ".join(_WORD.findall(plan.text)))
             for name in plan.names[:3]:
                 self._search(tools, st, name, named=name)
             named = [c for c in st.cands.values() if c.named]
             self._open_best(tools, st, min(len(named), 2), named)
-            self._open_best(tools, st, max(1, 3 - len(st.reads)))
+            self._open_best(tools, st, 2, first)  # the best results for the question as a whole
 
         # 2) bridge rounds until the read pages cover the question (at least one: a multi-hop
         #    question names its first entity; the answer sits on a page that entity's page names)
-        for rnd in range(3):
+        for rnd in range(0 if plan.clauses else 3):
             if rnd and self._covered(st) or len(st.reads) >= st.max_open or not self._ok(tools, 4):
                 break
             if not self._bridge(tools, st):
                 self._reread(tools, st)
+        # a last look: the best unread results (first those a read page names or that name one)
+        if len(st.reads) < st.max_open and self._ok(tools, 4):
+            self._open_best(tools, st, 1, [c for c in st.cands.values() if c.linked or c.near])
+        if len(st.reads) < st.max_open and self._ok(tools, 4):
+            self._open_best(tools, st, min(2, st.max_open - len(st.reads)))
 
+        if self.debug is not None:
+            self.debug["_attempt"] = st
         answer, chain = extract_answer(plan, st.ordered(), rng, noise, self.debug, focus=st.focus)
+        if st.chain:  # chained narration: the entities resolved, in order, and the answer's page
+            chain = st.chain + [r for r in chain if r not in st.chain]
         if chain:
             tools.cite([r.page.id for r in chain])
         if answer is None:
@@ -909,35 +1043,72 @@ class SearchAgentPolicy:
         return AttemptEnd("answered")
 
     def _chain(self, tools: ToolBox, st: _Attempt) -> None:
-        """Chained narration: resolve each description in turn (with the previous entity's name)."""
-        anchor = ""
+        """Chained narration: resolve each description in turn, among the previous entity's neighbours.
+
+        The first description is searched as it is. Each later one describes an entity connected
+        to the previous one: a name written on the previous page (looked up by title), or a page
+        that names the previous entity (a search of its name). Candidates are ranked by how well
+        their shown text fits the description (:class:`_Description`) and by that connection; the
+        best few are read and the best fitting read page is the entity.
+        """
+        prev: _Read | None = None
         for clause in st.plan.clauses:
-            words = " ".join(_words(clause))
-            pool = self._search(tools, st, f"{anchor} {words}".strip())
-            if anchor:
-                pool += self._search(tools, st, anchor, named=anchor)
-            for name in _names(clause)[:2]:
-                pool += self._search(tools, st, name, named=name)
-            clause_stems = _stems(clause)
-            best, best_s = None, -math.inf
-            ranked = sorted(
-                {c.page_id: c for c in pool if c.page_id not in st.reads}.values(),
-                key=lambda c: -(c.prior() + (st.rng.gauss(0.0, st.noise) if st.noise else 0.0)),
+            d = _Description(clause)
+            pool: list[_Cand] = []
+            if prev is None:
+                pool += self._search(tools, st, d.query)
+            else:
+                anchor = _base(prev.page.title)
+                pool += self._search(tools, st, f"{anchor} {d.query}")
+                pool += self._search(tools, st, anchor, named=anchor)  # pages that name it
+                done = {_base(r.page.title).lower() for r in st.chain}
+                for name in self._forward_names(prev, d.stems, done)[: self.cfg.chain_names]:
+                    pool += [c for c in self._search(tools, st, name, named=name) if c.named]
+            chosen = {r.page.id for r in st.chain}
+            uniq = {c.page_id: c for c in pool if c.page_id not in chosen}
+
+            def jitter() -> float:
+                return st.rng.gauss(0.0, st.noise) if st.noise else 0.0
+
+            shown = {
+                c.page_id: d.fit(c.text) + d.relation(prev, c.title, c.text) + 0.3 * c.search + jitter()
+                for c in uniq.values()
+            }
+            unread = sorted(
+                (c for c in uniq.values() if c.page_id not in st.reads), key=lambda c: -shown[c.page_id]
             )
-            for c in ranked[:2]:
-                self._open(tools, st, c)
-            for c in {c.page_id: c for c in pool}.values():  # pages read now or for earlier hops
+            for c in unread[: self.cfg.chain_open]:
+                self._open(tools, st, c, limit=False)
+            best, best_s = None, -math.inf
+            for c in uniq.values():
                 r = st.reads.get(c.page_id)
-                if r is None or c.page_id == st.focus:
+                if r is None:
                     continue
-                s = len(r.stems & clause_stems) / (len(clause_stems) or 1) + 0.5 * c.linked + 0.3 * c.search
-                if s > best_s:
-                    best, best_s = r, s
-            if best is not None:
-                anchor = _base(best.page.title)
-                st.focus = best.page.id  # the entity the chain has reached so far
-        if anchor:  # the question asks about the last entity: look it up with the asked words
-            self._search(tools, st, f"{anchor} {' '.join(_words(st.plan.final))}")
+                sc = d.fit(r.page.text) + d.relation(prev, c.title, r.page.text) + 0.2 * c.search + jitter()
+                if sc > best_s:
+                    best, best_s = r, sc
+            if best is None:
+                break
+            prev = best
+            st.chain.append(best)
+            st.focus = best.page.id  # the entity the chain has reached so far
+        if prev is not None:  # the question asks about the last entity: look it up with the asked words
+            self._search(tools, st, f"{_base(prev.page.title)} {' '.join(_words(st.plan.final))}")
+
+    @staticmethod
+    def _forward_names(prev: _Read, desc: set[str], done: set[str]) -> list[str]:
+        """Names written on the previous page (not the chain's), those in sentences that fit the
+        description first; a name inside a longer one ("Juliet" in "Romeo + Juliet") is left out."""
+        scored: dict[str, float] = {}
+        for si, sent in enumerate(prev.sents):
+            share = len(_stems(sent) & desc) / (len(desc) or 1)
+            for name in _names(sent):
+                if len(name) < 3 or _YEAR.fullmatch(name) or _DEMONYM.fullmatch(name):
+                    continue
+                scored[name] = max(scored.get(name, -1.0), share + 0.05 / (1 + si))
+        names = [n for n in scored if n.lower() not in done and n.lower() != _base(prev.page.title).lower()]
+        names = [n for n in names if not any(n != m and n in m for m in names)]
+        return sorted(names, key=lambda n: -scored[n])
 
     def _covered(self, st: _Attempt) -> bool:
         top = st.top_reads(2)
@@ -962,7 +1133,9 @@ class SearchAgentPolicy:
                     found |= self._open_best(tools, st, 1, hits) > 0
             return found
         q_lower = plan.text.lower()
-        top = st.top_reads(2)
+        # the pages of the entities the question names first: the bridge is written there
+        top = sorted(st.reads.values(), key=lambda r: -(r.relevance + 0.5 * r.named + 0.2 * r.linked))[:2]
+        q_caps = {w for w in _WORD.findall(plan.text) if w.isupper() and len(w) > 1}
         read_titles = {_base(r.page.title).lower() for r in st.reads.values()}
         seen_titles = {_base(c.title).lower() for c in st.cands.values()}
         bridges: dict[str, float] = {}
@@ -978,6 +1151,11 @@ class SearchAgentPolicy:
                         continue
                     score = share + 0.1 / (1 + si) + 0.05 * min(3, len(name.split()))
                     score += 0.3 * (low in seen_titles)
+                    # a bridge is a new entity, not one the question already names in other words
+                    nw = _stems(name)
+                    score -= 0.4 * len(nw & plan.stems) / (len(nw) or 1)
+                    if "".join(w[0] for w in name.split() if w[:1].isupper()) in q_caps:
+                        score -= 0.5  # "National Hockey League" for the question's "NHL"
                     bridges[name] = max(bridges.get(name, -1.0), score)
         names = sorted(bridges, key=lambda n: -bridges[n])
         if st.noise and len(names) > 2 and st.rng.random() < 0.5:
@@ -987,7 +1165,7 @@ class SearchAgentPolicy:
         opened = 0
         tried = 0
         for name in names:
-            if tried >= 2 or len(st.reads) >= st.max_open:
+            if tried >= 3 or len(st.reads) >= st.max_open:
                 break
             if name.lower() in st.tried:
                 continue
@@ -1025,6 +1203,7 @@ class _Attempt:
     queries: set[str] = field(default_factory=set)
     tried: set[str] = field(default_factory=set)
     focus: str | None = None  # chained narration: the page of the last entity resolved
+    chain: list[_Read] = field(default_factory=list)  # chained narration: the entities resolved
 
     def ordered(self) -> list[_Read]:
         return list(self.reads.values())
