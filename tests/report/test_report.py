@@ -89,3 +89,33 @@ def test_all_gold_in_top_k_counts_the_worst_gold_rank_of_each_context():
     assert curve["1"] == 0.0 and curve["2"] == 25.0 and curve["5"] == 50.0
     assert curve["10"] == 50.0 and curve["20"] == 75.0 and curve["40"] == 100.0
     assert all_gold_in_top_k([]) == {}
+
+
+def test_gold_ranker_ranks_as_a_bm25s_index_over_the_context_would():
+    """The per-context BM25 without an index gives bm25s's ranking (same tokens, Lucene BM25)."""
+    import bm25s
+    import numpy as np
+
+    from longtracerl.report.stage import GoldRanker
+    from walks_corpus import make_pages
+
+    pages = {p.id: p.title + "\n" + p.text for p in make_pages(0)}
+    ranker = GoldRanker(lambda ids: {i: pages[i] for i in ids})
+    ids = list(pages)
+    checked = 0
+    for size in (5, 17, len(ids)):
+        ctx_ids = ids[:size]
+        tokens = ranker._tok([pages[i] for i in ctx_ids])
+        index = bm25s.BM25()
+        index.index(tokens, show_progress=False)
+        for q in ids[::3]:
+            query = ranker._tok([pages[q].split("\n")[1].split(".")[0]])[0]
+            if not query:
+                continue
+            want, got = index.get_scores(query), ranker.scores(ctx_ids, query)
+            rank_w = [1 + int((want > want[i] + 1e-5).sum()) for i in range(size)]
+            rank_g = [1 + int((got > got[i] + 1e-5).sum()) for i in range(size)]
+            assert rank_g == rank_w
+            assert np.allclose(got, want, rtol=1e-4, atol=1e-5)
+            checked += 1
+    assert checked >= 30
