@@ -38,10 +38,10 @@ def test_kilt_cut_anchors_and_links(kilt_file: Path) -> None:
     assert list(by_id) == ["1", "2", "3"]
     alpha = by_id["1"]
     assert alpha.title == "Alpha Centauri"
-    # title paragraph dropped, section heading rendered, cut before "See also"
+    # title paragraph dropped, section heading rendered as its own "Name:" line, cut before "See also"
     assert (
         alpha.text
-        == "Alpha Centauri is near Beta Pictoris and Gamma Draconis.\nHistory\nIt was catalogued with Delta Scuti."
+        == "Alpha Centauri is near Beta Pictoris and Gamma Draconis.\nHistory:\nIt was catalogued with Delta Scuti."
     )
     assert "Epsilon" not in alpha.text and "reference" not in alpha.text
     # anchors after the cut dropped; an anchor without id keeps its title
