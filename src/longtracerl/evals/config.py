@@ -90,6 +90,16 @@ class EvalConfig(StageConfig):
         default=None, description="LongReason: keep rows whose length field equals this (e.g. 32k)."
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _fit_max_tokens(cls, data: Any) -> Any:
+        """With a window and no ``max_tokens`` given, answer in a quarter of the window (at most
+        the default): the paper's 32K response budget alone overflows a small model's window."""
+        if isinstance(data, dict) and data.get("max_context_tokens") and "max_tokens" not in data:
+            default = cls.model_fields["max_tokens"].default
+            data = {**data, "max_tokens": max(16, min(default, int(data["max_context_tokens"]) // 4))}
+        return data
+
     @model_validator(mode="after")
     def _check(self) -> EvalConfig:
         if self.max_context_tokens is not None:

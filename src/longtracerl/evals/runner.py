@@ -77,6 +77,14 @@ def build_model(cfg: EvalConfig) -> Any:
     )
 
 
+def fit_window(cfg: EvalConfig, window: int) -> EvalConfig:
+    """``cfg`` for a model with a ``window``-token context: prompts middle-truncated to fit, and
+    ``max_tokens`` (unless given) a quarter of the window (see :class:`EvalConfig`)."""
+    data = cfg.model_dump(exclude_unset=True)
+    data["max_context_tokens"] = window
+    return EvalConfig.model_validate(data)
+
+
 def _local_spec(spec: str) -> str | None:
     rest = spec.removeprefix("local:")
     if rest == "smollm2":
@@ -186,6 +194,13 @@ def run_eval(
     out.mkdir(parents=True, exist_ok=True)
     bench = get_benchmark(cfg.benchmark)
     items = load_items(cfg, bench)
+    window_from = "config" if cfg.max_context_tokens is not None else None
+    if window_from is None and (model is not None or _local_spec(cfg.model) is not None):
+        model = model if model is not None else build_model(cfg)
+        window = getattr(model, "max_context", None)
+        if isinstance(window, int):  # a local model knows its window: fit the prompts into it
+            cfg = fit_window(cfg, window)
+            window_from = "model"
     _check_meta(out, cfg, restart)
     appender = JsonlAppender(out / SAMPLES, key="key")
     pending = [
@@ -208,7 +223,7 @@ def run_eval(
             error = err
         finally:
             appender.close()
-    summary = summarize(out, cfg, bench, items, wall_s=time.monotonic() - started)
+    summary = summarize(out, cfg, bench, items, wall_s=time.monotonic() - started, window_from=window_from)
     if error is not None:
         raise error
     return summary
@@ -332,9 +347,18 @@ def _empty_result(status: str) -> dict[str, Any]:
 
 
 def summarize(
-    out: Path, cfg: EvalConfig, bench: Any, items: list[EvalItem], wall_s: float = 0.0
+    out: Path,
+    cfg: EvalConfig,
+    bench: Any,
+    items: list[EvalItem],
+    wall_s: float = 0.0,
+    window_from: str | None = None,
 ) -> dict[str, Any]:
-    """Recompute ``summary.json`` from ``samples.jsonl`` (only the current items and k samples count)."""
+    """Recompute ``summary.json`` from ``samples.jsonl`` (only the current items and k samples count).
+
+    ``window_from``: where ``max_context_tokens`` came from ("model": the local model's own
+    window, "config": given), for the summary's account of what was cut.
+    """
     wanted = {it.item_id for it in items}
     by_item: dict[str, dict[int, dict]] = defaultdict(dict)
     path = out / SAMPLES
@@ -371,6 +395,15 @@ def summarize(
         "n_context_truncated_items": sum(
             1 for d in by_item.values() if any(r.get("context_truncated") for r in d.values())
         ),
+        "window": {
+            "max_context_tokens": cfg.max_context_tokens,
+            "max_tokens": cfg.max_tokens,
+            "from": window_from,
+            "removed_context_tokens_mean": _mean([r.get("removed_context_tokens") for r in recs]),
+            "removed_context_tokens_max": max(
+                (r.get("removed_context_tokens") or 0 for r in recs), default=0
+            ),
+        },
         "n_judge_errors": sum(1 for r in recs if r.get("judge_error")),
         "mean_latency_s": round(sum(latencies) / len(latencies), 3) if latencies else None,
         "mean_completion_tokens": _mean([r.get("completion_tokens") for r in recs]),
@@ -405,6 +438,19 @@ def _mean(values: list) -> float | None:
     return round(sum(vals) / len(vals), 1) if vals else None
 
 
+def _format_window(w: dict[str, Any]) -> str:
+    if not w.get("max_context_tokens"):
+        return "not set (prompts sent whole)"
+    src = {"model": "the model's own", "config": "given"}.get(w.get("from") or "", "given")
+    text = f"{w['max_context_tokens']} tokens ({src}), max_tokens {w['max_tokens']}"
+    if w.get("removed_context_tokens_max"):
+        text += (
+            f"; middle of the documents cut: mean {w['removed_context_tokens_mean']} / "
+            f"max {w['removed_context_tokens_max']} tokens per sample"
+        )
+    return text
+
+
 def format_summary(summary: dict[str, Any]) -> str:
     """A short markdown table of one run."""
     avg = summary["avg_at_k"]
@@ -417,6 +463,7 @@ def format_summary(summary: dict[str, Any]) -> str:
         ("truncated responses", summary["n_truncated"]),
         ("ill-formed / unfinished", summary["n_ill_formed"]),
         ("context-truncated items", summary["n_context_truncated_items"]),
+        ("window", _format_window(summary.get("window") or {})),
         ("context-overflow items", summary["n_context_overflow_items"]),
         ("judge errors", summary["n_judge_errors"]),
         ("judge", summary["judge"] + (" (approximate)" if summary["judge_approximate"] else "")),
