@@ -68,6 +68,6 @@ def test_walks_and_questions_in_two_processes_equal_the_in_process_files(corpus,
     run_walks(WalksConfig(num_walks=12, hops=4), corpus, run, progress=False, executor=ex)
     assert (run / "walks.jsonl").read_bytes() == (walks_run / "walks.jsonl").read_bytes()
     ref = tmp_path / "ref"
-    run_questions(QuestionsConfig(), corpus, ref, progress=False, walks_file=walks_run / "walks.jsonl")
-    run_questions(QuestionsConfig(), corpus, run, progress=False, executor=ex)
+    run_questions(QuestionsConfig(composer="masked"), corpus, ref, progress=False, walks_file=walks_run / "walks.jsonl")
+    run_questions(QuestionsConfig(composer="masked"), corpus, run, progress=False, executor=ex)
     assert (run / "questions.jsonl").read_bytes() == (ref / "questions.jsonl").read_bytes()
