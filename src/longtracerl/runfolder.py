@@ -123,6 +123,12 @@ def stage_settings(cfg: BaseModel, out: Path) -> dict[str, dict[str, Any]]:
         settings[stage].update(_flatten({key: value}))
     ident = corpus_identity(cfg, out)
     settings["corpus"]["corpus content"] = _hash(ident) if ident else None
+    for key, value in dump.items():  # a file named by a top-level setting (e.g. questions_from)
+        if key not in STAGES and key not in ("input", "corpus_dir") and isinstance(value, str):
+            path = Path(value).expanduser()
+            if path.is_file():
+                st = path.stat()
+                settings["corpus"][f"{key} content"] = _hash([st.st_size, st.st_mtime_ns])
     for stage in STAGES:
         settings[stage] = {k: v for k, v in settings[stage].items() if k not in NEUTRAL}
     return settings

@@ -229,3 +229,17 @@ def test_a_permission_error_mid_run_says_not_writable(tmp_path, monkeypatch, cap
     assert main(["run", "--out", str(tmp_path / "x"), "--no-progress"]) == 1
     err = capsys.readouterr().err
     assert "not writable" in err and "run.json" in err and "resume" not in err
+
+
+def test_a_file_named_by_a_setting_is_part_of_the_stamps(tmp_path, corpus):
+    from longtracerl.run import load_run_config
+    from longtracerl.runfolder import expected_stamps
+
+    qa = tmp_path / "qa.jsonl"
+    qa.write_text("{}\n")
+    cfg = load_run_config(None, [f"questions_from={qa}", f"corpus_dir={corpus}"])
+    before = expected_stamps(cfg, tmp_path)
+    qa.write_text("{}\n{}\n")  # the same path, other questions
+    after = expected_stamps(cfg, tmp_path)
+    assert [s for s in before if before[s]["key"] != after[s]["key"]] == list(before)
+    assert expected_stamps(cfg, tmp_path) == after
