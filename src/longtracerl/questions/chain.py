@@ -55,7 +55,7 @@ from longtracerl.config import config_hash
 from longtracerl.corpus.store import PageStore
 from longtracerl.questions.audit import Auditor, text_defects
 from longtracerl.questions.config import QuestionsConfig
-from longtracerl.questions.entities import _CAP_SPAN, name_forms, split_sentences, strip_qualifier
+from longtracerl.questions.entities import _CAP_SPAN, ROLE_NOUNS, name_forms, split_sentences, strip_qualifier
 from longtracerl.questions.facts import _BORN, _LIFESPAN, DEMONYMS, Facts, describe, fits, page_facts
 from longtracerl.questions.masked import answer_kind_order
 from longtracerl.questions.validate import QuestionRejected, answer_in_question, make_question, name_leak
@@ -118,24 +118,7 @@ _NAMED_ROLES["played"] = _NAMED_ROLES["member"]
 _NAMED_ROLES["recorded"] = {"person", "band"}
 """Roles the page named after a cue may have (default: a person); other mentions stay plain."""
 _WORKS = {"film", "series", "recording", "book", "work", "game", "character"}
-_ANY_ROLE = {
-    "person",
-    "place",
-    "film",
-    "series",
-    "recording",
-    "work",
-    "band",
-    "organization",
-    "team",
-    "book",
-    "event",
-    "structure",
-    "species",
-    "game",
-    "character",
-    "topic",
-}
+_ANY_ROLE = set(ROLE_NOUNS)
 _SUBJECT_ROLES = {
     "directed": _WORKS,
     "wrote": _WORKS,
