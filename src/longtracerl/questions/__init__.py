@@ -2,9 +2,11 @@
 
 Public API: :class:`QuestionsConfig`, :func:`run_questions` (writes ``RUN/questions.jsonl`` and
 ``RUN/questions.rejected.jsonl``), the composer registry :data:`COMPOSERS` /
-:func:`make_composer`, the composers :class:`~longtracerl.questions.masked.MaskedComposer`
-(non-LLM) and :class:`~longtracerl.questions.llm.LLMComposer`, the question grammar
-(:func:`parse_question`), and :class:`QuestionRejected`.
+:func:`make_composer`, the composers :class:`~longtracerl.questions.chain.ChainComposer` (non-LLM,
+default), :class:`~longtracerl.questions.masked.MaskedComposer` (non-LLM) and
+:class:`~longtracerl.questions.llm.LLMComposer`, the masked question grammar
+(:func:`parse_question`), :class:`QuestionRejected`, and the audit of any question file
+(:mod:`longtracerl.questions.audit`).
 """
 
 from longtracerl.questions.config import QuestionsConfig
