@@ -337,12 +337,6 @@ def answer_candidates(page: Page, facts: Facts) -> list[Answer]:
 # --------------------------------------------------------------------------- the composer
 
 
-@dataclass
-class _Hop:
-    text: str  # the hop's sentence, without the lead
-    level: int
-
-
 class ChainComposer:
     """Offline, non-LLM composer (see module docstring)."""
 
