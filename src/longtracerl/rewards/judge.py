@@ -270,7 +270,7 @@ class LLMJudge:
     """The method's judge over any :class:`ChatModel` (docs/method.md#outcome-reward).
 
     ``max_total_s`` is a hard deadline for one verdict, every call, retry and pause included
-    (``asyncio.wait_for`` around the whole attempt loop): when it passes, the call in flight is
+    (``asyncio.timeout`` around the whole attempt loop): when it passes, the call in flight is
     cancelled and the result says so in ``error``. :meth:`ajudge` runs on the caller's event
     loop (the reward server's); :meth:`judge` (blocking, thread-safe) runs the same coroutine on
     a private event loop thread, so both paths share one policy. A chat model without
@@ -359,10 +359,8 @@ class LLMJudge:
                     return _replace_cached(hit)
         progress = _Progress()
         try:
-            result = await asyncio.wait_for(
-                self._attempts(self.messages(question, answer, response, aliases), progress),
-                self.max_total_s,
-            )
+            async with asyncio.timeout(self.max_total_s):  # cancels the call in flight when it passes
+                result = await self._attempts(self.messages(question, answer, response, aliases), progress)
         except TimeoutError:
             result = JudgeResult(
                 False,

@@ -32,8 +32,10 @@ and a ``judge_error`` field, never an outcome 0: the authors' trainer (slime's `
 raises on any status >= 400 and retries with backoff, so an outage delays training instead of
 teaching it that right answers are wrong.
 
-Where the work runs: the event loop only moves bytes. Parsing and rubric scoring run in a
-worker pool (``max_concurrency`` threads: 1 by default, the work is CPU-bound); bodies of
+Where the work runs: parsing and rubric scoring run in a worker pool (``max_concurrency``
+threads: 1 by default, the work is CPU-bound), except, with an awaited judge, bodies under
+``INLINE_BYTES`` (64 KiB), which are parsed on the loop, where they cost less than a thread hop
+(and the few numbers of an ``/evaluate`` answer are built there too); bodies of
 ``offload_bytes`` or more go to one worker process at lower OS priority (a thread when the
 judge cannot be pickled), so one client sending 15 MB bodies neither queues the others behind
 it nor takes the GIL from them. A judge with ``ajudge`` (the LLM judge) is awaited on the loop,
@@ -79,6 +81,7 @@ log = logging.getLogger(__name__)
 
 JUDGE_FAILURE_STATUS = 503  # documented: the trainer treats it as a failed request and retries
 JUDGE_RETRY_AFTER_S = 5
+INLINE_BYTES = 64 * 1024  # with an awaited judge, smaller bodies are parsed on the event loop
 
 
 # --------------------------------------------------------------------------- request models
@@ -497,9 +500,13 @@ def create_app(
                 lane, stats.offloaded = big.run, stats.offloaded + 1
             try:
                 if is_async:
-                    job = await lane(prepare, raw, settings)
+                    small = len(raw) < INLINE_BYTES  # a thread hop would cost more than the work
+                    job = prepare(raw, settings) if small else await lane(prepare, raw, settings)
                     verdicts = await ajudge_job(job, judge)
-                    status, body = await lane(answer, job, verdicts)
+                    if small or job.kind == "evaluate":  # the answer is a few numbers
+                        status, body = answer(job, verdicts)
+                    else:
+                        status, body = await lane(answer, job, verdicts)
                 else:
                     status, body, verdicts = await lane(score_blocking, prepare, raw, settings, judge)
             except BadRequest as err:
