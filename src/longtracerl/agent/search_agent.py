@@ -260,6 +260,8 @@ _CHAIN_STOP = frozenset(
         "there",
     ]
 )
+_POSSESSIVE = re.compile(r"['’]s?$")
+_ADJ_SUFFIX = re.compile(r"-(?:based|born|winning|nominated|owned|led|era|style|language|speaking)$")
 _FIRST_YEAR = re.compile(r"(?<!\d)(1[0-9]{3}|20[0-9]{2})")
 _YEAR = re.compile(r"(?<![\d,.])(1[0-9]{3}|20[0-9]{2})(?![\d,]|\.\d)")
 _MONTHS = (
@@ -561,8 +563,8 @@ def analyse(question: str) -> QuestionPlan:
         m = re.search(rf"(?:\bthe\s+)?({cap})\s+or\s+(?:the\s+)?({cap})", final)
     if m is not None and len(m.group(1)) < 80 and len(m.group(2)) < 80:
         options = [m.group(1).strip(" \"'“”"), m.group(2).strip(" \"'“”?")]
-    if _YESNO.match(final) and not options:
-        kind = "yesno"
+    if _YESNO.match(final) and (not options or re.search(r"\beither\b", final, re.I)):
+        kind = "yesno"  # "Are either X or Y from Germany?" asks yes or no
     elif _YESNO.match(final) and options:
         kind = "choice"  # "Is X or Y older?"
     elif options:
@@ -585,7 +587,7 @@ def analyse(question: str) -> QuestionPlan:
     if hm is not None:
         phrase: list[str] = []
         for w in hm.group(1).split():
-            if w.lower() in _PHRASE_END or (w.lower() in _STOP and phrase):
+            if w.lower() in _PHRASE_END or (phrase and (w.lower() in _STOP or w.endswith("ed"))):
                 break
             phrase.append(w)
         lower = [w for w in phrase if w.islower() and w not in _STOP]
@@ -650,8 +652,10 @@ def _typed_spans(sent: str, kind: str) -> list[tuple[str, int]]:
     if kind != "person":
         out += [(m.group(1).strip(), m.start(1)) for m in _QUOTED.finditer(sent)]
     for m in _ANS_CAP.finditer(sent):
-        span = m.group(0).strip(" '’-&,")
+        span = _POSSESSIVE.sub("", m.group(0).strip(" '’-&,"))
         start = m.start()
+        if _ADJ_SUFFIX.search(span):
+            continue  # "Wisconsin-based", "Oscar-winning": a modifier, not a name
         low = span.split()[0].lower() if span else ""
         if low in _NOT_ANSWER and low != "the" and " " in span:
             cut = span.index(" ") + 1
@@ -710,7 +714,7 @@ def extract_answer(
     support: dict[str, _Read] = {}
     head = plan.head
     left = plan.left
-    title_base = 0.4
+    title_base = 0.7
     for r in reads:
         own = _base(r.page.title).lower()
         page_bonus = 0.6 * r.relevance + 0.15 * r.linked + 0.5 * (r.page.id == focus)
@@ -813,7 +817,16 @@ def _compare(plan: QuestionPlan, pages: list[_Read]) -> str:
         if re.search(r"\bsame (nationality|country)\b|\bboth from\b", plan.final, re.I):
             na = _DEMONYM.findall(" ".join(a.sents[:2]))
             nb = _DEMONYM.findall(" ".join(b.sents[:2]))
-            return "yes" if na and nb and na[0] == nb[0] else "no"
+            return "no" if na and nb and na[0] != nb[0] else "yes"
+        if re.search(r"\bboth\b", plan.final, re.I):
+            # "Are X and Y both musicians?": the pages word their kinds in many ways; a "no" needs
+            # a clear sign (two different nationalities asked about), else yes
+            dem = _DEMONYM.search(plan.final)
+            if dem:
+                na = dem.group(0) in " ".join(a.sents[:2])
+                nb = dem.group(0) in " ".join(b.sents[:2])
+                return "yes" if na and nb else "no"
+            return "yes"
         opt_stems = _stems(" ".join(plan.options))
         attrs = {s for s in _stems(plan.final) if s not in opt_stems}
         if not attrs:
