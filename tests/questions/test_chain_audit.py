@@ -410,3 +410,15 @@ def test_llm_replies_go_through_the_chain_checks(question, answer, shortcut, rea
         == "Bea"
     )
     assert "WITHOUT its name" in COMPOSER_PROMPT and "decade instead of a year" in COMPOSER_PROMPT
+
+
+def test_max_hops_bounds_the_chain_window(corpus, chain_run, tmp_path):
+    run = tmp_path / "short"
+    run.mkdir()
+    (run / "walks.jsonl").write_text((chain_run / "walks.jsonl").read_text())
+    run_questions(QuestionsConfig(max_hops=3, **SMALL), corpus, run, progress=False)
+    qs = list(read_jsonl(run / "questions.jsonl", Question))
+    walks = {w.walk_id: w for w in read_jsonl(run / "walks.jsonl", Walk)}
+    assert qs and all(len(q.label.gold_page_ids) == 3 for q in qs)
+    # the window ends as late as it can: here, with every hop valid, at the walk's last page
+    assert any(q.label.gold_page_ids[-1] == walks[q.walk_id].page_ids[-1] for q in qs)

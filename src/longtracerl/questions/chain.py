@@ -24,6 +24,8 @@ birthplace or location ("Who directed this film?", "In which place is this compa
 a population or capacity ("What was the population of this town at the 2010 census?"). The
 first kind tried per walk is drawn from ``answer_kind_weights`` as in ``masked``.
 
+``max_hops`` bounds the window (default: the whole walk).
+
 **Checks** (a window that fails one is dropped with the reason; a walk whose every window fails
 is rejected with the reason of its first window):
 
@@ -455,8 +457,9 @@ class ChainComposer:
                 raise value
             return value
 
+        longest = self.cfg.max_hops or n
         for end in range(n - 1, min_hops - 2, -1):
-            start = 0
+            start = max(0, end + 1 - longest)
             while end - start + 1 >= min_hops:
                 try:
                     return self._window(walk, pages, start, end, cached)

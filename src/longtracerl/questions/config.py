@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import model_validator
 
 from longtracerl.config import ConfigError, Field, StageConfig
+from longtracerl.llm.base import LLMClientSettings, client_settings_field
 
 AnswerKind = Literal["year", "entity", "number"]
 
@@ -31,6 +32,12 @@ class QuestionsConfig(StageConfig):
         ge=1,
         description="chain: the first sentence alone must put the first page in this BM25 top (the chain "
         "can be entered by search).",
+    )
+    max_hops: int | None = Field(
+        default=None,
+        ge=2,
+        description="chain: most pages a question follows (a window of the walk ending as late as "
+        "possible); None: the whole walk.",
     )
     start_words: int = Field(
         default=3,
@@ -86,6 +93,7 @@ class QuestionsConfig(StageConfig):
         default=3, ge=1, description="LLM calls per walk before the walk is rejected."
     )
     llm_max_tokens: int = Field(default=1024, ge=16, description="Reply budget of the LLM composer.")
+    llm_client: LLMClientSettings = client_settings_field()
     llm_structured: Literal["json_object_schema", "json_schema", "json_object", "off"] = Field(
         default="json_object_schema",
         description="Structured output of the LLM composer: json_object_schema (the reply schema; "
