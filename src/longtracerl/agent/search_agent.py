@@ -44,6 +44,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 import re
@@ -445,8 +446,10 @@ def _stem(w: str) -> str:
     return w
 
 
-def _stems(text: str) -> set[str]:
-    return {_stem(w) for w in _words(text)}
+@functools.lru_cache(maxsize=50000)
+def _stems(text: str) -> frozenset[str]:
+    """Stems of a text's content words (cached: pages and sentences recur within and across attempts)."""
+    return frozenset(_stem(w) for w in _words(text))
 
 
 def _base(title: str) -> str:
@@ -1185,7 +1188,7 @@ class SearchAgentPolicy:
             st.tried.add(name.lower())
             tried += 1
             hits = self._search(tools, st, name, named=name)
-            if rest:
+            if rest and not any(c.named for c in hits):  # no page of that name: name + the rest
                 hits += self._search(tools, st, f"{name} {' '.join(rest[:6])}")
             good = [c for c in hits if c.named or c.linked]
             opened += self._open_best(tools, st, 1, good or hits[:1])
