@@ -424,10 +424,11 @@ def finish_group(prepared: PreparedGroup, verdicts: dict[int, JudgeResult]) -> G
     return GroupScore(results, batch_monitors(results))
 
 
-def _judge_all(
+def judge_all(
     judge: Judge, items: list[tuple[int, str]], question: str, label: str, aliases: Sequence[str]
 ) -> dict[int, JudgeResult]:
-    """Judge only the responses that passed parsing; an exception becomes a recorded failure."""
+    """Verdicts for ``(index, content)`` items (blocking; threads when the judge allows several
+    at once); a judge that raises gives a recorded failure (``error`` set), never outcome 0."""
     if not items:
         return {}
     workers = min(int(getattr(judge, "max_concurrency", 1) or 1), len(items))
@@ -463,7 +464,7 @@ def score_parsed(
 ) -> GroupScore:
     """Score already-parsed responses of one group (see :func:`score_group`)."""
     prepared = prepare_parsed(parsed, rubrics, _settings(settings, overrides))
-    return finish_group(prepared, _judge_all(judge, prepared.to_judge, question, label, aliases))
+    return finish_group(prepared, judge_all(judge, prepared.to_judge, question, label, aliases))
 
 
 def score_group(

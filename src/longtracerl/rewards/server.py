@@ -70,6 +70,7 @@ from longtracerl.rewards.combine import (
     PreparedGroup,
     RewardSettings,
     finish_group,
+    judge_all,
     judge_failure,
     parse_all,
     prepare_parsed,
@@ -225,23 +226,13 @@ def prepare_group(raw: bytes, settings: RewardSettings) -> Job:
     return Job("evaluate_group", prepare_parsed(parsed, req.rubrics, s), req.question, req.label, req.aliases)
 
 
-def judge_job(job: Job, judge: Judge) -> dict[int, JudgeResult]:
-    """Blocking verdicts for a job (a judge without ``ajudge``: runs in the worker thread)."""
-    out: dict[int, JudgeResult] = {}
-    for i, content in job.prepared.to_judge if job.prepared else ():
-        try:
-            out[i] = judge.judge(job.question, job.label, content, aliases=job.aliases)
-        except Exception as err:  # a failure, recorded as one (judge_error), never outcome 0
-            out[i] = judge_failure(err)
-    return out
-
-
 def score_blocking(
     prepare: Any, raw: bytes, settings: RewardSettings, judge: Judge
 ) -> tuple[int, bytes, dict[int, JudgeResult]]:
     """Prepare, judge and answer in one go (a judge without ``ajudge``; in a worker)."""
     job = prepare(raw, settings)
-    verdicts = judge_job(job, judge)
+    items = job.prepared.to_judge if job.prepared else []
+    verdicts = judge_all(judge, items, job.question, job.label, job.aliases)
     return (*answer(job, verdicts), verdicts)
 
 
