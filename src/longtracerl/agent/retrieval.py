@@ -276,6 +276,7 @@ _YEAR_AT = re.compile(r"(1[0-9]{3}|20[0-9]{2})(?![\w]|,\d|\.\d)")
 _NUMBER_AT = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?")
 
 
+_SENTENCE_END = re.compile(r"(?<=[A-Za-z0-9]{2})\.\s+(?=[A-Z])")
 _CONNECTOR_GAP = re.compile(r"\s+(?:of|the|de|del|von|van|du|da|la|le|and|y)\s+")
 
 
@@ -295,7 +296,8 @@ def _typed_at(text: str, pos: int, kind: str) -> list[str]:
         m = _CAP_SPAN.match(text, pos)
     if m is None:
         return []
-    full = m.group(0).rstrip(".'\u2019-&, ")
+    # a name ends where its sentence ends: "CBS. The" -> "CBS" (initials such as "J. R." stay)
+    full = _SENTENCE_END.split(m.group(0), maxsplit=1)[0].rstrip(".'\u2019-&, ")
     if not full:
         return []
     out = [full]
@@ -315,6 +317,8 @@ def align_blank(clause: str, text: str, kind: str) -> list[tuple[str, int]]:
     [('1971', 4)]
     >>> align_blank("artists such as a person, ___ and Gunplay", "artists such as Wale, Omarion and Gunplay.", "person")[0]
     ('Omarion', 3)
+    >>> align_blank("it first aired on ___", "The show first aired on CBS. The show ran long.", "name")[0]
+    ('CBS', 3)
     """
     ctoks = [m.group(0).lower() for m in _TOK.finditer(clause) if m.group(0) not in _QUOTES]
     try:
