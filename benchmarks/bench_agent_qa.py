@@ -7,8 +7,9 @@ stage on it with one attempt per question (default) and prints:
   answers (``longtracerl.text`` normaliser);
 - both gold pages opened, any gold page opened, both gold pages seen in results;
 - searches, opened pages and seen pages per question (mean and median);
-- trajectories per second (agent stage alone; the machine's load average is printed beside it,
-  since the cores may be shared).
+- trajectories per second (agent stage alone, one process): wall clock, with the machine's load
+  average beside it (the cores may be shared), and per CPU-second of the process (what one free
+  core gives).
 
     python benchmarks/bench_agent_qa.py --source hotpotqa --n 1000 --seed 7
     python benchmarks/bench_agent_qa.py --source jsonl --input my_qa.jsonl --corpus MY_CORPUS --n 500
@@ -66,9 +67,9 @@ def main() -> None:
         (run / stale).unlink(missing_ok=True)
     cfg = load_config(AgentConfig, overrides=[f"attempts={args.attempts}", "progress=false", *args.overrides])
     load0 = os.getloadavg()[0]
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     summary = run_agent(corpus, run, cfg)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     load1 = os.getloadavg()[0]
 
     questions = {q.question_id: q for q in read_jsonl(run / "questions.jsonl", Question)}
@@ -110,7 +111,9 @@ def main() -> None:
     print(f"opened / question    mean {statistics.mean(opened):.2f}, median {statistics.median(opened)}")
     print(f"seen / question      mean {statistics.mean(seen):.1f}")
     print(
-        f"trajectories/s       {len(trajs) / wall:.1f} ({len(trajs)} in {wall:.1f} s; load average {load0:.1f} -> {load1:.1f} on {os.cpu_count()} cores)"
+        f"trajectories/s       {len(trajs) / wall:.1f} wall ({len(trajs)} in {wall:.1f} s; load average "
+        f"{load0:.1f} -> {load1:.1f} on {os.cpu_count()} cores); {len(trajs) / cpu:.1f} per CPU-second "
+        "(one process: what one free core gives)"
     )
     print(f"end reasons          {json.dumps(dict(Counter(t.end_reason for t in trajs)))}")
     for question, gold, pred in wrong:
