@@ -50,6 +50,18 @@ def test_report_files_and_numbers(run_dir, store):
     for s in ("random", "one-shot-search", "traj-random", "traj-tiered"):
         assert rep["strategies"][s]["contexts"] == 6
         assert rep["strategies"][s]["gold_rank"]["best_mean"] >= 1
+    assert rep["reused_contexts"] == 6  # the run's traj-tiered contexts, measured as written
+    # the sample is capped by tokens per strategy: 7,500 tokens of 2,500-token contexts = 3 questions
+    capped = write_report(
+        run_dir,
+        None,
+        ReportConfig(max_questions=6, max_tokens_per_strategy=7500, plots=False),
+        store=store,
+        retriever=ret,
+        progress=False,
+    )
+    assert capped["measured_questions"] == 3 and capped["eligible_questions"] == 11
+    assert "report.max_tokens_per_strategy" in (out / "report.md").read_text()
 
 
 def test_ordering_notes_say_plainly_when_the_order_differs():

@@ -259,13 +259,26 @@ def write_report(
             run_strategy = c.strategy
     pool = [q for q in questions if (q.question_id in with_ctx) or (not with_ctx and best.get(q.question_id))]
     rng = random.Random(stable_seed(cfg.seed, "report-sample"))
-    sample = pool if len(pool) <= cfg.max_questions else rng.sample(pool, cfg.max_questions)
+    n_sample = min(cfg.max_questions, max(1, cfg.max_tokens_per_strategy // ccfg.target_tokens))
+    sample = pool if len(pool) <= n_sample else rng.sample(pool, n_sample)
     sample.sort(key=lambda q: q.question_id)
 
     builder = open_builder(
         run, corpus, ccfg, store=store, retriever=retriever, tok=tok, strategies=list(cfg.strategies)
     )
     st = builder.store
+    # the run's own contexts of the sampled questions, when made with these settings: measured as
+    # written instead of assembled again (the same documents; assembling is most of the cost)
+    written: dict[tuple[str, str], Context] = {}
+    wanted = {q.question_id for q in sample}
+    if ctx_path.exists() and run_strategy in cfg.strategies:
+        for c in read_jsonl(ctx_path, Context):
+            if (
+                c.question_id in wanted
+                and c.provenance.config_hash == builder.cfg_hash
+                and c.target_tokens == ccfg.target_tokens
+            ):
+                written[(c.question_id, c.strategy)] = c
 
     def fetch(ids):
         pages = fetch_pages(st, list(ids))
@@ -292,7 +305,7 @@ def write_report(
                 if bar is not None:
                     bar.update(1)
                 try:
-                    ctx = builder.build(q, best.get(q.question_id), s)
+                    ctx = written.get((q.question_id, s)) or builder.build(q, best.get(q.question_id), s)
                 except ContextRejected as rej:
                     rejected[s][rej.reason] += 1
                     continue
@@ -374,6 +387,7 @@ def write_report(
         "run": str(run.resolve()),
         "corpus": str(corpus),
         "measured_questions": len(sample),
+        "reused_contexts": len(written),
         "eligible_questions": len(pool),
         "target_tokens": ccfg.target_tokens,
         "tokenizer": f"{builder.tok.name}#{builder.tok.fingerprint}",
@@ -470,8 +484,13 @@ def render_markdown(r: dict[str, Any]) -> str:
         "# LongTraceRL difficulty report",
         "",
         f"Run `{r['run']}`, corpus `{r['corpus']}`. {r['measured_questions']} of "
-        f"{r['eligible_questions']} questions measured; contexts of {r['target_tokens']} tokens "
-        f"({r['tokenizer']}), fill order {r['fill']}.",
+        f"{r['eligible_questions']} questions measured"
+        + (
+            " (a seeded sample; report.max_questions and report.max_tokens_per_strategy set its size)"
+            if r["measured_questions"] < r["eligible_questions"]
+            else ""
+        )
+        + f"; contexts of {r['target_tokens']} tokens ({r['tokenizer']}), fill order {r['fill']}.",
         "",
         "## Confusability (share of distractors containing a gold rubric entity)",
         "",
