@@ -31,6 +31,7 @@ import os
 import random
 import re
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -439,9 +440,17 @@ class LLMJudge:
         with self._lock:
             if self._runner is None or self._runner[0] != os.getpid():  # none yet, or forked
                 loop = asyncio.new_event_loop()
-                threading.Thread(target=loop.run_forever, name="llm-judge-loop", daemon=True).start()
+                threading.Thread(target=_run_loop, args=(loop,), name="llm-judge-loop", daemon=True).start()
+                weakref.finalize(self, loop.call_soon_threadsafe, loop.stop)  # the thread ends with the judge
                 self._runner = (os.getpid(), loop)
             return self._runner[1]
+
+
+def _run_loop(loop: asyncio.AbstractEventLoop) -> None:
+    try:
+        loop.run_forever()
+    finally:
+        loop.close()
 
 
 @dataclass(slots=True)
