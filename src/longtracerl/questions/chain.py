@@ -292,6 +292,8 @@ def _entity_after(sentence: str, at: int) -> str | None:
     text = m.group(0).rstrip(".'’-&")
     if len(text) < 3 or text in DEMONYMS or text.split()[0] in ("The", "A", "An") and len(text.split()) == 1:
         return None
+    if not any(c.islower() for c in text):
+        return None  # 'U.S' of 'the U.S. state of Michigan', 'NBC': not a plain-words answer
     return text
 
 
