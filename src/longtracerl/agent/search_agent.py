@@ -918,11 +918,13 @@ class _Cand:
     named: bool = False  # the title is a name the question (or a bridge) gives
     linked: bool = False  # a read page names this title
     near: bool = False  # the shown title + snippet names a page read for a name the question gives
+    exact: bool = False  # the title is the name itself, without a qualifier
     rank: int = 99
     text: str = ""  # the shown title + snippet
 
     def prior(self) -> float:
         base = 0.6 * self.search + self.shown + 1.2 * self.named + 0.6 * self.linked + 0.4 * self.near
+        base += 0.4 * self.exact
         return base - 0.01 * self.rank
 
 
@@ -965,6 +967,7 @@ class SearchAgentPolicy:
             base = _base(h.title).lower()
             if named is not None and (base == named.lower() or base.split(",")[0] == named.lower()):
                 c.named = True
+                c.exact = c.exact or h.title.lower() == named.lower()
             c.linked = c.linked or any(_mentions(r.page.text, _base(c.title)) for r in st.top_reads(2))
             c.text = h.title + " " + h.snippet
             c.near = c.near or any(
@@ -1008,7 +1011,7 @@ class SearchAgentPolicy:
             if opened >= n:
                 break
             base = _base(c.title).lower()
-            if c.named and base in bases:
+            if c.named and base in bases and not c.exact:
                 continue  # one page per name: "X (film)" read, "X (novel)" only if asked for
             if self._open(tools, st, c) is not None:
                 opened += 1
