@@ -150,6 +150,7 @@ def run_pipeline(
         _write_summary(out, summary, timings)
         # finished unless items failed this time (a re-run retries them)
         stamps[name]["complete"] = (errors.stat().st_size if errors.exists() else 0) == errors_before
+        stamps[name]["outputs"] = runfolder.outputs_of(out, name)
         runfolder.write_stamps(out, stamps)
         if name in NOT_EMPTY:
             runfolder.check_not_empty(out, name)  # a clear stop when every item was dropped

@@ -151,6 +151,14 @@ def _has_outputs(out: Path, stage: str) -> list[Path]:
     return sorted(p for pat in OUTPUTS[stage] for p in out.glob(pat))
 
 
+def outputs_of(out: Path, stage: str) -> list[str]:
+    """The files a finished stage left in ``out`` (relative names), kept in its stamp."""
+    names = [p.relative_to(out).as_posix() for p in _has_outputs(out, stage)]
+    if stage == "corpus" and (out / "corpus" / "manifest.json").exists():
+        names.append("corpus/manifest.json")
+    return names
+
+
 def read_stamps(out: Path) -> dict[str, dict[str, Any]] | None:
     """Stamps on file; for a folder from before stamps, those of its ``config.yaml`` (all
     unfinished); None when the folder has neither."""
@@ -212,7 +220,10 @@ def plan(out: Path, cfg: BaseModel, on_change: str = "rebuild") -> Plan:
             result.changes = _diff(have or {}, want, result.stale) or [f"{stage}: settings changed"]
             break
         grown = any(v > old.get("grow", {}).get(k, v) for k, v in new["grow"].items())
-        new["complete"] = bool(old.get("complete")) and not grown
+        outputs = old.get("outputs") or []
+        new["outputs"] = outputs
+        # finished: and its outputs are all still there (a deleted file is made again)
+        new["complete"] = bool(old.get("complete")) and not grown and all((out / f).exists() for f in outputs)
         if new["complete"]:
             result.finished.add(stage)
     result.stale = [s for s in result.stale if _has_outputs(out, s) or s in (have or {})]

@@ -180,6 +180,15 @@ def test_a_stage_after_one_that_dropped_everything_says_so(tmp_path):
         run_agent(tmp_path / "corpus", tmp_path / "empty")
 
 
+def test_a_deleted_output_of_a_finished_run_is_made_again(finished, corpus, tmp_path):
+    rerun = _copy(finished, tmp_path)
+    (rerun / "rows.jsonl").unlink()
+    walks_mtime = (rerun / "walks.jsonl").stat().st_mtime_ns
+    assert main(_args(rerun, corpus)) == 0
+    assert _records(rerun / "rows.jsonl") == _records(finished / "rows.jsonl")
+    assert (rerun / "walks.jsonl").stat().st_mtime_ns == walks_mtime  # earlier stages untouched
+
+
 def test_more_questions_continue_the_folder_instead_of_rebuilding_it(finished, corpus, tmp_path):
     rerun = _copy(finished, tmp_path)
     old_walks = _records(finished / "walks.jsonl")
