@@ -95,7 +95,7 @@ _MARKUP = [
     ("markup_emphasis", re.compile(r"\*\*|__[A-Za-z]|(?:^|\s)[*+]\s")),
 ]
 _EMPTY_BRACKETS = re.compile(r"\(\s*[,;:.]?\s*\)|\[\s*\]|\(\s*[,;]|[,;]\s*\)")
-_DOUBLED = re.compile(r"\b([A-Za-z]+)\s+\1\b", re.IGNORECASE)
+_DOUBLED = re.compile(r"\b([a-z]+)\s+\1\b")  # 'a a person', 'in in'; not names ('Pago Pago')
 _DOUBLED_OK = frozenset({"had", "that", "is", "bora", "so", "no", "ha"})
 _CUT_WORDS = frozenset(
     [
@@ -137,7 +137,7 @@ _CUT_WORDS = frozenset(
         "whom",
     ]
 )
-_SENT_END_WORD = re.compile(r"([A-Za-z]+)\s*[.?!]+[\"'”’)]?\s*(?=$|\s)")
+_SENT_END_WORD = re.compile(r"([A-Za-z]+)\s*[.!]+[\"'”’)]?\s*(?=$|\s)")  # '?' may end in 'from', 'whom'
 
 
 def text_defects(question: str, gold_titles: Sequence[str] = ()) -> list[str]:
@@ -254,7 +254,9 @@ def asked_type(question: str) -> str:
         if rx.search(last):
             return name
     m = _WHICH_NOUN.search(last)
-    return m.group(1).lower() if m else "other"
+    noun = m.group(1).lower() if m else ""
+    noun = noun[:-1] if noun.endswith("s") and noun[:-1] in _KEYWORD_ROLE else noun
+    return _KEYWORD_ROLE.get(noun, "other")  # 'Which city' -> place, 'Which band' -> band
 
 
 def answer_fits_type(answer: str, kind: str) -> bool:
@@ -390,7 +392,10 @@ class Auditor:
         roles = role_defects(q.question, gold_pages) if len(gold_pages) == len(gold) else None
         defects += roles or []
         answer_checks = {
-            "on_last_page": bool(last) and _contains_words(f"{last.title}\n{last.text}", answer),
+            # a yes/no answer is on no page: not applicable (None)
+            "on_last_page": None
+            if kind == "yes_no"
+            else bool(last) and _contains_words(f"{last.title}\n{last.text}", answer),
             "in_question": answer_in_question(q.question, answer),
             "type_ok": answer_fits_type(answer, kind),
         }
@@ -409,7 +414,7 @@ class Auditor:
             "defects": defects,
             "roles_checked": roles is not None,
             "answer_checks": answer_checks,
-            "answer_ok": answer_checks["on_last_page"]
+            "answer_ok": answer_checks["on_last_page"] is not False
             and not answer_checks["in_question"]
             and answer_checks["type_ok"],
         }
@@ -438,7 +443,7 @@ def summarize(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "defects": dict(defects.most_common()),
         "roles_checked": sum(r["roles_checked"] for r in rows),
         "answer_ok_pct": _pct(sum(r["answer_ok"] for r in rows), n),
-        "answer_not_on_last_page": sum(not r["answer_checks"]["on_last_page"] for r in rows),
+        "answer_not_on_last_page": sum(r["answer_checks"]["on_last_page"] is False for r in rows),
         "answer_in_question": sum(r["answer_checks"]["in_question"] for r in rows),
         "answer_type_mismatch": sum(not r["answer_checks"]["type_ok"] for r in rows),
         "hops_measured": len(hops),
