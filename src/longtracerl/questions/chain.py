@@ -58,7 +58,16 @@ from longtracerl.corpus.store import PageStore
 from longtracerl.questions.audit import Auditor, text_defects
 from longtracerl.questions.config import QuestionsConfig
 from longtracerl.questions.entities import _CAP_SPAN, ROLE_NOUNS, name_forms, split_sentences, strip_qualifier
-from longtracerl.questions.facts import _BORN, _LIFESPAN, DEMONYMS, Facts, describe, fits, page_facts
+from longtracerl.questions.facts import (
+    _BORN,
+    _LIFESPAN,
+    _POPULATION,
+    DEMONYMS,
+    Facts,
+    describe,
+    fits,
+    page_facts,
+)
 from longtracerl.questions.masked import answer_kind_order
 from longtracerl.questions.validate import QuestionRejected, answer_in_question, make_question, name_leak
 from longtracerl.records import Page, Question, Walk
@@ -243,6 +252,12 @@ def best_relation(rels: set[Relation]) -> Relation:
     return min(rels, key=lambda r: (r.cue == "mention", r.direction != "fwd", r.cue))
 
 
+def _all_forms(title: str, role: str) -> set[str]:
+    """Every surface form of a page's name (title, stripped title, comma head, surname ...)."""
+    forms = name_forms(title, role)
+    return {title} | forms.full | forms.partial
+
+
 # --------------------------------------------------------------------------- answers
 
 _YEAR = r"(1[0-9]{3}|20[0-9]{2})"
@@ -270,10 +285,6 @@ _ENTITY_CUES = [
         "place",
     ),
 ]
-_POPULATION = re.compile(
-    r"\bpopulation (?:was|of|is)\s+(?:about |approximately |around )?(\d{1,3}(?:,\d{3})+|\d{3,})\b"
-    r"(?:[^.]{0,20}?\b(?:at|in) the " + _YEAR + r" census)?"
-)
 _CAPACITY = re.compile(r"\bcapacity of (?:about |approximately |around )?(\d{1,3}(?:,\d{3})+|\d{3,})\b")
 
 
@@ -304,6 +315,8 @@ def answer_candidates(page: Page, facts: Facts) -> list[Answer]:
     first = sents[0] if sents else ""
     out: list[Answer] = []
     born, span = _BORN.search(first), _LIFESPAN.search(first)
+    if facts.role != "person":
+        born = span = None
     if born:
         out.append(Answer("year", born.group(1), f"In which year was this {k} born?", "born"))
     elif span:
@@ -331,7 +344,9 @@ def answer_candidates(page: Page, facts: Facts) -> list[Answer]:
         m = _POPULATION.search(s)
         if m:
             when = f" at the {m.group(2)} census" if m.group(2) else ""
-            out.append(Answer("number", m.group(1), f"What was the population of this {k}{when}?"))
+            out.append(
+                Answer("number", m.group(1), f"What was the population of this {k}{when}?", "population")
+            )
         m = _CAPACITY.search(s)
         if m:
             out.append(Answer("number", m.group(1), f"What is the capacity of this {k}?"))
@@ -514,8 +529,8 @@ class ChainComposer:
         answers = sorted(answers, key=lambda a: order.index(a.kind) if a.kind in order else len(order))
         titles = [p.title for p in pages]
         reason = QuestionRejected("no_answer", last.title)
-        path_names = {normalize_answer(strip_qualifier(p.title)) for p in pages} | {
-            normalize_answer(t) for t in titles
+        path_names = {
+            normalize_answer(form) for p in pages for form in _all_forms(p.title, self.facts(p).role)
         }
         for ans in answers:
             if ans.kind not in order:
@@ -523,7 +538,10 @@ class ChainComposer:
             if normalize_answer(ans.text) in path_names:
                 reason = QuestionRejected("answer_is_path_page", ans.text)
                 continue  # 'Who wrote this film?' -> the director two sentences earlier
-            levels = (0, 1, 2) if lf.dated and lf.dated[0] == ans.attribute else (1, 2)
+            asked_blurred = (lf.dated and lf.dated[0] == ans.attribute) or (
+                lf.size and ans.attribute == "population"
+            )
+            levels = (0, 1, 2) if asked_blurred else (1, 2)
             try:
                 desc, _ = cached(
                     ("last", end, levels),

@@ -439,6 +439,24 @@ _NOT_HEADS = frozenset(
         "more",
     ]
 )
+_YEAR_RX = r"(1[0-9]{3}|20[0-9]{2})"
+_POPULATION = re.compile(
+    r"\bpopulation (?:was|of|is)\s+(?:about |approximately |around )?(\d{1,3}(?:,\d{3})+|\d{3,})\b"
+    r"(?:[^.]{0,20}?\b(?:at|in) the " + _YEAR_RX + r" census)?"
+)
+_SIZES = (
+    (1_000, "under a thousand"),
+    (10_000, "a few thousand"),
+    (100_000, "tens of thousands of"),
+    (1_000_000, "hundreds of thousands of"),
+)
+
+
+def population_range(n: int) -> str:
+    """A blurred population: ``4311`` -> ``'a few thousand'`` (people)."""
+    return next((phrase for top, phrase in _SIZES if n < top), "over a million")
+
+
 _ORDINAL = re.compile(
     r"^(?:\w+-)?(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|"
     r"\w+teenth|\w+tieth|\w+th)$"
@@ -486,6 +504,7 @@ class Facts:
     modifiers: tuple[str, ...] = ()  # plain lower-case words before the head noun
     first_sentence: str = ""
     also: tuple[str, ...] = ()  # other nouns of the same role it is called ('author', 'producer')
+    size: str | None = None  # a blurred population ('a few thousand'), for places
 
 
 def decade(year: str | int) -> str:
@@ -563,6 +582,8 @@ def page_facts(text: str) -> Facts:
     born = _BORN.search(first) or _BORN_ON.search(first)
     span = _LIFESPAN.search(first)
     role = _KEYWORD_ROLE.get(kind or "") or classify_role(first)
+    if span and not born and kind in _KEYWORD_ROLE and _KEYWORD_ROLE[kind] != "person":
+        span = None  # 'The Morris Canal (1829–1924) was a canal': a life span of a thing, not a person
     if born or span:
         role = "person"
         if kind is None or _KEYWORD_ROLE.get(kind, "person") != "person":
@@ -614,7 +635,11 @@ def page_facts(text: str) -> Facts:
                 also.append(sw)
     if kind == "person" and also:  # 'an American person and producer' -> 'an American producer'
         kind = also.pop(0)
-    return Facts(kind, role, nationality, dated, tuple(modifiers[-5:]), first, tuple(also[:3]))
+    size = None
+    if role == "place":
+        m = next((m for x in split_sentences(text[:1200])[:3] if (m := _POPULATION.search(x))), None)
+        size = population_range(int(m.group(1).replace(",", ""))) if m else None
+    return Facts(kind, role, nationality, dated, tuple(modifiers[-5:]), first, tuple(also[:3]), size)
 
 
 def _article(phrase: str) -> str:
@@ -635,6 +660,8 @@ def describe(f: Facts, level: int = 1, *, article: bool = True) -> str:
         kind = ", ".join(nouns[:-1]) + " and " + nouns[-1]
     words.append(kind)
     text = " ".join(words)
+    if level >= 1 and f.size:
+        text += f" of {f.size} people"
     if level >= 1 and f.dated:
         verb, dec = f.dated
         text += f" dating from the {dec}" if verb == "dating from" else f" {verb} in the {dec}"
@@ -648,6 +675,8 @@ def fits(candidate: Facts, target: Facts, level: int) -> bool:
     if target.nationality and candidate.nationality != target.nationality:
         return False
     if level >= 1 and target.dated and candidate.dated != target.dated:
+        return False
+    if level >= 1 and target.size and candidate.size != target.size:
         return False
     mods = target.modifiers if level >= 3 else target.modifiers[-3:]
     return not (level >= 2 and not set(mods) <= set(candidate.modifiers))
