@@ -775,6 +775,12 @@ def extract_answer(
     if not scores:
         return None, sorted(reads, key=lambda r: -r.relevance)[:2]
     best = max(scores, key=lambda k: scores[k])
+    titles = {_base(r.page.title) for r in reads}
+    for other, sc in scores.items():
+        # "GE" or "GE Appliances": the longer name when it is a read page's title and scores close
+        if other != best and other in titles and f" {best} " in f" {other} " and sc >= scores[best] - 0.25:
+            best = other
+            break
     rest = sorted((r for r in reads if r is not support[best]), key=lambda r: -(r.relevance + 0.3 * r.linked))
     return best, [support[best]] + rest[:1]
 
