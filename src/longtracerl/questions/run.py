@@ -77,8 +77,15 @@ def _shortcut_check(cfg: QuestionsConfig, store: PageStore) -> Callable[[str, st
 
 def _make_chain(cfg: QuestionsConfig, store: PageStore, chat_model: ChatModel | None) -> Composer:
     from longtracerl.questions.chain import ChainComposer
+    from longtracerl.search.index import IndexNotFound
 
-    return ChainComposer(cfg, store)
+    try:
+        return ChainComposer(cfg, store)
+    except IndexNotFound as err:
+        raise ConfigError(
+            f"composer 'chain' checks its questions with the corpus's search index: {err}; "
+            "or use --composer masked"
+        ) from err
 
 
 COMPOSERS: dict[str, Callable[..., Composer] | str] = {
