@@ -273,18 +273,23 @@ _WORK_ASK = {
     "book": "In which year was this {k} published?",
     "series": "In which year did this {k} first air?",
 }
-_ENTITY_CUES = [
-    (re.compile(r"\bdirected by (?=[A-Z])"), "Who directed this {k}?", "person"),
-    (re.compile(r"\b(?:written|composed) by (?=[A-Z])"), "Who wrote this {k}?", "person"),
-    (re.compile(r"\b(?:co-)?founded by (?=[A-Z])"), "Who founded this {k}?", "person"),
-    (re.compile(r"\b(?:album|single|song|EP) by (?=[A-Z])"), "Which artist recorded this {k}?", "person"),
-    (re.compile(r"\bborn (?:[^()]{0,25}? )?in (?=[A-Z])"), "Where was this {k} born?", "place"),
+_ENTITY_CUES = [  # (cue before a name, ask, roles of the page the ask is about)
+    (r"directed by", "Who directed this {k}?", _WORKS),
+    (r"(?:written|composed) by", "Who wrote this {k}?", _WORKS),
+    (r"produced by", "Who produced this {k}?", _WORKS),
+    (r"created by", "Who created this {k}?", _WORKS),
+    (r"(?:published|developed) by", "Which company {verb} this {k}?", _WORKS),
+    (r"(?:co-)?founded by", "Who founded this {k}?", _ANY_ROLE - {"person"}),
+    (r"(?:album|single|song|EP) by", "Which artist recorded this {k}?", {"recording"}),
+    (r"born (?:[^()]{0,25}? )?in", "Where was this {k} born?", {"person"}),
     (
-        re.compile(r"\b(?:located|situated|based|headquartered) in (?:the )?(?=[A-Z])"),
+        r"(?:located|situated|based|headquartered) in (?:the )?",
         "In which place is this {k} located?",
-        "place",
+        _ANY_ROLE - {"person"},
     ),
 ]
+_ENTITY_CUE_RES = [(re.compile(rf"\b{rx}\s*(?=[A-Z])"), ask, roles) for rx, ask, roles in _ENTITY_CUES]
+_MORE_NAMES = re.compile(r"\s*(?:,|and|&)\s+[A-Z]")
 _CAPACITY = re.compile(r"\bcapacity of (?:about |approximately |around )?(\d{1,3}(?:,\d{3})+|\d{3,})\b")
 
 
@@ -335,12 +340,15 @@ def answer_candidates(page: Page, facts: Facts) -> list[Answer]:
                 )
                 break
     for s in sents:
-        for rx, ask, _type in _ENTITY_CUES:
+        for rx, ask, roles in _ENTITY_CUE_RES:
             m = rx.search(s)
-            if m:
+            if m and facts.role in roles:
                 ent = _entity_after(s, m.end())
-                if ent and not any(a.text == ent for a in out):
-                    out.append(Answer("entity", ent, ask.format(k=k)))
+                if ent is None or _MORE_NAMES.match(s, m.end() + len(ent)):
+                    continue  # 'produced by A and B': no unique answer
+                if not any(a.text == ent for a in out):
+                    verb = "published" if "published" in m.group(0) else "developed"
+                    out.append(Answer("entity", ent, ask.format(k=k, verb=verb)))
         m = _POPULATION.search(s)
         if m:
             when = f" at the {m.group(2)} census" if m.group(2) else ""
