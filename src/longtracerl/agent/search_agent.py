@@ -52,6 +52,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from longtracerl.agent.base import AttemptEnd
+from longtracerl.agent.retrieval import _base_title, _mentions
 from longtracerl.agent.tools import ToolBox
 from longtracerl.records import Page
 
@@ -59,148 +60,25 @@ __all__ = ["SearchAgentPolicy", "analyse", "extract_answer", "QuestionPlan"]
 
 POLICY_NAME = "search-nonllm"
 
-_STOP = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "of",
-        "in",
-        "on",
-        "at",
-        "to",
-        "for",
-        "from",
-        "by",
-        "with",
-        "and",
-        "or",
-        "but",
-        "is",
-        "was",
-        "were",
-        "are",
-        "be",
-        "been",
-        "being",
-        "as",
-        "that",
-        "this",
-        "these",
-        "those",
-        "it",
-        "its",
-        "which",
-        "who",
-        "whom",
-        "whose",
-        "what",
-        "when",
-        "where",
-        "why",
-        "how",
-        "than",
-        "then",
-        "there",
-        "their",
-        "they",
-        "them",
-        "he",
-        "she",
-        "his",
-        "her",
-        "him",
-        "one",
-        "some",
-        "any",
-        "all",
-        "each",
-        "other",
-        "another",
-        "into",
-        "onto",
-        "over",
-        "under",
-        "about",
-        "after",
-        "before",
-        "during",
-        "between",
-        "through",
-        "up",
-        "down",
-        "out",
-        "off",
-        "again",
-        "once",
-        "here",
-        "also",
-        "not",
-        "no",
-        "nor",
-        "only",
-        "own",
-        "same",
-        "so",
-        "too",
-        "very",
-        "can",
-        "will",
-        "just",
-        "should",
-        "now",
-        "did",
-        "does",
-        "do",
-        "done",
-        "has",
-        "have",
-        "had",
-        "having",
-        "would",
-        "could",
-        "may",
-        "might",
-        "must",
-        "shall",
-        "our",
-        "we",
-        "you",
-        "your",
-        "i",
-        "me",
-        "my",
-        "us",
-        "both",
-        "either",
-        "neither",
-        "begin",
-        "start",
-        "move",
-        "next",
-        "finally",
-        "go",
-        "turn",
-        "find",
-        "consider",
-        "follow",
-        "named",
-        "called",
-        "known",
-        "first",
-        "second",
-        "last",
-        "well",
-        "many",
-        "much",
-        "more",
-        "most",
-        "less",
-    ]
+
+def _wordset(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_STOP = _wordset(
+    """
+    a an the of in on at to for from by with and or but is was were are be been being as that
+    this these those it its which who whom whose what when where why how than then there their
+    they them he she his her him one some any all each other another into onto over under about
+    after before during between through up down out off again once here also not no nor only own
+    same so too very can will just should now did does do done has have had having would could
+    may might must shall our we you your i me my us both either neither begin start move next
+    finally go turn find consider follow named called known first second last well many much
+    more most less
+    """
 )
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['’][a-z]+)?")
 _SENT_SPLIT = re.compile(r"(?<=[.?!])[\"'”’)]?\s+(?=[\"'“‘(]?[A-Z0-9])")
-_QUALIFIER = re.compile(r"\s*\([^)]*\)\s*$")
 _QUOTED = re.compile(r"[\"“]([^\"”]{2,80})[\"”]")
 _CONNECT = r"(?:of|the|de|la|le|von|van|der|and|&|for|du|del|da|on|in|upon|y|a)"
 # a capitalised phrase; "." only inside initials/abbreviations, never before a space
@@ -223,43 +101,18 @@ _NAMED_IN = re.compile(
     r"\b(?:named|mentioned|listed|cited) in the (?:description|text|article|page) of th(?:at|is|e)\b", re.I
 )
 _NAMES_THAT = re.compile(r"\bwhose (?:description|text|article|page) (?:names|mentions|cites)\b", re.I)
-_KIND_END = frozenset(
-    [
-        "formed",
-        "premiered",
-        "published",
-        "opened",
-        "established",
-        "created",
-        "produced",
-        "recorded",
-        "whose",
-        "where",
-        "when",
-        "and",
-        "or",
-    ]
+_KIND_END = _wordset(
+    """
+    formed premiered published opened established created produced recorded whose where when and
+    or
+    """
 )
 _DECADE = re.compile(r"\b(1[0-9]{2}|20[0-9])0s\b")
 # stems of the narration's own words ("Next comes ..., whose description uses the words ...")
-_CHAIN_STOP = frozenset(
-    [
-        "start",
-        "begin",
-        "next",
-        "com",
-        "come",
-        "finally",
-        "consider",
-        "take",
-        "then",
-        "word",
-        "us",
-        "description",
-        "nam",
-        "go",
-        "there",
-    ]
+_CHAIN_STOP = _wordset(
+    """
+    start begin next com come finally consider take then word us description nam go there
+    """
 )
 _POSSESSIVE = re.compile(r"['’]s?$")
 _ADJ_SUFFIX = re.compile(r"-(?:based|born|winning|nominated|owned|led|era|style|language|speaking)$")
@@ -287,65 +140,13 @@ _DEMONYM = re.compile(
     r"Japanese|Chinese|Korean|South Korean|Indian|Pakistani|Filipino|Indonesian|Thai|Vietnamese|"
     r"Israeli|Iranian|Egyptian|Nigerian|South African|Kenyan|Jamaican|Taiwanese|Malaysian|Singaporean)\b"
 )
-_NOT_ANSWER = frozenset(
-    [
-        "however",
-        "after",
-        "during",
-        "although",
-        "while",
-        "since",
-        "following",
-        "when",
-        "despite",
-        "today",
-        "currently",
-        "before",
-        "as",
-        "the",
-        "a",
-        "an",
-        "it",
-        "he",
-        "she",
-        "they",
-        "his",
-        "her",
-        "its",
-        "this",
-        "that",
-        "these",
-        "those",
-        "there",
-        "in",
-        "on",
-        "at",
-        "of",
-        "for",
-        "by",
-        "and",
-        "or",
-        "but",
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-    ]
+_NOT_ANSWER = _wordset(
+    """
+    however after during although while since following when despite today currently before as
+    the a an it he she they his her its this that these those there in on at of for by and or
+    but january february march april may june july august september october november december
+    monday tuesday wednesday thursday friday saturday sunday
+    """
 )
 
 _LEAD_VERB = re.compile(r"^(?:(?:is|are|was|were|did|does|do|the|a|an)\s+)+", re.I)
@@ -385,53 +186,22 @@ _TYPE_RULES: list[tuple[str, re.Pattern]] = [
         ),
     ),
 ]
-_TYPE_WORDS = frozenset(
-    ["year", "date", "day", "month", "many", "much", "number", "name", "called", "city", "country"]
+_TYPE_WORDS = _wordset(
+    """
+    year date day month many much number name called city country
+    """
 )
-_TYPE_STEMS = frozenset(["year", "date", "day", "month", "number", "name"])
-_PHRASE_END = frozenset(
-    [
-        "is",
-        "was",
-        "are",
-        "were",
-        "did",
-        "does",
-        "do",
-        "has",
-        "have",
-        "had",
-        "can",
-        "could",
-        "will",
-        "would",
-        "that",
-        "which",
-        "who",
-        "whose",
-        "born",
-        "known",
-        "located",
-        "founded",
-        "based",
-        "released",
-        "named",
-        "called",
-        "directed",
-        "written",
-        "starring",
-        "played",
-        "featured",
-        "of",
-        "in",
-        "for",
-        "to",
-        "by",
-        "from",
-        "with",
-        "on",
-        "at",
-    ]
+_TYPE_STEMS = _wordset(
+    """
+    year date day month number name
+    """
+)
+_PHRASE_END = _wordset(
+    """
+    is was are were did does do has have had can could will would that which who whose born
+    known located founded based released named called directed written starring played featured
+    of in for to by from with on at
+    """
 )
 
 
@@ -453,7 +223,8 @@ def _stems(text: str) -> frozenset[str]:
 
 
 def _base(title: str) -> str:
-    return _QUALIFIER.sub("", title).strip() or title
+    """The title without a trailing "(qualifier)"."""
+    return _base_title(title) or title
 
 
 _ABBREV = re.compile(
@@ -472,20 +243,6 @@ def _sentences(text: str) -> list[str]:
         else:
             out.append(piece)
     return out
-
-
-def _mentions(text: str, name: str) -> bool:
-    if len(name) < 3:
-        return False
-    i = text.find(name)
-    while i >= 0:
-        before = text[i - 1] if i > 0 else " "
-        j = i + len(name)
-        after = text[j] if j < len(text) else " "
-        if not before.isalnum() and not after.isalnum():
-            return True
-        i = text.find(name, i + 1)
-    return False
 
 
 def _names(text: str) -> list[str]:
