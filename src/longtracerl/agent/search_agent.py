@@ -10,26 +10,27 @@ question text, the search results and the pages it opens, nothing else. One atte
    nationality, name) and a head noun ("which *band*"); a question starting with *is / are / was /
    did ...* is a yes/no question; "..., A or B?" is a choice between two named options. Named
    parts are collected: quoted titles, capitalised phrases, the options.
-2. **Search the question and its parts.** The question's content words; each named part alone
-   (its page usually has that title); for chained narration each description in turn, together
-   with the name of the entity the previous description resolved to.
-3. **Read the most promising pages**: title matches of named parts first, then results ranked
-   by search score, by how many question words the shown title and snippet hold, and by a link
-   from a page already read (its text names the result's title).
-4. **Bridge.** The names written in the best read pages, in the sentences that share the most
-   words with the question, are *bridge candidates*: each is searched alone and with the rest of
-   the question, and a result whose title is the name (or that a read page links) is read. When
-   a round finds nothing new, the question is searched again without the words the read pages
-   already explain (another reading of it), and the lower results of the first search are tried
-   (the second page of results).
-5. **Stop** when the two best read pages hold the question's words (``cover``) and an answer of
-   the asked type stands out, or when ``max_open`` pages are read.
-6. **Answer** (:func:`extract_answer`): typed candidate spans from the read pages' sentences
+2. **Search the question and its parts**: the question's words, each named part alone (its page
+   usually bears that name); read the pages titled by named parts and the question's best results.
+3. **Bridge.** The names written on the best read pages, in the sentences that share the most
+   words with the question, are *bridge candidates*: each is searched (with the question's
+   unexplained words when it has no page of its own) and a result titled by it, or named by a read
+   page, is read. A round that reads nothing searches the words the read pages do not explain
+   (another reading of the question). Rounds stop when the two best read pages hold ``cover`` of
+   the question's words; a last look reads the best remaining results, ``max_open`` pages in all.
+4. **Chained narration** instead: each description is resolved in turn among the previous
+   entity's neighbours (names on its page, pages naming it), by how well a page fits the
+   description (:class:`_Description`: its kind noun, nationality, decade, quoted words) and the
+   connection the description states.
+5. **Answer** (:func:`extract_answer`): typed candidate spans from the read pages' sentences
    (inside one sentence: a span never runs into the next one), scored by the sentence's share of
-   the question's words, how close the span sits to them, the head noun beside it, and the page's
-   relevance; spans the question already contains are excluded. Yes/no questions compare the two
-   pages' attributes; choices compare dates or numbers for "first / older / more", or else pick
-   the option whose page holds the question's words. The best read pages are cited.
+   the question's words, how close the span sits to them and to the words before the wh-phrase,
+   the head noun beside it, and the page's relevance; a read page's own title when the page is
+   what is asked; spans the question already contains are excluded. Yes/no questions compare the
+   two pages; choices compare years or numbers for "first / older / more", or else pick the option
+   whose page holds the question's words. The answer's page (a narration: its chain) is cited.
+
+See docs/agent.md for the weights and the measured figures.
 
 Attempt 1 is deterministic; later attempts add seeded noise to the ranking and the answer
 scores and may read one more page, so they explore other pages and answers.
