@@ -173,8 +173,10 @@ def test_chain_questions_keep_every_rule(corpus, chain_run):
     assert all(r["reason"] for r in rejected)
 
 
-def test_chain_rejects_a_hop_that_is_not_unique_given_the_chain(tmp_path):
-    # a film whose page names two American actors born in the 1960s: 'the actor named in it' is ambiguous
+def test_a_hop_that_is_not_unique_given_the_chain_is_ordered_or_rejected(tmp_path):
+    # a film whose page names three American actors born in the 1960s: 'the actor named in it' is
+    # ambiguous; the first and the last named can be told apart by their order, the middle one not
+    actors = [("a", "Tom Arlen", 1961), ("b", "Bo Fenn", 1964), ("e", "Cy Dorn", 1966)]
     pages = [
         Page(
             id="d",
@@ -184,31 +186,43 @@ def test_chain_rejects_a_hop_that_is_not_unique_given_the_chain(tmp_path):
         Page(
             id="f",
             title="Glass Harbour",
-            text="Glass Harbour is a 1999 Danish drama film directed by Ravel Quist, with Tom Arlen and Bo Fenn.",
+            text="Glass Harbour is a 1999 Danish drama film directed by Ravel Quist, with Tom Arlen, Bo Fenn and Cy Dorn.",
         ),
-        Page(
-            id="a",
-            title="Tom Arlen",
-            text="Tom Arlen (born 1961) is an American actor. He was in Glass Harbour.",
-        ),
-        Page(
-            id="b", title="Bo Fenn", text="Bo Fenn (born 1964) is an American actor. He was in Glass Harbour."
-        ),
+        *[
+            Page(id=i, title=t, text=f"{t} (born {y}) is an American actor. He was in Glass Harbour.")
+            for i, t, y in actors
+        ],
+        *[  # other actors, linked to nothing here: a generic sentence alone must not single one out
+            Page(
+                id=f"x{k}",
+                title=f"Filler Person{k}",
+                text=f"Filler Person{k} (born {1960 + k}) is an American actor born in Ohio.",
+            )
+            for k in range(8)
+        ],
     ]
     c = tmp_path / "c"
     write_jsonl(tmp_path / "in.jsonl", [{"id": p.id, "title": p.title, "text": p.text} for p in pages])
     prepare_corpus("jsonl", tmp_path / "in.jsonl", c, CorpusConfig(min_title_chars=3))
     store = PageStore(c)
-    composer = ChainComposer(QuestionsConfig(shortcut_top_k=1, start_rank=4, start_words=0), store)
-    walk = Walk(
-        walk_id="w",
-        page_ids=["d", "f", "a"],
-        titles=["Ravel Quist", "Glass Harbour", "Tom Arlen"],
-        provenance=Provenance(stage="walks"),
-    )
+    composer = ChainComposer(QuestionsConfig(shortcut_top_k=1, start_rank=5, start_words=0), store)
+
+    def compose(last: str) -> Question:
+        ids = ["d", "f", last]
+        walk = Walk(
+            walk_id="w",
+            page_ids=ids,
+            titles=[store.title_of(i) for i in ids],
+            provenance=Provenance(stage="walks"),
+        )
+        return composer.compose(walk, [store.open(i) for i in ids])
+
     with pytest.raises(QuestionRejected) as err:
-        composer.compose(walk, [store.open(i) for i in walk.page_ids])
+        compose("b")
     assert err.value.reason == "not_unique_given_chain"
+    first, last = compose("a"), compose("e")
+    assert "the first American actor" in first.question and first.label.answer == "1961"
+    assert "the last American actor" in last.question and last.label.answer == "1966"
 
 
 # --------------------------------------------------------------------------- audit

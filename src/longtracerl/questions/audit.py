@@ -177,10 +177,13 @@ _HOP_LEAD = re.compile(
 _KEYWORD_WORD = re.compile(r"[A-Za-z-]+")
 
 
+_DESC_END = re.compile(r",| (?:that|who|whose|which|where|named in) ")
+
+
 def _said_role(sentence: str) -> str | None:
     """The role a hop sentence gives its entity: the last role keyword of its description (the
-    part before a colon, else before the first comma)."""
-    part = sentence.split(":", 1)[0] if ":" in sentence else sentence.split(",", 1)[0]
+    part before a colon, else before the first comma or relative word)."""
+    part = sentence.split(":", 1)[0] if ":" in sentence else _DESC_END.split(sentence, 1)[0]
     said = None
     for w in _KEYWORD_WORD.findall(_HOP_LEAD.sub("", part)):
         lw = w.lower()

@@ -445,15 +445,50 @@ class ChainComposer:
         pf, f = self.facts(prev), self.facts(page)
         rel = best_relation(relations(prev, pf, page, f))
         others = [c for c in self._neighbour_pages(prev) if c.id not in (page.id, prev.id)]
+        first_rivals: list[Page] = []
         for level in levels:
             rivals = [
-                c.title
+                c
                 for c in others
                 if fits(self.facts(c), f, level) and rel in relations(prev, pf, c, self.facts(c))
             ]
+            first_rivals = first_rivals or rivals
             if not rivals:
                 return f"{describe(f, level)}, {rel.phrase(pf.kind or 'topic')}", level
-        raise QuestionRejected("not_unique_given_chain", f"{page.title}: also fits {rivals[:3]}")
+        order = self._mention_order(prev, page, first_rivals)
+        if (
+            order is not None
+        ):  # 'the first American actor born in the 1960s that the description of that film names'
+            return (
+                f"the {order} {describe(f, levels[0], article=False)} that the description of that {pf.kind} names",
+                levels[0],
+            )
+        raise QuestionRejected(
+            "not_unique_given_chain", f"{page.title}: also fits {[c.title for c in rivals[:3]]}"
+        )
+
+    def _mention_order(self, prev: Page, page: Page, rivals: Sequence[Page]) -> str | None:
+        """'first' / 'last' when ``page`` is named in ``prev``'s text before / after every rival
+        (pages fitting the same description); None otherwise (or when one is not named there)."""
+
+        def at(p: Page) -> int | None:
+            hits = [
+                m.start()
+                for rx in _mention_re(p.title, self.facts(p).role)
+                if rx
+                for m in [rx.search(prev.text)]
+                if m
+            ]
+            return min(hits) if hits else None
+
+        mine, theirs = at(page), [at(c) for c in rivals]
+        if mine is None or not theirs or any(t is None for t in theirs):
+            return None
+        if all(mine < t for t in theirs):
+            return "first"
+        if all(mine > t for t in theirs):
+            return "last"
+        return None
 
     def _middle(self, walk_id: str, pages: Sequence[Page], i: int) -> str:
         text, _ = self.hop_description(pages[i - 1], pages[i], (1, 2))
