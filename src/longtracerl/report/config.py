@@ -16,11 +16,11 @@ class ReportConfig(StageConfig):
         default=200, ge=1, description="Questions measured (seeded sample of those with a context)."
     )
     max_tokens_per_strategy: int = Field(
-        default=1_500_000,
+        default=1_000_000,
         ge=1,
         description=(
             "Context tokens assembled per strategy: the sample is also capped at this / target_tokens "
-            "questions (11 at 128K, 45 at 32K, 183 at 8K), so the report stays a small share of the "
+            "questions (7 at 128K, 30 at 32K, 122 at 8K), so the report stays a small share of the "
             "run's time at long contexts; raise it for tighter figures."
         ),
     )
