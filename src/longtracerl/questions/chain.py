@@ -320,8 +320,8 @@ def answer_candidates(page: Page, facts: Facts) -> list[Answer]:
     first = sents[0] if sents else ""
     out: list[Answer] = []
     born, span = _BORN.search(first), _LIFESPAN.search(first)
-    if facts.role != "person":
-        born = span = None
+    if facts.role != "person" or facts.plural:
+        born = span = None  # a thing's span, or two brothers' two birth years
     if born:
         out.append(Answer("year", born.group(1), f"In which year was this {k} born?", "born"))
     elif span:

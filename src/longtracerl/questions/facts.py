@@ -505,6 +505,7 @@ class Facts:
     first_sentence: str = ""
     also: tuple[str, ...] = ()  # other nouns of the same role it is called ('author', 'producer')
     size: str | None = None  # a blurred population ('a few thousand'), for places
+    plural: bool = False  # 'The Coen brothers are ...': several entities on one page
 
 
 def decade(year: str | int) -> str:
@@ -639,7 +640,9 @@ def page_facts(text: str) -> Facts:
     if role == "place":
         m = next((m for x in split_sentences(text[:1200])[:3] if (m := _POPULATION.search(x))), None)
         size = population_range(int(m.group(1).replace(",", ""))) if m else None
-    return Facts(kind, role, nationality, dated, tuple(modifiers[-5:]), first, tuple(also[:3]), size)
+    cop = _COPULA.search(_PAREN.sub("", first))
+    plural = bool(cop) and cop.group(0).strip() in ("are", "were")
+    return Facts(kind, role, nationality, dated, tuple(modifiers[-5:]), first, tuple(also[:3]), size, plural)
 
 
 def _article(phrase: str) -> str:
