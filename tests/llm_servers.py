@@ -333,8 +333,10 @@ def start_llama_server(
     n_ctx: int = 8192,
     startup_timeout_s: float = 180.0,
     log_dir: str | os.PathLike | None = None,
+    port: int | None = None,
 ) -> LlamaServer:
-    """Start ``python -m llama_cpp.server`` on a free port and wait for ``/v1/models``.
+    """Start ``python -m llama_cpp.server`` on ``port`` (default: a free one) and wait for
+    ``/v1/models``. Starting it again on the port of a stopped one restarts "the same" endpoint.
 
     Raises ``RuntimeError`` (with the server log) when llama-cpp-python is missing, the process
     dies, or it is not ready within ``startup_timeout_s``.
@@ -348,7 +350,7 @@ def start_llama_server(
         from longtracerl.assets import asset_path
 
         model_path = asset_path("smollm2-gguf")
-    port = free_port()
+    port = port or free_port()
     log_path = Path(log_dir or tempfile.mkdtemp(prefix="llama_server_")) / f"llama_server_{port}.log"
     cmd = [
         sys.executable, "-m", "llama_cpp.server",

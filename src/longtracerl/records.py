@@ -61,6 +61,11 @@ class Provenance(BaseModel):
     config_hash: str | None = Field(default=None, description="Hash of the stage config.")
     source_ids: list[str] = Field(default_factory=list, description="Ids of the records it was made from.")
     producer: str | None = Field(default=None, description="Policy / composer / model that made it.")
+    producers: dict[str, str] = Field(
+        default_factory=dict,
+        description="What made this record and the records it came from, by stage: walks (chooser), "
+        "questions (composer), agent (policy and model), judge, tool_mode, contexts (strategy).",
+    )
 
 
 # --------------------------------------------------------------------------- corpus

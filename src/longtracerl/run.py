@@ -122,7 +122,10 @@ def run_pipeline(
         "corpus_dir": str(corpus_dir),
         "config_hash": config_hash(cfg),
     }
-    timings: dict[str, float] = {}
+    timings: dict[str, float] = {}  # per stage, summed over the invocations that ran it
+    this_call: dict[str, float] = {}  # this invocation's; run.json keeps one entry per invocation
+    history = list(previous.get("invocations", []))
+    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     ran: list[str] = []  # stages run by this call: every later stage runs too (to take up new items)
 
     def stage(name: str, fn: Any) -> bool:
@@ -142,8 +145,18 @@ def run_pipeline(
         errors = out / f"{name}.errors.jsonl"
         errors_before = errors.stat().st_size if errors.exists() else 0
         t0 = time.perf_counter()
-        result = fn()
-        timings[name] = round(time.perf_counter() - t0, 2)
+        try:
+            result = fn()
+        finally:  # a stage stopped by an error keeps its time too (its re-run adds to it)
+            took = time.perf_counter() - t0
+            this_call[name] = round(took, 2)
+            # a resumed stage adds its time to the earlier invocations' (a rebuilt one starts again)
+            before = 0.0 if name in folder.stale else previous.get("timings_s", {}).get(name, 0.0)
+            timings[name] = round(before + took, 2)
+            summary["invocations"] = [*history, {"started": started, "timings_s": dict(this_call)}]
+            if name not in summary:
+                summary[name] = previous.get(name, {})
+            _write_summary(out, summary, timings)
         summary[name] = _jsonable(result)
         ran.append(name)
         log.info("stage %s done in %.1f s", name, timings[name])
@@ -223,7 +236,8 @@ def _jsonable(obj: Any) -> Any:
     elif hasattr(obj, "__dataclass_fields__"):
         import dataclasses
 
-        obj = dataclasses.asdict(obj)
+        # not dataclasses.asdict: it rebuilds a Counter from (key, count) pairs, counting the pairs
+        obj = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
     if isinstance(obj, dict):
         return {
             (

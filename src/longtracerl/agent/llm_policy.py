@@ -252,10 +252,11 @@ class LLMPolicy:
 
         self.cfg = cfg if cfg is not None else AgentConfig(policy="llm", model="injected")
         if chat_model is None:
-            from longtracerl.llm.openai import make_chat_model
+            from longtracerl.llm.openai import stage_chat_model
 
-            chat_model = make_chat_model(self.cfg.model)
-        check_endpoint(chat_model)  # a wrong URL fails here, in seconds
+            chat_model = stage_chat_model(self.cfg.model, getattr(self.cfg, "llm_client", None))
+        else:
+            check_endpoint(chat_model)  # a wrong URL fails here, in seconds
         self.chat = chat_model
         self.model = getattr(chat_model, "name", None) or getattr(
             getattr(chat_model, "cfg", None), "model", None

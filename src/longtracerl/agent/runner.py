@@ -189,8 +189,19 @@ class AgentTask(ItemTask):
                 config_hash=self.hash,
                 source_ids=[q.question_id],
                 producer=self.policy.name + (f":{model}" if model else ""),
+                producers=self._producers(q, model),
             ),
         )
+
+    def _producers(self, q: Question, model: str | None) -> dict[str, str]:
+        """The question's upstream producers, plus this attempt's policy and model, judge and tool mode."""
+        out = {**q.provenance.producers, "agent": self.policy.name + (f":{model}" if model else "")}
+        if self.checker is not None:
+            out["judge"] = self.checker.name
+        mode = getattr(self.policy, "mode", None)
+        if isinstance(mode, str):
+            out["tool_mode"] = mode
+        return out
 
     def _correct(self, q: Question, tools: ToolBox, end: AttemptEnd) -> bool:
         # The label is read here, after the attempt has ended, and nowhere else.

@@ -470,6 +470,11 @@ class ContextBuilder:
                 config_hash=self.cfg_hash,
                 source_ids=[q.question_id] + ([f"{traj.question_id}#attempt{traj.attempt}"] if traj else []),
                 producer=strategy,
+                producers={
+                    **q.provenance.producers,
+                    **(traj.provenance.producers if traj else {}),
+                    "contexts": strategy,
+                },
             ),
         )
 

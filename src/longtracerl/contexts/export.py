@@ -129,6 +129,7 @@ def make_row(
         "config_hash": ctx.provenance.config_hash,
         "source_ids": list(ctx.provenance.source_ids),
         "gold_page_ids": list(q.label.gold_page_ids),
+        "producers": dict(ctx.provenance.producers),
     }
     return TrainingRow(
         source=dataset_name,

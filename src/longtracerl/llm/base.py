@@ -12,6 +12,45 @@ from typing import Any, Protocol, runtime_checkable
 from pydantic import BaseModel, ConfigDict, Field
 
 
+class LLMClientSettings(BaseModel):
+    """How a stage's LLM client behaves (each stage config has one, ``llm_client``): unset fields
+    keep the client's defaults (:class:`~longtracerl.llm.openai.LLMConfig`, environment). Only
+    OpenAI-compatible endpoints take them; they decide how calls are made, never what a record
+    holds, so they are not part of a stage's config hash (change them and resume).
+
+    >>> LLMClientSettings(timeout_s=30, max_retries=1).overrides()
+    {'timeout_s': 30.0, 'max_retries': 1}
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    timeout_s: float | None = Field(default=None, gt=0, description="Limit for one request, seconds (default 60).")
+    max_retries: int | None = Field(
+        default=None, ge=0, le=10, description="Retries of a failed request (timeout, 429, 5xx) (default 4)."
+    )
+    backoff_s: float | None = Field(default=None, ge=0, description="Base backoff between retries (default 1 s).")
+    concurrency: int | None = Field(default=None, ge=1, description="Requests in flight at once (default 8).")
+    max_failures_in_row: int | None = Field(
+        default=None, ge=1, description="Failed calls in a row that stop the stage (default 5)."
+    )
+    cache_dir: str | None = Field(
+        default=None, description="Folder of a SQLite completion cache (default: none)."
+    )
+
+    def overrides(self) -> dict[str, Any]:
+        """The fields that are set, as :class:`~longtracerl.llm.openai.LLMConfig` keywords."""
+        return {k: v for k, v in self.model_dump().items() if v is not None}
+
+
+def client_settings_field() -> Any:
+    """The ``llm_client`` field of a stage config (excluded from dumps, so from the config hash)."""
+    return Field(
+        default_factory=LLMClientSettings,
+        exclude=True,
+        description="LLM client settings of this stage (timeout_s, max_retries, backoff_s, concurrency, "
+        "max_failures_in_row, cache_dir), e.g. --set llm_client.timeout_s=120; not hashed.",
+    )
+
+
 class ChatParams(BaseModel):
     """Sampling parameters of one request."""
 

@@ -58,6 +58,7 @@ __all__ = [
     "cache_key",
     "parse_completion",
     "make_chat_model",
+    "stage_chat_model",
     "DEFAULT_BASE_URL",
     "ServerPool",
 ]
@@ -821,6 +822,20 @@ def _local_factory(rest: str, **kwargs: Any) -> ChatModel:
 
 
 BACKENDS: dict[str, Any] = {"openai": _openai_factory, "local": _local_factory}
+
+
+def stage_chat_model(spec: str | ChatModel, settings: Any = None) -> ChatModel:
+    """The chat model of a stage: ``spec`` with the stage's ``llm_client`` settings
+    (:class:`~longtracerl.llm.base.LLMClientSettings`) applied to OpenAI-compatible endpoints,
+    then its health call, so a wrong URL fails in seconds at stage start.
+    """
+    from longtracerl.llm.base import check_endpoint
+
+    kwargs = settings.overrides() if settings is not None else {}
+    openai_like = isinstance(spec, str) and (spec.startswith(("openai:", "http://", "https://")))
+    model = make_chat_model(spec, **(kwargs if openai_like else {}))
+    check_endpoint(model)
+    return model
 
 
 def make_chat_model(spec: str | LLMConfig | dict[str, Any] | ChatModel, **kwargs: Any) -> ChatModel:

@@ -11,7 +11,7 @@ walk is rejected with the last reason, and the rejection keeps the last reply (c
 ``REPLY_CHARS``) beside it.
 
 Transport: where the server supports it (``llm_structured``; llama.cpp turns a JSON schema into a
-grammar) the request carries :data:`REPLY_SCHEMA` as its ``response_format``, so the reply is
+grammar) the request carries :func:`reply_schema` as its ``response_format``, so the reply is
 always one parseable object; a server that refuses the field (HTTP 4xx) gets plain requests from
 then on. An LLM call that fails (endpoint down, timeout, HTTP error after the client's retries) is
 never an attempt or a rejection: it raises, so the walk goes to ``questions.errors.jsonl`` and
@@ -62,16 +62,29 @@ RETRY_PROMPT = (
     '{{"question": "...", "answer": "...", "rubrics": [...]}} that follows every rule.'
 )
 
-REPLY_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "question": {"type": "string", "minLength": 1},
-        "answer": {"type": "string", "minLength": 1},
-        "rubrics": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
-    },
-    "required": ["question", "answer", "rubrics"],
-}
-"""JSON schema of one composer reply (sent as the structured-output format)."""
+def reply_schema(max_chars: int, n_pages: int) -> dict[str, Any]:
+    """JSON schema of one composer reply (sent as the structured-output format). The length
+    bounds keep a grammar-constrained reply from running into ``max_tokens`` mid-string (a
+    truncated object is no JSON).
+
+    >>> sorted(reply_schema(400, 3)["properties"])
+    ['answer', 'question', 'rubrics']
+    """
+    text = {"type": "string", "minLength": 1}
+    return {
+        "type": "object",
+        "properties": {
+            "question": {**text, "maxLength": max_chars},
+            "answer": {**text, "maxLength": 100},
+            "rubrics": {
+                "type": "array",
+                "items": {**text, "maxLength": 100},
+                "minItems": 1,
+                "maxItems": n_pages + 1,
+            },
+        },
+        "required": ["question", "answer", "rubrics"],
+    }
 
 REPLY_CHARS = 2000
 """How much of the last reply a rejected walk keeps."""
@@ -176,11 +189,12 @@ class LLMComposer:
             lines.append(f"{i}. {p.title}\n{text}")
         return COMPOSER_PROMPT.format(max_chars=self.cfg.max_chars, path="\n\n".join(lines))
 
-    def _reply(self, messages: list[dict[str, Any]]) -> str:
+    def _reply(self, messages: list[dict[str, Any]], n_pages: int) -> str:
         """One completion; endpoint failures raise (the walk is retried by the next run)."""
         from longtracerl.llm.base import LLMError, format_rejected, response_format_for
 
-        fmt = response_format_for(REPLY_SCHEMA, "question", self.structured)
+        schema = reply_schema(self.cfg.max_chars, n_pages)
+        fmt = response_format_for(schema, "question", self.structured)
         try:
             return self.model.complete(messages, self.params.model_copy(update={"response_format": fmt})).text
         except LLMError as err:
@@ -188,7 +202,7 @@ class LLMComposer:
                 raise
             log.warning("LLM composer: the server refused response_format (%s); asking in plain text", err)
             self.structured = "off"
-            return self._reply(messages)
+            return self._reply(messages, n_pages)
 
     def compose(self, walk: Walk, pages: Sequence[Page]) -> Question:
         messages: list[dict[str, Any]] = [{"role": "user", "content": self.prompt(pages)}]
@@ -196,7 +210,7 @@ class LLMComposer:
         reply = ""
         for _ in range(self.cfg.llm_max_attempts):
             self.attempts += 1
-            reply = self._reply(messages)
+            reply = self._reply(messages, len(pages))
             try:
                 obj = extract_json_object(reply)
                 question, answer, rubrics = validate_reply(obj, pages, self.cfg.max_chars, self.shortcut)

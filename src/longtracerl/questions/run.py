@@ -50,9 +50,9 @@ def _make_llm(cfg: QuestionsConfig, store: PageStore, chat_model: ChatModel | No
     from longtracerl.questions.llm import LLMComposer
 
     if chat_model is None:
-        from longtracerl.llm.openai import make_chat_model
+        from longtracerl.llm.openai import stage_chat_model
 
-        chat_model = make_chat_model(cfg.llm)
+        chat_model = stage_chat_model(cfg.llm, cfg.llm_client)
     composer = LLMComposer(cfg, chat_model)
     composer.shortcut = _shortcut_check(cfg, store)
     return composer

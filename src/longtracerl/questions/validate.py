@@ -76,5 +76,6 @@ def make_question(
             config_hash=config_hash,
             source_ids=[walk.walk_id],
             producer=producer,
+            producers={**walk.provenance.producers, "questions": producer},
         ),
     )

@@ -275,13 +275,9 @@ def _make_related(cfg: WalksConfig, store: PageStore, chat_model: ChatModel | No
 
 
 def _make_llm(cfg: WalksConfig, store: PageStore, chat_model: ChatModel | None) -> Chooser:
-    if chat_model is None:
-        from longtracerl.llm.openai import make_chat_model
+    from longtracerl.llm.openai import stage_chat_model
 
-        chat_model = make_chat_model(cfg.llm)
-    from longtracerl.llm.base import check_endpoint
-
-    check_endpoint(chat_model)
+    chat_model = stage_chat_model(chat_model or cfg.llm, cfg.llm_client)
     return LLMChooser(
         chat_model,
         current_chars=cfg.current_chars,

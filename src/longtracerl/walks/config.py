@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import model_validator
 
 from longtracerl.config import ConfigError, Field, StageConfig
+from longtracerl.llm.base import LLMClientSettings, client_settings_field
 
 
 class WalksConfig(StageConfig):
@@ -88,6 +89,7 @@ class WalksConfig(StageConfig):
         description="LLM spec for chooser=llm (see llm.openai.make_chat_model); 'openai:' = model and URL from env.",
     )
     llm_max_tokens: int = Field(default=64, ge=1, description="Reply budget of the LLM chooser.")
+    llm_client: LLMClientSettings = client_settings_field()
     llm_structured: Literal["json_object_schema", "json_schema", "json_object", "off"] = Field(
         default="json_object_schema",
         description='Structured output of the LLM chooser: json_object_schema ({"choice": N} under a '

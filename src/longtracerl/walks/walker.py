@@ -450,6 +450,7 @@ def run_walks(
                                 seed=cfg.seed,
                                 config_hash=chash,
                                 producer=f"chooser={res.chooser}",
+                                producers={"walks": res.chooser},
                             ),
                         )
                     )
