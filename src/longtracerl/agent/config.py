@@ -58,7 +58,7 @@ class AgentConfig(StageConfig):
 
     # --- retrieval policy (the search agent, default) ---------------------------------------
     max_open: int = Field(
-        default=8, ge=1, le=50, description="Retrieval policy: pages read per attempt at most."
+        default=10, ge=1, le=50, description="Retrieval policy: pages read per attempt at most."
     )
     cover: float = Field(
         default=0.8,

@@ -959,6 +959,12 @@ class SearchAgentPolicy:
                 hits += self._search(tools, st, f"{name} {' '.join(rest[:6])}")
             good = [c for c in hits if c.named or c.linked]
             opened += self._open_best(tools, st, 1, good or hits[:1])
+        # the other names of those pages, in one search: their pages come up as results the read
+        # pages name (linked), and the best fitting one is read
+        others = [n for n in names if n.lower() not in st.tried][:8]
+        if len(others) >= 2 and len(st.reads) < st.max_open:
+            hits = self._search(tools, st, " ".join(others))
+            opened += self._open_best(tools, st, 2, [c for c in hits if c.linked])
         return opened > 0
 
     def _reread(self, tools: ToolBox, st: _Attempt) -> None:
