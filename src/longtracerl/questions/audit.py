@@ -25,10 +25,10 @@ and the summary to ``R/questions.audit.json``. Per question:
   :func:`~longtracerl.questions.validate.name_leak`), and role words that contradict the page
   (:func:`role_defects`: in a question whose sentences are the hops, the last role keyword of
   hop ``i``'s description against the head noun of page ``i``; other questions are not checked).
-- **answer**: present on the last gold page (answer normaliser, whole words), absent from the
-  question (a yes/no answer is on no page: not checked), and of the asked type
-  (:func:`asked_type`: a year for "In which year", a number for
-  "How many", not a bare number for "Who"/"Which ...", yes/no for a yes/no question).
+- **answer**: present on the last gold page (answer normaliser, whole words; not checked for a
+  yes/no answer, which is on no page), absent from the question, and of the asked type
+  (:func:`asked_type`: a year for "In which year", a number for "How many", not a bare number for
+  "Who"/"Which ...", yes/no for a yes/no question).
 
 The summary has the rates, the counts per defect, the hop-count and answer-type distributions,
 and (with ``plots``) two PNG bar charts next to it.
