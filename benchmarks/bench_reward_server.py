@@ -21,17 +21,24 @@ scenario runs for ``--seconds`` after a warm-up and prints req/s, p50, p99, and 
 calls in flight (mean and peak, sampled every 0.2 s). ``--big-client-mb 15`` adds the one-big-
 client scenario: ``clients - 1`` normal clients alone, then next to one client sending bodies
 whose assistant content is 15 MB; it prints the normal clients' share of their throughput.
-``--also 'CMD'`` runs another ``/evaluate`` server under the same load ({port} and
-{judge_url} are filled in), for a side-by-side with it.
+``--also 'CMD'`` runs another ``/evaluate`` server under the same load, for a side-by-side with
+it: ``{port}`` is filled in, and a ``{judge_args}`` word becomes ``--judge rule`` or ``--judge
+llm --base-url URL --model fake`` (e.g. this project at another commit, on its own PYTHONPATH).
 
     python benchmarks/bench_reward_server.py --side-by-side [--judges rule,0.05,0.5,2]
         [--payloads 131072,8192] [--seconds 15] [--big-client-mb 15] [--judge-concurrency 128]
+
+Outage mode (``--outage hang,http500,garbage``): 40 concurrent ``/evaluate`` requests against a
+fake grader that hangs, answers HTTP 500 or replies without a verdict, with ``serve-reward
+--judge-timeout 5 --judge-budget 20``; prints the statuses, the latencies, the grader calls and
+``/health``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import json
 import os
@@ -42,6 +49,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -196,11 +204,13 @@ async def run_load(
 class FakeJudge:
     """A minimal OpenAI-compatible grader: answers every chat request after ``delay_s``.
 
-    ``GET /stats`` returns calls in flight now, their peak, and calls so far.
+    ``failure``: ``"http500"`` answers HTTP 500, ``"garbage"`` a reply without a verdict (a
+    hang is a long delay). ``GET /stats`` returns calls in flight now, their peak, and calls so far.
     """
 
-    def __init__(self, delay_s: float):
+    def __init__(self, delay_s: float, failure: str = ""):
         self.delay_s = delay_s
+        self.failure = failure
         self.in_flight = self.peak = self.calls = 0
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -228,6 +238,8 @@ class FakeJudge:
                         self.in_flight -= 1
                     verdict = "yes" if self.calls % 2 else "no"
                     text = f"extracted_final_answer: x\nreasoning: compared\ncorrect: {verdict}"
+                    if self.failure == "garbage":
+                        text = "I could not decide."
                     payload = json.dumps(
                         {
                             "choices": [
@@ -236,9 +248,12 @@ class FakeJudge:
                         }
                     )
                 data = payload.encode()
+                status = (
+                    b"500 Internal Server Error" if self.failure == "http500" and self.calls else b"200 OK"
+                )
                 writer.write(
-                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
-                    % len(data)
+                    b"HTTP/1.1 %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+                    % (status, len(data))
                     + data
                 )
                 await writer.drain()
@@ -428,18 +443,22 @@ def _load(
 
 
 def _start(cmd: list[str], port: int) -> subprocess.Popen:
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy())
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
-            return proc
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise SystemExit(f"{cmd[:6]} did not start: {proc.stderr.read().decode()[-2000:]}")
-        time.sleep(0.2)
+    # stderr to an unlinked file, not a pipe: a server that logs a lot (e.g. grader retries)
+    # would block on a full pipe nobody reads; the child keeps its copy of the descriptor
+    with tempfile.TemporaryFile() as log_file:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log_file, env=os.environ.copy())
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
+                return proc
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                log_file.seek(0)
+                raise SystemExit(f"{cmd[:6]} did not start: {log_file.read().decode()[-2000:]}")
+            time.sleep(0.2)
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -487,17 +506,15 @@ def side_by_side(args: argparse.Namespace) -> None:
             for tokens in sizes:
                 for name, template in servers:
                     port = free_port()
-                    judge_url = f"http://127.0.0.1:{judge_port}/v1" if judge_port else ""
+                    judge_args = ["--judge", "rule"]
+                    if judge_port is not None:
+                        judge_args = ["--judge", "llm", "--base-url", f"http://127.0.0.1:{judge_port}/v1",
+                                      "--model", "fake", "--judge-timeout", "30", "--judge-budget", "60"]  # fmt: skip
                     if template:
-                        cmd = [a.format(port=port, judge_url=judge_url) for a in template]
+                        cmd = _fill(template, port, judge_args)
                     else:
-                        cmd = [sys.executable, "-m", "longtracerl.cli", "serve-reward", "--port", str(port)]
-                        if judge_port is None:
-                            cmd += ["--judge", "rule"]
-                        else:
-                            cmd += ["--judge", "llm", "--base-url", judge_url, "--model", "fake",
-                                    "--judge-timeout", "30", "--judge-budget", "60",
-                                    "--judge-concurrency", str(args.judge_concurrency)]  # fmt: skip
+                        cmd = [sys.executable, "-m", "longtracerl.cli", "serve-reward", "--port", str(port),
+                               *judge_args, "--judge-concurrency", str(args.judge_concurrency)]  # fmt: skip
                     proc = _start(cmd, port)
                     try:
                         [r] = _load(
@@ -528,7 +545,7 @@ def big_client(args: argparse.Namespace, normal: Payloads, tokens: int, servers:
     for name, template in servers:
         port = free_port()
         if template:
-            cmd = [a.format(port=port, judge_url="") for a in template]
+            cmd = _fill(template, port, ["--judge", "rule"])
         else:
             cmd = [
                 sys.executable,
@@ -558,6 +575,68 @@ def big_client(args: argparse.Namespace, normal: Payloads, tokens: int, servers:
         )
 
 
+async def _burst(port: int, payloads: Payloads, n: int) -> list[tuple[int, float, str]]:
+    """``n`` requests at once: (status, seconds, judge_error) of each."""
+    async with httpx.AsyncClient(timeout=600, limits=httpx.Limits(max_connections=n)) as client:
+
+        async def one(i: int) -> tuple[int, float, str]:
+            t0 = time.perf_counter()
+            r = await client.post(
+                f"http://127.0.0.1:{port}/evaluate",
+                content=payloads.body(i),
+                headers={"content-type": "application/json"},
+            )
+            return r.status_code, time.perf_counter() - t0, r.json().get("judge_error") or ""
+
+        return await asyncio.gather(*(one(i) for i in range(n)))
+
+
+def outage(args: argparse.Namespace) -> None:
+    """40 requests at once against a grader that hangs, answers HTTP 500 or replies garbage."""
+    payloads = Payloads(8192, variants=2)
+    print(
+        f"{args.outage_requests} concurrent /evaluate requests, --judge-timeout {args.outage_timeout:g} "
+        f"--judge-budget {args.outage_budget:g}; {os.cpu_count()} CPUs shared with other jobs "
+        f"(load average {os.getloadavg()[0]:.1f})"
+    )
+    for kind in args.outage.split(","):
+        judge_port, port = free_port(), free_port()
+        delay = "3600" if kind == "hang" else "0"
+        judge_proc = subprocess.Popen(
+            [sys.executable, __file__, "--fake-judge-port", str(judge_port), "--fake-judge-delay", delay,
+             "--fake-judge-failure", "" if kind == "hang" else kind]
+        )  # fmt: skip
+        _wait_port(judge_port)
+        proc = _start(
+            [sys.executable, "-m", "longtracerl.cli", "serve-reward", "--port", str(port), "--judge", "llm",
+             "--base-url", f"http://127.0.0.1:{judge_port}/v1", "--model", "fake",
+             "--judge-timeout", str(args.outage_timeout), "--judge-budget", str(args.outage_budget)],
+            port,
+        )  # fmt: skip
+        try:
+            results = asyncio.run(_burst(port, payloads, args.outage_requests))
+            health = httpx.get(f"http://127.0.0.1:{port}/health").json()
+            calls = httpx.get(f"http://127.0.0.1:{judge_port}/stats").json()["calls"]
+        finally:
+            _stop(proc)
+            _stop(judge_proc)
+        times = sorted(t for _, t, _ in results)
+        statuses = collections.Counter(s for s, _, _ in results)
+        print(
+            f"{kind:8} statuses {dict(statuses)}, judge_error on {sum(1 for *_, e in results if e)}, "
+            f"latency min {times[0]:.1f} s, max {times[-1]:.1f} s; grader calls {calls}; "
+            f"/health {health['status']!r}, judge_failures {health['judge_failures']}"
+        )
+        print(f"         e.g. {results[0][2][:150]}")
+
+
+def _fill(template: list[str], port: int, judge_args: list[str]) -> list[str]:
+    out: list[str] = []
+    for word in template:
+        out.extend(judge_args if word == "{judge_args}" else [word.format(port=port)])
+    return out
+
+
 def _wait_port(port: int) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -574,8 +653,17 @@ def main() -> None:
         fp = argparse.ArgumentParser()
         fp.add_argument("--fake-judge-port", type=int, required=True)
         fp.add_argument("--fake-judge-delay", type=float, required=True)
+        fp.add_argument("--fake-judge-failure", default="")
         a = fp.parse_args()
-        FakeJudge(a.fake_judge_delay).serve(a.fake_judge_port)
+        FakeJudge(a.fake_judge_delay, a.fake_judge_failure).serve(a.fake_judge_port)
+        return
+    if "--outage" in sys.argv:
+        op = argparse.ArgumentParser(description="judge outage check (see the module docstring)")
+        op.add_argument("--outage", default="hang,http500,garbage")
+        op.add_argument("--outage-requests", type=int, default=40)
+        op.add_argument("--outage-timeout", type=float, default=5.0)
+        op.add_argument("--outage-budget", type=float, default=20.0)
+        outage(op.parse_args())
         return
     if "--side-by-side" in sys.argv:
         sp = argparse.ArgumentParser(description="side-by-side mode (see the module docstring)")
@@ -593,7 +681,7 @@ def main() -> None:
             "--big-rounds", type=int, default=3, help="alternating rounds of the big-client scenario"
         )
         sp.add_argument(
-            "--also", default="", help="command of another /evaluate server ({port}, {judge_url})"
+            "--also", default="", help="command of another /evaluate server ({port}, {judge_args})"
         )
         side_by_side(sp.parse_args())
         return
