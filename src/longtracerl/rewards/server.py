@@ -571,8 +571,9 @@ def _note_missing_sniffio() -> None:
 
 class BigLane:
     """Where bodies of ``offload_bytes`` or more are worked on: one worker process (spawned, so
-    no threads are forked) when ``use_process``, else one thread. A dead worker (e.g. killed
-    for memory) fails its request and is replaced on the next one."""
+    no threads are forked; nice +10) when ``use_process``, else one thread. If the process pool
+    breaks (a worker killed, e.g. for memory, or a process that cannot spawn), the request is
+    run again in the thread and the lane stays on the thread, with one warning in the log."""
 
     def __init__(self, use_process: bool):
         self.use_process = use_process
@@ -594,13 +595,16 @@ class BigLane:
     async def run(self, fn: Any, *args: Any) -> Any:
         from concurrent.futures.process import BrokenProcessPool
 
-        executor = self.executor()
+        loop = asyncio.get_running_loop()
         try:
-            return await asyncio.get_running_loop().run_in_executor(executor, fn, *args)
-        except BrokenProcessPool:
-            if self.process is executor:
+            return await loop.run_in_executor(self.executor(), fn, *args)
+        except BrokenProcessPool as err:
+            if self.use_process:
+                log.warning("big-body worker process failed (%s); big bodies now run in a thread", err)
+                self.use_process = False
+                self.process.shutdown(wait=False, cancel_futures=True)
                 self.process = None
-            raise
+            return await loop.run_in_executor(self.thread, fn, *args)
 
     async def warm(self) -> None:
         await self.run(_warm)
