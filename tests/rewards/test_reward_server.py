@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
 
@@ -328,3 +329,22 @@ def test_big_bodies_in_a_worker_process_give_the_same_answers():
         r = httpx.post(f"{url}/evaluate_group", json=bad, timeout=60)
         assert r.status_code == 422 and "built-in processor" in r.text  # the error crosses the process
         assert "longtracerl_reward_offloaded_requests_total 2" in httpx.get(f"{url}/metrics").text
+
+
+def _die_in_child(parent_pid: int) -> str:
+    if os.getpid() != parent_pid:
+        os._exit(3)  # the worker process dies abruptly
+    return "ran in the server process"
+
+
+def test_big_lane_falls_back_to_a_thread_when_its_worker_dies(caplog):
+    import asyncio
+
+    from longtracerl.rewards.server import BigLane
+
+    lane = BigLane(use_process=True)
+    try:
+        assert asyncio.run(lane.run(_die_in_child, os.getpid())) == "ran in the server process"
+        assert lane.use_process is False and "now run in a thread" in caplog.text
+    finally:
+        lane.close()
