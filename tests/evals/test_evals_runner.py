@@ -297,8 +297,9 @@ def test_compare_table_and_cli(tmp_path, capsys):
     assert lines[0] == "| run | AA-LCR | MRCR | FRAMES | LongBench v2 | LongReason | Avg |"
     assert lines[2] == "| Qwen3-4B-Thinking-2507 (paper) | 33.2 | 36.2 | 76.7 | 41.7 | 78.5 | 53.3 |"
     assert lines[3] == "| LongTraceRL-4B (paper) | 41.8 | 45.8 | 79.5 | 44.1 | 83.8 | 59.0 |"
-    assert lines[4] == "| base | 33.3~ | – | – | 33.3 | – | 33.3 (2/5) |"
-    assert lines[5] == "| other | 50.0~ | – | – | – | – | 50.0 (1/5) |"
+    assert lines[4] == "| base | 33.3~ [3×1] | – | – | 33.3 [3×1] | – | 33.3 (2/5) |"
+    # a --limit run says so: 2 items, not the benchmark
+    assert lines[5] == "| other | 50.0~ [2×1 limit] | – | – | – | – | 50.0 (1/5) |"
     assert main(["eval-compare", str(tmp_path / "base"), "--out", str(tmp_path / "t.md")]) == 0
     assert "| base | 33.3~" in capsys.readouterr().out and (tmp_path / "t.md").exists()
     assert main(["eval-compare", str(tmp_path / "nothing")]) == 2

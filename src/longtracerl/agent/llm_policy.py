@@ -191,7 +191,7 @@ def normalize_args(tool: str, args: Any) -> dict[str, Any]:
 
 
 def _json_objects(text: str):
-    dec = json.JSONDecoder()
+    dec = json.JSONDecoder(strict=False)  # raw newlines in strings: llama.cpp grammars allow them
     for m in re.finditer(r"\{", text):
         try:
             obj, _end = dec.raw_decode(text, m.start())

@@ -94,7 +94,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument("--force", action="store_true", help="Rewrite even when up to date.")
     _add_export_flags(e)
     e.add_argument("--seed", type=int, help="Seed of the held-out split.")
-    add_config_args(e)
+    add_config_args(e, example="heldout_fraction=0.1 (with verl|slime: --set nnodes=2)")
     e.set_defaults(func=_handle_export)
 
 

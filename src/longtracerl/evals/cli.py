@@ -62,7 +62,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--context-length", help="LongReason: keep rows of this length (e.g. 32k).")
     p.add_argument("--restart", action="store_true", help="Discard samples already in --out and start over.")
     p.add_argument("--no-progress", action="store_true", help="No progress bar.")
-    add_config_args(p)
+    add_config_args(p, example="temperature=0.6")
     p.set_defaults(func=_eval)
 
     c = subparsers.add_parser(

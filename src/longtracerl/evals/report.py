@@ -78,10 +78,13 @@ def compare_table(paths: list[str], labels: list[str] | None = None, *, referenc
                 continue
             values[b] = float(s["avg_at_k"])
             mark = ("*" if not s["complete"] else "") + ("~" if s.get("judge_approximate") else "")
-            cells.append(f"{s['avg_at_k']:.1f}{mark}")
+            size = f"{s.get('n_items', '?')}×{s.get('k', '?')}" + (" limit" if s.get("limit") else "")
+            cells.append(f"{s['avg_at_k']:.1f}{mark} [{size}]")
         lines.append(f"| {label} | " + " | ".join(cells) + f" | {_avg(values)} |")
     lines.append("")
     lines.append(
-        "avg@k in %. `*` incomplete run, `~` rule judge (approximation). Paper rows: docs/method.md#the-papers-figures (avg@4)."
+        "avg@k in %. `[N×k]` items × samples per item (`limit`: --limit cut the benchmark, so not "
+        "comparable with a full run). `*` incomplete run, `~` rule judge (approximation). "
+        "Paper rows: docs/method.md#the-papers-figures (avg@4)."
     )
     return "\n".join(lines)

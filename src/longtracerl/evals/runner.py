@@ -142,7 +142,15 @@ def load_items(cfg: EvalConfig, bench: Any) -> list[EvalItem]:
     path = data_path(cfg, bench)
     if path != cfg.data:
         cfg = cfg.model_copy(update={"data": path})
-    items = bench.load(path, cfg)
+    try:
+        items = bench.load(path, cfg)
+    except FileNotFoundError as err:
+        if path is None and cfg.data_dir is not None:  # say which name the folder was searched for
+            raise FileNotFoundError(
+                f"{err}; --data-dir {cfg.data_dir} has no file named {bench.name}.<ext> "
+                f"(e.g. {bench.name}.jsonl, .json, .csv, .tsv or .parquet)"
+            ) from None
+        raise
     seen: dict[str, int] = {}
     for i, item in enumerate(items):
         if item.item_id in seen:
@@ -240,7 +248,8 @@ async def _run_pending(cfg, bench, pending, tok, chat, judge, appender, progress
     # judges and local backends are blocking: give them as many threads as samples in flight
     from concurrent.futures import ThreadPoolExecutor
 
-    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=cfg.concurrency + 2))
+    pool = ThreadPoolExecutor(max_workers=cfg.concurrency + 2)
+    asyncio.get_running_loop().set_default_executor(pool)
     failures: list[tuple[str, BaseException]] = []
     stop = asyncio.Event()
     cfg_hash = config_hash(cfg)
@@ -319,6 +328,9 @@ async def _run_pending(cfg, bench, pending, tok, chat, judge, appender, progress
     try:
         await asyncio.gather(*(one(it, k) for it, k in pending))
     finally:
+        # Ctrl-C (the task is cancelled) or a failure: queued prompt fitting and scoring are
+        # dropped, not run; only what is running in a thread now is waited for
+        pool.shutdown(wait=False, cancel_futures=True)
         if bar is not None:
             bar.close()
         aclose = getattr(chat, "aclose", None)
@@ -329,9 +341,21 @@ async def _run_pending(cfg, bench, pending, tok, chat, judge, appender, progress
         done = len(appender.done)
         raise EvalError(
             f"model call for {key} failed: {err}. {done} sample(s) are saved in {appender.path}; "
-            f"{len(failures)} call(s) failed and the rest were not started. Fix the endpoint and re-run the "
-            "same command: it resumes where it stopped."
+            f"{len(failures)} call(s) failed and the rest were not started. {_fix_for(err)} and re-run "
+            "the same command: it resumes where it stopped."
         )
+
+
+def _fix_for(err: BaseException) -> str:
+    """What to change after a failed model call: the request (HTTP 4xx) or the endpoint."""
+    status = getattr(err, "status", None)
+    if status is not None and 400 <= status < 500 and status != 429:
+        return (
+            "Fix: the server refused the request; when the prompt plus --max-tokens exceed its context "
+            "window, give the window with --max-context-tokens N (prompts are then fitted into it) or "
+            "lower --max-tokens"
+        )
+    return "Fix: start the endpoint again (or correct --base-url / --model)"
 
 
 def _empty_result(status: str) -> dict[str, Any]:
@@ -409,6 +433,7 @@ def summarize(
         "mean_completion_tokens": _mean([r.get("completion_tokens") for r in recs]),
         "mean_prompt_tokens": _mean([r.get("server_prompt_tokens") or r.get("prompt_tokens") for r in recs]),
         "wall_s_last_run": round(wall_s, 2),
+        "limit": cfg.limit,
         "breakdown": _breakdown(complete, getattr(bench, "breakdown", ()), cfg.samples),
         "paper": {name: ref.get(bench.name) for name, ref in PAPER_REFERENCE.items() if bench.name in ref},
         "settings": cfg.sampling_key(),

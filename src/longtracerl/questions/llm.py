@@ -99,12 +99,15 @@ def extract_json_object(reply: str) -> dict[str, Any]:
     {'a': 1}
     >>> extract_json_object('text {"q": "x {y}"} more')
     {'q': 'x {y}'}
+    >>> extract_json_object('{"q": "two\\nlines"}')["q"]
+    'two\\nlines'
     """
     text = reply.rsplit("</think>", 1)[-1]
     fenced = _FENCE.search(text)
     if fenced:
         text = fenced.group(1)
-    decoder = json.JSONDecoder()
+    # strict=False: raw newlines inside strings are accepted (llama.cpp's JSON grammars allow them)
+    decoder = json.JSONDecoder(strict=False)
     for m in re.finditer(r"\{", text):
         try:
             obj, _ = decoder.raw_decode(text, m.start())

@@ -41,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="Validate config, data and reward; print the resolved TRL arguments; load no model.",
     )
-    add_config_args(p)
+    add_config_args(p, example="grpo.learning_rate=1e-6")
     p.set_defaults(func=_handle_train)
 
     q = subparsers.add_parser(
