@@ -280,6 +280,7 @@ def write_report(
     builder = open_builder(
         run, corpus, ccfg, store=store, retriever=retriever, tok=tok, strategies=list(cfg.strategies)
     )
+    builder.spot_checks = False  # counts are measured, not exported: the contexts stage checked them
     st = builder.store
     # the run's own contexts of the sampled questions, when made with these settings: measured as
     # written instead of assembled again (the same documents; assembling is most of the cost)
