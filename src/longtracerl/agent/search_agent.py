@@ -60,6 +60,7 @@ from longtracerl.records import Page
 __all__ = ["SearchAgentPolicy", "analyse", "extract_answer", "QuestionPlan"]
 
 POLICY_NAME = "search-nonllm"
+NAMED_PAGE_PENALTY = 0.25
 
 
 def _wordset(text: str) -> frozenset[str]:
@@ -133,6 +134,7 @@ _NUMBER = re.compile(
     r"sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|hundred)\b",
     re.I,
 )
+_SCALE = re.compile(r"\s(?:million|billion|thousand|trillion)\b", re.I)
 _DEMONYM = re.compile(
     r"\b(American|British|English|Scottish|Welsh|Irish|Canadian|Australian|New Zealand|French|German|"
     r"Italian|Spanish|Portuguese|Dutch|Belgian|Swiss|Austrian|Swedish|Norwegian|Danish|Finnish|"
@@ -405,8 +407,12 @@ def _typed_spans(sent: str, kind: str) -> list[tuple[str, int]]:
     if kind == "date":
         found = [(m.group(0), m.start()) for m in _DATE.finditer(sent)]
         return found or [(m.group(1), m.start()) for m in _YEAR.finditer(sent)]
-    if kind == "number":
-        return [(m.group(0), m.start()) for m in _NUMBER.finditer(sent) if not _YEAR.fullmatch(m.group(0))]
+    if kind == "number":  # with its scale word: "265 million"
+        return [
+            (m.group(0) + (sc.group(0) if (sc := _SCALE.match(sent, m.end())) else ""), m.start())
+            for m in _NUMBER.finditer(sent)
+            if not _YEAR.fullmatch(m.group(0))
+        ]
     if kind == "nationality":
         return [(m.group(0), m.start()) for m in _DEMONYM.finditer(sent)]
     out = []
@@ -479,6 +485,8 @@ def extract_answer(
     for r in reads:
         own = _base(r.page.title).lower()
         page_bonus = 0.6 * r.relevance + 0.15 * r.linked + 0.5 * (r.page.id == focus)
+        if r.named and not plan.clauses:
+            page_bonus -= NAMED_PAGE_PENALTY  # the entity the question names leads to the answer's page
         for si, sent in enumerate(r.sents):
             toks = _WORD.findall(sent)
             sent_stems = [_stem(t.lower()) for t in toks]
