@@ -1,50 +1,18 @@
 """The reward server: ``longtracerl serve-reward`` (FastAPI + uvicorn; imported only here).
 
-Endpoints:
+``POST /evaluate`` is the drop-in for the authors' reward server (the ``mix`` combination of
+:func:`~longtracerl.rewards.combine.finish_group` with M = 1, or LongRLVR); ``POST
+/evaluate_group`` scores one prompt's raw responses (rewards, advantages, monitors); ``GET
+/health`` (``ok`` or ``degraded``) and ``GET /metrics`` (Prometheus) report the judge failures.
 
-- ``POST /evaluate``: drop-in for the authors' reward server. Request::
+- A request never names code: ``processor`` must be a built-in name (422 otherwise); the bind
+  rule is :func:`check_bind`.
+- A verdict the judge could not give is **HTTP 503** with ``judge_error``, never outcome 0 (the
+  authors' trainer retries any status >= 400).
+- Parsing and rubric scoring run in worker threads, LLM verdicts are awaited on the loop
+  (bounded by the judge client's concurrency), and big bodies go to a niced worker process.
 
-      {"label": str,
-       "extra_reward_info": {"question": str, "rubrics": [str], "rubric_reward_ratio": float,
-                             "rubric_use_content": bool, "rubric_use_reasoning_content": bool,
-                             "dataset_name": "longqa" | "longrlvr"},
-       "history": [{"role": "user", "content": str},
-                   {"role": "assistant", "reasoning_content": str, "content": str}]}
-
-  Response ``{"outcome_reward": float, "rubric_reward": float, "reward": float}``: the ``mix``
-  combination of :func:`~longtracerl.rewards.combine.finish_group` with ``M = 1``
-  (``reward = (1 - eta) * outcome + eta * rubric``, ``eta = rubric_reward_ratio``), or for
-  ``longrlvr`` the F-beta of the cited chunk ids and ``o + eta * F + (1 - eta) * o * F``. All
-  zeros, without judging, when the last message has no content. Fields the request leaves out
-  (``rubric_reward_ratio``, the two ``rubric_use_*`` flags) come from the server's settings.
-- ``POST /evaluate_group``: the raw responses of one prompt -> per-response parse status and
-  reasons, components, combined rewards, GRPO advantages and monitors. ``processor``, ``mode``,
-  ``eta``, ``use_content``, ``use_reasoning`` override the server's settings for this request;
-  ``processor`` must be a built-in name (422 otherwise: no request field reaches ``module:attr``).
-- ``GET /health``: ``{"status": "ok" | "degraded", ...}``; degraded while a judge failure
-  happened in the last ``health_window_s`` seconds. No key needed.
-- ``GET /metrics``: Prometheus text (requests by endpoint and status, judge failures, verdicts,
-  judge calls in flight, body bytes).
-
-Judge failures: when a verdict could not be obtained (the judge's hard deadline passed, the
-grader kept failing or kept replying garbage), the answer is **HTTP 503** with ``Retry-After``
-and a ``judge_error`` field, never an outcome 0: the authors' trainer (slime's ``remote_rm``)
-raises on any status >= 400 and retries with backoff, so an outage delays training instead of
-teaching it that right answers are wrong.
-
-Where the work runs: parsing and rubric scoring run in a worker pool (``max_concurrency``
-threads: 1 by default, the work is CPU-bound), except, with an awaited judge, bodies under
-``INLINE_BYTES`` (64 KiB), which are parsed on the loop, where they cost less than a thread hop
-(and the few numbers of an ``/evaluate`` answer are built there too); bodies of
-``offload_bytes`` or more go to one worker process at lower OS priority (a thread when the
-judge cannot be pickled), so one client sending 15 MB bodies neither queues the others behind
-it nor takes the GIL from them. A judge with ``ajudge`` (the LLM judge) is awaited on the loop,
-so judge calls in flight are bounded by the judge's HTTP client (``--judge-concurrency``), not
-by threads.
-
-Protection: binds 127.0.0.1 by default and refuses a non-loopback address without a bearer key
-unless told ``insecure_no_key`` (:func:`check_bind`); bearer key (401 without it); bodies over
-``max_body_bytes`` get 413; beyond ``max_pending`` requests in progress, 503.
+Request and response fields, settings, figures: docs/rewards.md (Reward server).
 """
 
 from __future__ import annotations
