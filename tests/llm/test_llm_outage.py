@@ -99,8 +99,12 @@ def _model(server: Restartable):
     )
 
 
+def _records(path: Path, kind):
+    return list(read_jsonl(path, kind)) if path.exists() else []
+
+
 def _rejected(path: Path) -> list[RejectedItem]:
-    return list(read_jsonl(path, RejectedItem)) if path.exists() else []
+    return _records(path, RejectedItem)
 
 
 @pytest.mark.slow
@@ -147,8 +151,8 @@ def test_question_composer_outage(server, corpus, tmp_path):
     assert all(r.reason != "llm_error" for r in _rejected(run / "questions.rejected.jsonl"))
     server.restart()
     run_questions(cfg, corpus, run, chat_model=_model(server), progress=False)
-    got = [q.walk_id for q in read_jsonl(run / "questions.jsonl", Question)]
-    want = [q.walk_id for q in read_jsonl(ref_dir / "questions.jsonl", Question)]
+    got = [q.walk_id for q in _records(run / "questions.jsonl", Question)]
+    want = [q.walk_id for q in _records(ref_dir / "questions.jsonl", Question)]
     assert sorted(got) == sorted(want)
     reasons = Counter(r.reason for r in _rejected(run / "questions.rejected.jsonl"))
     assert reasons == Counter(r.reason for r in _rejected(ref_dir / "questions.rejected.jsonl"))
@@ -195,7 +199,7 @@ def test_agent_outage(server, corpus, tmp_path):
     with pytest.raises(EndpointDown, match=str(server.port)):
         agent(run, KillAt(_model(server), server, 2))
     # the outage is no attempt: nothing ended in 'error', the failed questions wait in the errors file
-    ts = list(read_jsonl(run / "trajectories.jsonl", Trajectory)) if (run / "trajectories.jsonl").exists() else []
+    ts = _records(run / "trajectories.jsonl", Trajectory)
     assert all(t.end_reason != "error" for t in ts)
     assert _rejected(run / "agent.errors.jsonl")
     server.restart()

@@ -1,3 +1,4 @@
+import importlib.util
 import json
 
 import pytest
@@ -104,4 +105,26 @@ def test_dry_run_gpu_preset(tmp_path, capsys):
     assert len(probe) == 8 and probe[0] > 0 and probe[1] == 0
     assert summary["kept"] == 8
     assert not (out / "model").exists()
-    assert json.loads((out / "grpo_args.json").read_text())["loss_type"] == "dapo"
+    grpo_args = json.loads((out / "grpo_args.json").read_text())
+    assert grpo_args["loss_type"] == "dapo"
+    # the printed config is the one a GPU run gets (bf16 on), whatever this machine validated
+    assert summary["grpo_config"]["bf16"] is True == grpo_args["bf16"]
+    # it says what a real run needs, and whether this machine has it
+    needs = {n["name"]: n for n in summary["needs"]}
+    assert {"CUDA GPU", "vLLM", "flash-attn"} <= set(needs)
+    assert needs["vLLM"]["ok"] == (importlib.util.find_spec("vllm") is not None)
+    if not all(n["ok"] for n in needs.values()):
+        assert summary["a_real_run_needs"]
+
+
+def test_a_real_gpu_run_without_what_it_needs_stops_before_loading(tmp_path, capsys, monkeypatch):
+    from longtracerl.train import needs
+    from longtracerl.train.config import smoke_rows_path
+
+    monkeypatch.setattr(needs, "_cuda", lambda: False)
+    monkeypatch.setattr(needs.importlib.util, "find_spec", lambda name: None)
+    argv = ["train", "--preset", "gpu-qwen3-4b", "--data", str(smoke_rows_path()), "--out", str(tmp_path / "o")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "CUDA GPU" in err and "vLLM" in err and "flash-attn" in err and "fix:" in err
+    assert not (tmp_path / "o" / "grpo_args.json").exists()

@@ -24,6 +24,9 @@ def test_cpu_smoke_end_to_end(tmp_path, capsys):
         assert "longtracerl/outcome_mean" in trl and "longtracerl/rubric_mean" in trl
         assert trl["reward"] == trl["rewards/longtracerl/mean"]
         assert r["response_length"] <= 8
+    # a run in which every reward is 0 learnt nothing, and says so
+    zero = all(r["reward"] == 0 for r in rows)
+    assert ("every logged reward was 0" in summary.get("warning", "")) == zero
     assert (out / "model" / "config.json").exists()
     assert (out / "model" / "model.safetensors").exists()
     assert json.loads((out / "data_stats.json").read_text())["longest_after"] <= 384

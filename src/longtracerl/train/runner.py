@@ -90,9 +90,16 @@ def train(
     from longtracerl.train.data import build_records, load_rows
     from longtracerl.train.model import check_model_source, load_model, load_tokenizer
 
+    from longtracerl.train.needs import check_needs, hub_offline_if_unreachable, require
+
     t_start = time.perf_counter()
     out_dir = Path(out)
     check_model_source(cfg.model)
+    needs = check_needs(cfg)
+    if not dry_run:
+        require(cfg)  # GPU, vLLM, flash-attn, model files: all missing ones in one error, before loading
+    if cfg.model.source == "hf" and not Path(cfg.model.path or "").expanduser().exists():
+        hub_offline_if_unreachable()  # no minute of hub retries when there is no network
     kwargs = grpo_kwargs(cfg, str(out_dir))
     _used, skipped = available_report_to(cfg.grpo.report_to)
     for name in skipped:
@@ -119,6 +126,14 @@ def train(
     records, stats = build_records(
         rows, tokenizer, cfg.data.max_prompt_tokens, cfg.data.overflow, path=data_path
     )
+    if stats.truncated and stats.truncated * 2 >= stats.rows:
+        log.warning(
+            "%d of %d prompts were cut to data.max_prompt_tokens=%d (%d tokens removed): these rows were "
+            "made for longer contexts. Fix: raise data.max_prompt_tokens, or build rows of this length "
+            "(longtracerl run --target-tokens %d)",
+            stats.truncated, stats.rows, cfg.data.max_prompt_tokens, stats.tokens_removed,
+            cfg.data.max_prompt_tokens,
+        )  # fmt: skip
     reward = make_reward(cfg, tokenizer if tokenizer_note is None else None)
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(
@@ -135,6 +150,7 @@ def train(
         "longest_prompt_tokens": stats.longest_after,
         "reward_mode": cfg.reward.mode,
         "eta": 0.0 if cfg.reward.mode == "outcome-only" else cfg.reward.eta,
+        "needs": [n.as_dict() for n in needs],
     }
     if tokenizer_note:
         summary["tokenizer_note"] = tokenizer_note
@@ -150,15 +166,23 @@ def train(
         summary["probe_judge"] = (
             f"rule (the configured judge {cfg.reward.judge!r} is not called in a dry run)"
         )
+        # the arguments a real run gets (grpo_args.json); values only this machine changed are noted
+        adjusted = {k: _jsonable(getattr(args, k)) for k in kwargs if k == "bf16" and getattr(args, k) != kwargs[k]}
         summary.update(
             {
                 "dry_run": True,
                 "generation_batch_size": args.generation_batch_size,
                 "steps_per_generation": args.steps_per_generation,
                 "probe_rewards": probe,
-                "grpo_config": {k: _jsonable(getattr(args, k, v)) for k, v in kwargs.items()},
+                "grpo_config": {k: _jsonable(v) for k, v in kwargs.items()},
             }
         )
+        if adjusted:
+            summary["validated_here_with"] = adjusted  # e.g. bf16 off: transformers refuses it without a GPU
+        missing = [n for n in needs if not n.ok]
+        if missing:
+            summary["a_real_run_needs"] = [f"{n.name}: {n.fix}" for n in missing]
+            log.warning("a real run of this config needs: %s", "; ".join(summary["a_real_run_needs"]))
         atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=2, default=str) + "\n")
         return summary
 
@@ -203,8 +227,31 @@ def train(
             "parameters": sum(p.numel() for p in model.parameters()),
         }
     )
+    rewards = _logged_rewards(out_dir / "metrics.jsonl")
+    if rewards and not any(rewards):
+        summary["warning"] = (
+            f"every logged reward was 0 over {len(rewards)} steps: the policy got no signal and learnt "
+            "nothing (truncated completions? see OUT/metrics.jsonl; `longtracerl train-probe` measures the "
+            "solve rate before training)"
+        )
+        log.warning("%s", summary["warning"])
     atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=2, default=str) + "\n")
     return summary
+
+
+def _logged_rewards(path: Path) -> list[float]:
+    """The ``reward`` of each logged step (empty when nothing was logged)."""
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            value = json.loads(line).get("reward")
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(value, int | float):
+            out.append(float(value))
+    return out
 
 
 def _jsonable(v: Any) -> Any:
