@@ -7,7 +7,7 @@ keeps a readable structure: one paragraph per line, a heading as its own line en
 it. Removed: markdown emphasis, links (their text stays), images, code fences and backticks, HTML
 tags and comments, ``<ref>`` notes, wikitext templates ``{{...}}``, tables ``{| ... |}``, bold and
 italic quotes, file/category links; ``[[A|B]]`` -> ``B``, ``[[A]]`` -> ``A``; HTML entities are
-unescaped; empty brackets left behind (``( )``, ``(; )``) are dropped. A first heading that
+unescaped (also in titles: :func:`clean_title`); empty brackets left behind (``( )``, ``(; )``) are dropped. A first heading that
 repeats the page title is dropped (page text never repeats the title).
 
 Text without any markup character comes back unchanged; headings and list items are only read in
@@ -79,6 +79,11 @@ def _inline(text: str) -> str:
     text = _LEFTOVER.sub(" ", text)
     text = _EMPTY_BRACKETS.sub("", text)
     return _SPACE_BEFORE_PUNCT.sub(r"\1", " ".join(text.split()))
+
+
+def clean_title(title: str) -> str:
+    """A page title with HTML entities unescaped (``Tunnels &amp; Trolls`` -> ``Tunnels & Trolls``)."""
+    return " ".join(html.unescape(title).split()) if "&" in title else title
 
 
 def clean_page_text(text: str, title: str | None = None) -> str:

@@ -41,7 +41,7 @@ from longtracerl.corpus.config import CorpusConfig
 from longtracerl.corpus.graph import GRAPH_FILE
 from longtracerl.corpus.links import build_anchor_graph_indexed, build_mention_graph
 from longtracerl.corpus.loaders import LOADERS, LoadContext, as_loader_spec
-from longtracerl.corpus.markup import clean_page_text
+from longtracerl.corpus.markup import clean_page_text, clean_title
 from longtracerl.corpus.store import STORE_FILE, PageStore
 from longtracerl.records import SCHEMA_VERSION, RecordError, RejectedItem, atomic_write_text, dump_line
 
@@ -214,6 +214,7 @@ def prepare_corpus(
                     loaded_iter = tqdm(loaded_iter, desc=f"load {source}", unit="page", mininterval=0.5)
                 for loaded in loaded_iter:
                     page = loaded.page
+                    raw_title = page.title
                     if cfg.clean_markup and not _clean_markup(ctx, loaded):
                         continue
                     prev_idx = id_index.get(page.id)
@@ -239,6 +240,8 @@ def prepare_corpus(
                     idx = writer.add(page)
                     id_index[page.id] = idx
                     title_index.setdefault(page.title, idx)
+                    if raw_title != page.title:  # anchor links may name the title as the source wrote it
+                        title_index.setdefault(raw_title, idx)
                     first_line.append(loaded.line if loaded.line is not None else -1)
                     if loaded.field is not None:
                         first_field[idx] = loaded.field
@@ -333,8 +336,12 @@ def prepare_corpus(
 
 
 def _clean_markup(ctx: LoadContext, loaded: Any) -> bool:
-    """Strip markup from the loaded page's text in place (corpus.markup); False when nothing is left."""
+    """Strip markup from the loaded page's text in place (corpus.markup) and unescape HTML entities in
+    its title (``Queen &amp; Adam Lambert`` -> ``Queen & Adam Lambert``; the id is kept as given, and
+    anchor links naming the raw title still resolve); False when no text is left."""
     page = loaded.page
+    if "&" in page.title:
+        page.title = clean_title(page.title)
     text = clean_page_text(page.text, page.title)
     if text != page.text:
         ctx.note("pages_markup_cleaned")

@@ -24,7 +24,12 @@ and the summary to ``R/questions.audit.json``. Per question:
   blank in a question that asks no blank, unmasked path names (a gold page title, as
   :func:`~longtracerl.questions.validate.name_leak`), and role words that contradict the page
   (:func:`role_defects`: in a question whose sentences are the hops, the last role keyword of
-  hop ``i``'s description against the head noun of page ``i``; other questions are not checked).
+  hop ``i``'s description against the head noun of page ``i``; other questions are not checked),
+  HTML entities (``&amp;``; in the question, the answer or a rubric: :func:`label_defects`), a
+  kind word that is no noun where a noun must end the phrase (``a held, whose``, ``a stories and``,
+  ``names that operating.``: participles, adjectives, plurals by
+  :func:`~longtracerl.questions.wordclass.not_noun`) and quoted clue words that are not content
+  words (``uses the word "almost"``: :func:`~longtracerl.questions.wordclass.distinctive`).
 - **answer**: present on the last gold page (answer normaliser, whole words; not checked for a
   yes/no answer, which is on no page), absent from the question, and of the asked type
   (:func:`asked_type`: a year for "In which year", a number for "How many", not a bare number for
@@ -48,6 +53,7 @@ from typing import Any
 
 from longtracerl.questions.entities import _KEYWORD_ROLE
 from longtracerl.questions.validate import answer_in_question, name_leak
+from longtracerl.questions.wordclass import distinctive, not_noun
 from longtracerl.records import Page, Question, atomic_write_text, dump_line, read_jsonl
 from longtracerl.text import normalize_answer
 
@@ -138,6 +144,19 @@ _CUT_WORDS = frozenset(
         "whom",
     ]
 )
+_ENTITY = re.compile(r"&(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});")
+# a kind word after a/an or this/that where a noun must end the phrase: 'a held, whose', 'an
+# operating, whose', 'a stories and author', 'names that held.', 'of that operating.' ('a large,
+# multi-tribal confederacy' and 'a large and busy port' are English: an adjective counts only before
+# a sentence end or a relative clause)
+_KIND_END = (
+    r"(?=\s*[.;:?!]|,?\s+(?:whose|who|which|named|born|released|directed|written|starring|located)\b"
+    r"|(?P<conj>\s+(?:and|or)\b))"
+)
+_KIND_AFTER_A = re.compile(r"\b(?:[Aa]|[Aa]n)\s+([a-z][a-z'-]+)" + _KIND_END)
+_KIND_AFTER_THAT = re.compile(r"\b(?:that|this)\s+([a-z][a-z'-]+)(?=\s*[,.;:?!]|\s+(?:names|born|die)\b)")
+_BAD_KIND = ("participle", "adjective", "plural")
+_CLUE_WORDS = re.compile(r'\buses the words? (?:"[^"]+"(?:,\s*|\s+and\s+)?)+')
 _SENT_END_WORD = re.compile(r"([A-Za-z]+)\s*[.!]+[\"'”’)]?\s*(?=$|\s)")  # '?' may end in 'from', 'whom'
 
 
@@ -169,7 +188,27 @@ def text_defects(question: str, gold_titles: Sequence[str] = ()) -> list[str]:
         out.append("stray_blank")
     if gold_titles and name_leak(question, gold_titles) is not None:
         out.append("path_name")
+    if _ENTITY.search(question):
+        out.append("html_entity")
+    for m in _KIND_AFTER_A.finditer(question):
+        why = not_noun(m.group(1))
+        if why in _BAD_KIND and not (m.group("conj") and why == "adjective"):
+            out.append("kind_not_noun")
+            break
+    for m in _KIND_AFTER_THAT.finditer(question):
+        if not_noun(m.group(1)) in _BAD_KIND:
+            out.append("kind_not_noun")
+            break
+    for m in _CLUE_WORDS.finditer(question):
+        if not all(distinctive(w) for w in re.findall(r'"([^"]+)"', m.group(0))):
+            out.append("weak_clue_word")
+            break
     return list(dict.fromkeys(out))
+
+
+def label_defects(answer: str, rubrics: Sequence[str] = ()) -> list[str]:
+    """``['html_entity']`` when the answer or a rubric carries an HTML entity (``Queen &amp; Adam``)."""
+    return ["html_entity"] if any(_ENTITY.search(t) for t in [answer, *rubrics]) else []
 
 
 _HOP_LEAD = re.compile(
@@ -395,6 +434,7 @@ class Auditor:
         defects = text_defects(q.question, [p.title for p in gold_pages])
         roles = role_defects(q.question, gold_pages) if len(gold_pages) == len(gold) else None
         defects += roles or []
+        defects += label_defects(answer, q.label.rubrics)
         answer_checks = {
             # a yes/no answer is on no page: not applicable (None)
             "on_last_page": None

@@ -29,7 +29,9 @@ first kind tried per walk is drawn from ``answer_kind_weights`` as in ``masked``
 **Checks** (a window that fails one is dropped with the reason; a walk whose every window fails
 is rejected with the reason of its first window):
 
-- ``hop_not_describable``: a page without a kind (head noun) in its first sentence.
+- ``hop_not_describable``: a page without a kind (head noun) in its first sentence;
+  ``hop_kind_not_noun``: its head word is no noun (``was held on ...``, ``the southern part of``,
+  ``a collection`` is kept but a bare ``stories`` is not: :func:`~longtracerl.questions.facts._other_head`).
 - ``start_not_findable``: the first sentence alone does not put the first page in the BM25 top
   ``start_rank``: the chain must be enterable by search. ``start_ambiguous``: another page of that
   top fits the first description too (same kind, nationality, decade, modifiers).
@@ -47,6 +49,7 @@ is rejected with the reason of its first window):
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -70,6 +73,7 @@ from longtracerl.questions.facts import (
 )
 from longtracerl.questions.masked import answer_kind_order
 from longtracerl.questions.validate import QuestionRejected, answer_in_question, make_question, name_leak
+from longtracerl.questions.wordclass import distinctive
 from longtracerl.records import Page, Question, Walk
 from longtracerl.text import normalize_answer
 
@@ -408,7 +412,8 @@ class ChainComposer:
 
     def topic_words(self, page: Page, exclude: Sequence[str]) -> list[str]:
         """Lower-case words of the page's first sentences, rarest in the corpus first (document
-        frequency of at least 2), that are not stop words and not in ``exclude`` texts."""
+        frequency of at least 2), that are content words (:func:`~longtracerl.questions.wordclass.distinctive`:
+        not ``almost``, ``himself``, ``bringing``, ``mentions``) and not in ``exclude`` texts."""
         from longtracerl.search.analysis import term_of
 
         banned = {w for t in exclude for w in re.findall(r"[a-z][a-z-]+", t.lower())}
@@ -416,7 +421,7 @@ class ChainComposer:
         for sent in split_sentences(page.text)[:3]:
             for w in re.findall(r"(?<![\w-])[a-z][a-z-]{3,}(?![\w-])", _PARENS.sub(" ", sent)):
                 term = term_of(w)
-                if w in banned or w in seen or term is None or w.endswith("ly") or w in _VAGUE_WORDS:
+                if w in banned or w in seen or term is None or w in _VAGUE_WORDS or not distinctive(w):
                     continue
                 df = self.retriever._searcher.doc_freq("body", term)
                 if df >= 2:
@@ -536,8 +541,13 @@ class ChainComposer:
         cfg = self.cfg
         window = pages[start : end + 1]
         for i, p in enumerate(window):
-            if self.facts(p).kind is None:
-                raise _HopFailed(start + i + 1, QuestionRejected("hop_not_describable", p.title))
+            pf = self.facts(p)
+            if pf.kind is None:
+                reason = "hop_kind_not_noun" if pf.kind_rejected else "hop_not_describable"
+                raise _HopFailed(
+                    start + i + 1,
+                    QuestionRejected(reason, f"{p.title}: {pf.kind_rejected or 'no noun phrase'}"),
+                )
         first = pages[start]
 
         def start_ok() -> str:
@@ -611,7 +621,10 @@ class ChainComposer:
             if sc.shortcut:
                 reason = QuestionRejected("shortcut", f"{sc.where}: {sc.piece}")
                 continue
-            rubrics = list(dict.fromkeys(strip_qualifier(p.title) for p in pages[start : end + 1]))
+            # unescaped: a corpus prepared before titles were cleaned may still say 'Queen &amp; Adam'
+            rubrics = list(
+                dict.fromkeys(html.unescape(strip_qualifier(p.title)) for p in pages[start : end + 1])
+            )
             if cfg.rubrics_include_answer and ans.text not in rubrics:
                 rubrics.append(ans.text)
             return make_question(

@@ -30,6 +30,7 @@ import re
 from dataclasses import dataclass
 
 from longtracerl.questions.entities import _KEYWORD_ROLE, classify_role, split_sentences
+from longtracerl.questions.wordclass import FUNCTION_WORDS, not_noun, singular
 
 DEMONYMS = frozenset(
     [
@@ -401,7 +402,12 @@ _MULTI_DEMONYMS = (
     "Northern Irish",
     "Latin American",
 )
-_SKIP_MODIFIERS = frozenset(["former", "retired", "current", "also", "best", "well", "very", "most"])
+_SKIP_MODIFIERS = frozenset(
+    ["former", "retired", "current", "also", "best", "well", "very", "most", "last", "sqft"]
+)
+_SUPERLATIVE = re.compile(
+    r"^(?!(?:forest|honest|modest|interest|harvest|contest|midwest|\w*west)$)\w{3,}est$"
+)
 _NOT_HEADS = frozenset(
     [
         "born",
@@ -506,6 +512,7 @@ class Facts:
     also: tuple[str, ...] = ()  # other nouns of the same role it is called ('author', 'producer')
     size: str | None = None  # a blurred population ('a few thousand'), for places
     plural: bool = False  # 'The Coen brothers are ...': several entities on one page
+    kind_rejected: str | None = None  # why the head word is no kind ('held: participle'), when kind is None
 
 
 def decade(year: str | int) -> str:
@@ -541,8 +548,10 @@ def _noun_phrase(sentence: str) -> list[str]:
                 continue  # 'a private, nonsectarian, research university'
             break
         if lw == "of" and out and out[-1].lower() in _COLLECTIVE and i + 1 < len(words):
-            out = []  # 'a group of islands' -> 'islands'
-            continue
+            if _singular(words[i + 1]) in _KEYWORD_ROLE or singular(words[i + 1]) in _KEYWORD_ROLE:
+                out = []  # 'a group of islands' -> 'islands'
+                continue
+            break  # 'a collection of stories' -> 'collection'
         if lw in ("and", "or") and out and _singular(out[-1]) not in _KEYWORD_ROLE:
             continue  # 'stage and screen actor', 'production and distribution company'
         if lw in _NP_STOP and (out and any(c.isalpha() for c in out[-1])):
@@ -567,22 +576,25 @@ def page_facts(text: str) -> Facts:
             kind, head_at = _singular(w), i
             if i + 1 < len(np_words) and np_words[i + 1].lower() == "and":
                 break
-    if kind is None:  # a head noun outside the role table: 'drama', 'cartel', 'tenor'
-        for i in range(len(np_words) - 1, -1, -1):
-            w = np_words[i]
-            if (
-                w.isalpha()
-                and w.islower()
-                and len(w) >= 3
-                and w not in _NOT_HEADS
-                and not w.endswith(("ly", "ed"))
-                and not _ORDINAL.match(w)
-            ):
-                kind, head_at = w, i
-                break
+    plain = _PAREN.sub("", first)
+    cop = _COPULA.search(plain)
+    plural = bool(cop) and cop.group(0).strip() in ("are", "were")
+    kind_rejected = None
+    role = _KEYWORD_ROLE.get(kind or "") or classify_role(first)
+    if kind is None and np_words:  # a head noun outside the role table: 'drama', 'cartel', 'tenor'
+        one_of = bool(cop and _ONE_OF.match(plain[cop.end() :]))
+        kind, head_at, kind_rejected = _other_head(np_words, plural_ok=plural or one_of)
+        # no role from a keyword outside the noun phrase ('a collection of stories by English author'
+        # is no person) nor from a capitalised one ('a Church of England diocese' is no structure)
+        role = "topic"
     born = _BORN.search(first) or _BORN_ON.search(first)
     span = _LIFESPAN.search(first)
-    role = _KEYWORD_ROLE.get(kind or "") or classify_role(first)
+    if (
+        span
+        and cop is not None
+        and span.start() > _COPULA.search(_PAREN.sub(lambda m: " " * len(m.group()), first)).start()
+    ):
+        span = None  # '... a memorial dedicated to Thomas Jefferson (1743–1826)': not the subject's life span
     if span and not born and kind in _KEYWORD_ROLE and _KEYWORD_ROLE[kind] != "person":
         span = None  # 'The Morris Canal (1829–1924) was a canal': a life span of a thing, not a person
     if born or span:
@@ -623,6 +635,7 @@ def page_facts(text: str) -> Facts:
             and w not in _SKIP_MODIFIERS
             and w not in _LEAD_WORDS
             and not _ORDINAL.match(w)
+            and not _SUPERLATIVE.match(w)
         ):
             modifiers.append(w)
     also: list[str] = []
@@ -640,9 +653,56 @@ def page_facts(text: str) -> Facts:
     if role == "place":
         m = next((m for x in split_sentences(text[:1200])[:3] if (m := _POPULATION.search(x))), None)
         size = population_range(int(m.group(1).replace(",", ""))) if m else None
-    cop = _COPULA.search(_PAREN.sub("", first))
-    plural = bool(cop) and cop.group(0).strip() in ("are", "were")
-    return Facts(kind, role, nationality, dated, tuple(modifiers[-5:]), first, tuple(also[:3]), size, plural)
+    if kind is not None:
+        kind_rejected = None
+    return Facts(
+        kind,
+        role,
+        nationality,
+        dated,
+        tuple(modifiers[-5:]),
+        first,
+        tuple(also[:3]),
+        size,
+        plural,
+        kind_rejected,
+    )
+
+
+_AUX = frozenset(["is", "was", "are", "were", "has", "have", "had", "being", "been"])
+_AFTER_PARTICIPLE = (
+    FUNCTION_WORDS | _NP_STOP | {"a", "an", "the", "its", "his", "her", "their", "along", "across"}
+)
+
+
+def _other_head(np_words: list[str], *, plural_ok: bool) -> tuple[str | None, int, str | None]:
+    """(kind, index, None) of a head noun outside the role table, or (None, -1, why not).
+
+    The head is the last word of the noun phrase cut before a participle that ends it or is followed by
+    a function word ('rapid transit systems operating' -> 'systems', 'a railroad running along the' ->
+    'railroad'; 'an animated featurette' stays); it must be a lower-case noun
+    (:func:`~longtracerl.questions.wordclass.not_noun`): a verb ('was held on ...'), an adjective left
+    by a cut ('the southern part of') or a capitalised name is no kind, and no earlier word stands in
+    for it. A plural is made singular only after 'one of' or a plural copula."""
+    words = list(np_words)
+    for i in range(1, len(words)):
+        w, nxt = words[i], (words[i + 1] if i + 1 < len(words) else "")
+        if w in _AUX:  # '... contractors and is based in'
+            words = words[:i]
+            break
+        if w.islower() and not_noun(w) == "participle" and (not nxt or nxt.lower() in _AFTER_PARTICIPLE):
+            cut = i - 1 if not_noun(words[i - 1]) == "function_word" else i  # 'a name commonly associated'
+            words = words[:cut]
+            break
+    if not words:
+        return None, -1, f"{np_words[0]}: {not_noun(np_words[0]) or 'not a kind word'}"
+    i, w = len(words) - 1, words[-1]
+    if not (w.isalpha() and w.islower() and len(w) >= 3) or w in _NOT_HEADS or _ORDINAL.match(w):
+        return None, -1, f"{w}: not a kind word"
+    why = not_noun(w)
+    if why == "plural" and plural_ok:
+        return singular(w), i, None
+    return (None, -1, f"{w}: {why}") if why else (w, i, None)
 
 
 def _article(phrase: str) -> str:
