@@ -18,7 +18,11 @@ HOTPOT = [
         "answer": "Marta Quell",
         "type": "bridge",
         "level": "medium",
-        "supporting_facts": [["Harbor Lights Festival", 0], ["Harbor Lights Festival", 1], ["Marta Quell", 0]],
+        "supporting_facts": [
+            ["Harbor Lights Festival", 0],
+            ["Harbor Lights Festival", 1],
+            ["Marta Quell", 0],
+        ],
         "context": [],
     },
     {
@@ -80,7 +84,12 @@ def test_jsonl_source_reads_titles_ids_aliases_and_other_shapes(tmp_path, corpus
                 {"title": "Aarhus", "paragraph_text": "...", "is_supporting": False},
             ],
         },
-        {"id": "d", "Prompt": "Q d?", "Answer": "Leeds", "wiki_links": ["https://en.wikipedia.org/wiki/Old_Mill_Bakery"]},
+        {
+            "id": "d",
+            "Prompt": "Q d?",
+            "Answer": "Leeds",
+            "wiki_links": ["https://en.wikipedia.org/wiki/Old_Mill_Bakery"],
+        },
         {"id": "e", "question": "Q e?", "answer": "", "gold_titles": ["Aarhus"]},
         {"id": "f", "question": "Q f?", "answer": "x"},
         {"id": "g", "question": "Q g?", "answer": "x", "gold_page_ids": ["nope"]},
@@ -100,9 +109,7 @@ def test_jsonl_source_reads_titles_ids_aliases_and_other_shapes(tmp_path, corpus
 
 
 def test_seeded_sample_is_stable_and_differs_by_seed(tmp_path, corpus_dir):
-    rows = [
-        {"id": str(i), "question": f"Q{i}?", "answer": "a", "gold_titles": ["Aarhus"]} for i in range(40)
-    ]
+    rows = [{"id": str(i), "question": f"Q{i}?", "answer": "a", "gold_titles": ["Aarhus"]} for i in range(40)]
     src = _write(tmp_path / "qa.jsonl", rows, jsonl=True)
 
     def ids(name, seed):

@@ -147,9 +147,7 @@ def _titles_from(obj: dict, path: Path, line: int | None) -> list[str]:
         paras = obj["paragraphs"]
         if not isinstance(paras, list) or not all(isinstance(p, dict) for p in paras):
             raise RecordError(path, line, "paragraphs", "expected a list of objects")
-        return list(
-            dict.fromkeys(str(p.get("title", "")).strip() for p in paras if p.get("is_supporting"))
-        )
+        return list(dict.fromkeys(str(p.get("title", "")).strip() for p in paras if p.get("is_supporting")))
     if "wiki_links" in obj:  # FRAMES: Wikipedia URLs
         links = obj["wiki_links"]
         if isinstance(links, str):  # FRAMES ships them as a Python-list string
@@ -198,7 +196,9 @@ def read_jsonl(path: Path, split: str | None) -> Iterator[RawItem]:
             except UnicodeDecodeError as err:
                 raise RecordError(path, lineno, None, f"not valid UTF-8 (byte {err.start})") from None
             except json.JSONDecodeError as err:
-                raise RecordError(path, lineno, None, f"malformed JSON: {err.msg} at column {err.colno}") from None
+                raise RecordError(
+                    path, lineno, None, f"malformed JSON: {err.msg} at column {err.colno}"
+                ) from None
             yield _raw_item(obj, f"{path}:{lineno}", path, lineno, fallback_id=f"line{lineno}")
 
 
