@@ -7,6 +7,7 @@ Backends: :mod:`longtracerl.llm.openai` (any OpenAI-compatible HTTP endpoint) an
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -179,6 +180,33 @@ def response_format_for(schema: dict[str, Any], name: str, kind: str = "json_obj
     if kind == "json_schema":
         return {"type": "json_schema", "json_schema": {"name": name, "schema": schema}}
     raise ValueError(f"unknown structured-output kind {kind!r}; valid: {', '.join(STRUCTURED_KINDS)}")
+
+
+def structured_field(who: str) -> Any:
+    """The ``llm_structured`` field of a stage config (see :func:`response_format_for`)."""
+    return Field(
+        default="json_object_schema",
+        description=f"Structured output of {who}: json_object_schema (a JSON schema that llama.cpp servers "
+        "enforce with a grammar), json_schema (the OpenAI form: vLLM, SGLang), json_object, or off. "
+        "A server that refuses it gets plain requests.",
+    )
+
+
+def complete_with_format(
+    model: ChatModel, messages: list[dict[str, Any]], params: ChatParams, response_format: dict[str, Any] | None
+) -> tuple[Completion, bool]:
+    """One completion asking for ``response_format``; when the server refuses the field (HTTP 4xx)
+    the request is sent again without it. Returns the completion and whether the format was kept.
+    """
+    if response_format is None:
+        return model.complete(messages, params), False
+    try:
+        return model.complete(messages, params.model_copy(update={"response_format": response_format})), True
+    except LLMError as err:
+        if not format_rejected(err):
+            raise
+        logging.getLogger(__name__).warning("the server refused response_format (%s); asking in plain text", err)
+        return model.complete(messages, params), False
 
 
 def format_rejected(err: LLMError) -> bool:

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import model_validator
 
 from longtracerl.config import ConfigError, Field, StageConfig
-from longtracerl.llm.base import LLMClientSettings, client_settings_field
+from longtracerl.llm.base import LLMClientSettings, client_settings_field, structured_field
 
 AnswerKind = Literal["year", "entity", "number"]
 
@@ -94,11 +94,8 @@ class QuestionsConfig(StageConfig):
     )
     llm_max_tokens: int = Field(default=1024, ge=16, description="Reply budget of the LLM composer.")
     llm_client: LLMClientSettings = client_settings_field()
-    llm_structured: Literal["json_object_schema", "json_schema", "json_object", "off"] = Field(
-        default="json_object_schema",
-        description="Structured output of the LLM composer: json_object_schema (the reply schema; "
-        "llama.cpp servers enforce it with a grammar), json_schema (the OpenAI form: vLLM, SGLang), "
-        "json_object, or off. A server that refuses it gets plain requests.",
+    llm_structured: Literal["json_object_schema", "json_schema", "json_object", "off"] = structured_field(
+        "the LLM composer (the reply schema)"
     )
     llm_temperature: float = Field(
         default=0.3, ge=0.0, description="Sampling temperature of the LLM composer."

@@ -194,18 +194,13 @@ class LLMComposer:
 
     def _reply(self, messages: list[dict[str, Any]], n_pages: int) -> str:
         """One completion; endpoint failures raise (the walk is retried by the next run)."""
-        from longtracerl.llm.base import LLMError, format_rejected, response_format_for
+        from longtracerl.llm.base import complete_with_format, response_format_for
 
-        schema = reply_schema(self.cfg.max_chars, n_pages)
-        fmt = response_format_for(schema, "question", self.structured)
-        try:
-            return self.model.complete(messages, self.params.model_copy(update={"response_format": fmt})).text
-        except LLMError as err:
-            if fmt is None or not format_rejected(err):
-                raise
-            log.warning("LLM composer: the server refused response_format (%s); asking in plain text", err)
+        fmt = response_format_for(reply_schema(self.cfg.max_chars, n_pages), "question", self.structured)
+        completion, kept = complete_with_format(self.model, messages, self.params, fmt)
+        if fmt is not None and not kept:
             self.structured = "off"
-            return self._reply(messages, n_pages)
+        return completion.text
 
     def compose(self, walk: Walk, pages: Sequence[Page]) -> Question:
         messages: list[dict[str, Any]] = [{"role": "user", "content": self.prompt(pages)}]

@@ -228,19 +228,14 @@ class LLMChooser:
         )
 
     def _reply(self, current: Page, candidates: Sequence[Page]) -> str:
-        from longtracerl.llm.base import LLMError, format_rejected, response_format_for
+        from longtracerl.llm.base import complete_with_format, response_format_for
 
         messages = [{"role": "user", "content": self.prompt(current, candidates)}]
         fmt = response_format_for(choice_schema(len(candidates)), "choice", self.structured)
-        params = self.params.model_copy(update={"response_format": fmt})
-        try:
-            return self.model.complete(messages, params).text
-        except LLMError as err:
-            if fmt is None or not format_rejected(err):
-                raise
-            log.warning("LLM chooser: the server refused response_format (%s); asking in plain text", err)
-            self.structured = "off"
-            return self._reply(current, candidates)
+        completion, kept = complete_with_format(self.model, messages, self.params, fmt)
+        if fmt is not None and not kept:
+            self.structured = "off"  # plain requests (and the plain prompt) from now on
+        return completion.text
 
     def choose(self, current: Page, candidates: Sequence[Page]) -> Choice:
         if len(candidates) == 1:

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import model_validator
 
 from longtracerl.config import ConfigError, Field, StageConfig
-from longtracerl.llm.base import LLMClientSettings, client_settings_field
+from longtracerl.llm.base import LLMClientSettings, client_settings_field, structured_field
 
 
 class WalksConfig(StageConfig):
@@ -90,11 +90,8 @@ class WalksConfig(StageConfig):
     )
     llm_max_tokens: int = Field(default=64, ge=1, description="Reply budget of the LLM chooser.")
     llm_client: LLMClientSettings = client_settings_field()
-    llm_structured: Literal["json_object_schema", "json_schema", "json_object", "off"] = Field(
-        default="json_object_schema",
-        description='Structured output of the LLM chooser: json_object_schema ({"choice": N} under a '
-        "schema; llama.cpp servers enforce it with a grammar), json_schema (the OpenAI form: vLLM, "
-        "SGLang), json_object, or off (a plain number). A server that refuses it gets plain requests.",
+    llm_structured: Literal["json_object_schema", "json_schema", "json_object", "off"] = structured_field(
+        'the LLM chooser ({"choice": N}; off: a plain number)'
     )
     llm_temperature: float = Field(
         default=0.0, ge=0.0, description="Sampling temperature of the LLM chooser."
