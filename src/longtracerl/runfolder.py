@@ -51,8 +51,17 @@ STAMPS_FILE = "stamps.json"
 SUPERSEDED_DIR = "superseded"
 STAGES = ("corpus", "walks", "questions", "agent", "contexts", "report")
 
-GROWABLE = frozenset({"walks.num_walks"})
-"""Settings that may grow between runs (the stage then resumes); lowering one is a change."""
+GROWABLE = frozenset(
+    {"walks.num_walks", "questions.max_questions", "agent.limit", "agent.attempts", "contexts.limit"}
+)
+"""Settings that may grow between runs (the stage then resumes; None = no limit, the largest);
+lowering one is a change."""
+
+
+def _lower(new: Any, old: Any) -> bool:
+    """``new`` is a lower limit than ``old`` (None: no limit)."""
+    return new is not None and (old is None or new < old)
+
 
 NEUTRAL = frozenset({"agent.progress", "agent.concurrency", "contexts.on_config_change"})
 """Settings that never change a stage's data (left out of its stamp)."""
@@ -82,22 +91,27 @@ def _hash(obj: Any) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:12]
 
 
+def folder_identity(folder: Path) -> dict[str, Any]:
+    """What identifies a prepared corpus folder's content: its manifest (source, input file and
+    its size and mtime, config), else its page store's size and mtime."""
+    manifest = folder / "manifest.json"
+    if manifest.exists():
+        try:
+            m = json.loads(manifest.read_text(encoding="utf-8"))
+            keys = ("source", "input", "input_size", "input_mtime_ns", "config_hash")
+            return {k: m.get(k) for k in keys}
+        except ValueError:
+            pass
+    store = folder / "pages.sqlite"
+    st = store.stat() if store.exists() else None
+    return {"pages_size": st.st_size if st else None, "pages_mtime_ns": st.st_mtime_ns if st else None}
+
+
 def corpus_identity(cfg: Any, out: Path) -> dict[str, Any]:
-    """What identifies the corpus's content: a given folder's manifest (or its page store's size
-    and mtime); for a corpus prepared under OUT, the input file's size and mtime."""
+    """What identifies the corpus's content: a given folder's (:func:`folder_identity`); for a
+    corpus prepared under OUT, the input file's size and mtime."""
     if cfg.corpus_dir:
-        folder = Path(cfg.corpus_dir)
-        manifest = folder / "manifest.json"
-        if manifest.exists():
-            try:
-                m = json.loads(manifest.read_text(encoding="utf-8"))
-                keys = ("source", "input", "input_size", "input_mtime_ns", "config_hash", "created_at")
-                return {k: m.get(k) for k in keys}
-            except ValueError:
-                pass
-        store = folder / "pages.sqlite"
-        st = store.stat() if store.exists() else None
-        return {"pages_size": st.st_size if st else None, "pages_mtime_ns": st.st_mtime_ns if st else None}
+        return folder_identity(Path(cfg.corpus_dir))
     try:
         from longtracerl.config import resolve
         from longtracerl.corpus.loaders import LOADERS
@@ -214,12 +228,12 @@ def plan(out: Path, cfg: BaseModel, on_change: str = "rebuild") -> Plan:
                 result.changes = [f"{stage}: outputs with no record of their settings"]
                 break
             continue
-        shrunk = [k for k, v in new["grow"].items() if k in old.get("grow", {}) and v < old["grow"][k]]
+        shrunk = [k for k, v in new["grow"].items() if k in old.get("grow", {}) and _lower(v, old["grow"][k])]
         if old.get("key") != new["key"] or shrunk:
             result.stale = list(STAGES[i:])
             result.changes = _diff(have or {}, want, result.stale) or [f"{stage}: settings changed"]
             break
-        grown = any(v > old.get("grow", {}).get(k, v) for k, v in new["grow"].items())
+        grown = any(_lower(old.get("grow", {}).get(k, v), v) for k, v in new["grow"].items())
         outputs = old.get("outputs") or []
         new["outputs"] = outputs
         # finished: and its outputs are all still there (a deleted file is made again)
@@ -287,6 +301,67 @@ def write_config(out: Path, cfg: BaseModel) -> None:
     path = out / "config.yaml"
     if not path.exists() or path.read_text(encoding="utf-8") != text:
         atomic_write_text(path, text)
+
+
+# --------------------------------------------------------------------------- stages run alone
+
+
+def guard_stage(
+    run: Path, stage: str, cfg: BaseModel, corpus: str | os.PathLike | None, upstream: str | None
+) -> str:
+    """A stage command run on a folder on its own: ``RUN/<stage>.stamp.json`` records the stage's
+    settings, the corpus and the upstream stage's key; a folder whose outputs were made with
+    others is refused in one line (which setting differs, what to do). Returns the stage's key.
+
+    ``upstream``: the key of what the stage reads (e.g. the walks config hash); None when unknown.
+    Growable settings (:data:`GROWABLE`) may be raised: the stage then continues.
+    """
+    flat = {f"{stage}.{k}": v for k, v in _flatten(cfg.model_dump(mode="json")).items()}
+    settings = {k: v for k, v in flat.items() if k not in NEUTRAL and k not in GROWABLE}
+    grow = {k: v for k, v in flat.items() if k in GROWABLE}
+    if corpus is not None:
+        settings["corpus content"] = _hash(folder_identity(Path(corpus)))
+    settings["input"] = upstream
+    key = _hash(settings)
+    path = run / f"{stage}.stamp.json"
+    old: dict[str, Any] = {}
+    if path.exists():
+        try:
+            old = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError:
+            old = {}
+    lowered = [k for k, v in grow.items() if k in old.get("grow", {}) and _lower(v, old["grow"][k])]
+    outputs = [p for p in _has_outputs(run, stage) if p != path]
+    if old and (old.get("key") != key or lowered) and outputs:
+        prev = dict(old.get("settings", {}), **old.get("grow", {}))
+        now = dict(settings, **grow)
+        diffs = [
+            f"{k}: {_describe(prev.get(k, '<unset>'))} -> {_describe(now.get(k, '<unset>'))}"
+            for k in sorted(set(prev) | set(now))
+            if prev.get(k, "<unset>") != now.get(k, "<unset>")
+        ]
+        why = "; ".join(
+            d if not d.startswith("input:") else "its input (an earlier stage) changed" for d in diffs
+        )
+        raise ConfigError(
+            f"{run}: the {stage} outputs there were made with other settings ({why}): use a new run "
+            f"folder, or move {run}/{stage}.* away to rebuild them"
+        )
+    if old.get("key") != key or old.get("grow") != grow:
+        atomic_write_text(path, json.dumps({"key": key, "settings": settings, "grow": grow}, indent=2) + "\n")
+    return key
+
+
+def stage_key(run: Path, stage: str) -> str | None:
+    """The key of an earlier stage's outputs in ``run`` (for :func:`guard_stage`'s ``upstream``):
+    its stamp, or for walks the walk config hash of ``walks.state.json``; None when unknown."""
+    path = run / ("walks.state.json" if stage == "walks" else f"{stage}.stamp.json")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    value = data.get("config_hash" if stage == "walks" else "key")
+    return value if isinstance(value, str) else None
 
 
 # --------------------------------------------------------------------------- the funnel

@@ -252,3 +252,24 @@ def test_a_file_named_by_a_setting_is_part_of_the_stamps(tmp_path, corpus):
     after = expected_stamps(cfg, tmp_path)
     assert [s for s in before if before[s]["key"] != after[s]["key"]] == list(before)
     assert expected_stamps(cfg, tmp_path) == after
+
+
+def test_a_stage_command_on_a_folder_made_with_other_settings_refuses_in_one_line(
+    finished, corpus, tmp_path, capsys
+):
+    rerun = _copy(finished, tmp_path)
+    before = (rerun / "questions.jsonl").read_bytes()
+    q = ["questions", "--run", str(rerun), "--corpus", str(corpus), "--composer", "masked", "--no-progress"]
+    assert main([*q, "--set", "rubrics_include_answer=true"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "questions.rubrics_include_answer: false -> true" in err
+    assert (rerun / "questions.jsonl").read_bytes() == before
+    assert main(q) == 0  # the same settings: nothing to do, nothing refused
+    assert (rerun / "questions.jsonl").read_bytes() == before
+    # the agent on other questions: made again after moving the questions aside
+    for p in rerun.glob("questions.*"):
+        p.unlink()
+    assert main([*q, "--set", "rubrics_include_answer=true"]) == 0
+    a = ["agent", "--run", str(rerun), "--corpus", str(corpus), "--set", "progress=false"]
+    assert main(a) == 2
+    assert "its input (an earlier stage) changed" in capsys.readouterr().err

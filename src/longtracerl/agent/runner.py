@@ -41,7 +41,7 @@ from longtracerl.records import (
     read_jsonl,
     write_jsonl,
 )
-from longtracerl.runfolder import missing_input
+from longtracerl.runfolder import guard_stage, missing_input, stage_key
 
 log = logging.getLogger(__name__)
 
@@ -371,6 +371,7 @@ def run_agent(
     cfg = cfg or AgentConfig()
     run_dir = Path(run_dir)
     questions = _load_questions(run_dir, cfg.limit)
+    guard_stage(run_dir, "agent", cfg, corpus_dir, stage_key(run_dir, "questions"))
     task = AgentTask(cfg, corpus_dir, retriever=retriever, store=store, policy=policy, checker=checker)
     executor = executor or InlineExecutor(ExecutorConfig())
     if isinstance(executor, InlineExecutor):

@@ -20,7 +20,7 @@ from longtracerl.executor import Executor, ExecutorConfig, InlineExecutor, ItemT
 from longtracerl.questions.config import QuestionsConfig
 from longtracerl.questions.validate import QuestionRejected
 from longtracerl.records import JsonlAppender, Page, Question, RejectedItem, Walk, read_jsonl
-from longtracerl.runfolder import missing_input
+from longtracerl.runfolder import guard_stage, missing_input, stage_key
 
 if TYPE_CHECKING:
     from longtracerl.llm.base import ChatModel
@@ -172,6 +172,7 @@ def run_questions(
     walks_path = Path(walks_file) if walks_file else run / "walks.jsonl"
     if not walks_path.exists():
         raise FileNotFoundError(missing_input(walks_path, "longtracerl walks"))
+    guard_stage(run, "questions", cfg, corpus, stage_key(run, "walks") if walks_file is None else None)
     task = QuestionTask(cfg, corpus, chat_model)
     executor = executor or InlineExecutor(ExecutorConfig())
     stats = QuestionStats()
