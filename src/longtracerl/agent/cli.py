@@ -36,7 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--run", required=True, metavar="RUN", help="Run folder holding questions.jsonl.")
     p.add_argument(
         "--policy",
-        help="retrieval (offline non-LLM agent, default) | llm (chat model with tools) | module:attr",
+        help="retrieval (offline non-LLM search agent, default) | clauses (earlier agent for masked "
+        "questions) | llm (chat model with tools) | module:attr",
     )
     p.add_argument("--attempts", type=int, help="Attempts per question (default 5).")
     p.add_argument("--max-turns", dest="max_turns", type=int, help="Tool calls per attempt.")

@@ -23,8 +23,9 @@ class AgentConfig(StageConfig):
     policy: str = Field(
         default="retrieval",
         description=(
-            "Agent policy: 'retrieval' (offline, NON-LLM iterative retrieval agent), 'llm' (a chat "
-            "model calling the tools), or module:attr of a policy factory."
+            "Agent policy: 'retrieval' (offline, NON-LLM search agent working from the question text), "
+            "'clauses' (the earlier NON-LLM agent for masked questions), 'llm' (a chat model calling "
+            "the tools), or module:attr of a policy factory."
         ),
     )
     attempts: int = Field(default=5, ge=1, description="Attempts per question; stops at the first correct.")
@@ -88,37 +89,37 @@ class AgentConfig(StageConfig):
 
     # --- clauses policy (the earlier retrieval agent for the masked composer's questions) --
     open_per_clause: int = Field(
-        default=3, ge=1, le=20, description="Retrieval policy: pages opened per clause search."
+        default=3, ge=1, le=20, description="Clauses policy: pages opened per clause search."
     )
     follow_entities: int = Field(
-        default=4, ge=0, le=50, description="Retrieval policy: entity names per page followed by a search."
+        default=4, ge=0, le=50, description="Clauses policy: entity names per page followed by a search."
     )
 
     open_margin: float | None = Field(
         default=0.5,
         ge=0.0,
         description=(
-            "Retrieval policy: read a clause's 2nd..open_per_clause-th candidates only when their "
+            "Clauses policy: read a clause's 2nd..open_per_clause-th candidates only when their "
             "prior score is within this margin of the best one (None: always read them)."
         ),
     )
     probe_entities: bool = Field(
         default=True,
         description=(
-            "Retrieval policy: once a hop is resolved, search the entity's name (alone and with "
+            "Clauses policy: once a hop is resolved, search the entity's name (alone and with "
             "keywords of the next clause) and read the best pages that mention it."
         ),
     )
     probe_open: int = Field(
-        default=3, ge=0, le=10, description="Retrieval policy: pages read per entity-name look-up."
+        default=3, ge=0, le=10, description="Clauses policy: pages read per entity-name look-up."
     )
     verify_answer: bool = Field(
         default=True,
-        description="Retrieval policy: search the answer with the answer page's name before answering.",
+        description="Clauses policy: search the answer with the answer page's name before answering.",
     )
     question_search: bool = Field(
         default=False,
-        description="Retrieval policy: search the whole question text once before the first clause.",
+        description="Clauses policy: search the whole question text once before the first clause.",
     )
 
     # --- LLM policy -----------------------------------------------------------------------
