@@ -718,8 +718,9 @@ def describe(f: Facts, level: int = 1, *, article: bool = True) -> str:
         words.append(f.nationality)
     if level >= 2:
         words.extend(f.modifiers if level >= 3 else f.modifiers[-3:])
-    if level >= 3 and f.also:
-        nouns = [kind, *f.also]
+    also = [a for a in f.also if a not in f.modifiers]  # not 'a comic book writer artist and writer'
+    if level >= 3 and also:
+        nouns = [kind, *also]
         kind = ", ".join(nouns[:-1]) + " and " + nouns[-1]
     words.append(kind)
     text = " ".join(words)

@@ -247,6 +247,22 @@ ADJECTIVES = frozenset(
         "northwestern",
         "southeastern",
         "southwestern",
+        *[
+            "greater",
+            "bigger",
+            "larger",
+            "smaller",
+            "higher",
+            "lower",
+            "older",
+            "younger",
+            "better",
+            "worse",
+            "longer",
+            "shorter",
+            "closer",
+        ],
+        *["further", "newer", "wider"],
     ]
 )
 """Adjectives seen as the last word before a cut (``the southern part``); words that are also
