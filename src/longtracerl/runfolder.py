@@ -344,7 +344,7 @@ def guard_stage(
             d if not d.startswith("input:") else "its input (an earlier stage) changed" for d in diffs
         )
         raise ConfigError(
-            f"{run}: the {stage} outputs there were made with other settings ({why}): use a new run "
+            f"{run}: the {stage} outputs there were made with another {stage} config or input ({why}): use a new run "
             f"folder, or move {run}/{stage}.* away to rebuild them"
         )
     if old.get("key") != key or old.get("grow") != grow:

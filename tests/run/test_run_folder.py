@@ -273,3 +273,14 @@ def test_a_stage_command_on_a_folder_made_with_other_settings_refuses_in_one_lin
     a = ["agent", "--run", str(rerun), "--corpus", str(corpus), "--set", "progress=false"]
     assert main(a) == 2
     assert "its input (an earlier stage) changed" in capsys.readouterr().err
+
+
+def test_walks_on_another_corpus_into_the_same_folder_are_refused(corpus, other_corpus, tmp_path):
+    from longtracerl.config import ConfigError
+    from longtracerl.walks import WalksConfig, run_walks
+
+    cfg = WalksConfig(num_walks=3, hops=3)
+    run_walks(cfg, corpus, tmp_path, progress=False)
+    with pytest.raises(ConfigError, match="corpus content: "):
+        run_walks(cfg, other_corpus, tmp_path, progress=False)
+    assert run_walks(cfg.model_copy(update={"num_walks": 5}), corpus, tmp_path, progress=False).kept == 5

@@ -58,6 +58,7 @@ from longtracerl.records import (
     atomic_write_text,
     read_jsonl,
 )
+from longtracerl.runfolder import guard_stage
 from longtracerl.walks.choosers import Chooser, make_chooser
 from longtracerl.walks.config import WalksConfig
 
@@ -371,6 +372,7 @@ def run_walks(
     corpus, run = Path(corpus), Path(run)
     chash = config_hash(cfg.model_copy(update={"num_walks": 0}))
     run.mkdir(parents=True, exist_ok=True)
+    guard_stage(run, "walks", cfg, corpus, None)  # names the setting that differs; the corpus too
     state_file = _state_path(run)
     state = {"config_hash": chash, "next_chain": 0}
     if state_file.exists():
