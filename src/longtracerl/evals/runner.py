@@ -214,6 +214,7 @@ def run_eval(
     pending = [
         (it, k) for it in items for k in range(cfg.samples) if f"{it.item_id}#{k}" not in appender.done
     ]
+    done_before = len(appender.done)
     log.info(
         "eval %s: %d items x %d samples, %d already done, %d to run -> %s",
         bench.name, len(items), cfg.samples, len(items) * cfg.samples - len(pending), len(pending), out,
@@ -231,7 +232,10 @@ def run_eval(
             error = err
         finally:
             appender.close()
-    summary = summarize(out, cfg, bench, items, wall_s=time.monotonic() - started, window_from=window_from)
+    summary = summarize(
+        out, cfg, bench, items, wall_s=time.monotonic() - started, window_from=window_from,
+        samples_run=len(appender.done) - done_before,
+    )  # fmt: skip
     if error is not None:
         raise error
     return summary
@@ -377,6 +381,7 @@ def summarize(
     items: list[EvalItem],
     wall_s: float = 0.0,
     window_from: str | None = None,
+    samples_run: int = 0,
 ) -> dict[str, Any]:
     """Recompute ``summary.json`` from ``samples.jsonl`` (only the current items and k samples count).
 
@@ -433,6 +438,9 @@ def summarize(
         "mean_completion_tokens": _mean([r.get("completion_tokens") for r in recs]),
         "mean_prompt_tokens": _mean([r.get("server_prompt_tokens") or r.get("prompt_tokens") for r in recs]),
         "wall_s_last_run": round(wall_s, 2),
+        # wall time per sample of the last run: the throughput (mean_latency_s also counts the time
+        # a request waited in the server's queue, so it exceeds this when samples run concurrently)
+        "wall_s_per_sample_last_run": round(wall_s / samples_run, 3) if samples_run else None,
         "limit": cfg.limit,
         "breakdown": _breakdown(complete, getattr(bench, "breakdown", ()), cfg.samples),
         "paper": {name: ref.get(bench.name) for name, ref in PAPER_REFERENCE.items() if bench.name in ref},
