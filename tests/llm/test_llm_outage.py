@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from llm_servers import FakeResponse, LlamaServer, start_llama_server
-from longtracerl.llm.base import EndpointDown, LLMError
+from longtracerl.llm.base import EndpointDown, EndpointError, LLMError
 from longtracerl.llm.openai import make_chat_model
 from longtracerl.records import Question, RejectedItem, Trajectory, Walk, read_jsonl, write_jsonl
 from walks_corpus import build_corpus
@@ -225,3 +225,17 @@ def test_a_stage_on_a_failing_endpoint_stops_with_one_line_naming_the_url(fake_l
     assert len(lines) == 1 and fake_llm_server.base_url in lines[0] and "3 LLM calls in a row" in lines[0]
     assert len(fake_llm_server.requests) == 3  # no retries (max_retries=0), then the stage stopped
     assert isinstance(EndpointDown("x"), LLMError)
+
+
+def test_an_agent_judge_without_a_verdict_is_an_endpoint_failure_not_a_wrong_answer():
+    from longtracerl.agent.judge import AnswerChecker
+    from longtracerl.rewards.judge import JudgeResult
+
+    class DownJudge:
+        def judge(self, question, answer, response, *, aliases=()):
+            return JudgeResult(False, error="grader: connection refused")
+
+    checker = AnswerChecker(llm_judge=DownJudge())
+    assert checker.check("Which year?", "1971", "1971")  # the rule decides: no judge call
+    with pytest.raises(EndpointError, match="no verdict"):
+        checker.check("Which year?", "1971", "the year after 1970")

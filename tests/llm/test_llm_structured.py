@@ -48,3 +48,4 @@ def _params():
     from longtracerl.llm.base import ChatParams
 
     return ChatParams()
+

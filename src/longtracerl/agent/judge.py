@@ -78,6 +78,11 @@ class AnswerChecker:
         if self.llm_judge is None:
             return False
         result = self.llm_judge.judge(question, answer, response, aliases=tuple(aliases))
+        error = getattr(result, "error", None)
+        if error:  # no verdict (grader down or unreadable): not the policy's answer; the question is retried
+            from longtracerl.llm.base import EndpointError
+
+            raise EndpointError(f"LLM judge gave no verdict: {error}")
         return bool(getattr(result, "correct", result))
 
     @classmethod
