@@ -821,8 +821,6 @@ class SearchAgentPolicy:
         if len(st.reads) < st.max_open and self._ok(tools, 4):
             self._open_best(tools, st, min(2, st.max_open - len(st.reads)))
 
-        if self.debug is not None:
-            self.debug["_attempt"] = st
         answer, chain = extract_answer(plan, st.ordered(), rng, noise, self.debug, focus=st.focus)
         if st.chain:  # chained narration: the entities resolved, in order, and the answer's page
             chain = st.chain + [r for r in chain if r not in st.chain]
