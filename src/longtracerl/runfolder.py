@@ -15,10 +15,15 @@ Before a run, :func:`plan` compares the stamps on file with those of the new con
   their outputs are moved to ``OUT/superseded/<time>/`` and rebuilt; with ``"error"`` the run
   stops with one line naming the settings that differ and what to do.
 
-``walks.num_walks`` may grow (a larger run continues the same walk sequence); lowering it counts
-as a change. Settings that never change the data (progress bars, concurrency, the executor) are
-left out of the stamps. A folder written before stamps existed is checked against its
-``config.yaml``; one with outputs and neither file is treated as made with unknown settings.
+Limits may grow (:data:`GROWABLE`: ``walks.num_walks`` continues the same walk sequence, a larger
+``agent.attempts`` gives unsolved questions more tries); lowering one counts as a change.
+Settings that never change the data (progress bars, concurrency, the executor) are left out of
+the stamps. A folder written before stamps existed is checked against its ``config.yaml``; one
+with outputs and neither file is treated as made with unknown settings. A finished stage whose
+recorded outputs were deleted runs again.
+
+The stage commands run alone (walks, questions, agent) keep a stamp of their own,
+``RUN/<stage>.stamp.json`` (:func:`guard_stage`), and refuse a folder made with other settings.
 
 Example:
     >>> from longtracerl.run import load_run_config
