@@ -10,7 +10,9 @@ Head noun: the noun phrase after the first ``is/was/are/were`` (parentheses remo
 first preposition, relative pronoun, participle or comma; its last word that is a role keyword
 (:data:`~longtracerl.questions.entities.ROLE_NOUNS` table) is the kind, so ``a 1961 American comic
 science fiction family film`` is a ``film``, not a ``book``; ``a group of islands`` is an
-``island``. A person (``(born``, a life span) without a known head noun is a ``person``.
+``island``. A head outside the table must be a noun (:func:`_other_head`; ``was held on`` and
+``the southern part of`` give no kind, :attr:`Facts.kind_rejected` says why). A person (``(born``,
+a life span before the copula) without a known head noun is a ``person``.
 
 Example:
     >>> f = page_facts("Sinister is a 2012 American supernatural horror film directed by Scott Derrickson.")
