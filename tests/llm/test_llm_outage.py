@@ -22,7 +22,6 @@ from longtracerl.records import Question, RejectedItem, Trajectory, Walk, read_j
 from walks_corpus import build_corpus
 
 
-
 class Restartable:
     """A llama.cpp server that can be killed and started again on the same port."""
 
@@ -114,7 +113,9 @@ def test_walk_chooser_outage(server, corpus, tmp_path):
 
     server.restart()
     # short prompts: CPU prompt evaluation dominates a call
-    cfg = WalksConfig(num_walks=2, hops=3, chooser="llm", max_candidates=3, current_chars=200, candidate_chars=60)
+    cfg = WalksConfig(
+        num_walks=2, hops=3, chooser="llm", max_candidates=3, current_chars=200, candidate_chars=60
+    )
     ref = run_walks(cfg, corpus, tmp_path / "ref", chat_model=_model(server), progress=False)
     run = tmp_path / "run"
     with pytest.raises(EndpointDown, match=str(server.port)):
@@ -209,7 +210,9 @@ def test_agent_outage(server, corpus, tmp_path):
     assert again["incomplete"] == 0
 
 
-def test_a_stage_on_a_failing_endpoint_stops_with_one_line_naming_the_url(fake_llm_server, corpus, tmp_path, capsys):
+def test_a_stage_on_a_failing_endpoint_stops_with_one_line_naming_the_url(
+    fake_llm_server, corpus, tmp_path, capsys
+):
     """HTTP 500 on every call: the CLI stops after max_failures_in_row calls, one line, exit 1;
     the stage's llm_client settings reach the client."""
     from longtracerl.cli import main
@@ -217,7 +220,11 @@ def test_a_stage_on_a_failing_endpoint_stops_with_one_line_naming_the_url(fake_l
     fake_llm_server.default = FakeResponse.error(500, "overloaded")
     run = tmp_path / "run"
     args = ["walks", "--corpus", str(corpus), "--out", str(run), "--chooser", "llm", "--no-progress"]
-    sets = [f"llm=openai:fake@{fake_llm_server.base_url}", "llm_client.max_retries=0", "llm_client.max_failures_in_row=3"]
+    sets = [
+        f"llm=openai:fake@{fake_llm_server.base_url}",
+        "llm_client.max_retries=0",
+        "llm_client.max_failures_in_row=3",
+    ]
     code = main(args + [a for s in sets for a in ("--set", s)])
     err = capsys.readouterr().err
     assert code == 1

@@ -48,4 +48,3 @@ def _params():
     from longtracerl.llm.base import ChatParams
 
     return ChatParams()
-

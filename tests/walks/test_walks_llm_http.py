@@ -77,7 +77,6 @@ def test_llm_chooser_server_errors_fail_chains_and_the_next_run_walks_them(corpu
 
 def test_a_wrong_llm_url_fails_the_walks_stage_in_seconds(corpus, tmp_path):
     from llm_servers import free_port
-    from longtracerl.cli import main
 
     url = f"http://127.0.0.1:{free_port()}/v1"
     cfg = WalksConfig(num_walks=3, hops=4, chooser="llm", llm=f"openai:fake@{url}")

@@ -48,7 +48,14 @@ from typing import Any
 
 from longtracerl.agent.base import AttemptEnd
 from longtracerl.agent.tools import ToolBox
-from longtracerl.llm.base import ChatParams, Completion, EndpointError, LLMError, check_endpoint, format_rejected
+from longtracerl.llm.base import (
+    ChatParams,
+    Completion,
+    EndpointError,
+    LLMError,
+    check_endpoint,
+    format_rejected,
+)
 
 __all__ = ["LLMPolicy", "TOOL_SPECS", "parse_json_action", "MalformedAction", "normalize_args"]
 

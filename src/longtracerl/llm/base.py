@@ -24,11 +24,15 @@ class LLMClientSettings(BaseModel):
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    timeout_s: float | None = Field(default=None, gt=0, description="Limit for one request, seconds (default 60).")
+    timeout_s: float | None = Field(
+        default=None, gt=0, description="Limit for one request, seconds (default 60)."
+    )
     max_retries: int | None = Field(
         default=None, ge=0, le=10, description="Retries of a failed request (timeout, 429, 5xx) (default 4)."
     )
-    backoff_s: float | None = Field(default=None, ge=0, description="Base backoff between retries (default 1 s).")
+    backoff_s: float | None = Field(
+        default=None, ge=0, description="Base backoff between retries (default 1 s)."
+    )
     concurrency: int | None = Field(default=None, ge=1, description="Requests in flight at once (default 8).")
     max_failures_in_row: int | None = Field(
         default=None, ge=1, description="Failed calls in a row that stop the stage (default 5)."
@@ -161,7 +165,9 @@ def check_endpoint(model: Any) -> None:
 STRUCTURED_KINDS = ("off", "json_object_schema", "json_schema", "json_object")
 
 
-def response_format_for(schema: dict[str, Any], name: str, kind: str = "json_object_schema") -> dict[str, Any] | None:
+def response_format_for(
+    schema: dict[str, Any], name: str, kind: str = "json_object_schema"
+) -> dict[str, Any] | None:
     """The ``response_format`` asking for a reply that matches ``schema``.
 
     ``json_object_schema``: ``{"type": "json_object", "schema": ...}`` (llama.cpp and
@@ -193,7 +199,10 @@ def structured_field(who: str) -> Any:
 
 
 def complete_with_format(
-    model: ChatModel, messages: list[dict[str, Any]], params: ChatParams, response_format: dict[str, Any] | None
+    model: ChatModel,
+    messages: list[dict[str, Any]],
+    params: ChatParams,
+    response_format: dict[str, Any] | None,
 ) -> tuple[Completion, bool]:
     """One completion asking for ``response_format``; when the server refuses the field (HTTP 4xx)
     the request is sent again without it. Returns the completion and whether the format was kept.
@@ -205,7 +214,9 @@ def complete_with_format(
     except LLMError as err:
         if not format_rejected(err):
             raise
-        logging.getLogger(__name__).warning("the server refused response_format (%s); asking in plain text", err)
+        logging.getLogger(__name__).warning(
+            "the server refused response_format (%s); asking in plain text", err
+        )
         return model.complete(messages, params), False
 
 

@@ -583,7 +583,8 @@ class OpenAIChatModel:
                 continue
             return
         raise EndpointDown(
-            "LLM endpoint not reachable (check the URL and that the server is running): " + "; ".join(problems)
+            "LLM endpoint not reachable (check the URL and that the server is running): "
+            + "; ".join(problems)
         )
 
     def _prepare(self, messages, params):

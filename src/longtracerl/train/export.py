@@ -97,7 +97,9 @@ def _rows_paths(args: Any) -> tuple[Path, Path | None]:
         train = Path(args.run) / "rows.jsonl"
         held = Path(args.run) / "heldout.jsonl"
     else:
-        raise ConfigError("export TARGET: give --data ROWS|RUN (released-format rows, or a run folder) or --run RUN")
+        raise ConfigError(
+            "export TARGET: give --data ROWS|RUN (released-format rows, or a run folder) or --run RUN"
+        )
     if not train.exists():
         hint = (
             f"`longtracerl export --run {train.parent}` writes it from contexts.jsonl"
@@ -304,7 +306,9 @@ DATA_ROOT="${{DATA_ROOT:-{root}}}"
 fail() {{ echo "launch.sh: $*" >&2; exit 1; }}"""
     if reward_module is None:
         return lines
-    return lines + f"""
+    return (
+        lines
+        + f"""
 python3 -c 'import {reward_module}' 2>/dev/null \\
   || fail "cannot import {reward_module}: pip install longtracerl (on every node)"
 : "${{LONGTRACERL_JUDGE:=llm}}"; export LONGTRACERL_JUDGE
@@ -314,6 +318,7 @@ export LONGTRACERL_JUDGE_LLM=openai:MODEL@http://HOST:PORT/v1 (or LONGTRACERL_JU
   python3 -m longtracerl.llm.check "$LONGTRACERL_JUDGE_LLM" \\
     || fail "the judge endpoint in LONGTRACERL_JUDGE_LLM does not answer: start it or fix the URL"
 fi"""
+    )
 
 
 def _launch(lines: list[str], header: str, preflight: str) -> str:
@@ -560,7 +565,10 @@ def export_slime(args: Any) -> dict[str, Any]:
     header = _slime_checklist(model, args.nnodes, args.gpus_per_node) + (
         f"\nexport LONGTRACERL_ETA={eta} LONGTRACERL_REWARD_MODE={mode} LONGTRACERL_PROCESSOR=qwen3-thinking"
     )
-    preflight = _preflight(getattr(args, "data_root", None), "longtracerl.rewards.integrations.slime") + _SLIME_REQUIRED
+    preflight = (
+        _preflight(getattr(args, "data_root", None), "longtracerl.rewards.integrations.slime")
+        + _SLIME_REQUIRED
+    )
     lines = ['python3 "$SLIME_DIR/train.py"', '"${MODEL_ARGS[@]}"'] + flags
     atomic_write_text(out / "launch.sh", _launch(lines, header, preflight))
     os.chmod(out / "launch.sh", 0o755)
@@ -665,7 +673,9 @@ def check_bundle(bundle: str | os.PathLike) -> list[str]:
         for key in ("data.train_files", "data.val_files"):
             if not (b / str(over[key])).is_file():
                 problems.append(f"config.yaml: {key}={over[key]} is not a file of the bundle")
-        hooks = [(str(over["reward.custom_reward_function.path"]), over["reward.custom_reward_function.name"])]
+        hooks = [
+            (str(over["reward.custom_reward_function.path"]), over["reward.custom_reward_function.name"])
+        ]
         if not hooks[0][0].startswith("pkg://"):
             problems.append(f"config.yaml: the reward path {hooks[0][0]} is not a pkg:// module path")
         hooks = [(h.removeprefix("pkg://"), name) for h, name in hooks]
@@ -673,7 +683,9 @@ def check_bundle(bundle: str | os.PathLike) -> list[str]:
         for name in ("train.jsonl",):
             if not (b / name).is_file():
                 problems.append(f"{name} is missing")
-        hooks = [tuple(reward[k].rsplit(".", 1)) for k in ("--custom-rm-path", "--custom-reward-post-process-path")]
+        hooks = [
+            tuple(reward[k].rsplit(".", 1)) for k in ("--custom-rm-path", "--custom-reward-post-process-path")
+        ]
     for module, attr in hooks:
         try:
             ok = callable(getattr(importlib.import_module(module), attr, None))

@@ -124,7 +124,9 @@ def check_needs(cfg: TrainConfig) -> list[Need]:
                 f"model {m.path}",
                 "model.source is hf with a hub id",
                 reachable,
-                "" if reachable else f"download it where the hub is reachable (huggingface-cli download "
+                ""
+                if reachable
+                else f"download it where the hub is reachable (huggingface-cli download "
                 f"{m.path}) and point model.path at the folder",
             )
         )

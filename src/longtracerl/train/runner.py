@@ -89,7 +89,6 @@ def train(
 ) -> dict[str, Any]:
     from longtracerl.train.data import build_records, load_rows
     from longtracerl.train.model import check_model_source, load_model, load_tokenizer
-
     from longtracerl.train.needs import check_needs, hub_offline_if_unreachable, require
 
     t_start = time.perf_counter()
