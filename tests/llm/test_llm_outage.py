@@ -246,3 +246,14 @@ def test_an_agent_judge_without_a_verdict_is_an_endpoint_failure_not_a_wrong_ans
     assert checker.check("Which year?", "1971", "1971")  # the rule decides: no judge call
     with pytest.raises(EndpointError, match="no verdict"):
         checker.check("Which year?", "1971", "the year after 1970")
+
+
+def test_the_agent_judge_endpoint_is_checked_when_the_stage_starts():
+    from llm_servers import free_port
+    from longtracerl.agent.config import AgentConfig
+    from longtracerl.agent.judge import AnswerChecker
+
+    port = free_port()
+    cfg = AgentConfig(judge="llm", judge_model=f"openai:judge@http://127.0.0.1:{port}/v1")
+    with pytest.raises(EndpointDown, match=str(port)):
+        AnswerChecker.from_config(cfg)

@@ -89,8 +89,9 @@ class AnswerChecker:
     def from_config(cls, cfg: Any) -> AnswerChecker:
         if cfg.judge != "llm":
             return cls(f1_threshold=cfg.f1_threshold)
-        from longtracerl.llm.openai import make_chat_model
+        from longtracerl.llm.openai import stage_chat_model
         from longtracerl.rewards.judge import LLMJudge  # the reward stage's judge
 
-        model = make_chat_model(cfg.judge_model or cfg.model)
+        # the stage's llm_client settings and its health call (a wrong judge URL fails at start)
+        model = stage_chat_model(cfg.judge_model or cfg.model, getattr(cfg, "llm_client", None))
         return cls(f1_threshold=cfg.f1_threshold, llm_judge=LLMJudge(model))
