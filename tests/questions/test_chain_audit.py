@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from longtracerl.questions.audit import (
     audit_run,
     pieces,
     role_defects,
+    sentences,
     text_defects,
 )
 from longtracerl.questions.audit_report import add_audit_section, audit_table
@@ -436,3 +438,175 @@ def test_max_hops_bounds_the_chain_window(corpus, chain_run, tmp_path):
     assert qs and all(len(q.label.gold_page_ids) == 3 for q in qs)
     # the window ends as late as it can: here, with every hop valid, at the walk's last page
     assert any(q.label.gold_page_ids[-1] == walks[q.walk_id].page_ids[-1] for q in qs)
+
+
+# --------------------------------------------------------------------------- audit: fast == reference
+
+
+def _reference_audit(auditor: Auditor, question: str, gold: list[str], answer: str) -> dict:
+    """The audit's shortcut and chain checks done the plain way: a separate search per check and
+    per depth, every hit's page fetched, a snippet made and normalised for every hit."""
+    from longtracerl.search.analysis import make_snippet
+    from longtracerl.text import normalize_answer as norm
+
+    r, top_k = auditor.retriever, auditor.top_k
+
+    def has(hay: str, needle: str) -> bool:
+        return bool(norm(needle)) and f" {norm(needle)} " in f" {norm(hay)} "
+
+    answer_page = gold[-1] if gold else ""
+    where = piece = snip = None
+    for w, text in pieces(question):
+        ranked = r.search_pages(text, top_k)
+        if where is None and answer_page in [sp.page.id for sp in ranked]:
+            where, piece = w, text
+        snippets = [make_snippet(text, sp.page.text, r.config.snippet_chars) for sp in ranked]
+        if snip is None and any(has(s, answer) for s in snippets):
+            snip = text
+    chain = []
+    deep = {t: r._ranked(t, auditor.depth) for _, t in pieces(question)}
+    for i in range(1, len(gold)):
+        ranks = [
+            ([pid for pid, _ in hits].index(gold[i]), t) for t, hits in deep.items() if gold[i] in dict(hits)
+        ]
+        nbrs = set(auditor.neighbour_ids(gold[i - 1]))
+        alone = among = None
+        if ranks:
+            rank, t = min(ranks, key=lambda x: x[0])  # min keeps the first piece on a tie
+            score = deep[t][rank][1]
+            alone = len([1 for _, s in deep[t] if s >= score])
+            among = 1 + len([1 for pid, s in deep[t] if s >= score and pid in nbrs and pid != gold[i]])
+        chain.append(
+            {
+                "hop": i + 1,
+                "neighbours": len(nbrs),
+                "fits_alone": alone,
+                "fits_among_neighbours": among,
+                "ambiguous_alone": alone is None or alone > top_k,
+                "unique_given_chain": among == 1,
+            }
+        )
+    return {
+        "shortcut": where is not None,
+        "shortcut_where": where,
+        "shortcut_piece": piece,
+        "answer_in_snippet": snip is not None,
+        "chain": chain,
+    }
+
+
+def _sampled_questions(corpus: Path, n: int, seed: int) -> list[Question]:
+    """Questions made of page text: a sentence of one page, a clause of another, an answer word
+    taken from a third page (so some pieces find it and some snippets hold it, some not)."""
+    import random
+
+    rng = random.Random(seed)
+    store = PageStore(corpus)
+    ids = store.ids()
+    out = []
+    for k in range(n):
+        gold = rng.sample(ids, 3)
+        pages = [store.open(g) for g in gold]
+        s0 = sentences(pages[0].text)[0]
+        words = pages[2].text.split()
+        start = rng.randrange(len(words))
+        answer = " ".join(words[start : start + rng.choice([1, 1, 2, 3])]).strip(".,;")
+        clause = " ".join(pages[1].text.split()[: rng.randint(3, 8)])
+        out.append(
+            Question(
+                question_id=f"s{k}",
+                question=f"{s0} Then, {clause}; which {pages[2].title.split()[0]} is it?",
+                label=Label(answer=answer, rubrics=[answer], gold_page_ids=gold),
+                provenance=Provenance(stage="import", producer="sampled"),
+            )
+        )
+    return out
+
+
+@pytest.mark.parametrize(("top_k", "depth"), [(1, 100), (5, 3)])  # depth 3: some hops rank below it
+def test_audit_rows_equal_the_plain_reference(corpus, chain_run, tmp_path, top_k, depth):
+    masked = tmp_path / "masked"
+    masked.mkdir()
+    (masked / "walks.jsonl").write_text((chain_run / "walks.jsonl").read_text())
+    run_questions(QuestionsConfig(composer="masked"), corpus, masked, progress=False)
+    qs = [
+        *read_jsonl(chain_run / "questions.jsonl", Question),
+        *read_jsonl(masked / "questions.jsonl", Question),
+        *_sampled_questions(corpus, 40, seed=top_k),
+    ]
+    auditor = Auditor(corpus, top_k=top_k, depth=depth)
+    seen = Counter()
+    for q in qs:
+        gold = list(q.label.gold_page_ids)
+        row = auditor.audit(q)
+        want = _reference_audit(auditor, q.question, gold, q.label.answer)
+        assert {k: row[k] for k in want} == want, q.question
+        # the page-only shortcut (what the chain composer asks) agrees with a top-k search
+        page_only = auditor.shortcut(q.question, gold[-1], "")
+        assert page_only.shortcut == any(
+            gold[-1] in [pid for pid, _ in auditor.retriever._ranked(t, top_k)] for _, t in pieces(q.question)
+        )
+        seen.update(k for k in ("shortcut", "answer_in_snippet") if row[k])
+        seen.update(f"ambiguous_{h['ambiguous_alone']}" for h in row["chain"])
+        seen.update(f"unique_{h['unique_given_chain']}" for h in row["chain"])
+    # the fixture exercises both outcomes of every check compared above
+    assert all(seen[k] for k in ("shortcut", "answer_in_snippet", "ambiguous_True", "ambiguous_False"))
+    assert seen["unique_True"] and seen["unique_False"]
+    assert seen["shortcut"] < len(qs) and seen["answer_in_snippet"] < len(qs)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Zürich – São Paulo, Ærø; İstanbul and the ﬁne Kraków (Pößneck) are cities of the Œuvre™ kind.",
+        "Théâtre des Champs-Élysées: “Le Sacre” (1913) — Nijinsky’s ballet; ΑΣΒ ΟΔΥΣΣΕΥΣ σοφός.",
+        "Plain ASCII text: the U.S. band's 1994-95 tour, the A-side and a B-side of O'Neil's single.",
+    ],
+)
+def test_snippet_prefilter_never_drops_a_snippet_that_holds_the_answer(text):
+    from longtracerl.questions.audit import _may_contain
+    from longtracerl.search.analysis import make_snippet
+
+    long_text = " ".join([text] * 3 + ["filler words here"] * 20 + [text])
+    words = normalize_answer(long_text).split()
+    checked = 0
+    for chars in (12, 25, 40, 80):
+        for query in (*words[::3], "nothing matches"):
+            snip = normalize_answer(make_snippet(query, long_text, chars)).split()
+            for i in range(len(snip)):
+                for j in range(i + 1, min(len(snip), i + 3) + 1):
+                    assert _may_contain(long_text, " ".join(snip[i:j])), (query, chars, snip[i:j])
+                    checked += 1
+    assert checked > 100
+    assert not _may_contain(long_text, "absent word")
+
+
+def test_report_reuses_an_up_to_date_audit(corpus, chain_run, tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "questions.jsonl").write_text((chain_run / "questions.jsonl").read_text())
+    first = audit_run(corpus, run, plots=False, top_k=1)
+    rows = (run / "questions.audit.jsonl").read_text()
+    again = audit_run(corpus, run, plots=False, top_k=1, reuse=True)
+    assert again.get("reused") and not first.get("reused")
+    assert {k: v for k, v in again.items() if k != "reused"} == json.loads(json.dumps(first))
+    assert (run / "questions.audit.jsonl").read_text() == rows
+    assert audit_run(corpus, run, plots=False, top_k=5, reuse=True).get("reused") is None  # settings
+    audit_run(corpus, run, plots=False, top_k=1)
+    # another questions file (one question fewer): audited again, one row per question
+    lines = (run / "questions.jsonl").read_text().splitlines(keepends=True)
+    (run / "questions.jsonl").write_text("".join(lines[:-1]))
+    fresh = audit_run(corpus, run, plots=False, top_k=1, reuse=True)
+    assert not fresh.get("reused") and fresh["questions"] == len(lines) - 1
+    assert (run / "questions.audit.jsonl").read_text() != rows
+    # the report section (default settings) reuses the files an audit with them wrote
+    audit_run(corpus, run, plots=False)
+    stamp = (run / "questions.audit.jsonl").stat().st_mtime_ns
+    out = tmp_path / "report"
+    out.mkdir()
+    (out / "report.md").write_text("# report\n")
+    report: dict = {}
+    add_audit_section(run, corpus, out, report, plots=True)
+    assert report["question_audit"]["reused"] and report["question_audit"]["questions"] == len(lines) - 1
+    assert (run / "questions.audit.jsonl").stat().st_mtime_ns == stamp
+    assert all(Path(p).parent == out and Path(p).exists() for p in report["question_audit"]["plots"])

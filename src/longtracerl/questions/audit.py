@@ -41,10 +41,12 @@ and (with ``plots``) two PNG bar charts next to it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import statistics
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -59,6 +61,7 @@ from longtracerl.text import normalize_answer
 
 AUDIT_FILE = "questions.audit.jsonl"
 SUMMARY_FILE = "questions.audit.json"
+DEPTH = 100  # BM25 results read per piece for the chain-necessity counts
 
 # --------------------------------------------------------------------------- pieces of a question
 
@@ -323,8 +326,38 @@ _NUMBER_WORDS = frozenset(
 
 
 def _contains_words(haystack: str, needle: str) -> bool:
-    n = normalize_answer(needle)
+    return _contains_normalized(haystack, normalize_answer(needle))
+
+
+def _contains_normalized(haystack: str, n: str) -> bool:
+    """``_contains_words`` with the needle already normalised."""
     return bool(n) and f" {n} " in f" {normalize_answer(haystack)} "
+
+
+def _may_contain(text: str, n: str) -> bool:
+    """False only when no snippet of ``text`` can hold the normalised answer ``n`` as whole words.
+
+    A snippet is a window of the text (whitespace collapsed, maybe cut inside a word, ``…`` at the
+    cuts), so each word of its normalised form is a run of characters of the accent-folded,
+    lowercased text; an ASCII ``n`` has each of its words there, as ASCII characters. A cheap test
+    run before making the snippet; it answers True for a non-ASCII ``n`` (no shortcut taken).
+    """
+    if not n.isascii():
+        return True
+    if text.isascii():
+        low = text.lower()
+    else:  # folded and lowercased, every non-ASCII character dropped: ASCII runs only grow
+        low = unicodedata.normalize("NFKD", text).lower().encode("ascii", "ignore").decode()
+    return all(w in low for w in n.split())
+
+
+def _not_in_store(corpus_dir: Path, page_id: str) -> Exception:
+    from longtracerl.search.index import IndexNotFound
+
+    return IndexNotFound(
+        f"{corpus_dir}: page {page_id!r} is in the index but not in the store; "
+        f"rebuild with `longtracerl search index --corpus {corpus_dir} --force`"
+    )
 
 
 # --------------------------------------------------------------------------- the auditor
@@ -341,11 +374,56 @@ class Shortcut:
     snippet_piece: str | None
 
 
+class _Searches:
+    """The pieces of one question, each searched once (top ``k``), page ids fetched when read.
+
+    With a BM25 index the hits are doc addresses and a page id is fetched from the index only for
+    the hits a check reads (the auditor caches them); another retriever gives ids directly.
+    """
+
+    def __init__(self, auditor: Auditor, question: str, k: int):
+        self.a, self.k = auditor, k
+        self.pieces = pieces(question)
+        self._hits: dict[str, tuple[list[Any], list[float], list[Any]]] = {}
+
+    def _get(self, text: str) -> tuple[list[Any], list[float], list[Any]]:
+        got = self._hits.get(text)
+        if got is None:
+            if self.a._fast:
+                pairs = self.a.retriever._hits(text, self.k)
+                addrs = [addr for _, addr in pairs]
+                got = ([(x.segment_ord, x.doc) for x in addrs], [s for s, _ in pairs], addrs)
+            else:
+                ranked = self.a.retriever._ranked(text, self.k)
+                got = ([pid for pid, _ in ranked], [s for _, s in ranked], [])
+            self._hits[text] = got
+        return got
+
+    def hits(self, text: str) -> tuple[list[Any], list[float]]:
+        """(hit keys, scores) of the top ``k`` of a piece, best first."""
+        keys, scores, _ = self._get(text)
+        return keys, scores
+
+    def ids(self, text: str, j: int) -> list[str]:
+        """Page ids of the first ``j`` hits of a piece."""
+        keys, _, addrs = self._get(text)
+        if not self.a._fast:
+            return keys[:j]
+        known = self.a._page_ids
+        out = []
+        for key, addr in zip(keys[:j], addrs, strict=False):
+            pid = known.get(key)
+            if pid is None:
+                pid = known[key] = self.a.retriever.doc_id(addr)
+            out.append(pid)
+        return out
+
+
 class Auditor:
     """Audits questions against a prepared corpus (page store, link graph, BM25 index)."""
 
     def __init__(
-        self, corpus_dir: str | os.PathLike, *, retriever: Any = None, top_k: int = 5, depth: int = 100
+        self, corpus_dir: str | os.PathLike, *, retriever: Any = None, top_k: int = 5, depth: int = DEPTH
     ):
         from longtracerl.corpus.graph import LinkGraph
         from longtracerl.search.index import open_retriever
@@ -360,28 +438,59 @@ class Auditor:
         self.top_k, self.depth = top_k, depth
         self._ids: list[str] | None = None
         self._index: dict[str, int] = {}
+        # BM25 index: hits are doc addresses, keyed (segment, doc); their page ids fetched once
+        self._fast = all(hasattr(self.retriever, m) for m in ("_hits", "doc_id", "address_of"))
+        self._page_ids: dict[tuple[int, int], str] = {}
+        self._keys: dict[str, tuple[int, int] | None] = {}
+
+    def _key_of(self, page_id: str) -> Any:
+        """The hit key of a page id (None when it is not in the index)."""
+        if not self._fast:
+            return page_id
+        if page_id not in self._keys:
+            addr = self.retriever.address_of(page_id)
+            key = None if addr is None else (addr.segment_ord, addr.doc)
+            if key is not None:
+                self._page_ids[key] = page_id
+            self._keys[page_id] = key
+        return self._keys[page_id]
 
     # -- pieces --------------------------------------------------------------------------
     def shortcut(self, question: str, answer_page: str, answer: str) -> Shortcut:
         """Search the question, each sentence and each clause alone (module docstring)."""
+        return self._shortcut(_Searches(self, question, self.top_k), answer_page, answer)
+
+    def _shortcut(self, found: _Searches, answer_page: str, answer: str) -> Shortcut:
         from longtracerl.search.analysis import make_snippet
 
+        target = self._key_of(answer_page) if answer_page else None
+        n = normalize_answer(answer) if answer else ""
+        texts: dict[str, str] = {}  # page id -> text, for the snippets
         hit_where = hit_piece = snip_piece = None
-        for where, text in pieces(question):
-            if not answer:  # page shortcut only: ids are enough
-                if any(pid == answer_page for pid, _ in self.retriever._ranked(text, self.top_k)):
+        for where, text in found.pieces:
+            keys = found.hits(text)[0][: self.top_k]
+            if target is not None and target in keys and hit_where is None:
+                if not answer:  # page shortcut only: ids are enough
                     return Shortcut(True, where, text, False, None)
-                continue
-            ranked = self.retriever.search_pages(text, self.top_k)
-            if hit_where is None and any(sp.page.id == answer_page for sp in ranked):
                 hit_where, hit_piece = where, text
-            if snip_piece is None:
-                for sp in ranked:
-                    if _contains_words(
-                        make_snippet(text, sp.page.text, self.retriever.config.snippet_chars), answer
+            if n and snip_piece is None:
+                ids = found.ids(text, self.top_k)
+                missing = [pid for pid in ids if pid not in texts]
+                if missing:
+                    pages = self.retriever.get_many(missing)
+                    for pid in missing:
+                        if pid not in pages:
+                            raise _not_in_store(self.corpus_dir, pid)
+                        texts[pid] = pages[pid].text
+                for pid in ids:
+                    t = texts[pid]
+                    if _may_contain(t, n) and _contains_normalized(
+                        make_snippet(text, t, self.retriever.config.snippet_chars), n
                     ):
                         snip_piece = text
                         break
+            if hit_where is not None and snip_piece is not None:
+                break
         return Shortcut(hit_where is not None, hit_where, hit_piece, snip_piece is not None, snip_piece)
 
     def _neighbours(self, page_id: str) -> set[str]:
@@ -399,24 +508,29 @@ class Auditor:
 
     def chain(self, question: str, gold: Sequence[str]) -> list[dict[str, Any]]:
         """Per hop after the first: fits alone vs fits among the previous page's neighbours."""
-        texts = [t for _, t in pieces(question)]
-        ranked = {t: self.retriever._ranked(t, self.depth) for t in texts}  # [(page id, score)]
+        return self._chain(_Searches(self, question, self.depth), gold)
+
+    def _chain(self, found: _Searches, gold: Sequence[str]) -> list[dict[str, Any]]:
         out = []
         for i in range(1, len(gold)):
             g, prev = gold[i], gold[i - 1]
+            target = self._key_of(g)
             best: tuple[int, str, float] | None = None
-            for t, hits in ranked.items():
-                r = next(((k, s) for k, (pid, s) in enumerate(hits, 1) if pid == g), None)
-                if r is not None and (best is None or r[0] < best[0]):
-                    best = (r[0], t, r[1])
+            for _, t in found.pieces:
+                keys = found.hits(t)[0][: self.depth]
+                if target is not None and target in keys:
+                    r = keys.index(target)
+                    if best is None or r + 1 < best[0]:
+                        best = (r + 1, t, found.hits(t)[1][r])
             nbrs = self._neighbours(prev)
             row: dict[str, Any] = {"hop": i + 1, "neighbours": len(nbrs), "fits_alone": None}
             row["fits_among_neighbours"] = None
             if best is not None:
                 _rank, t, score = best
-                row["fits_alone"] = sum(s >= score for _, s in ranked[t])
+                row["fits_alone"] = n_above = sum(s >= score for s in found.hits(t)[1][: self.depth])
+                # the hits scoring at least as high are the first ones: only their ids are read
                 row["fits_among_neighbours"] = 1 + sum(
-                    s >= score for pid, s in ranked[t] if pid in nbrs and pid != g
+                    pid in nbrs and pid != g for pid in found.ids(t, n_above)
                 )
             row["ambiguous_alone"] = row["fits_alone"] is None or row["fits_alone"] > self.top_k
             row["unique_given_chain"] = row["fits_among_neighbours"] == 1
@@ -430,7 +544,8 @@ class Auditor:
         answer = q.label.answer
         last = pages.get(gold[-1]) if gold else None
         kind = asked_type(q.question)
-        sc = self.shortcut(q.question, gold[-1] if gold else "", answer)
+        found = _Searches(self, q.question, max(self.depth, self.top_k))
+        sc = self._shortcut(found, gold[-1] if gold else "", answer)
         defects = text_defects(q.question, [p.title for p in gold_pages])
         roles = role_defects(q.question, gold_pages) if len(gold_pages) == len(gold) else None
         defects += roles or []
@@ -454,7 +569,7 @@ class Auditor:
             "shortcut_where": sc.where,
             "shortcut_piece": sc.piece,
             "answer_in_snippet": sc.answer_in_snippet,
-            "chain": self.chain(q.question, gold),
+            "chain": self._chain(found, gold),
             "defects": defects,
             "roles_checked": roles is not None,
             "answer_checks": answer_checks,
@@ -540,6 +655,66 @@ def audit_questions(
     return rows, summarize(rows)
 
 
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _inputs(corpus_dir: str | os.PathLike, questions: Path, top_k: int, depth: int) -> dict[str, Any]:
+    """What an audit depends on: the questions file's hash, the corpus index and graph, the settings."""
+    from longtracerl.corpus.graph import GRAPH_FILE
+    from longtracerl.search.index import INDEX_DIR, META_FILE
+
+    corpus = Path(corpus_dir)
+    try:
+        meta = json.loads((corpus / INDEX_DIR / META_FILE).read_text(encoding="utf-8"))
+        index = f"{meta.get('store_fingerprint')}@{meta.get('built_at')}"
+    except (OSError, ValueError):
+        index = None
+    graph = corpus / GRAPH_FILE
+    return {
+        "questions_sha256": _sha256(questions),
+        "index": index,
+        "graph_mtime_ns": graph.stat().st_mtime_ns if graph.exists() else None,
+        "top_k": top_k,
+        "depth": depth,
+    }
+
+
+def fresh_summary(
+    corpus_dir: str | os.PathLike,
+    run_dir: str | os.PathLike,
+    questions: Path,
+    *,
+    top_k: int = 5,
+    depth: int = DEPTH,
+) -> dict[str, Any] | None:
+    """The stored summary of ``RUN/questions.audit.json`` when it still describes ``questions``:
+    both audit files written after it, one row per question, and the same inputs (questions file
+    hash, corpus index and graph, settings) recorded; None when it must be audited again."""
+    run = Path(run_dir)
+    rows_path, summary_path = run / AUDIT_FILE, run / SUMMARY_FILE
+    try:
+        q_mtime = questions.stat().st_mtime_ns
+        if min(rows_path.stat().st_mtime_ns, summary_path.stat().st_mtime_ns) < q_mtime:
+            return None
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+        if not isinstance(summary, dict) or summary.get("inputs") != _inputs(
+            corpus_dir, questions, top_k, depth
+        ):
+            return None
+        with open(rows_path, "rb") as f:
+            n_rows = sum(1 for line in f if line.strip())
+        with open(questions, "rb") as f:
+            n_questions = sum(1 for line in f if line.strip())
+    except (OSError, ValueError):
+        return None
+    return summary if summary.get("questions") == n_rows == n_questions else None
+
+
 def audit_run(
     corpus_dir: str | os.PathLike,
     run_dir: str | os.PathLike,
@@ -549,18 +724,28 @@ def audit_run(
     plots_dir: str | os.PathLike | None = None,
     retriever: Any = None,
     top_k: int = 5,
+    reuse: bool = False,
 ) -> dict[str, Any]:
     """Audit ``RUN/questions.jsonl``; writes ``RUN/questions.audit.jsonl`` + ``.json`` (and the
-    plots into ``plots_dir``, default RUN); returns the summary."""
+    plots into ``plots_dir``, default RUN); returns the summary. With ``reuse``, audit files that
+    are up to date (:func:`fresh_summary`) are kept (``reused: true`` in the returned summary)."""
     run = Path(run_dir)
     path = Path(questions_file) if questions_file else run / "questions.jsonl"
     if not path.exists():
         raise FileNotFoundError(f"{path}: no questions to audit (run `longtracerl questions` first)")
+    out_plots = Path(plots_dir) if plots_dir else run
+    if reuse and (summary := fresh_summary(corpus_dir, run, path, top_k=top_k)) is not None:
+        summary.pop("plots", None)
+        if plots and summary["questions"]:
+            summary["plots"] = write_audit_plots(summary, out_plots)
+        return {**summary, "reused": True}
+    inputs = _inputs(corpus_dir, path, top_k, DEPTH)
     rows, summary = audit_questions(corpus_dir, read_jsonl(path, Question), retriever=retriever, top_k=top_k)
     summary["file"] = str(path)
+    summary["inputs"] = inputs
     atomic_write_text(run / AUDIT_FILE, "".join(dump_line(r) for r in rows))
     if plots and rows:
-        summary["plots"] = write_audit_plots(summary, Path(plots_dir) if plots_dir else run)
+        summary["plots"] = write_audit_plots(summary, out_plots)
     atomic_write_text(run / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
     return summary
 

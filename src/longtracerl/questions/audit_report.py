@@ -90,18 +90,30 @@ def render_section(summary: dict[str, Any], sample: list[Question], plots: list[
 
 
 def add_audit_section(
-    run_dir: str | os.PathLike, corpus_dir: Any, out_dir: Path, report: dict[str, Any], *, plots: bool = True
+    run_dir: str | os.PathLike,
+    corpus_dir: Any,
+    out_dir: Path,
+    report: dict[str, Any],
+    *,
+    plots: bool = True,
+    retriever: Any = None,
 ) -> None:
-    """Audit the run's questions and add the section to report.json and report.md in ``out_dir``."""
+    """Audit the run's questions and add the section to report.json and report.md in ``out_dir``.
+
+    Audit files that are up to date (written after questions.jsonl from the same file, corpus and
+    settings) are reused; ``retriever``, the report's open BM25 index of ``corpus_dir``, is reused
+    when given."""
     from longtracerl.questions.audit import audit_run
-    from longtracerl.search.index import IndexNotFound
+    from longtracerl.search.index import BM25Retriever, IndexNotFound
 
     run = Path(run_dir)
+    if not (isinstance(retriever, BM25Retriever) and retriever.corpus_dir == Path(corpus_dir or "")):
+        retriever = None  # a test double or another corpus: the audit opens the corpus's own index
     path = run / "questions.jsonl"
     if not path.exists() or corpus_dir is None:
         return
     try:
-        summary = audit_run(corpus_dir, run, plots=plots, plots_dir=out_dir)
+        summary = audit_run(corpus_dir, run, plots=plots, plots_dir=out_dir, retriever=retriever, reuse=True)
         lines = render_section(summary, examples(path), summary.get("plots", []))
     except (IndexNotFound, FileNotFoundError) as err:
         log.warning("question audit skipped: %s", err)

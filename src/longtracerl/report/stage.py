@@ -435,7 +435,8 @@ def write_report(
     atomic_write_text(out_dir / "report.md", render_markdown(report))
     from longtracerl.questions.audit_report import add_audit_section
 
-    add_audit_section(run, corpus, out_dir, report, plots=cfg.plots)  # question audit section (issue 13)
+    # question audit section (issue 13); reuses up-to-date audit files and the open index
+    add_audit_section(run, corpus, out_dir, report, plots=cfg.plots, retriever=builder.retriever)
     log.info("report: %s", out_dir / "report.md")
     return report
 

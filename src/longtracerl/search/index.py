@@ -37,6 +37,7 @@ import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from longtracerl.config import Field, StageConfig
 from longtracerl.corpus.store import STORE_FILE, PageStore
@@ -414,6 +415,11 @@ class BM25Retriever:
         return int(self.meta["doc_count"])
 
     def _ranked(self, query: str, k: int) -> list[tuple[str, float]]:
+        return [(self.doc_id(addr), score) for score, addr in self._hits(query, k)]
+
+    def _hits(self, query: str, k: int) -> list[tuple[float, Any]]:
+        """``(score, doc address)`` of the top ``k``, best first, without fetching any document
+        (ties keep index order, so the top ``j`` of a search for ``k >= j`` is the search for ``j``)."""
         if not isinstance(query, str):
             raise TypeError(f"query must be a string, got {type(query).__name__}")
         if k < 1:
@@ -427,9 +433,21 @@ class BM25Retriever:
         except ValueError:  # not expected after sanitising; stay safe for odd unicode
             parsed, _errors = self._index.parse_query_lenient(text, self._fields, field_boosts=self._boosts)
         result = self._searcher.search(parsed, k)
-        out = [(self._searcher.doc(addr)["id"][0], float(score)) for score, addr in result.hits]
-        out.sort(key=lambda x: -x[1])  # stable: ties keep index order
+        out = [(float(score), addr) for score, addr in result.hits]
+        out.sort(key=lambda x: -x[0])  # stable: ties keep index order
         return out
+
+    def doc_id(self, addr: Any) -> str:
+        """The page id stored at a doc address of :meth:`_hits`."""
+        return self._searcher.doc(addr)["id"][0]
+
+    def address_of(self, page_id: str) -> Any | None:
+        """The doc address of a page id (None when the page is not in the index)."""
+        import tantivy
+
+        query = tantivy.Query.term_query(self._index.schema, "id", page_id)
+        hits = self._searcher.search(query, 1).hits
+        return hits[0][1] if hits else None
 
     def search_pages(self, query: str, k: int = 10) -> list[ScoredPage]:
         """The top ``k`` pages for ``query`` with their full text; [] for an empty query."""
