@@ -60,6 +60,11 @@ from longtracerl.records import Page
 __all__ = ["SearchAgentPolicy", "analyse", "extract_answer", "QuestionPlan"]
 
 POLICY_NAME = "search-nonllm"
+# chained narration: a hop whose two best read candidates score within CLOSE_CALL is a close call;
+# attempt a takes, at the n-th close call of its chain, the candidate _DETOURS[a][n] (0 = best)
+CLOSE_CALL = 0.3
+CHAIN_BATCH = 4  # chained narration: names of the previous page looked up per search beyond chain_names
+_DETOURS: dict[int, dict[int, int]] = {2: {0: 1}, 3: {1: 1}, 4: {0: 2}, 5: {0: 1, 1: 1}}
 NAMED_PAGE_PENALTY = 0.25
 
 
@@ -110,6 +115,23 @@ _KIND_END = _wordset(
     """
 )
 _DECADE = re.compile(r"\b(1[0-9]{2}|20[0-9])0s\b")
+# "the last song that the description of that tale names": the previous page names it, in order
+_ORDINAL = re.compile(
+    r"\bthe (first|last) .+? that the (?:description|text|article|page) of th(?:at|is|e) \S+ (?:names|mentions)\b",
+    re.I,
+)
+# "a county of hundreds of thousands of people": the size its page gives
+_PEOPLE = re.compile(r"\bof (hundreds|thousands|tens of thousands|hundreds of thousands|millions) of (?:people|inhabitants|residents)\b", re.I)
+_PEOPLE_RANGE = {
+    "hundreds": (100, 1000),
+    "thousands": (1000, 10000),
+    "tens of thousands": (10000, 100000),
+    "hundreds of thousands": (100000, 1000000),
+    "millions": (1000000, 10**10),
+}
+_POPULATION = re.compile(r"\bpopulation (?:was|of|is|stood at|estimated at)?\s*(?:about |approximately |around )?(\d{1,3}(?:,\d{3})+|\d+)", re.I)
+_DEFINES = re.compile(r"\b(?:is|was|are|were)\s+(.{0,160})")
+_QUALIFIER = re.compile(r"\(([^()]+)\)\s*$")
 # stems of the narration's own words ("Next comes ..., whose description uses the words ...")
 _CHAIN_STOP = _wordset(
     """
@@ -169,7 +191,7 @@ _TYPE_RULES: list[tuple[str, re.Pattern]] = [
     (
         "number",
         re.compile(
-            r"\bhow (many|much|tall|long|high|old|large|big|far|deep)\b|\bwhat (number|population|percentage|amount|total|count|capacity|length|height|area|size|age)\b|\bnumber of\b",
+            r"\bhow (many|much|tall|long|high|old|large|big|far|deep)\b|\bpopulation\b|\bwhat (number|population|percentage|amount|total|count|capacity|length|height|area|size|age)\b|\bnumber of\b",
             re.I,
         ),
     ),
@@ -650,12 +672,25 @@ class _Description:
         # "named in the description of that film": the previous page names it; "whose description
         # names that band": it names the previous one; otherwise either way
         self.way = "fwd" if _NAMED_IN.search(clause) else "back" if _NAMES_THAT.search(clause) else None
+        om = _ORDINAL.search(clause)
+        self.ordinal = om.group(1).lower() if om else None  # "the first/last X that ... names"
+        if om:
+            self.way = "fwd"
+        pm = _PEOPLE.search(clause)
+        self.people = _PEOPLE_RANGE[pm.group(1).lower()] if pm else None
+
+    def defines(self, text: str) -> bool:
+        """The kind noun stands in the page's defining words ("X is an American *director* ...")."""
+        if not self.kind:
+            return True
+        m = _DEFINES.search(text[:300])
+        return self.kind in _stems(m.group(1) if m else text[:150])
 
     def fit(self, text: str) -> float:
         """How well a page's (or a result's shown) text fits the description."""
         s = len(_stems(text[:400]) & self.stems) / (len(self.stems) or 1)
-        if self.kind:  # what the entity is: its page's first words say so
-            s += 0.6 if self.kind in _stems(text[:250]) else -0.2
+        if self.kind:  # what the entity is: its page's defining words say so, else its first words
+            s += 0.6 if self.defines(text) else 0.2 if self.kind in _stems(text[:250]) else -0.2
         if self.demonym:
             s += 0.3 if self.demonym.lower() in text[:250].lower() else -0.1
         if self.quoted:
@@ -666,6 +701,23 @@ class _Description:
                 s += 0.5
             elif years:
                 s -= 0.2
+        return s
+
+    def title_fit(self, title: str, text: str) -> float:
+        """A title's qualifier ("Treasure Island (1950 film)") against the kind; the size stated."""
+        s = 0.0
+        q = _QUALIFIER.search(title)
+        if q and self.kind:
+            words = [_stem(w) for w in _WORD.findall(q.group(1).lower()) if not w.isdigit()]
+            if any(self.kind in w or (len(w) > 3 and w in self.kind) for w in words):
+                s += 0.2
+            elif words:
+                s -= 0.3
+        if self.people:
+            pm = _POPULATION.search(text)
+            if pm:
+                lo, hi = self.people
+                s += 0.5 if lo <= int(pm.group(1).replace(",", "")) < hi else -0.3
         return s
 
     def relation(self, prev: _Read | None, title: str, text: str) -> float:
@@ -796,6 +848,7 @@ class SearchAgentPolicy:
         rng = random.Random(seed)
         noise = 0.0 if attempt == 1 else 0.1 + 0.05 * min(attempt, 5)
         st = _Attempt(plan, rng, noise, self.max_open + (0 if attempt == 1 else rng.randint(0, 1)))
+        st.detours = _DETOURS.get(attempt, {})
 
         # 1) the question and its parts
         if plan.clauses:
@@ -821,7 +874,11 @@ class SearchAgentPolicy:
         if len(st.reads) < st.max_open and self._ok(tools, 4):
             self._open_best(tools, st, min(2, st.max_open - len(st.reads)))
 
-        answer, chain = extract_answer(plan, st.ordered(), rng, noise, self.debug, focus=st.focus)
+        answer, chain = None, []
+        if st.chain:  # chained narration: the question asks about the last entity, on its own page
+            answer, chain = extract_answer(plan, st.chain[-1:], rng, noise, self.debug, focus=st.focus)
+        if answer is None:
+            answer, chain = extract_answer(plan, st.ordered(), rng, noise, self.debug, focus=st.focus)
         if st.chain:  # chained narration: the entities resolved, in order, and the answer's page
             chain = st.chain + [r for r in chain if r not in st.chain]
         if chain:
@@ -851,13 +908,24 @@ class SearchAgentPolicy:
                 pool += self._search(tools, st, f"{anchor} {d.query}")
                 pool += self._search(tools, st, anchor, named=anchor)  # pages that name it
                 done = {_base(r.page.title).lower() for r in st.chain}
-                for name in self._forward_names(prev, d.stems, done)[: self.cfg.chain_names]:
+                names = self._forward_names(prev, d.stems, done)
+                for name in names[: self.cfg.chain_names]:
                     pool += [c for c in self._search(tools, st, name, named=name) if c.named]
+                # the page's other names, a few per search: results titled by one of them join
+                rest = names[self.cfg.chain_names : self.cfg.chain_names + 8 * CHAIN_BATCH]
+                for i in range(0, len(rest), CHAIN_BATCH):
+                    batch = rest[i : i + CHAIN_BATCH]
+                    wanted = {n.lower() for n in batch}
+                    pool += [
+                        c
+                        for c in self._search(tools, st, " ".join(batch))
+                        if _base(c.title).lower() in wanted or _base(c.title).split(",")[0].lower() in wanted
+                    ]
             chosen = {r.page.id for r in st.chain}
             uniq = {c.page_id: c for c in pool if c.page_id not in chosen}
 
-            def jitter() -> float:
-                return st.rng.gauss(0.0, st.noise) if st.noise else 0.0
+            def jitter() -> float:  # a chain's later attempts take detours instead
+                return 0.0
 
             shown = {
                 c.page_id: d.fit(c.text) + d.relation(prev, c.title, c.text) + 0.3 * c.search + jitter()
@@ -868,14 +936,33 @@ class SearchAgentPolicy:
             )
             for c in unread[: self.cfg.chain_open]:
                 self._open(tools, st, c, limit=False)
-            best, best_s = None, -math.inf
+            scored: dict[str, float] = {}
             for c in uniq.values():
                 r = st.reads.get(c.page_id)
-                if r is None:
-                    continue
-                sc = d.fit(r.page.text) + d.relation(prev, c.title, r.page.text) + 0.2 * c.search + jitter()
-                if sc > best_s:
-                    best, best_s = r, sc
+                if r is not None:
+                    scored[c.page_id] = (
+                        d.fit(r.page.text) + d.relation(prev, c.title, r.page.text)
+                        + d.title_fit(c.title, r.page.text) + 0.2 * c.search + jitter()
+                    )
+            if d.ordinal and prev is not None:  # "the first/last X that the description names"
+                pos = {
+                    pid: prev.page.text.find(_base(st.reads[pid].page.title))
+                    for pid in scored
+                    if d.defines(st.reads[pid].page.text)
+                }
+                pos = {pid: i for pid, i in pos.items() if i >= 0}
+                if pos:
+                    pick = (min if d.ordinal == "first" else max)(pos, key=lambda pid: pos[pid])
+                    scored[pick] += 0.5
+            ranked = sorted(scored, key=lambda pid: -scored[pid])
+            pick = 0
+            if len(ranked) > 1 and scored[ranked[0]] - scored[ranked[1]] < CLOSE_CALL:
+                # a close call: a later attempt takes the 2nd (3rd) candidate at its n-th close call
+                pick = min(st.detours.get(st.close_calls, 0), len(ranked) - 1)
+                st.close_calls += 1
+            best = st.reads[ranked[pick]] if ranked else None
+            if self.debug is not None:
+                self.debug.setdefault("hops", []).append({"clause": clause, "scored": scored, "shown": shown, "prev": prev})
             if best is None:
                 break
             prev = best
@@ -999,6 +1086,8 @@ class _Attempt:
     tried: set[str] = field(default_factory=set)
     focus: str | None = None  # chained narration: the page of the last entity resolved
     chain: list[_Read] = field(default_factory=list)  # chained narration: the entities resolved
+    detours: dict[int, int] = field(default_factory=dict)  # close call n -> candidate taken there
+    close_calls: int = 0
 
     def ordered(self) -> list[_Read]:
         return list(self.reads.values())
