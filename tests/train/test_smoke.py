@@ -2,10 +2,13 @@
 
 import json
 
+import pytest
+
 from longtracerl.cli import main
 from longtracerl.train.metrics import REQUIRED, read_metrics
 
 
+@pytest.mark.slow  # a real 2-step GRPO run: about a minute on 2 loaded cores (tests/train/test_train_run.py is the fast twin)
 def test_cpu_smoke_end_to_end(tmp_path, capsys):
     out = tmp_path / "smoke"
     code = main(
@@ -13,7 +16,8 @@ def test_cpu_smoke_end_to_end(tmp_path, capsys):
     )
     assert code == 0
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["steps"] == 2 and summary["truncated"] == 8  # 8 shipped rows, all cut to 384 tokens
+    # the 8 shipped rows were made for the preset's length: nothing is cut
+    assert summary["steps"] == 2 and summary["kept"] == 8 and summary["truncated"] == 0
     rows = read_metrics(out)
     assert [r["step"] for r in rows] == [1, 2]
     for r in rows:
@@ -29,8 +33,12 @@ def test_cpu_smoke_end_to_end(tmp_path, capsys):
     assert ("every logged reward was 0" in summary.get("warning", "")) == zero
     assert (out / "model" / "config.json").exists()
     assert (out / "model" / "model.safetensors").exists()
-    assert json.loads((out / "data_stats.json").read_text())["longest_after"] <= 384
-    # the report figure
+    stats = json.loads((out / "data_stats.json").read_text())
+    assert stats["longest_after"] <= 384 and stats["tokens_removed"] == 0
+    # the run drew its curves; train-report draws the same figure again
+    assert summary["curves"] == str(out / "train_curves.png")
+    assert (out / "train_curves.png").stat().st_size > 10_000
+    (out / "train_curves.png").unlink()
     assert main(["train-report", str(out)]) == 0
     assert (out / "train_curves.png").stat().st_size > 10_000
     (out / "train_curves.png").unlink()

@@ -20,8 +20,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Train with TRL's GRPOTrainer on released-format rows (RUN/rows.jsonl). Prompts are rendered "
             "with the model's chat template and bounded by data.max_prompt_tokens (truncate-middle / drop / "
-            "error); the reward is make_trl_reward (positive-only rubric reward by default). Writes "
-            "OUT/metrics.jsonl (one line per step), OUT/model/, OUT/summary.json. See docs/training.md."
+            "error); rows made for much longer contexts are refused (data.max_cut_share) with the command that "
+            "builds fitting ones. The reward is make_trl_reward (positive-only rubric reward by default). "
+            "Writes OUT/metrics.jsonl (one line per step), OUT/model/, OUT/summary.json and the curves "
+            "OUT/train_curves.png. See docs/training.md."
         ),
     )
     p.add_argument(

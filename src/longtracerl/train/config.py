@@ -81,6 +81,15 @@ class DataSection(StageConfig):
         ),
     )
     max_rows: int | None = Field(default=None, description="Use only the first N rows (None: all).")
+    max_cut_share: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "Refuse the rows (before any model is loaded) when truncate-middle would remove more than "
+            "this share of all prompt tokens: they were made for longer contexts (1: never refuse)."
+        ),
+    )
 
 
 class RewardSection(StageConfig):
@@ -195,5 +204,5 @@ def load_preset(name: str, overrides: Any = ()) -> TrainConfig:
 
 
 def smoke_rows_path() -> Path:
-    """The small released-format rows shipped for ``cpu-smoke`` (built by the main job, 512-token contexts)."""
+    """The 8 released-format rows shipped for ``cpu-smoke`` (2-hop, 256-token contexts: they fit its 384-token bound)."""
     return Path(str(resources.files("longtracerl.train") / "presets" / "smoke_rows.jsonl"))

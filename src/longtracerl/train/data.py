@@ -42,13 +42,21 @@ class PromptStats:
     truncated: int = 0
     dropped: int = 0
     tokens_removed: int = 0
+    tokens_before: int = 0
     max_prompt_tokens: int = 0
+    made_for_tokens: int | None = None
+
     longest_before: int = 0
     longest_after: int = 0
     dropped_lines: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def cut_share(self) -> float:
+        """Share of all prompt tokens the truncate-middle cut removed."""
+        return self.tokens_removed / self.tokens_before if self.tokens_before else 0.0
 
 
 def load_rows(path: str | os.PathLike, max_rows: int | None = None) -> list[tuple[int, TrainingRow]]:
@@ -160,6 +168,11 @@ def build_records(
         messages = [m.model_dump() for m in row.input_messages]
         n = _render_len(tokenizer, messages, template_kwargs or {})
         stats.longest_before = max(stats.longest_before, n)
+        stats.tokens_before += n
+        prov = (row.metadata.model_extra or {}).get("provenance")
+        target = prov.get("target_tokens") if isinstance(prov, dict) else None
+        if isinstance(target, int):
+            stats.made_for_tokens = max(stats.made_for_tokens or 0, target)
         if n > max_prompt_tokens:
             if overflow == "error":
                 raise ConfigError(
@@ -196,3 +209,35 @@ def build_records(
             "Fix: raise data.max_prompt_tokens or use data.overflow=truncate-middle."
         )
     return records, stats
+
+
+def fitting_target_tokens(max_prompt_tokens: int) -> int:
+    """A ``longtracerl run --target-tokens`` whose rows render within ``max_prompt_tokens``: about two
+    thirds of the bound for the documents, the rest for the instruction, question and chat template
+    (2-hop rows of 256 context tokens render to about 300 with SmolLM2's template).
+
+    >>> fitting_target_tokens(384), fitting_target_tokens(768), fitting_target_tokens(128000)
+    (256, 512, 85312)
+    """
+    return max(64, max_prompt_tokens * 2 // 3 // 64 * 64)
+
+
+def refuse_heavy_cut(stats: PromptStats, max_cut_share: float, *, path: Any, small_model: bool) -> None:
+    """Raise ``ConfigError`` (before any model is loaded) when the prompt bound removed more than
+    ``max_cut_share`` of all prompt tokens: the rows were made for longer contexts, and a policy
+    trained on their stumps learns from questions whose documents are mostly gone. The message says
+    how to build rows of this length."""
+    if stats.cut_share <= max_cut_share:
+        return
+    made_for = f" (made for {stats.made_for_tokens}-token contexts)" if stats.made_for_tokens else ""
+    target = fitting_target_tokens(stats.max_prompt_tokens)
+    hops = " --set walks.hops=2 --set questions.min_hops=2" if small_model else ""
+    raise ConfigError(
+        f"--data {path}: {stats.truncated} of {stats.rows} rows{made_for} are longer than "
+        f"data.max_prompt_tokens={stats.max_prompt_tokens}; cutting them would remove "
+        f"{stats.tokens_removed:,} of {stats.tokens_before:,} prompt tokens ({stats.cut_share:.0%} > "
+        f"data.max_cut_share={max_cut_share:g}). Build rows of this length: `longtracerl run --out RUN "
+        f"--num-questions 200 --target-tokens {target}{hops}`, then --data RUN/rows.jsonl "
+        "(docs/training.md). Or raise data.max_prompt_tokens, or accept the cut with "
+        "--set data.max_cut_share=1."
+    )

@@ -8,15 +8,16 @@ Order of work, so that misconfiguration fails before any model is loaded:
 3. the reward callable is built (:func:`~longtracerl.rewards.integrations.trl.make_trl_reward`);
 4. the rows are read and validated (``records.TrainingRow``: file, line and field in errors);
 5. the tokenizer is loaded and the prompts are rendered with its chat template and bounded
-   (:mod:`longtracerl.train.data`);
+   (:mod:`longtracerl.train.data`); rows made for much longer contexts are refused here
+   (``data.max_cut_share``), with the command that builds rows of this length;
 6. ``--dry-run`` stops here after building the real ``trl.GRPOConfig`` and calling the reward
    callable the way TRL does on one group of made-up completions;
 7. otherwise the model is loaded and ``GRPOTrainer.train()`` runs; per-step metrics go to
-   ``OUT/metrics.jsonl`` and the final model to ``OUT/model/``.
+   ``OUT/metrics.jsonl``, the final model to ``OUT/model/`` and the curves to ``OUT/train_curves.png``.
 
 Files in OUT: ``train_config.yaml`` (resolved config), ``grpo_args.json`` (the GRPOConfig keyword
 arguments), ``data_stats.json`` (prompt-bounding counts), ``metrics.jsonl``, ``summary.json``
-(timings), ``model/``.
+(timings), ``model/``, ``train_curves.png`` (:func:`~longtracerl.train.plot.plot_runs`).
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ def train(
     *,
     dry_run: bool = False,
 ) -> dict[str, Any]:
-    from longtracerl.train.data import build_records, load_rows
+    from longtracerl.train.data import build_records, load_rows, refuse_heavy_cut
     from longtracerl.train.model import check_model_source, load_model, load_tokenizer
     from longtracerl.train.needs import check_needs, hub_offline_if_unreachable, require
 
@@ -125,6 +126,7 @@ def train(
     records, stats = build_records(
         rows, tokenizer, cfg.data.max_prompt_tokens, cfg.data.overflow, path=data_path
     )
+    refuse_heavy_cut(stats, cfg.data.max_cut_share, path=data_path, small_model=cfg.grpo.use_cpu)
     if stats.truncated and stats.truncated * 2 >= stats.rows:
         log.warning(
             "%d of %d prompts were cut to data.max_prompt_tokens=%d (%d tokens removed): these rows were "
@@ -234,8 +236,24 @@ def train(
             "solve rate before training)"
         )
         log.warning("%s", summary["warning"])
+    summary["curves"] = _plot_curves(out_dir)
     atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=2, default=str) + "\n")
     return summary
+
+
+def _plot_curves(out_dir: Path) -> str | None:
+    """``OUT/train_curves.png`` (the figure of ``longtracerl train-report OUT``); a run whose figure
+    cannot be drawn (nothing logged, no matplotlib) still finishes, with a warning."""
+    from longtracerl.train.plot import plot_runs
+
+    try:
+        return str(plot_runs([out_dir]))
+    except Exception as err:  # noqa: BLE001 - the trained model is saved; the figure is a convenience
+        log.warning(
+            "training curves not drawn (%s: %s); `longtracerl train-report %s` retries",
+            type(err).__name__, err, out_dir,
+        )  # fmt: skip
+        return None
 
 
 def _logged_rewards(path: Path) -> list[float]:
