@@ -103,6 +103,12 @@ _ORG = re.compile(
     r"Party|Club|Band|Association|Society|Institute|Council|League|Group|Airport|Station|Street|Road|"
     r"River|County|City|State|Republic|Kingdom|Empire|Army|Navy|Festival|Series|Show|Album|Film)\b"
 )
+_PLACEISH = re.compile(
+    r"\b(city|town|village|country|state|county|capital|municipality|region|province|suburb|district|"
+    r"borough|island|neighbou?rhood|commune|located|situated|area|settlement|hamlet|metropolitan)\b",
+    re.I,
+)
+_REGION = re.compile(r", (?:[A-Z][a-z]+)(?: [A-Z][a-z]+)?(?=[\s.,;)]|$)")
 _PERSONISH = re.compile(r"\((?:born|c\.|n[ée]e|\d{1,2} [A-Z][a-z]+ \d{4}|[A-Z][a-z]+ \d{1,2}, \d{4}|\d{4})")
 _NAMED_IN = re.compile(
     r"\b(?:named|mentioned|listed|cited) in the (?:description|text|article|page) of th(?:at|is|e)\b", re.I
@@ -536,6 +542,12 @@ def extract_answer(
                     s += 0.15
                 if kind == "person" and 2 <= len(span.split()) <= 4:
                     s += 0.1
+                if kind == "place":  # "in Golden Valley, Minnesota": a place word before, a region after
+                    s += 0.2 * (before[-1:] in (["in"], ["at"], ["from"], ["near"]))
+                    region = _REGION.match(sent, start + len(span))
+                    if region is not None:
+                        span = span + region.group(0)
+                        s += 0.1
                 if head and head in sent.lower()[max(0, start - 40) : start + len(span) + 40]:
                     s += 0.2
                 if noise and rng is not None:
@@ -552,6 +564,8 @@ def extract_answer(
                 s += 0.3
             if kind == "person":
                 s += 0.3 if _PERSONISH.search(first[:200]) else -0.5
+            if kind == "place":
+                s += 0.3 if _PLACEISH.search(first[:200]) else -0.5
             if noise and rng is not None:
                 s += rng.gauss(0.0, noise)
             title = _base(r.page.title)
