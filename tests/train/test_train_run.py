@@ -128,3 +128,18 @@ def test_a_finished_run_writes_its_curves_and_warns_when_every_reward_is_zero(tm
     png = out / "train_curves.png"
     assert summary["curves"] == str(png) and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert ("every logged reward was 0 over 3 steps" in summary.get("warning", "")) is not right
+
+
+def test_the_refusal_comes_before_any_prompt_is_cut(long_rows, smol_tok, monkeypatch):
+    from longtracerl.config import ConfigError
+    from longtracerl.train import data
+
+    def no_cut(*_a, **_k):
+        raise AssertionError("a prompt was cut before the rows were refused")
+
+    monkeypatch.setattr(data, "bound_messages", no_cut)
+    with pytest.raises(ConfigError, match=r"at least [\d,]+ of [\d,]+ prompt tokens"):
+        build_records(load_rows(long_rows), smol_tok, 384, "truncate-middle", max_cut_share=0.5)
+    # the other overflow rules cut nothing, so they keep their own errors
+    with pytest.raises(ConfigError, match="every row is over"):
+        build_records(load_rows(long_rows), smol_tok, 384, "drop", max_cut_share=0.5)

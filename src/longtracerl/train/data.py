@@ -53,11 +53,6 @@ class PromptStats:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    @property
-    def cut_share(self) -> float:
-        """Share of all prompt tokens the truncate-middle cut removed."""
-        return self.tokens_removed / self.tokens_before if self.tokens_before else 0.0
-
 
 def load_rows(path: str | os.PathLike, max_rows: int | None = None) -> list[tuple[int, TrainingRow]]:
     """``(line number, row)`` pairs of a released-format file; a bad line raises ``RecordError``
@@ -157,13 +152,16 @@ def build_records(
     *,
     path: str | os.PathLike = "<rows>",
     template_kwargs: dict[str, Any] | None = None,
+    max_cut_share: float | None = None,
+    small_model: bool = False,
 ) -> tuple[list[dict[str, Any]], PromptStats]:
-    """Dataset records for ``GRPOTrainer`` and the counts of the bounding rule."""
+    """Dataset records for ``GRPOTrainer`` and the counts of the bounding rule. With
+    ``max_cut_share``, rows made for much longer contexts are refused (:func:`refuse_heavy_cut`)
+    after every prompt is measured and before any is cut."""
     stats = PromptStats(rows=len(rows), max_prompt_tokens=max_prompt_tokens)
-    records: list[dict[str, Any]] = []
+    measured: list[tuple[int, TrainingRow, list[dict[str, str]], int]] = []
     for lineno, row in rows:
-        info = row.metadata.extra_reward_info
-        if not info.question.strip():
+        if not row.metadata.extra_reward_info.question.strip():
             raise ConfigError(f"{path}:{lineno}: field 'metadata.extra_reward_info.question': empty")
         messages = [m.model_dump() for m in row.input_messages]
         n = _render_len(tokenizer, messages, template_kwargs or {})
@@ -173,6 +171,16 @@ def build_records(
         target = prov.get("target_tokens") if isinstance(prov, dict) else None
         if isinstance(target, int):
             stats.made_for_tokens = max(stats.made_for_tokens or 0, target)
+        measured.append((lineno, row, messages, n))
+    if max_cut_share is not None and overflow == "truncate-middle":
+        over = [n for *_, n in measured if n > max_prompt_tokens]
+        refuse_heavy_cut(
+            stats, len(over), sum(over) - len(over) * max_prompt_tokens, max_cut_share,
+            path=path, small_model=small_model,
+        )  # fmt: skip
+    records: list[dict[str, Any]] = []
+    for lineno, row, messages, n in measured:
+        info = row.metadata.extra_reward_info
         if n > max_prompt_tokens:
             if overflow == "error":
                 raise ConfigError(
@@ -222,20 +230,24 @@ def fitting_target_tokens(max_prompt_tokens: int) -> int:
     return max(64, max_prompt_tokens * 2 // 3 // 64 * 64)
 
 
-def refuse_heavy_cut(stats: PromptStats, max_cut_share: float, *, path: Any, small_model: bool) -> None:
-    """Raise ``ConfigError`` (before any model is loaded) when the prompt bound removed more than
-    ``max_cut_share`` of all prompt tokens: the rows were made for longer contexts, and a policy
-    trained on their stumps learns from questions whose documents are mostly gone. The message says
-    how to build rows of this length."""
-    if stats.cut_share <= max_cut_share:
+def refuse_heavy_cut(
+    stats: PromptStats, n_over: int, at_least_removed: int, max_cut_share: float, *, path: Any, small_model: bool
+) -> None:
+    """Raise ``ConfigError`` (before anything is cut or any model loaded) when bounding the prompts
+    would remove more than ``max_cut_share`` of all their tokens (``stats.tokens_before``;
+    ``at_least_removed`` = the tokens over the bound): the rows were made for longer contexts, and a
+    policy trained on their stumps learns from questions whose documents are mostly gone. The
+    message says how to build rows of this length."""
+    share = at_least_removed / stats.tokens_before if stats.tokens_before else 0.0
+    if share <= max_cut_share:
         return
     made_for = f" (made for {stats.made_for_tokens}-token contexts)" if stats.made_for_tokens else ""
     target = fitting_target_tokens(stats.max_prompt_tokens)
     hops = " --set walks.hops=2 --set questions.min_hops=2" if small_model else ""
     raise ConfigError(
-        f"--data {path}: {stats.truncated} of {stats.rows} rows{made_for} are longer than "
-        f"data.max_prompt_tokens={stats.max_prompt_tokens}; cutting them would remove "
-        f"{stats.tokens_removed:,} of {stats.tokens_before:,} prompt tokens ({stats.cut_share:.0%} > "
+        f"--data {path}: {n_over} of {stats.rows} rows{made_for} are longer than "
+        f"data.max_prompt_tokens={stats.max_prompt_tokens}; cutting them would remove at least "
+        f"{at_least_removed:,} of {stats.tokens_before:,} prompt tokens ({share:.0%} > "
         f"data.max_cut_share={max_cut_share:g}). Build rows of this length: `longtracerl run --out RUN "
         f"--num-questions 200 --target-tokens {target}{hops}`, then --data RUN/rows.jsonl "
         "(docs/training.md). Or raise data.max_prompt_tokens, or accept the cut with "

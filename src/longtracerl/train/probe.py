@@ -71,7 +71,7 @@ def probe(
 ) -> dict[str, Any]:
     """Sample ``samples`` (default ``grpo.num_generations``) completions per prompt from the
     untrained policy and score them with the training reward; returns the summary."""
-    from longtracerl.train.data import build_records, load_rows, refuse_heavy_cut
+    from longtracerl.train.data import build_records, load_rows
     from longtracerl.train.model import check_model_source, load_tokenizer
     from longtracerl.train.runner import make_reward
 
@@ -81,8 +81,10 @@ def probe(
     check_model_source(cfg.model)
     rows = load_rows(data, max_rows or cfg.data.max_rows)
     tokenizer = load_tokenizer(cfg.model)
-    records, stats = build_records(rows, tokenizer, cfg.data.max_prompt_tokens, cfg.data.overflow, path=data)
-    refuse_heavy_cut(stats, cfg.data.max_cut_share, path=data, small_model=cfg.grpo.use_cpu)
+    records, stats = build_records(
+        rows, tokenizer, cfg.data.max_prompt_tokens, cfg.data.overflow, path=data,
+        max_cut_share=cfg.data.max_cut_share, small_model=cfg.grpo.use_cpu,
+    )  # fmt: skip
     results_of_batch: list[Any] = []
 
     def sink(_flat: dict[str, float], results: list[Any]) -> None:

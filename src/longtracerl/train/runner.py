@@ -88,7 +88,7 @@ def train(
     *,
     dry_run: bool = False,
 ) -> dict[str, Any]:
-    from longtracerl.train.data import build_records, load_rows, refuse_heavy_cut
+    from longtracerl.train.data import build_records, fitting_target_tokens, load_rows
     from longtracerl.train.model import check_model_source, load_model, load_tokenizer
     from longtracerl.train.needs import check_needs, hub_offline_if_unreachable, require
 
@@ -124,16 +124,16 @@ def train(
         tokenizer_note = f"{err} -> prompt lengths ESTIMATED with the SmolLM2 tokenizer"
         log.warning("%s", tokenizer_note)
     records, stats = build_records(
-        rows, tokenizer, cfg.data.max_prompt_tokens, cfg.data.overflow, path=data_path
-    )
-    refuse_heavy_cut(stats, cfg.data.max_cut_share, path=data_path, small_model=cfg.grpo.use_cpu)
+        rows, tokenizer, cfg.data.max_prompt_tokens, cfg.data.overflow, path=data_path,
+        max_cut_share=cfg.data.max_cut_share, small_model=cfg.grpo.use_cpu,
+    )  # fmt: skip
     if stats.truncated and stats.truncated * 2 >= stats.rows:
         log.warning(
             "%d of %d prompts were cut to data.max_prompt_tokens=%d (%d tokens removed): these rows were "
             "made for longer contexts. Fix: raise data.max_prompt_tokens, or build rows of this length "
             "(longtracerl run --target-tokens %d)",
             stats.truncated, stats.rows, cfg.data.max_prompt_tokens, stats.tokens_removed,
-            cfg.data.max_prompt_tokens,
+            fitting_target_tokens(cfg.data.max_prompt_tokens),
         )  # fmt: skip
     reward = make_reward(cfg, tokenizer if tokenizer_note is None else None)
     out_dir.mkdir(parents=True, exist_ok=True)
