@@ -45,7 +45,6 @@ class PromptStats:
     tokens_before: int = 0
     max_prompt_tokens: int = 0
     made_for_tokens: int | None = None
-
     longest_before: int = 0
     longest_after: int = 0
     dropped_lines: list[int] = field(default_factory=list)
