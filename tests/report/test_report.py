@@ -117,7 +117,9 @@ def test_gold_ranker_ranks_as_a_bm25s_index_over_the_context_would():
     checked = 0
     for size in (5, 17, len(ids)):
         ctx_ids = ids[:size]
-        tokens = ranker._tok([pages[i] for i in ctx_ids])
+        tokens = bm25s.tokenize(
+            [pages[i] for i in ctx_ids], stopwords="en", return_ids=False, show_progress=False
+        )
         index = bm25s.BM25()
         index.index(tokens, show_progress=False)
         for q in ids[::3]:
@@ -131,3 +133,96 @@ def test_gold_ranker_ranks_as_a_bm25s_index_over_the_context_would():
             assert np.allclose(got, want, rtol=1e-4, atol=1e-5)
             checked += 1
     assert checked >= 30
+
+
+def _plain_gold_ranks(pages: dict[str, str], ids: list[str], gold: list[int], question: str) -> dict | None:
+    """Reference for GoldRanker.ranks: bm25s's tokens of this context alone, Lucene BM25 term by
+    term from its definition, nothing kept across contexts."""
+    import math
+
+    import bm25s
+
+    def tok(texts):
+        return bm25s.tokenize(texts, stopwords="en", return_ids=False, show_progress=False)
+
+    query = tok([question])[0]
+    if not query or not gold:
+        return None
+    docs = [tok([pages[p]])[0] if p in pages else [] for p in ids]
+    lengths = [len(d) or 1 for d in docs]
+    avg = sum(lengths) / len(lengths)
+    scores = [0.0] * len(ids)
+    for term in query:  # a repeated query word counts again
+        tfs = [d.count(term) for d in docs]
+        df = sum(t > 0 for t in tfs)
+        if not df:
+            continue
+        idf = math.log(1 + (len(ids) - df + 0.5) / (df + 0.5))
+        for i, tf in enumerate(tfs):
+            scores[i] += idf * tf / (1.5 * (0.25 + 0.75 * lengths[i] / avg) + tf)
+    ranks = sorted(1 + sum(s > scores[i] + 1e-9 for s in scores) for i in gold)
+    return {"best": ranks[0], "all": ranks, "n_docs": len(ids)}
+
+
+def test_gold_ranker_over_many_contexts_matches_the_plain_reference():
+    """Pages recur across contexts (tokenised once, their counts reused) and every context's gold
+    ranks stay those of a from-scratch computation; covers a page missing from the store, a page
+    of stop words only, repeated query words, accents and digits."""
+    import random
+    from types import SimpleNamespace
+
+    from longtracerl.records import ContextDoc
+    from longtracerl.report.stage import GoldRanker
+    from walks_corpus import make_pages
+
+    corpus = make_pages(0)
+    pages = {p.id: p.title + "\n" + p.text for p in corpus}
+    pages["stop-only"] = "The and of a an it is"
+    pages["accents"] = "Café Müller played in Zürich in 1999; the café's 1999 season."
+    fetched: list[str] = []
+
+    def fetch(ids):
+        fetched.extend(ids)
+        return {i: pages[i] for i in ids if i in pages}
+
+    ranker = GoldRanker(fetch)
+    rng = random.Random(7)
+    pool = [*pages, "missing-page"]
+    checked = 0
+    for n in range(60):
+        ids = rng.sample(pool, rng.randint(3, 40))
+        gold = sorted(rng.sample(range(len(ids)), rng.choice((1, 2))))
+        docs = [
+            ContextDoc(page_id=p, title=p, tag="gold" if i in gold else "random", n_tokens=1)
+            for i, p in enumerate(ids)
+        ]
+        question = corpus[n % len(corpus)].text.split(".")[0] + (
+            " Zürich 1999 café café" if n % 3 == 0 else ""
+        )
+        want = _plain_gold_ranks(pages, ids, gold, question)
+        assert ranker.ranks(SimpleNamespace(docs=docs), question) == want, n
+        checked += want is not None
+    assert checked >= 50
+    # each page read and tokenised once; only the missing page is asked for again
+    found = [p for p in fetched if p != "missing-page"]
+    assert len(found) == len(set(found)) and fetched.count("missing-page") > 1
+
+
+def test_fast_tokens_are_bm25s_tokens():
+    from collections import Counter
+
+    import bm25s
+
+    from longtracerl.report.stage import GoldRanker
+    from walks_corpus import make_pages
+
+    texts = [p.title + "\n" + p.text for p in make_pages(1)] + [
+        "",
+        "a I of",
+        "Ærø's café — naïve ΣΊΣΥΦΟΣ, x_y 3.14 don't CO2 1999–2000 the THE",
+    ]
+    ranker = GoldRanker(lambda ids: {})
+    want = bm25s.tokenize(texts, stopwords="en", return_ids=False, show_progress=False)
+    assert ranker._tok(texts) == want
+    assert [dict(ranker._counts(t)) for t in texts] == [dict(Counter(w)) for w in want]
+    assert [] in want and sum(map(len, want)) > 1000

@@ -16,14 +16,17 @@ and, over the whole run: agent success per attempt (``RUN/trajectories.jsonl`` a
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
 import os
 import random
+import re
 import statistics
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -54,28 +57,43 @@ PAPER_ORDER = ["random", "one-shot-search", "traj-random", "traj-tiered"]
 # --------------------------------------------------------------------------- retrieval proxy
 
 
+@functools.cache
+def _bm25s_words() -> tuple[Callable[[str], list[str]], frozenset[str]]:
+    """bm25s's default split (``(?u)\\b\\w\\w+\\b``) and its English stop words."""
+    from bm25s.stopwords import STOPWORDS_EN
+
+    return re.compile(r"(?u)\b\w\w+\b").findall, frozenset(STOPWORDS_EN)
+
+
 class GoldRanker:
     """Rank of gold pages among a context's documents under BM25 (question as the query).
 
     The context's documents are the collection: Lucene BM25 (k1=1.5, b=0.75, bm25s's defaults)
-    with document frequencies and lengths from those documents, pages tokenised by ``bm25s``
-    (English stop words) once and kept as postings (term -> page -> count). Scoring a context
-    visits only the postings of the query's terms (no index is built per context: at 128K tokens
-    that was most of the report's time).
+    with document frequencies and lengths from those documents, pages tokenised as ``bm25s``
+    does (English stop words) once per report, whichever strategies and questions they recur in,
+    and kept as term counts per page. Scoring a context looks up the query's terms in its pages'
+    counts (no index is built per context: at 128K tokens that was most of the report's time).
     """
 
     def __init__(self, fetch, k1: float = 1.5, b: float = 0.75):
         self.fetch = fetch
         self.k1, self.b = k1, b
         self._len: dict[str, int] = {}
-        self._post: dict[str, dict[str, int]] = defaultdict(dict)
+        self._tf: dict[str, Counter[str]] = {}
 
     def _tok(self, texts: list[str]) -> list[list[str]]:
-        import bm25s
+        """``bm25s.tokenize(texts, stopwords="en", return_ids=False)``'s tokens, in order: lower
+        case, words of two or more word characters, English stop words dropped."""
+        split, stop = _bm25s_words()
+        return [[t for t in split(text.lower()) if t not in stop] for text in texts]
 
-        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
-
-        return bm25s.tokenize(texts, stopwords="en", return_ids=False, show_progress=False)
+    def _counts(self, text: str) -> Counter[str]:
+        """Term counts of one page's :meth:`_tok` tokens (counted in C, stop words dropped after)."""
+        split, stop = _bm25s_words()
+        counts = Counter(split(text.lower()))
+        for w in stop.intersection(counts):
+            del counts[w]
+        return counts
 
     def scores(self, ids: list[str], query: list[str]):
         """BM25 score of each document of ``ids`` for the query tokens (repeats count again)."""
@@ -84,31 +102,19 @@ class GoldRanker:
         todo = [p for p in dict.fromkeys(ids) if p not in self._len]
         if todo:
             texts = self.fetch(todo)
-            keys = [p for p in todo if p in texts]
-            for p, toks in zip(keys, self._tok([texts[p] for p in keys]), strict=True):
-                self._len[p] = len(toks)
-                for term, n in Counter(toks).items():
-                    self._post[term][p] = n
+            for p in todo:
+                if p in texts:
+                    counts = self._tf[p] = self._counts(texts[p])
+                    self._len[p] = sum(counts.values())
         n = len(ids)
-        where: dict[str, list[int]] = defaultdict(list)
-        for i, p in enumerate(ids):
-            where[p].append(i)
         # a page with no tokens (or not found) counts as one token that matches nothing
         lengths = np.fromiter((self._len.get(p) or 1 for p in ids), dtype=np.float64, count=n)
         norm = self.k1 * ((1 - self.b) + self.b * lengths / lengths.mean())
         out = np.zeros(n)
+        empty: Counter[str] = Counter()
+        page_tf = [self._tf.get(p, empty) for p in ids]
         for term in query:
-            post = self._post.get(term)
-            if not post:
-                continue
-            tf = np.zeros(n)
-            if len(post) < n:
-                for p, count in post.items():
-                    for i in where.get(p, ()):
-                        tf[i] = count
-            else:
-                for i, p in enumerate(ids):
-                    tf[i] = post.get(p, 0)
+            tf = np.fromiter((c.get(term, 0) for c in page_tf), dtype=np.float64, count=n)
             df = int(np.count_nonzero(tf))
             if df:
                 out += math.log(1 + (n - df + 0.5) / (df + 0.5)) * tf / (norm + tf)
@@ -295,9 +301,19 @@ def write_report(
             ):
                 written[(c.question_id, c.strategy)] = c
 
+    last: dict[str, Any] = {"ids": None, "texts": {}}
+
     def fetch(ids):
-        pages = fetch_pages(st, list(ids))
-        return {p: (pg.title + "\n" + pg.text) if cfg.include_title else pg.text for p, pg in pages.items()}
+        # the confusability texts and the ranker ask for the same new pages of a context in turn:
+        # read them from the store once
+        ids = list(ids)
+        if ids != last["ids"]:
+            pages = fetch_pages(st, ids)
+            last["ids"] = ids
+            last["texts"] = {
+                p: (pg.title + "\n" + pg.text) if cfg.include_title else pg.text for p, pg in pages.items()
+            }
+        return last["texts"]
 
     norm = NormalisedTexts(fetch)
     ranker = GoldRanker(fetch)
