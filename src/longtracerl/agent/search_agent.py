@@ -550,6 +550,8 @@ def extract_answer(
                         s += 0.1
                 if head and head in sent.lower()[max(0, start - 40) : start + len(span) + 40]:
                     s += 0.2
+                    if re.search(rf"\b{re.escape(head)}", span.lower()):
+                        s += 0.2  # "which university" ~ "the University of Oxford"
                 if noise and rng is not None:
                     s += rng.gauss(0.0, noise)
                 if s > scores.get(span, -math.inf):
