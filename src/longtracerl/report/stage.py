@@ -113,11 +113,17 @@ class GoldRanker:
         out = np.zeros(n)
         empty: Counter[str] = Counter()
         page_tf = [self._tf.get(p, empty) for p in ids]
+        part: dict[str, Any] = {}  # a repeated query word adds the same array again
         for term in query:
-            tf = np.fromiter((c.get(term, 0) for c in page_tf), dtype=np.float64, count=n)
-            df = int(np.count_nonzero(tf))
-            if df:
-                out += math.log(1 + (n - df + 0.5) / (df + 0.5)) * tf / (norm + tf)
+            if term not in part:
+                counts = [c.get(term, 0) for c in page_tf]
+                part[term] = None
+                if any(counts):
+                    tf = np.array(counts, dtype=np.float64)
+                    df = int(np.count_nonzero(tf))
+                    part[term] = math.log(1 + (n - df + 0.5) / (df + 0.5)) * tf / (norm + tf)
+            if part[term] is not None:
+                out += part[term]
         return out
 
     def ranks(self, ctx: Context, question: str) -> dict[str, Any] | None:
