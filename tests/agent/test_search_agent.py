@@ -10,6 +10,7 @@ from agent_fixtures import CHAIN_QUESTION
 from longtracerl.agent.config import AgentConfig
 from longtracerl.agent.search_agent import (
     SearchAgentPolicy,
+    _Description,
     _Read,
     _sentences,
     _stems,
@@ -123,6 +124,43 @@ def test_answer_span_ends_at_the_sentence_end():
     )
     answer, _ = extract_answer(plan, [r])
     assert answer == "Stan Lee"
+
+
+def test_class_questions_answer_with_the_shared_defining_noun():
+    plan = analyse("What occupation do Chris Menges and Aram Avakian share?")
+    a = _read("a", "Chris Menges", "Chris Menges is an English cinematographer and director. He shot films.")
+    b = _read("b", "Aram Avakian", "Aram Avakian was an American film editor and director, born 1926.")
+    c = _read("c", "Menges", "Menges is a village in Slovenia.", relevance=0.1)
+    answer, pages = extract_answer(plan, [a, b, c])
+    assert answer == "director" and pages[0] in (a, b)
+
+
+def test_place_answer_keeps_its_region_and_skips_a_non_place_page_title():
+    plan = analyse("The company founded by Robert Smith is headquartered in what city?")
+    r = _read(
+        "m",
+        "Medtronic Systems",
+        "Medtronic Systems is a company founded by Robert Smith. It is headquartered in Golden Valley, "
+        "Minnesota, and employs many people.",
+        relevance=0.9,
+    )
+    answer, _ = extract_answer(plan, [r])
+    assert answer == "Golden Valley, Minnesota"
+
+
+def test_description_reads_kind_ordinal_size_and_qualifier():
+    d = _Description("Next comes the last song that the description of that tale names")
+    assert (d.kind, d.ordinal, d.way) == ("song", "last", "fwd")
+    d = _Description("Then take a novel, named in the description of that film")
+    assert d.defines("Treasure Island is an adventure novel by Robert Louis Stevenson.")
+    assert not d.defines("Treasure Island is a 1950 film based on the novel by Stevenson.")
+    assert d.title_fit("Treasure Island (1950 film)", "") < 0 < d.title_fit("Treasure Island (novel)", "")
+    d = _Description(
+        "Next comes an American city of tens of thousands of people, whose description names that state"
+    )
+    assert d.people == (10000, 100000)
+    assert d.title_fit("Temple Terrace, Florida", "As of 2010 the population was 24,541.") > 0
+    assert d.title_fit("Miami, Florida", "As of 2010 the population was 399,457.") < 0
 
 
 def test_extract_prefers_the_span_beside_the_question_words_and_skips_named_ones():

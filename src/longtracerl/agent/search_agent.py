@@ -127,7 +127,10 @@ _ORDINAL = re.compile(
     re.I,
 )
 # "a county of hundreds of thousands of people": the size its page gives
-_PEOPLE = re.compile(r"\bof (hundreds|thousands|tens of thousands|hundreds of thousands|millions) of (?:people|inhabitants|residents)\b", re.I)
+_PEOPLE = re.compile(
+    r"\bof (hundreds|thousands|tens of thousands|hundreds of thousands|millions) of (?:people|inhabitants|residents)\b",
+    re.I,
+)
 _PEOPLE_RANGE = {
     "hundreds": (100, 1000),
     "thousands": (1000, 10000),
@@ -135,8 +138,16 @@ _PEOPLE_RANGE = {
     "hundreds of thousands": (100000, 1000000),
     "millions": (1000000, 10**10),
 }
-_POPULATION = re.compile(r"\bpopulation (?:was|of|is|stood at|estimated at)?\s*(?:about |approximately |around )?(\d{1,3}(?:,\d{3})+|\d+)", re.I)
+_POPULATION = re.compile(
+    r"\bpopulation (?:was|of|is|stood at|estimated at)?\s*(?:about |approximately |around )?(\d{1,3}(?:,\d{3})+|\d+)",
+    re.I,
+)
 _DEFINES = re.compile(r"\b(?:is|was|are|were)\s+(.{0,160})")
+# the defining words end where the page turns to other entities ("a 1950 film *based on* the novel")
+_DEFINE_END = re.compile(
+    r"\b(?:based|by|directed|written|starring|featuring|adapted|about|from|that|which|who|whose|"
+    r"produced|released|published|created|founded|located)\b|[.;:]\s"
+)
 _QUALIFIER = re.compile(r"\(([^()]+)\)\s*$")
 # stems of the narration's own words ("Next comes ..., whose description uses the words ...")
 _CHAIN_STOP = _wordset(
@@ -496,6 +507,10 @@ def extract_answer(
         if plan.kind == "yesno":
             return "yes", [p for p in pages if p is not None]
     kind = plan.kind if plan.kind not in ("yesno", "choice") else "name"
+    if kind == "name" and plan.head in _CLASS_HEADS:
+        found = _class_answer(plan, reads)
+        if found is not None:
+            return found
     q_norm = " " + " ".join(_WORD.findall(plan.text.lower())) + " "
     q_stems = plan.stems
     # the asked sentence counts twice: the descriptions before it name other entities of a chain;
@@ -587,6 +602,48 @@ def extract_answer(
             break
     rest = sorted((r for r in reads if r is not support[best]), key=lambda r: -(r.relevance + 0.3 * r.linked))
     return best, [support[best]] + rest[:1]
+
+
+_CLASS_HEADS = _wordset(
+    """
+    type kind occupation occupations profession professions job jobs sport genre form sort category
+    position instrument religion field
+    """
+)
+_CLASS_STOP = _wordset("that which who whose from of in on by with for and or but known best based located")
+
+
+def _class_answer(plan: QuestionPlan, reads: list[_Read]) -> tuple[str, list[_Read]] | None:
+    """Questions like "what type / occupation / sport ...?": a lowercase class noun from the read pages' defining
+    words ("X is an English *cinematographer* ..."); a noun several relevant pages share scores
+    most ("What occupation do A and B share?")."""
+    scores: dict[str, float] = {}  # by the class's last word ("director")
+    spans: dict[str, tuple[float, str, _Read]] = {}  # its best wording and page
+    q_words = set(_WORD.findall(plan.text.lower()))
+    for r in reads:
+        m = _DEFINES.search(r.sents[0] if r.sents else "")
+        if m is None:
+            continue
+        parts: list[list[str]] = [[]]
+        for w in re.findall(r"[\w'’-]+|,", m.group(1)):
+            if w in (",", "and", "or"):  # "an English cinematographer and director"
+                parts.append([])
+            elif w.lower() in _CLASS_STOP or not w.islower() and parts[-1]:
+                break
+            elif w.islower() and w not in _STOP and not w.isdigit():
+                parts[-1].append(w)
+        for order, part in enumerate(p for p in parts if p):
+            noun = part[-1]
+            if noun in q_words:
+                continue
+            gain = 0.5 + r.relevance - 0.05 * order
+            scores[noun] = scores.get(noun, 0.0) + gain
+            if gain > spans.get(noun, (-1.0, "", r))[0]:
+                spans[noun] = (gain, " ".join(part[-3:]), r)
+    if not scores:
+        return None
+    best = max(scores, key=lambda k: scores[k])
+    return spans[best][1], [spans[best][2]]
 
 
 def _page_for(option: str, reads: list[_Read]) -> _Read | None:
@@ -700,7 +757,8 @@ class _Description:
         if not self.kind:
             return True
         m = _DEFINES.search(text[:300])
-        return self.kind in _stems(m.group(1) if m else text[:150])
+        words = _DEFINE_END.split(m.group(1) if m else text[:150], maxsplit=1)[0]
+        return self.kind in _stems(words)
 
     def fit(self, text: str) -> float:
         """How well a page's (or a result's shown) text fits the description."""
@@ -957,8 +1015,11 @@ class SearchAgentPolicy:
                 r = st.reads.get(c.page_id)
                 if r is not None:
                     scored[c.page_id] = (
-                        d.fit(r.page.text) + d.relation(prev, c.title, r.page.text)
-                        + d.title_fit(c.title, r.page.text) + 0.2 * c.search + jitter()
+                        d.fit(r.page.text)
+                        + d.relation(prev, c.title, r.page.text)
+                        + d.title_fit(c.title, r.page.text)
+                        + 0.2 * c.search
+                        + jitter()
                     )
             if d.ordinal and prev is not None:  # "the first/last X that the description names"
                 pos = {
@@ -978,7 +1039,9 @@ class SearchAgentPolicy:
                 st.close_calls += 1
             best = st.reads[ranked[pick]] if ranked else None
             if self.debug is not None:
-                self.debug.setdefault("hops", []).append({"clause": clause, "scored": scored, "shown": shown, "prev": prev})
+                self.debug.setdefault("hops", []).append(
+                    {"clause": clause, "scored": scored, "shown": shown, "prev": prev}
+                )
             if best is None:
                 break
             prev = best
