@@ -17,6 +17,7 @@ and, over the whole run: agent success per attempt (``RUN/trajectories.jsonl`` a
 from __future__ import annotations
 
 import functools
+import gc
 import json
 import logging
 import math
@@ -248,6 +249,24 @@ def _contexts_config(run: Path, cfg: ReportConfig, corpus_dir: Any) -> tuple[Con
     return ccfg, corpus
 
 
+def _gc_frozen(fn):
+    """Run ``fn`` with the objects alive at its start left out of garbage collection: in
+    ``longtracerl run`` the earlier stages leave hundreds of MB of objects that every full
+    collection triggered by the report's allocations would walk again (new objects are still
+    collected; the old ones go back to the collector afterwards)."""
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        gc.freeze()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            gc.unfreeze()
+
+    return run
+
+
+@_gc_frozen
 def write_report(
     run_dir: str | os.PathLike,
     corpus_dir: str | os.PathLike | None = None,
