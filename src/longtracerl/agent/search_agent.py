@@ -19,9 +19,11 @@ question text, the search results and the pages it opens, nothing else. One atte
    (another reading of the question). Rounds stop when the two best read pages hold ``cover`` of
    the question's words; a last look reads the best remaining results, ``max_open`` pages in all.
 4. **Chained narration** instead: each description is resolved in turn among the previous
-   entity's neighbours (names on its page, pages naming it), by how well a page fits the
-   description (:class:`_Description`: its kind noun, nationality, decade, quoted words) and the
-   connection the description states.
+   entity's neighbours (names on its page, looked up one by one and then a few per search; pages
+   naming it), by how well a page fits the description (:class:`_Description`: its kind noun in
+   the page's defining words, the title's qualifier, nationality, decade, a stated size, quoted
+   words, "the first / last X that ... names") and the connection the description states. The
+   answer is read from the last entity's page.
 5. **Answer** (:func:`extract_answer`): typed candidate spans from the read pages' sentences
    (inside one sentence: a span never runs into the next one), scored by the sentence's share of
    the question's words, how close the span sits to them and to the words before the wh-phrase,
@@ -33,7 +35,8 @@ question text, the search results and the pages it opens, nothing else. One atte
 See docs/agent.md for the weights and the measured figures.
 
 Attempt 1 is deterministic; later attempts add seeded noise to the ranking and the answer
-scores and may read one more page, so they explore other pages and answers.
+scores and may read one more page, so they explore other pages and answers; in a chained
+narration they take detours instead (the 2nd or 3rd candidate at a close call, ``_DETOURS``).
 
 Example:
     >>> a = analyse("Which magazine was started first, Arthur's Magazine or First for Women?")
