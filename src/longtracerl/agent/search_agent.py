@@ -617,9 +617,9 @@ _CLASS_STOP = _wordset("that which who whose from of in on by with for and or bu
 
 
 def _class_answer(plan: QuestionPlan, reads: list[_Read]) -> tuple[str, list[_Read]] | None:
-    """Questions like "what type / occupation / sport ...?": a lowercase class noun from the read pages' defining
-    words ("X is an English *cinematographer* ..."); a noun several relevant pages share scores
-    most ("What occupation do A and B share?")."""
+    """Questions like "what type / occupation / sport ...?": a lowercase class noun from the read
+    pages' defining words ("X is an English *cinematographer* ..."); a noun several relevant pages
+    share scores most ("What occupation do A and B share?")."""
     scores: dict[str, float] = {}  # by the class's last word ("director")
     spans: dict[str, tuple[float, str, _Read]] = {}  # its best wording and page
     q_words = set(_WORD.findall(plan.text.lower()))
@@ -1000,12 +1000,9 @@ class SearchAgentPolicy:
                     ]
             chosen = {r.page.id for r in st.chain}
             uniq = {c.page_id: c for c in pool if c.page_id not in chosen}
-
-            def jitter() -> float:  # a chain's later attempts take detours instead
-                return 0.0
-
+            # no noise here: a chain's later attempts take detours (below) instead
             shown = {
-                c.page_id: d.fit(c.text) + d.relation(prev, c.title, c.text) + 0.3 * c.search + jitter()
+                c.page_id: d.fit(c.text) + d.relation(prev, c.title, c.text) + 0.3 * c.search
                 for c in uniq.values()
             }
             unread = sorted(
@@ -1022,7 +1019,6 @@ class SearchAgentPolicy:
                         + d.relation(prev, c.title, r.page.text)
                         + d.title_fit(c.title, r.page.text)
                         + 0.2 * c.search
-                        + jitter()
                     )
             if d.ordinal and prev is not None:  # "the first/last X that the description names"
                 pos = {
