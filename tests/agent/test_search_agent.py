@@ -11,6 +11,7 @@ from longtracerl.agent.config import AgentConfig
 from longtracerl.agent.search_agent import (
     SearchAgentPolicy,
     _Description,
+    _names,
     _Read,
     _sentences,
     _stems,
@@ -146,6 +147,11 @@ def test_place_answer_keeps_its_region_and_skips_a_non_place_page_title():
     )
     answer, _ = extract_answer(plan, [r])
     assert answer == "Golden Valley, Minnesota"
+
+
+def test_names_drop_the_possessive():
+    names = _names("He is best known as Frodo in Peter Jackson's epic film trilogy.")
+    assert "Peter Jackson" in names and "Peter Jackson's" not in names
 
 
 def test_description_reads_kind_ordinal_size_and_qualifier():

@@ -296,7 +296,7 @@ def _names(text: str) -> list[str]:
     for sent in _sentences(text):
         out += [m.group(1).strip() for m in _QUOTED.finditer(sent)]
         for m in _ANS_CAP.finditer(sent):
-            name = m.group(0).strip(" '’-&")
+            name = _POSSESSIVE.sub("", m.group(0).strip(" '’-&"))  # "Peter Jackson's film"
             first = name.split()[0].lower() if name else ""
             if first in _NOT_ANSWER and first != "the" and " " in name:  # "In 1990 Ann" -> "1990 Ann"
                 name = name.split(" ", 1)[1]
@@ -866,7 +866,12 @@ class SearchAgentPolicy:
             shown = _stems(h.title + " " + h.snippet)
             c.shown = max(c.shown, len(shown & st.plan.stems) / (len(st.plan.stems) or 1))
             base = _base(h.title).lower()
-            if named is not None and (base == named.lower() or base.split(",")[0] == named.lower()):
+            bare = (
+                named.lower().removeprefix("the ") if named is not None else None
+            )  # "The Minnesota Vikings"
+            if named is not None and (
+                base == named.lower() or base.split(",")[0] == named.lower() or base == bare
+            ):
                 c.named = True
                 c.exact = c.exact or h.title.lower() == named.lower()
             c.linked = c.linked or any(_mentions(r.page.text, _base(c.title)) for r in st.top_reads(2))
@@ -992,7 +997,7 @@ class SearchAgentPolicy:
                 rest = names[self.cfg.chain_names : self.cfg.chain_names + 8 * CHAIN_BATCH]
                 for i in range(0, len(rest), CHAIN_BATCH):
                     batch = rest[i : i + CHAIN_BATCH]
-                    wanted = {n.lower() for n in batch}
+                    wanted = {n.lower().removeprefix("the ") for n in batch} | {n.lower() for n in batch}
                     pool += [
                         c
                         for c in self._search(tools, st, " ".join(batch))
