@@ -131,4 +131,6 @@ def test_run_gives_the_same_rows_in_process_in_processes_and_on_ray(ray_cluster,
         # trajectories carry wall-clock timings per event; everything else is the same
         t = "trajectories.jsonl"
         assert _records(tmp_path / name / t, ("elapsed_s",)) == _records(ref / t, ("elapsed_s",))
-    assert len(_records(ref / "rows.jsonl")) >= 15
+    # enough rows that equality means something (24 walks: the chain composer keeps about half,
+    # the offline agent solves part of those)
+    assert len(_records(ref / "rows.jsonl")) >= 5
