@@ -357,16 +357,7 @@ async def _timed_client(
             t0 = time.perf_counter()
             writer.write(head)
             writer.write(body)
-            status_line = await reader.readline()
-            length = 0
-            while True:
-                line = await reader.readline()
-                if line in (b"\r\n", b""):
-                    break
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value)
-            payload = await reader.readexactly(length)
+            status_line, payload = await _read_response(reader)
             done[0] += 1
             if time.perf_counter() <= until:
                 lat.append(time.perf_counter() - t0)
