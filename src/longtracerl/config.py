@@ -196,10 +196,15 @@ def _holds(tree: Mapping[str, Any], loc: Sequence[Any]) -> bool:
     return bool(loc)
 
 
+def short_hash(obj: Any) -> str:
+    """A short stable hash of JSON-like data (keys sorted; other objects by ``str``)."""
+    blob = json.dumps(obj, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:12]
+
+
 def config_hash(cfg: BaseModel) -> str:
     """A short stable hash of a config, written into every record's provenance."""
-    blob = json.dumps(cfg.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:12]
+    return short_hash(cfg.model_dump(mode="json"))
 
 
 def resolve(registry: Mapping[str, Any], name: str, kind: str) -> Any:

@@ -35,7 +35,6 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -48,6 +47,7 @@ import yaml
 from pydantic import BaseModel
 
 from longtracerl.config import ConfigError
+from longtracerl.config import short_hash as _hash
 from longtracerl.records import atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -91,9 +91,6 @@ def _flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix[:-1]: obj}
 
 
-def _hash(obj: Any) -> str:
-    blob = json.dumps(obj, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:12]
 
 
 def folder_identity(folder: Path) -> dict[str, Any]:
