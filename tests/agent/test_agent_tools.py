@@ -56,3 +56,28 @@ def test_render_truncates(store):
     obs = tb.open("marta").render(max_chars=20)
     assert obs.startswith("[marta] Marta Quell") and obs.endswith("[...truncated]")
     assert "Error" in tb.open("zzz").render()
+
+
+def test_offset_gives_the_next_page_of_results(store):
+    tb = ToolBox(TinyBM25(PAGES), store, top_k=2)
+    whole = [h.page_id for h in TinyBM25(PAGES).search("Danish festival town", 4)]
+    assert len(whole) == 4
+    first = tb.search("Danish festival town")
+    second = tb.search("Danish festival town", offset=2)
+    assert [h.page_id for h in first.hits] == whole[:2]
+    assert [h.page_id for h in second.hits] == whole[2:4]
+    assert [h.rank for h in second.hits] == [3, 4]  # ranks in the whole ranking
+    assert tb.events[1].args == {"query": "Danish festival town", "offset": 2}
+    assert tb.events[1].result_ids == whole[2:4]
+    assert tb.seen_ids == whole[:4]  # the second page's results are seen too
+    past = tb.search("Danish festival town", offset=80)
+    assert past.ok and past.hits == [] and "No more results" in past.render()
+
+
+def test_bad_offset_is_an_error_observation(store):
+    tb = ToolBox(TinyBM25(PAGES), store, top_k=2)
+    for bad in (-1, "x", 1000):
+        res = tb.search("Danish", offset=bad)
+        assert not res.ok and "offset" in res.error
+    assert [e.error is not None for e in tb.events] == [True, True, True]
+    assert tb.seen_ids == []

@@ -6,7 +6,8 @@ elapsed time, error), the *seen* pages (shown in any search result), the *opened
 *cited* pages. Tier-1 distractors are later taken from opened-but-not-cited pages, Tier-2 from
 seen-but-never-opened pages (docs/method.md#distractor-tiers-and-contexts).
 
-A bad call (unknown page id, empty query) does not raise: it returns an error observation and
+``search`` takes an ``offset`` for the next page of results (docs/agent.md#tools).
+A bad call (unknown page id, empty query, bad offset) does not raise: it returns an error observation and
 is recorded with its ``error`` text, so a policy (and an LLM) can recover.
 
 Example:
@@ -24,13 +25,15 @@ Example:
     >>> tb = ToolBox(OneHit(), Store(), top_k=5)
     >>> [h.page_id for h in tb.search("capital of france").hits]
     ['p1']
+    >>> tb.search("capital of france", offset=10).hits  # the second page of results: empty here
+    []
     >>> tb.open("p1").page.title
     'Paris'
     >>> tb.open("nope").error
     "unknown page id 'nope'"
     >>> _ = tb.cite(["p1"]); _ = tb.answer("Paris")
     >>> [e.tool for e in tb.events], tb.seen_ids, tb.opened_ids, tb.cited_ids, tb.final_answer
-    (['search', 'open', 'open', 'cite', 'answer'], ['p1'], ['p1'], ['p1'], 'Paris')
+    (['search', 'search', 'open', 'open', 'cite', 'answer'], ['p1'], ['p1'], ['p1'], 'Paris')
 """
 
 from __future__ import annotations
@@ -43,7 +46,10 @@ from longtracerl.corpus.store import PageNotFound
 from longtracerl.records import Page, TrajectoryEvent
 from longtracerl.search.base import Hit
 
-__all__ = ["ToolBox", "SearchResult", "OpenResult", "ToolResult"]
+__all__ = ["ToolBox", "SearchResult", "OpenResult", "ToolResult", "MAX_OFFSET"]
+
+MAX_OFFSET = 90
+"""Deepest result offset a search may ask for (the tenth page of ten)."""
 
 
 @dataclass
@@ -61,13 +67,14 @@ class ToolResult:
 class SearchResult(ToolResult):
     query: str = ""
     hits: list[Hit] = field(default_factory=list)
+    offset: int = 0  # results skipped (10: the second page of ten)
 
     def render(self, snippet_chars: int = 200) -> str:
         """Text observation for an LLM: one numbered line per hit."""
         if self.error:
             return f"Error: {self.error}"
         if not self.hits:
-            return f"No results for {self.query!r}."
+            return f"No {'more ' if self.offset else ''}results for {self.query!r}."
         lines = [f"Results for {self.query!r}:"]
         for h in self.hits:
             snip = " ".join(h.snippet.split())[:snippet_chars]
@@ -148,22 +155,37 @@ class ToolBox:
         return True
 
     # -- tools ---------------------------------------------------------------------------
-    def search(self, query: str, k: int | None = None) -> SearchResult:
-        """Ranked hits for ``query``; every shown page joins the seen set."""
+    def search(self, query: str, k: int | None = None, offset: int = 0) -> SearchResult:
+        """Ranked hits for ``query``; every shown page joins the seen set.
+
+        ``offset`` skips the first results: ``offset=10`` is the second page of ten (ranks 11-20,
+        the hits keep their rank in the whole ranking), what a searcher asks for when the first
+        page does not hold what they look for. It is recorded in the event's arguments.
+        """
         t0 = time.perf_counter()
         k = self.top_k if k is None else max(1, min(int(k), self.top_k))
         query = query if isinstance(query, str) else str(query)
-        args = {"query": query} if k == self.top_k else {"query": query, "k": k}
+        args: dict[str, Any] = {"query": query} if k == self.top_k else {"query": query, "k": k}
+        try:
+            offset = int(offset)
+        except (TypeError, ValueError):
+            offset = -1
+        if offset:
+            args["offset"] = offset
+        if offset < 0 or offset > MAX_OFFSET:
+            err = f"offset must be an integer from 0 to {MAX_OFFSET}"
+            self._record("search", args, [], t0, err)
+            return SearchResult(error=err, query=query)
         if not query.strip():
             err = "empty query"
             self._record("search", args, [], t0, err)
             return SearchResult(error=err, query=query)
-        hits = list(self.retriever.search(query, k))
+        hits = list(self.retriever.search(query, k + offset))[offset:]
         for h in hits:
             self._seen.setdefault(h.page_id, None)
         ids = [h.page_id for h in hits]
         self._record("search", args, ids, t0, None)
-        return SearchResult(query=query, hits=hits)
+        return SearchResult(query=query, hits=hits, offset=offset)
 
     def open(self, page_id: str) -> OpenResult:
         """The whole page; an unknown id is an error observation, not an exception."""
