@@ -397,6 +397,8 @@ def _load(
         errors: list = []
         samples: list[int] = []
         counter = [0]
+        health: list[float] = []
+        stop = asyncio.Event()
         tasks = [
             _timed_client(port, p, counter, until, lats[g], errors, done)
             for g, (p, n) in enumerate(groups)
@@ -405,11 +407,14 @@ def _load(
 
         async def clear_warmup() -> None:
             await asyncio.sleep(warmup)
-            for lat in lats:
+            for lat in [*lats, health]:
                 lat.clear()
             await _sample_judge(judge_port, until, samples)
+            await asyncio.sleep(max(0.0, until - time.perf_counter()))
+            stop.set()
 
-        await asyncio.gather(*tasks, clear_warmup())
+        await asyncio.gather(*tasks, clear_warmup(), probe_health("127.0.0.1", port, stop, health))
+        health.sort()
         cpu = (_cpu_of(server_pid) - cpu0) / max(1, done[0]) if server_pid else None
         out = []
         for lat in lats:
@@ -426,6 +431,7 @@ def _load(
                     "judge_mean": statistics.mean(samples) if samples else None,
                     "judge_peak": max(samples) if samples else None,
                     "server_cpu_ms": cpu * 1e3 if cpu is not None else None,
+                    "health_p99": health[min(len(health) - 1, int(len(health) * 0.99))] if health else None,
                 }
             )
         return out
@@ -466,15 +472,14 @@ def _fmt(label: str, r: dict) -> str:
     cpu = "-" if r["server_cpu_ms"] is None else f"{r['server_cpu_ms']:.2f}"
     if not r["n"]:
         return f"{label:<44} no request finished within the window{err}"
-    return f"{label:<44} {r['rate']:8.1f} {r['p50'] * 1e3:9.0f} {r['p99'] * 1e3:9.0f} {cpu:>9}   {judge}{err}"
+    health = "-" if r["health_p99"] is None else f"{r['health_p99'] * 1e3:.0f}"
+    return f"{label:<44} {r['rate']:8.1f} {r['p50'] * 1e3:9.0f} {r['p99'] * 1e3:9.0f} {cpu:>9} {health:>8}   {judge}{err}"
 
 
 def side_by_side(args: argparse.Namespace) -> None:
     sizes = [int(x) for x in args.payloads.split(",") if x]
     payloads = {t: Payloads(t) for t in sizes}
-    servers: list[tuple[str, list[str]]] = [("longtracerl", [])]
-    if args.also:
-        servers.append(("other", shlex.split(args.also)))
+    servers = _servers(args)
     print(
         f"{args.clients} clients, {args.seconds:g} s per scenario after {args.warmup_s:g} s warm-up; "
         f"{os.cpu_count()} CPUs shared with other jobs (load average {os.getloadavg()[0]:.1f} at start); "
@@ -482,8 +487,13 @@ def side_by_side(args: argparse.Namespace) -> None:
         + ", ".join(f"{t} tokens = {p.mean_bytes / 1024:.0f} KiB" for t, p in payloads.items())
         + f" ({next(iter(payloads.values())).chars_per_token:.2f} chars/token)"
     )
-    print(f"{'scenario':<44} {'req/s':>8} {'p50 ms':>9} {'p99 ms':>9} {'CPU ms':>9}   grader calls in flight")
-    print("(CPU ms: the server process's CPU time per request, the other processes excluded)")
+    print(
+        f"{'scenario':<44} {'req/s':>8} {'p50 ms':>9} {'p99 ms':>9} {'CPU ms':>9} {'/health':>8}   grader calls in flight"
+    )
+    print(
+        "(CPU ms: the server process's CPU time per request, the other processes excluded; /health: p99 ms "
+        "of a GET /health every 50 ms on its own connection during the load)"
+    )
     for judge in [j for j in args.judges.split(",") if j]:
         judge_port = judge_proc = None
         if judge != "rule":
@@ -494,37 +504,66 @@ def side_by_side(args: argparse.Namespace) -> None:
         try:
             if judge_port is not None:
                 _wait_port(judge_port)
+            judge_args = ["--judge", "rule"]
+            if judge_port is not None:
+                judge_args = ["--judge", "llm", "--base-url", f"http://127.0.0.1:{judge_port}/v1",
+                              "--model", "fake", "--judge-timeout", "30", "--judge-budget", "60"]  # fmt: skip
+            judge_label = "rule" if judge == "rule" else f"{float(judge) * 1e3:.0f} ms"
             for tokens in sizes:
-                for name, template in servers:
-                    port = free_port()
-                    judge_args = ["--judge", "rule"]
-                    if judge_port is not None:
-                        judge_args = ["--judge", "llm", "--base-url", f"http://127.0.0.1:{judge_port}/v1",
-                                      "--model", "fake", "--judge-timeout", "30", "--judge-budget", "60"]  # fmt: skip
-                    if template:
-                        cmd = _fill(template, port, judge_args)
-                    else:
-                        cmd = [sys.executable, "-m", "longtracerl.cli", "serve-reward", "--port", str(port),
-                               *judge_args, "--judge-concurrency", str(args.judge_concurrency)]  # fmt: skip
-                    proc = _start(cmd, port)
-                    try:
-                        [r] = _load(
-                            port,
-                            [(payloads[tokens], args.clients)],
-                            args.seconds,
-                            args.warmup_s,
-                            judge_port,
-                            proc.pid,
-                        )
-                    finally:
-                        _stop(proc)
-                    label = f"{name}, judge {'rule' if judge == 'rule' else f'{float(judge) * 1e3:.0f} ms'}, {tokens // 1024}K"
-                    print(_fmt(label, r), flush=True)
+                rates: dict[str, list[float]] = collections.defaultdict(list)
+                for k in range(args.rounds):  # alternate the order: the machine's load drifts
+                    for name, template in servers if k % 2 == 0 else servers[::-1]:
+                        r = _scenario(args, template, judge_args, payloads[tokens], judge_port)
+                        rates[name].append(r["rate"])
+                        print(_fmt(f"{name}, judge {judge_label}, {tokens // 1024}K", r), flush=True)
+                if args.rounds > 1:
+                    _print_medians(rates, f"judge {judge_label}, {tokens // 1024}K")
         finally:
             if judge_proc is not None:
                 _stop(judge_proc)
     if args.big_client_mb:
         big_client(args, payloads[sizes[0]], sizes[0], servers)
+
+
+def _servers(args: argparse.Namespace) -> list[tuple[str, list[str]]]:
+    """(label, command template) of each server: this project's, then each ``--also``."""
+    servers: list[tuple[str, list[str]]] = [("longtracerl", [])]
+    labels = args.also_label or []
+    for i, cmd in enumerate(args.also or []):
+        servers.append((labels[i] if i < len(labels) else f"other{i + 1}", shlex.split(cmd)))
+    return servers
+
+
+def _scenario(
+    args: argparse.Namespace,
+    template: list[str],
+    judge_args: list[str],
+    payloads: Payloads,
+    judge_port: int | None,
+) -> dict:
+    """Start one server, load it with ``args.clients`` clients, stop it; the load's stats."""
+    port = free_port()
+    if template:
+        cmd = _fill(template, port, judge_args)
+    else:
+        cmd = [sys.executable, "-m", "longtracerl.cli", "serve-reward", "--port", str(port),
+               *judge_args, "--judge-concurrency", str(args.judge_concurrency)]  # fmt: skip
+    proc = _start(cmd, port)
+    try:
+        [r] = _load(port, [(payloads, args.clients)], args.seconds, args.warmup_s, judge_port, proc.pid)
+    finally:
+        _stop(proc)
+    return r
+
+
+def _print_medians(rates: dict[str, list[float]], what: str) -> None:
+    base = statistics.median(rates["longtracerl"])
+    for name, values in rates.items():
+        med = statistics.median(values)
+        print(
+            f"  median of {len(values)} rounds, {name}, {what}: {med:.1f} req/s "
+            f"({med / base:.2f}x longtracerl; rounds: {', '.join(f'{v:.0f}' for v in values)})"
+        )
 
 
 def big_client(args: argparse.Namespace, normal: Payloads, tokens: int, servers: list) -> None:
@@ -672,7 +711,13 @@ def main() -> None:
             "--big-rounds", type=int, default=3, help="alternating rounds of the big-client scenario"
         )
         sp.add_argument(
-            "--also", default="", help="command of another /evaluate server ({port}, {judge_args})"
+            "--also",
+            action="append",
+            help="command of another /evaluate server ({port}, {judge_args}); repeatable",
+        )
+        sp.add_argument("--also-label", action="append", help="label of each --also server (in order)")
+        sp.add_argument(
+            "--rounds", type=int, default=1, help="rounds per scenario, servers in alternating order"
         )
         side_by_side(sp.parse_args())
         return

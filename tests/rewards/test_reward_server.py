@@ -270,6 +270,36 @@ def test_bounded_concurrency_and_judge_off_the_loop():
     assert judge.peak == 2
 
 
+def test_loop_lane_runs_calls_in_order_one_per_loop_turn():
+    import asyncio
+
+    from longtracerl.rewards.server import BadRequest, LoopLane
+
+    order: list[str] = []
+
+    def work(i: int) -> int:
+        order.append(f"work{i}")
+        if i == 2:
+            raise BadRequest("no")
+        return i * 10
+
+    async def ticker() -> None:  # other work on the loop, ready at every turn
+        for _ in range(6):
+            order.append("tick")
+            await asyncio.sleep(0)
+
+    async def main() -> list:
+        lane = LoopLane()
+        return await asyncio.gather(*(lane.run(work, i) for i in range(4)), ticker(), return_exceptions=True)
+
+    results = asyncio.run(main())
+    assert results[:2] == [0, 10] and isinstance(results[2], BadRequest) and results[3] == 30
+    works = [i for i, x in enumerate(order) if x.startswith("work")]
+    assert [order[i] for i in works] == ["work0", "work1", "work2", "work3"]  # arrival order
+    # the ticker runs between any two calls: the lane gives the loop back after each one
+    assert all(b - a > 1 for a, b in zip(works, works[1:], strict=False))
+
+
 def test_default_concurrency():
     from longtracerl.rewards.server import default_concurrency
 

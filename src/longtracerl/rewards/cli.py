@@ -149,8 +149,9 @@ def register(subparsers: Any) -> None:
         "--max-concurrency",
         dest="max_concurrency",
         type=int,
-        help="Worker threads for parsing and scoring (default 1: the work is CPU-bound; LLM verdicts "
-        "are awaited outside them, see --judge-concurrency).",
+        help="Worker threads for a blocking judge's verdicts (default 1 for the CPU-bound rule judge; "
+        "parsing and rubric scoring run on the event loop, LLM verdicts are awaited there, see "
+        "--judge-concurrency).",
     )
     serve.add_argument(
         "--offload-mb",

@@ -71,8 +71,9 @@ class RewardConfig(StageConfig):
     max_concurrency: int | None = Field(
         default=None,
         ge=1,
-        description="serve-reward: worker threads for parsing and scoring (default 1; 32 for a blocking "
-        "custom judge). LLM verdicts are awaited outside them (see judge_concurrency).",
+        description="serve-reward: worker threads for a blocking judge's verdicts (default 1 for the rule "
+        "judge; 32 for a blocking custom judge). Parsing and rubric scoring run on the event loop; LLM "
+        "verdicts are awaited there (see judge_concurrency).",
     )
     offload_mb: float = Field(
         default=1.0,

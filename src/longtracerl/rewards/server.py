@@ -9,8 +9,9 @@
   rule is :func:`check_bind`.
 - A verdict the judge could not give is **HTTP 503** with ``judge_error``, never outcome 0 (the
   authors' trainer retries any status >= 400).
-- Parsing and rubric scoring run in worker threads, LLM verdicts are awaited on the loop
-  (bounded by the judge client's concurrency), and big bodies go to a niced worker process.
+- Parsing and rubric scoring run on the event loop, one request per loop turn; a blocking
+  judge (the rule judge) gives its verdicts in worker threads, LLM verdicts are awaited on the
+  loop (bounded by the judge client's concurrency), and big bodies go to a niced worker process.
 
 Request and response fields, settings, figures: docs/rewards.md (Reward server).
 """
@@ -50,7 +51,6 @@ log = logging.getLogger(__name__)
 
 JUDGE_FAILURE_STATUS = 503  # documented: the trainer treats it as a failed request and retries
 JUDGE_RETRY_AFTER_S = 5
-INLINE_BYTES = 64 * 1024  # with an awaited judge, smaller bodies are parsed on the event loop
 
 
 # --------------------------------------------------------------------------- request models
@@ -197,8 +197,12 @@ def prepare_group(raw: bytes, settings: RewardSettings) -> Job:
 def score_blocking(
     prepare: Any, raw: bytes, settings: RewardSettings, judge: Judge
 ) -> tuple[int, bytes, dict[int, JudgeResult]]:
-    """Prepare, judge and answer in one go (a judge without ``ajudge``; in a worker)."""
-    job = prepare(raw, settings)
+    """Prepare, judge and answer in one go (a judge without ``ajudge``; in the big-body lane)."""
+    return judge_answer(prepare(raw, settings), judge)
+
+
+def judge_answer(job: Job, judge: Judge) -> tuple[int, bytes, dict[int, JudgeResult]]:
+    """Judge a prepared job with a blocking judge and answer it (in a worker)."""
     items = job.prepared.to_judge if job.prepared else []
     verdicts = judge_all(judge, items, job.question, job.label, job.aliases)
     return (*answer(job, verdicts), verdicts)
@@ -413,8 +417,8 @@ def create_app(
 
     ``settings`` are the defaults of every request (see :class:`RewardSettings`; its processor
     may be ``module:attr``, resolved here, since it comes from the operator, not a client).
-    ``max_concurrency`` (worker threads for parsing and scoring) defaults to
-    :func:`default_concurrency`. Bodies of ``offload_bytes`` or more are parsed and scored in
+    ``max_concurrency`` (worker threads for a blocking judge's verdicts; parsing and rubric
+    scoring run on the loop) defaults to :func:`default_concurrency`. Bodies of ``offload_bytes`` or more are parsed and scored in
     one worker process (``offload_process``, when the judge can be pickled or is awaited here;
     else one thread), so their CPU time does not take the GIL from small requests; ``prewarm``
     starts that process with the server instead of at the first big body.
@@ -430,6 +434,7 @@ def create_app(
     pool = ThreadPoolExecutor(max_workers=max_concurrency, thread_name_prefix="reward")
     is_async = callable(getattr(judge, "ajudge", None))
     big = BigLane(offload_process and (is_async or _picklable(judge)))
+    on_loop = LoopLane()
     stats = Stats(health_window_s)
     app.state.reward = {  # what this app was built with (for tests and debugging)
         "judge": judge,
@@ -450,24 +455,20 @@ def create_app(
                 raise HTTPException(503, f"over {max_pending} requests in progress; retry later")
             raw = await request.body()
             stats.body_bytes += len(raw)
-            loop = asyncio.get_running_loop()
-
-            def lane(fn: Any, *args: Any) -> Any:
-                return loop.run_in_executor(pool, fn, *args)
-
-            if len(raw) >= offload_bytes:
-                lane, stats.offloaded = big.run, stats.offloaded + 1
             try:
-                if is_async:
-                    small = len(raw) < INLINE_BYTES  # a thread hop would cost more than the work
-                    job = prepare(raw, settings) if small else await lane(prepare, raw, settings)
-                    verdicts = await ajudge_job(job, judge)
-                    if small or job.kind == "evaluate":  # the answer is a few numbers
-                        status, body = answer(job, verdicts)
-                    else:
-                        status, body = await lane(answer, job, verdicts)
+                if len(raw) >= offload_bytes:
+                    stats.offloaded += 1
+                    status, body, verdicts = await offloaded(prepare, raw)
                 else:
-                    status, body, verdicts = await lane(score_blocking, prepare, raw, settings, judge)
+                    # parsed and rubric-scored on the loop, one request per loop turn: the work
+                    # holds the GIL wherever it runs, and a thread hop cost more CPU than it saved
+                    job = await on_loop.run(prepare, raw, settings)
+                    if is_async:
+                        verdicts = await ajudge_job(job, judge)
+                        status, body = answer(job, verdicts)
+                    else:  # a blocking judge waits in a worker thread
+                        loop = asyncio.get_running_loop()
+                        status, body, verdicts = await loop.run_in_executor(pool, judge_answer, job, judge)
             except BadRequest as err:
                 status = 422
                 raise HTTPException(422, err.detail) from None
@@ -481,6 +482,16 @@ def create_app(
             stats.in_flight -= 1
             stats.requests[(endpoint, status)] += 1
             stats.seconds[endpoint] += time.perf_counter() - t0
+
+    async def offloaded(prepare: Any, raw: bytes) -> tuple[int, bytes, dict[int, JudgeResult]]:
+        """A big body: parsed and scored in the big-body lane, an async judge awaited here."""
+        if not is_async:
+            return await big.run(score_blocking, prepare, raw, settings, judge)
+        job = await big.run(prepare, raw, settings)
+        verdicts = await ajudge_job(job, judge)
+        if job.kind == "evaluate":  # the answer is a few numbers
+            return (*answer(job, verdicts), verdicts)
+        return (*await big.run(answer, job, verdicts), verdicts)
 
     @app.get("/health")
     async def health() -> dict[str, Any]:
@@ -535,6 +546,38 @@ def _note_missing_sniffio() -> None:
 
     if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
         sys.modules["sniffio"] = None  # type: ignore[assignment]
+
+
+class LoopLane:
+    """CPU work run on the event loop itself, one call per loop turn, in arrival order.
+
+    Between two calls the loop reads sockets and answers other requests (``/health`` among
+    them), so a burst of 64 bodies completed in one turn does not hold everything else up for
+    64 calls; and no thread takes the GIL from the loop (switching cost more than the work).
+    """
+
+    def __init__(self) -> None:
+        self.queue: collections.deque[tuple[Any, tuple, asyncio.Future]] = collections.deque()
+        self.task: asyncio.Task | None = None
+
+    async def run(self, fn: Any, *args: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        self.queue.append((fn, args, fut))
+        if self.task is None or self.task.done():
+            self.task = loop.create_task(self._drain())
+        return await fut
+
+    async def _drain(self) -> None:
+        while self.queue:
+            fn, args, fut = self.queue.popleft()
+            if fut.cancelled():
+                continue
+            try:
+                fut.set_result(fn(*args))
+            except Exception as err:
+                fut.set_exception(err)
+            await asyncio.sleep(0)  # let the loop serve I/O before the next call
 
 
 class BigLane:
@@ -634,12 +677,12 @@ def _prometheus(stats: Stats, judge: Any) -> str:
 
 
 def default_concurrency(judge: Judge) -> int:
-    """Worker threads for parsing and scoring.
+    """Worker threads for a blocking judge's verdicts (and the answer).
 
-    1 when the threads only compute (a CPU-bound judge such as the rule judge, or an async judge
-    awaited on the loop): more threads only fight over the GIL (measured 497 req/s with 1 vs
-    266 req/s with 16, see docs/rewards.md). 32 for a blocking judge without ``ajudge``, whose
-    threads wait on the network.
+    1 when the threads only compute (a CPU-bound judge such as the rule judge; an async judge
+    is awaited on the loop and uses none): more threads only fight over the GIL (see
+    docs/rewards.md). 32 for a blocking judge without ``ajudge``, whose threads wait on the
+    network.
     """
     from longtracerl.rewards.judge import RuleJudge
 
