@@ -28,6 +28,7 @@ import statistics
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,7 @@ from longtracerl.contexts.config import ContextsConfig
 from longtracerl.contexts.prompt import stable_seed
 from longtracerl.contexts.stage import SUMMARY_FILE as CONTEXTS_SUMMARY
 from longtracerl.contexts.stage import load_inputs, open_builder
-from longtracerl.records import Context, Trajectory, atomic_write_text, read_jsonl
+from longtracerl.records import Context, Question, Trajectory, atomic_write_text, read_jsonl
 from longtracerl.report.config import ReportConfig
 from longtracerl.report.confusability import NormalisedTexts, Tally, tally_by_tag
 
@@ -278,7 +279,12 @@ def write_report(
     tok: Any = None,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Measure and write ``RUN/report/``; returns the report.json content."""
+    """Measure and write ``RUN/report/``; returns the report.json content.
+
+    Three steps: :func:`measure` (contexts of a seeded sample of questions, every strategy),
+    :func:`build_report` (the figures of report.json) and :func:`write_outputs` (report.json,
+    report.md, the plots and the question audit section).
+    """
     cfg = cfg or ReportConfig()
     run = Path(run_dir)
     t0 = time.perf_counter()
@@ -288,67 +294,176 @@ def write_report(
         if cfg.target_tokens is not None:
             ccfg = ccfg.model_copy(update={"target_tokens": cfg.target_tokens})
     questions, best = load_inputs(run)
-    ctx_path = run / "contexts.jsonl"
-    # stream the run's contexts: only per-context numbers are kept
-    with_ctx: set[str] = set()
-    lengths: list[int] = []
-    n_docs: list[int] = []
-    over_budget = 0
-    run_strategy = None
-    if ctx_path.exists():
-        for c in read_jsonl(ctx_path, Context):
-            with_ctx.add(c.question_id)
-            lengths.append(c.total_tokens)
-            n_docs.append(len(c.docs))
-            over_budget += c.total_tokens > c.target_tokens
-            run_strategy = c.strategy
-    pool = [q for q in questions if (q.question_id in with_ctx) or (not with_ctx and best.get(q.question_id))]
-    rng = random.Random(stable_seed(cfg.seed, "report-sample"))
-    n_sample = min(cfg.max_questions, max(1, cfg.max_tokens_per_strategy // ccfg.target_tokens))
-    sample = pool if len(pool) <= n_sample else rng.sample(pool, n_sample)
-    sample.sort(key=lambda q: q.question_id)
-
+    written = RunContexts.read(run / "contexts.jsonl")
+    pool = [
+        q
+        for q in questions
+        if (q.question_id in written.by_question) or (not written.by_question and best.get(q.question_id))
+    ]
+    sample = sample_questions(pool, cfg, ccfg.target_tokens)
     builder = open_builder(
         run, corpus, ccfg, store=store, retriever=retriever, tok=tok, strategies=list(cfg.strategies)
     )
     builder.spot_checks = False  # counts are measured, not exported: the contexts stage checked them
-    st = builder.store
-    # the run's own contexts of the sampled questions, when made with these settings: measured as
-    # written instead of assembled again (the same documents; assembling is most of the cost)
-    written: dict[tuple[str, str], Context] = {}
-    wanted = {q.question_id for q in sample}
-    if ctx_path.exists() and run_strategy in cfg.strategies:
-        for c in read_jsonl(ctx_path, Context):
-            if (
-                c.question_id in wanted
-                and c.provenance.config_hash == builder.cfg_hash
-                and c.target_tokens == ccfg.target_tokens
-            ):
-                written[(c.question_id, c.strategy)] = c
+    reuse = written.reusable(sample, cfg.strategies, builder.cfg_hash, ccfg.target_tokens)
+    timings = {"inputs": time.perf_counter() - t0}
+    m = measure(sample, best, builder, reuse, cfg, progress)
+    timings["measure"] = time.perf_counter() - t0 - timings["inputs"]
+    report = build_report(m, written, run=run, corpus=corpus, ccfg=ccfg, builder=builder, n_pool=len(pool))
+    report["reused_contexts"] = len(reuse)
+    report["agent"] = agent_success(run)
+    write_outputs(report, written.lengths, run / "report", cfg, t0=t0, timings=timings)
+    from longtracerl.questions.audit_report import add_audit_section
 
+    # question audit section (issue 13); reuses up-to-date audit files and the open index
+    add_audit_section(run, corpus, run / "report", report, plots=cfg.plots, retriever=builder.retriever)
+    log.info("report: %s (%s)", run / "report" / "report.md", _timing_line(timings, time.perf_counter() - t0))
+    return report
+
+
+def sample_questions(pool: list[Question], cfg: ReportConfig, target_tokens: int) -> list[Question]:
+    """The seeded sample measured: at most ``max_questions``, and at most
+    ``max_tokens_per_strategy / target_tokens`` questions; sorted by id."""
+    rng = random.Random(stable_seed(cfg.seed, "report-sample"))
+    n_sample = min(cfg.max_questions, max(1, cfg.max_tokens_per_strategy // target_tokens))
+    sample = pool if len(pool) <= n_sample else rng.sample(pool, n_sample)
+    return sorted(sample, key=lambda q: q.question_id)
+
+
+@dataclass
+class RunContexts:
+    """The run's ``contexts.jsonl`` in one pass: per-context numbers of every context, and the
+    contexts themselves by question (some are measured as written, see :meth:`reusable`)."""
+
+    path: Path
+    lengths: list[int] = field(default_factory=list)
+    n_docs: list[int] = field(default_factory=list)
+    over_budget: int = 0
+    strategy: str | None = None
+    by_question: dict[str, list[Context]] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, path: Path) -> RunContexts:
+        out = cls(path)
+        if path.exists():
+            for c in read_jsonl(path, Context):
+                out.by_question.setdefault(c.question_id, []).append(c)
+                out.lengths.append(c.total_tokens)
+                out.n_docs.append(len(c.docs))
+                out.over_budget += c.total_tokens > c.target_tokens
+                out.strategy = c.strategy
+        return out
+
+    def reusable(
+        self, sample: list[Question], strategies: list[str], cfg_hash: str, target_tokens: int
+    ) -> dict[tuple[str, str], Context]:
+        """The run's own contexts of the sampled questions, when made with these settings: they are
+        measured as written instead of assembled again (the same documents; assembling is most of
+        the cost)."""
+        if self.strategy not in strategies:
+            return {}
+        return {
+            (c.question_id, c.strategy): c
+            for q in sample
+            for c in self.by_question.get(q.question_id, ())
+            if c.provenance.config_hash == cfg_hash and c.target_tokens == target_tokens
+        }
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "file": str(self.path),
+            "strategy": self.strategy,
+            "total_tokens": _quantiles(self.lengths),
+            "docs_per_context": _quantiles(self.n_docs),
+            "over_budget": self.over_budget,
+        }
+
+
+# --------------------------------------------------------------------------- measure
+
+
+@dataclass
+class Measurement:
+    """What :func:`measure` counts, per strategy (and per question in ``per_question``)."""
+
+    strategies: list[str]
+    conf: dict[str, dict[str, Tally]] = field(default_factory=dict)
+    makeup: dict[str, Counter[str]] = field(default_factory=dict)
+    ranks: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    built: Counter[str] = field(default_factory=Counter)
+    rejected: dict[str, Counter[str]] = field(default_factory=dict)
+    per_question: list[dict[str, Any]] = field(default_factory=list)
+    pool: Counter[str] = field(default_factory=Counter)
+    questions: int = 0
+
+    def __post_init__(self) -> None:
+        for s in self.strategies:
+            self.conf.setdefault(s, defaultdict(Tally))
+            self.makeup.setdefault(s, Counter())
+            self.ranks.setdefault(s, [])
+            self.rejected.setdefault(s, Counter())
+
+    def add(
+        self,
+        q: Question,
+        s: str,
+        ctx: Context,
+        traj: Trajectory | None,
+        norm: NormalisedTexts,
+        ranker: GoldRanker,
+    ) -> dict[str, Any]:
+        """Count one context of strategy ``s``; returns its per-question row entry."""
+        self.built[s] += 1
+        if s == "traj-tiered" and traj is not None:
+            tiers_q = derive_tiers(traj, q.label.gold_page_ids)
+            pool_n = len(tiers_q.tier1) + len(tiers_q.tier2)
+            used = sum(d.tag in ("tier1", "tier2") for d in ctx.docs)
+            self.pool["contexts"] += 1
+            self.pool["pool_docs"] += pool_n
+            self.pool["used_docs"] += used
+            self.pool["whole_pool_used"] += used >= pool_n
+        texts = norm.get(d.page_id for d in ctx.docs)
+        tallies = tally_by_tag(ctx.docs, q.label.rubrics, texts, normalised=True)
+        for tag, t in tallies.items():
+            self.conf[s][tag].add(t)
+        self.makeup[s].update(d.tag for d in ctx.docs)
+        r = ranker.ranks(ctx, q.question)
+        if r is not None:
+            self.ranks[s].append(r)
+        return {"confusability": _pct(tallies["all"].rate), "gold_best_rank": r and r["best"]}
+
+
+def page_texts(store: Any, include_title: bool) -> Callable[[list[str]], dict[str, str]]:
+    """``fetch(ids)``: the texts of pages (title + text when ``include_title``). The confusability
+    texts and the ranker ask for the same new pages of a context in turn: the store reads them once."""
     last: dict[str, Any] = {"ids": None, "texts": {}}
 
     def fetch(ids):
-        # the confusability texts and the ranker ask for the same new pages of a context in turn:
-        # read them from the store once
         ids = list(ids)
         if ids != last["ids"]:
-            pages = fetch_pages(st, ids)
+            pages = fetch_pages(store, ids)
             last["ids"] = ids
             last["texts"] = {
-                p: (pg.title + "\n" + pg.text) if cfg.include_title else pg.text for p, pg in pages.items()
+                p: (pg.title + "\n" + pg.text) if include_title else pg.text for p, pg in pages.items()
             }
         return last["texts"]
 
-    norm = NormalisedTexts(fetch)
-    ranker = GoldRanker(fetch)
-    conf: dict[str, dict[str, Tally]] = {s: defaultdict(Tally) for s in cfg.strategies}
-    makeup: dict[str, Counter[str]] = {s: Counter() for s in cfg.strategies}
-    ranks: dict[str, list[dict[str, Any]]] = {s: [] for s in cfg.strategies}
-    built: Counter[str] = Counter()
-    rejected: dict[str, Counter[str]] = {s: Counter() for s in cfg.strategies}
-    per_q: list[dict[str, Any]] = []
-    pool_stats: Counter[str] = Counter()
+    return fetch
+
+
+def measure(
+    sample: list[Question],
+    best: dict[str, Trajectory | None],
+    builder: Any,
+    written: dict[tuple[str, str], Context],
+    cfg: ReportConfig,
+    progress: bool = False,
+) -> Measurement:
+    """Confusability, make-up and gold ranks of every strategy's context of each sampled question
+    (``written`` contexts as they are, the others assembled in memory by ``builder``)."""
+    fetch = page_texts(builder.store, cfg.include_title)
+    norm, ranker = NormalisedTexts(fetch), GoldRanker(fetch)
+    m = Measurement(list(cfg.strategies), questions=len(sample))
     bar = None
     if progress:
         from tqdm import tqdm
@@ -363,123 +478,142 @@ def write_report(
                 try:
                     ctx = written.get((q.question_id, s)) or builder.build(q, best.get(q.question_id), s)
                 except ContextRejected as rej:
-                    rejected[s][rej.reason] += 1
+                    m.rejected[s][rej.reason] += 1
                     continue
-                built[s] += 1
-                if s == "traj-tiered" and best.get(q.question_id) is not None:
-                    tiers_q = derive_tiers(best[q.question_id], q.label.gold_page_ids)
-                    pool_n = len(tiers_q.tier1) + len(tiers_q.tier2)
-                    used = sum(d.tag in ("tier1", "tier2") for d in ctx.docs)
-                    pool_stats["contexts"] += 1
-                    pool_stats["pool_docs"] += pool_n
-                    pool_stats["used_docs"] += used
-                    pool_stats["whole_pool_used"] += used >= pool_n
-                texts = norm.get(d.page_id for d in ctx.docs)
-                tallies = tally_by_tag(ctx.docs, q.label.rubrics, texts, normalised=True)
-                for tag, t in tallies.items():
-                    conf[s][tag].add(t)
-                for d in ctx.docs:
-                    makeup[s][d.tag] += 1
-                r = ranker.ranks(ctx, q.question)
-                if r is not None:
-                    ranks[s].append(r)
-                row[s] = {"confusability": _pct(tallies["all"].rate), "gold_best_rank": r and r["best"]}
-            per_q.append(row)
+                row[s] = m.add(q, s, ctx, best.get(q.question_id), norm, ranker)
+            m.per_question.append(row)
     finally:
         if bar is not None:
             bar.close()
         builder.cache.save()
+    return m
 
-    strategies: dict[str, Any] = {}
-    for s in cfg.strategies:
-        total_docs = sum(makeup[s].values())
-        rk = ranks[s]
-        best_ranks = [r["best"] for r in rk]
-        strategies[s] = {
-            "contexts": built[s],
-            "rejected": dict(rejected[s]),
-            "confusability_pct": _pct(conf[s]["all"].rate),
-            "distractors": conf[s]["all"].distractors,
-            "confusable": conf[s]["all"].confusable,
-            "paper_pct": PAPER_CONFUSABILITY.get(s),
-            "by_tag": {
-                tag: {"distractors": t.distractors, "confusable": t.confusable, "pct": _pct(t.rate)}
-                for tag, t in sorted(conf[s].items())
-                if tag != "all"
-            },
-            "doc_share_pct": {tag: round(100.0 * n / total_docs, 2) for tag, n in sorted(makeup[s].items())}
-            if total_docs
-            else {},
-            "docs_per_context": round(total_docs / built[s], 1) if built[s] else None,
-            "gold_rank": {
-                "best_median": statistics.median(best_ranks) if best_ranks else None,
-                "best_mean": round(statistics.fmean(best_ranks), 2) if best_ranks else None,
-                "best_is_top1_pct": _pct(sum(b == 1 for b in best_ranks) / len(best_ranks))
-                if best_ranks
-                else None,
-                "all_gold_mean_rank": round(statistics.fmean(x for r in rk for x in r["all"]), 2)
-                if rk
-                else None,
-                "mean_relative_rank": round(
-                    statistics.fmean((x - 1) / max(1, r["n_docs"] - 1) for r in rk for x in r["all"]), 4
-                )
-                if rk
-                else None,
-                "all_gold_in_top_k_pct": all_gold_in_top_k(rk),
-            },
-        }
-    tiers = {}
-    tiered = conf.get("traj-tiered")
+
+# --------------------------------------------------------------------------- aggregate
+
+
+def gold_rank_summary(rk: list[dict[str, Any]]) -> dict[str, Any]:
+    """Best, mean and relative ranks of the gold pages of a strategy's contexts."""
+    best_ranks = [r["best"] for r in rk]
+    if not rk:
+        none = dict.fromkeys(("best_median", "best_mean", "best_is_top1_pct", "all_gold_mean_rank"))
+        return {**none, "mean_relative_rank": None, "all_gold_in_top_k_pct": {}}
+    return {
+        "best_median": statistics.median(best_ranks),
+        "best_mean": round(statistics.fmean(best_ranks), 2),
+        "best_is_top1_pct": _pct(sum(b == 1 for b in best_ranks) / len(best_ranks)),
+        "all_gold_mean_rank": round(statistics.fmean(x for r in rk for x in r["all"]), 2),
+        "mean_relative_rank": round(
+            statistics.fmean((x - 1) / max(1, r["n_docs"] - 1) for r in rk for x in r["all"]), 4
+        ),
+        "all_gold_in_top_k_pct": all_gold_in_top_k(rk),
+    }
+
+
+def strategy_summary(m: Measurement, s: str) -> dict[str, Any]:
+    """report.json's entry of one strategy."""
+    total_docs = sum(m.makeup[s].values())
+    conf = m.conf[s]
+    return {
+        "contexts": m.built[s],
+        "rejected": dict(m.rejected[s]),
+        "confusability_pct": _pct(conf["all"].rate),
+        "distractors": conf["all"].distractors,
+        "confusable": conf["all"].confusable,
+        "paper_pct": PAPER_CONFUSABILITY.get(s),
+        "by_tag": {
+            tag: {"distractors": t.distractors, "confusable": t.confusable, "pct": _pct(t.rate)}
+            for tag, t in sorted(conf.items())
+            if tag != "all"
+        },
+        "doc_share_pct": {tag: round(100.0 * n / total_docs, 2) for tag, n in sorted(m.makeup[s].items())}
+        if total_docs
+        else {},
+        "docs_per_context": round(total_docs / m.built[s], 1) if m.built[s] else None,
+        "gold_rank": gold_rank_summary(m.ranks[s]),
+    }
+
+
+def tier_summary(m: Measurement) -> dict[str, Any]:
+    """Tier-1 and Tier-2 documents of the traj-tiered contexts, beside the paper's figures."""
+    tiered = m.conf.get("traj-tiered")
+    out = {}
     for tag in ("tier1", "tier2"):
         t = tiered.get(tag, Tally()) if tiered is not None else Tally()
-        tiers[tag] = {
+        out[tag] = {
             "distractors": t.distractors,
             "confusable": t.confusable,
             "pct": _pct(t.rate),
             "paper_pct": PAPER_CONFUSABILITY[tag],
         }
+    return out
 
-    report: dict[str, Any] = {
+
+def build_report(
+    m: Measurement,
+    written: RunContexts,
+    *,
+    run: Path,
+    corpus: Any,
+    ccfg: ContextsConfig,
+    builder: Any,
+    n_pool: int,
+) -> dict[str, Any]:
+    """report.json's content from a measurement (``reused_contexts`` and ``agent`` are set by the
+    caller; ``plots`` and ``seconds`` by :func:`write_outputs`)."""
+    strategies = {s: strategy_summary(m, s) for s in m.strategies}
+    tiers = tier_summary(m)
+    pool = _pool_summary(m.pool)
+    return {
         "run": str(run.resolve()),
         "corpus": str(corpus),
-        "measured_questions": len(sample),
-        "reused_contexts": len(written),
-        "eligible_questions": len(pool),
+        "measured_questions": m.questions,
+        "reused_contexts": 0,
+        "eligible_questions": n_pool,
         "target_tokens": ccfg.target_tokens,
         "tokenizer": f"{builder.tok.name}#{builder.tok.fingerprint}",
         "fill": list(ccfg.fill),
         "strategies": strategies,
         "tiers": tiers,
-        "trajectory_pool": _pool_summary(pool_stats),
-        "ordering": ordering_notes(strategies, tiers, _pool_summary(pool_stats)),
-        "agent": agent_success(run),
-        "context_lengths": {
-            "file": str(ctx_path),
-            "strategy": run_strategy,
-            "total_tokens": _quantiles(lengths),
-            "docs_per_context": _quantiles(n_docs),
-            "over_budget": over_budget,
-        },
-        "per_question": per_q,
+        "trajectory_pool": pool,
+        "ordering": ordering_notes(strategies, tiers, pool),
+        "agent": {},
+        "context_lengths": written.summary(),
+        "per_question": m.per_question,
         "seconds": None,
     }
-    out_dir = run / "report"
+
+
+# --------------------------------------------------------------------------- write
+
+
+def write_outputs(
+    report: dict[str, Any],
+    lengths: list[int],
+    out_dir: Path,
+    cfg: ReportConfig,
+    *,
+    t0: float,
+    timings: dict[str, float],
+) -> None:
+    """report.json, report.md and the plots into ``out_dir`` (``seconds``: since ``t0``)."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    t_plots = time.perf_counter()
     plots: list[str] = []
     if cfg.plots:
         from longtracerl.report.plots import write_plots
 
         plots = write_plots(report, lengths, out_dir)
+    timings["plots"] = time.perf_counter() - t_plots
     report["plots"] = plots
     report["seconds"] = round(time.perf_counter() - t0, 2)
+    report["timings_s"] = {k: round(v, 2) for k, v in timings.items()}
     atomic_write_text(out_dir / "report.json", json.dumps(report, indent=2) + "\n")
     atomic_write_text(out_dir / "report.md", render_markdown(report))
-    from longtracerl.questions.audit_report import add_audit_section
 
-    # question audit section (issue 13); reuses up-to-date audit files and the open index
-    add_audit_section(run, corpus, out_dir, report, plots=cfg.plots, retriever=builder.retriever)
-    log.info("report: %s", out_dir / "report.md")
-    return report
+
+def _timing_line(timings: dict[str, float], total: float) -> str:
+    return ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()) + f"; {total:.1f} s in all"
 
 
 def _pool_summary(pool: Counter[str]) -> dict[str, Any]:
@@ -536,7 +670,8 @@ def _fmt(x: Any, suffix: str = "") -> str:
     return "n/a" if x is None else f"{x}{suffix}"
 
 
-def render_markdown(r: dict[str, Any]) -> str:
+def _md_confusability(r: dict[str, Any]) -> list[str]:
+    """Header, confusability per strategy and tier, ordering notes, trajectory pool."""
     lines = [
         "# LongTraceRL difficulty report",
         "",
@@ -574,6 +709,12 @@ def render_markdown(r: dict[str, Any]) -> str:
             f"{tp['whole_pool_used_pct']} % of the contexts.",
             "",
         ]
+    return lines
+
+
+def _md_makeup(r: dict[str, Any]) -> list[str]:
+    """Where each strategy's documents came from."""
+    lines: list[str] = []
     lines += [
         "## Where the documents came from (share of documents per tag)",
         "",
@@ -586,6 +727,12 @@ def render_markdown(r: dict[str, Any]) -> str:
             bt = v["by_tag"].get(tag)
             parts.append(f"{tag} {share} %" + (f" (conf. {_fmt(bt['pct'], ' %')})" if bt else ""))
         lines.append(f"| {s} | {_fmt(v['docs_per_context'])} | {'; '.join(parts)} |")
+    return lines
+
+
+def _md_retrieval(r: dict[str, Any]) -> list[str]:
+    """Gold ranks per strategy and the all-gold-in-top-k table."""
+    lines: list[str] = []
     lines += [
         "",
         "## Retrieval difficulty (rank of gold pages among the context's documents, BM25 on the question)",
@@ -611,6 +758,12 @@ def render_markdown(r: dict[str, Any]) -> str:
         ]
         for s, c in curves.items():
             lines.append(f"| {s} | " + " | ".join(_fmt(c.get(str(k)), " %") for k in ks) + " |")
+    return lines
+
+
+def _md_agent(r: dict[str, Any]) -> list[str]:
+    """Search agent success per attempt."""
+    lines: list[str] = []
     a = r["agent"]
     lines += ["", "## Search agent success", ""]
     if a.get("per_attempt"):
@@ -629,6 +782,12 @@ def render_markdown(r: dict[str, Any]) -> str:
             )
     else:
         lines.append("No trajectories found.")
+    return lines
+
+
+def _md_lengths(r: dict[str, Any]) -> list[str]:
+    """Context lengths of the run's contexts.jsonl."""
+    lines: list[str] = []
     cl = r["context_lengths"]
     tt, nd = cl["total_tokens"], cl["docs_per_context"]
     lines += [
@@ -643,6 +802,11 @@ def render_markdown(r: dict[str, Any]) -> str:
         f"Contexts over budget: {cl['over_budget']}.",
         "",
     ]
+    return lines
+
+
+def render_markdown(r: dict[str, Any]) -> str:
+    lines = [*_md_confusability(r), *_md_makeup(r), *_md_retrieval(r), *_md_agent(r), *_md_lengths(r)]
     if r.get("plots"):
         lines += ["## Plots", ""] + [f"![{Path(p).stem}]({Path(p).name})" for p in r["plots"]] + [""]
     lines.append(f"Measured in {r['seconds']} s.")
