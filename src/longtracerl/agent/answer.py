@@ -24,12 +24,22 @@ import random
 import re
 from dataclasses import dataclass, field
 
-from longtracerl.agent.retrieval import _base_title
+from longtracerl.agent.retrieval import _base_title, _mentions
 from longtracerl.records import Page
 
 __all__ = ["QuestionPlan", "analyse", "extract_answer"]
 
 NAMED_PAGE_PENALTY = 0.25
+# a read page's place in the question's chain (:func:`_roles`): added to its spans' scores and, as
+# ROLE_TITLE, to its own title as a candidate (the bridge page is most often the answer's page)
+ROLE_BONUS = {"anchor": 0.0, "fwd": 0.3, "back": 0.0, "other": -0.3}
+ROLE_TITLE = {"anchor": 0.0, "fwd": 0.3, "back": 0.0, "other": -0.3}
+TITLE_HEAD = (0.3, -0.3)
+# candidate span: the sentence's share of the question's words, nearness to them, the question's
+# words right before the wh-phrase standing right before the span, the page's relevance
+W_SHARE, W_NEAR, W_LEAD, W_REL = 1.5, 0.4, 0.15, 0.6
+W_TITLE = 0.7  # a read page's own title as the answer
+YESNO_SHARE = 0.5  # "Are A and B both X?": the least share of X's words in A's / B's first sentences  # a page's own title as the answer: its first sentence holds the head noun / not
 
 
 def _wordset(text: str) -> frozenset[str]:
@@ -93,6 +103,7 @@ _NUMBER = re.compile(
     r"sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|hundred)\b",
     re.I,
 )
+_UNIT = re.compile(r"[\s-]([a-z]{2,})\b")  # "34 days", "150 mi", "99-acre"
 _SCALE = re.compile(r"\s(?:million|billion|thousand|trillion)\b", re.I)
 _DEMONYM = re.compile(
     r"\b(American|British|English|Scottish|Welsh|Irish|Canadian|Australian|New Zealand|French|German|"
@@ -122,9 +133,9 @@ _MORE = re.compile(
 )
 _LESS = re.compile(r"\b(fewer|less|least|smaller|smallest|lower|lowest|shorter|shortest)\b", re.I)
 _TYPE_RULES: list[tuple[str, re.Pattern]] = [
-    ("date", re.compile(r"\b(what|which|on what) (date|day)\b|\bdate of\b", re.I)),
+    ("date", re.compile(r"\b(what|which|on what) (date|day)\b|\bdate of\b|\bbirthday\b", re.I)),
     ("year", re.compile(r"\b(what|which|in what|in which) year\b|\byear\b|\bdecade\b", re.I)),
-    ("date", re.compile(r"\bwhen\b", re.I)),
+    ("date", re.compile(r"^when\b", re.I)),
     (
         "number",
         re.compile(
@@ -136,18 +147,35 @@ _TYPE_RULES: list[tuple[str, re.Pattern]] = [
     (
         "person",
         re.compile(
-            r"\bwho(m|se)?\b|\bwhich (person|man|woman|actor|actress|singer|author|writer|director|player|musician|artist|politician|composer|producer)\b",
+            r"^who(m|se)?\b|^(which|what) (person|man|woman|actor|actress|singer|author|writer|director|player|musician|artist|politician|composer|producer)\b",
             re.I,
         ),
     ),
     (
         "place",
         re.compile(
-            r"\bwhere\b|\b(what|which) (city|country|state|town|place|county|region|province|village|location|continent|island|district|nation|borough|neighborhood|area)\b",
+            r"^where\b|^(what|which) (city|country|state|town|place|county|region|province|village|location|continent|island|district|nation|borough|neighborhood|area)\b",
             re.I,
         ),
     ),
 ]
+_PERSON_HEADS = _wordset(
+    """
+    person man woman actor actress singer rapper author writer novelist poet playwright director
+    player footballer cricketer musician guitarist drummer bassist vocalist artist painter sculptor
+    politician composer producer host presenter comedian journalist emperor king queen president
+    coach scientist mathematician physicist chemist philosopher architect founder wrestler boxer
+    businessman entrepreneur screenwriter filmmaker broadcaster dancer astronaut pianist
+    """
+)
+# words before a wh-word that ask with it ("born in [what city]", "as [what]"); after a noun or a
+# comma "who / which / where" starts a relative clause ("an author who served ...")
+_ASK_LEAD = _wordset(
+    """
+    in on at of for from by with to as into during after before since under about between among
+    within through than and or but is was are were did does do
+    """
+)
 _TYPE_STEMS = _wordset(
     """
     year date day month number name
@@ -160,6 +188,25 @@ _PHRASE_END = _wordset(
     of in for to by from with on at
     """
 )
+
+
+def _asked_wh(final: str) -> re.Match | None:
+    """The wh-word that asks: the first one at the start, after a word that leads into it ("of
+    where?", "and as what?") or "what / how" anywhere; not a relative "who / which / where" after
+    a noun or a comma. "When X was drafted, what was ...?": the later one asks."""
+    found = None
+    for m in _WH.finditer(final):
+        head = final[: m.start()].rstrip()
+        before = _WORD.findall(head)
+        if m.group(1).lower() not in ("what", "how") and (
+            head.endswith(",") or (before and before[-1].lower() not in _ASK_LEAD)
+        ):
+            continue  # a relative clause: "an author who served ...", "the town in which ..."
+        if found is None:
+            found = m
+        elif found.start() == 0 and found.group(1).lower() in ("when", "where") and "," in head:
+            return m
+    return found
 
 
 def _words(text: str) -> list[str]:
@@ -257,15 +304,17 @@ def analyse(question: str) -> QuestionPlan:
             if rx.search(stem_q):
                 direction = name
                 break
+    wm = _asked_wh(final)
+    ask = final[wm.start() :] if wm else final  # the asked phrase: "which city ...?"
     if not kind:
         for k, rx in _TYPE_RULES:
-            if rx.search(final):
+            if rx.search(ask):
                 kind = k
                 break
         else:
             kind = "name"
     head = None
-    hm = re.search(r"\b(?:what|which)\s+((?:[\w'’-]+\s*){1,5})", final, re.I)
+    hm = re.search(r"\b(?:what|which)\s+((?:[\w'’-]+\s*){1,5})", ask, re.I)
     if hm is not None:
         phrase: list[str] = []
         for w in hm.group(1).split():
@@ -275,6 +324,8 @@ def analyse(question: str) -> QuestionPlan:
         lower = [w for w in phrase if w.islower() and w not in _STOP]
         if lower:
             head = lower[-1]
+    if kind == "name" and head in _PERSON_HEADS:
+        kind = "person"  # "which American *drummer* ...?"
     names = [m.group(1).strip() for m in _QUOTED.finditer(text)]
     for sent in sents:
         for m2 in _CAP.finditer(sent):
@@ -299,7 +350,6 @@ def analyse(question: str) -> QuestionPlan:
             options = [both.group(1), both.group(2)]
     names = list(dict.fromkeys(options + names))
     words = _words(text)
-    wm = _WH.search(final)
     left = [w.lower() for w in _WORD.findall(final[: wm.start()])][::-1][:3] if wm else []
     return QuestionPlan(
         text=text,
@@ -326,12 +376,18 @@ def _typed_spans(sent: str, kind: str) -> list[tuple[str, int]]:
     if kind == "date":
         found = [(m.group(0), m.start()) for m in _DATE.finditer(sent)]
         return found or [(m.group(1), m.start()) for m in _YEAR.finditer(sent)]
-    if kind == "number":  # with its scale word: "265 million"
-        return [
-            (m.group(0) + (sc.group(0) if (sc := _SCALE.match(sent, m.end())) else ""), m.start())
-            for m in _NUMBER.finditer(sent)
-            if not _YEAR.fullmatch(m.group(0))
-        ]
+    if kind == "number":  # with its scale word and its unit: "265 million", "34 days", "99-acre"
+        out_n = []
+        for m in _NUMBER.finditer(sent):
+            if _YEAR.fullmatch(m.group(0)):
+                continue
+            end = m.end()
+            if sc := _SCALE.match(sent, end):
+                end = sc.end()
+            if (unit := _UNIT.match(sent, end)) and unit.group(1).lower() not in _STOP | _PHRASE_END:
+                end = unit.end()
+            out_n.append((sent[m.start() : end], m.start()))
+        return out_n
     if kind == "nationality":
         return [(m.group(0), m.start()) for m in _DEMONYM.finditer(sent)]
     out = []
@@ -369,6 +425,26 @@ class _Read:
     order: int = 0
 
 
+def _roles(plan: QuestionPlan, reads: list[_Read]) -> dict[str, str]:
+    """Each read page's place in the question's chain: ``anchor`` (a page the question names by its
+    title), ``fwd`` (a page an anchor's text names: the bridge of a multi-hop question), ``back`` (a
+    page whose text names an anchor), ``other`` (a page that only shares words)."""
+    q = plan.text.lower()
+    anchors = [r for r in reads if r.named or (len(t := _base(r.page.title)) >= 3 and t.lower() in q)]
+    out: dict[str, str] = {}
+    for r in reads:
+        base = _base(r.page.title)
+        if r in anchors:
+            out[r.page.id] = "anchor"
+        elif any(_mentions(a.page.text, base) for a in anchors):
+            out[r.page.id] = "fwd"
+        elif any(_mentions(r.page.text, _base(a.page.title)) for a in anchors):
+            out[r.page.id] = "back"
+        else:
+            out[r.page.id] = "other"
+    return out
+
+
 def extract_answer(
     plan: QuestionPlan,
     reads: list[_Read],
@@ -404,10 +480,11 @@ def extract_answer(
     support: dict[str, _Read] = {}
     head = plan.head
     left = plan.left
-    title_base = 0.7
+    roles = _roles(plan, reads)
     for r in reads:
         own = _base(r.page.title).lower()
-        page_bonus = 0.6 * r.relevance + 0.15 * r.linked + 0.5 * (r.page.id == focus)
+        role = roles[r.page.id]
+        page_bonus = W_REL * r.relevance + 0.15 * r.linked + 0.5 * (r.page.id == focus) + ROLE_BONUS[role]
         if r.named and not plan.clauses:
             page_bonus -= NAMED_PAGE_PENALTY  # the entity the question names leads to the answer's page
         for si, sent in enumerate(r.sents):
@@ -426,13 +503,13 @@ def extract_answer(
                 before = [w.lower() for w in _WORD.findall(sent[:start])]
                 tpos = len(before)
                 dist = min((abs(tpos - h) for h in hit_pos), default=30)
-                s = 1.5 * share + 0.4 / (1 + dist / 3) + page_bonus + 0.04 / (1 + si)
+                s = W_SHARE * share + W_NEAR / (1 + dist / 3) + page_bonus + 0.04 / (1 + si)
                 # the question's words right before its wh-phrase, right before the span
                 # ("head office in [what city]" ~ "head office in [Delhi]")
                 lead = 0
                 while lead < len(left) and lead < len(before) and before[-1 - lead] == left[lead]:
                     lead += 1
-                s += 0.15 * lead
+                s += W_LEAD * lead
                 if kind == "person" and before[-1:] == ["by"]:
                     s += 0.15
                 if kind == "person" and 2 <= len(span.split()) <= 4:
@@ -456,9 +533,9 @@ def extract_answer(
             # the page itself may be what is asked: "Which band ..." and the page is a band, "Who
             # was hung for ..." and the page is a person the question describes
             first = r.sents[0]
-            s = title_base + 1.5 * r.relevance + 0.2 * r.linked
-            if head and re.search(rf"\b{re.escape(head)}s?\b", first.lower()):
-                s += 0.3
+            s = W_TITLE + 1.5 * r.relevance + 0.2 * r.linked + ROLE_TITLE[role]
+            if head:
+                s += TITLE_HEAD[0] if re.search(rf"\b{re.escape(head)}s?\b", first.lower()) else TITLE_HEAD[1]
             if kind == "person":
                 s += 0.3 if _PERSONISH.search(first[:200]) else -0.5
             if kind == "place":
@@ -561,30 +638,80 @@ def _first_number(r: _Read) -> float | None:
     return None
 
 
+_SAME = re.compile(r"\b(same|different|separate)\b", re.I)
+_FAMILY = re.compile(r"\b([A-Z][a-z]+aceae)\b|\bfamily,? ([A-Z][a-z]+)|\b([A-Z][a-z]+) family\b")
+_COUNTRY = {
+    "United States": "American", "U.S.": "American", "USA": "American", "America": "American",
+    "England": "British", "Scotland": "British", "Wales": "British", "United Kingdom": "British",
+    "English": "British", "Scottish": "British", "Welsh": "British", "UK": "British",
+    "Canada": "Canadian", "Australia": "Australian", "France": "French", "Germany": "German",
+    "Italy": "Italian", "Spain": "Spanish", "Japan": "Japanese", "China": "Chinese",
+    "India": "Indian", "Ireland": "Irish", "Russia": "Russian", "Sweden": "Swedish",
+    "Norway": "Norwegian", "Denmark": "Danish", "Brazil": "Brazilian", "Mexico": "Mexican",
+    "Netherlands": "Dutch", "South Korea": "South Korean", "New Zealand": "New Zealand",
+}  # fmt: skip
+_COUNTRY_RX = re.compile(rf"{_DEMONYM.pattern}|\b(?:{'|'.join(re.escape(k) for k in _COUNTRY)})(?![\w.])")
+
+
+def _country(text: str) -> str | None:
+    """The first nationality or country a text names, as a demonym (England / English -> British)."""
+    m = _COUNTRY_RX.search(text)
+    return _COUNTRY.get(m.group(0), m.group(0)) if m else None
+
+
+def _yesno(plan: QuestionPlan, a: _Read, b: _Read) -> str:
+    """Yes or no from the two entities' pages: "the same / different country (family)" compares
+    the first nationality (plant family) of each page, "no" when a page gives none (two things
+    seldom share one); "Are A and B both X?" needs X's words in both pages' first sentences."""
+    ta, tb = " ".join(a.sents[:3]), " ".join(b.sents[:3])
+    same = _SAME.search(plan.final)
+    if same or re.search(r"\bboth from\b", plan.final, re.I):
+        differ = same is not None and same.group(1).lower() != "same"
+        what = plan.final[same.end() :] if same else "country"
+        if re.search(r"famil|genus", what, re.I):
+            fa, fb = _FAMILY.search(ta), _FAMILY.search(tb)
+            va = next(g for g in fa.groups() if g) if fa else None
+            vb = next(g for g in fb.groups() if g) if fb else None
+        elif re.search(r"countr|nation", what, re.I) or not same:
+            va, vb = _country(ta), _country(tb)
+        else:  # the same band / city / topic: not read from the first sentences
+            va = vb = None
+        equal = va is not None and va == vb
+        return "yes" if equal != differ else "no"
+    order = next((d for rx, d in _ORDER if rx.search(plan.final)), None)
+    if order is not None:  # "Was A released prior to B?", "Has A won more events than B?"
+        pick = _compare(QuestionPlan(**{**plan.__dict__, "kind": "choice", "direction": order}), [a, b])
+        return "yes" if pick == plan.options[0] else "no"
+    dem = _DEMONYM.search(plan.final)
+    if dem:  # "Are X and Y both American ...?"
+        return "yes" if dem.group(0) in ta and dem.group(0) in tb else "no"
+    opt = {_root(w) for w in _stems(" ".join(plan.options))}
+    attrs = {_root(w) for w in _stems(plan.final)} - opt
+    if not attrs:
+        return "yes"
+    fa = {_root(w) for w in _stems(" ".join(a.sents[:2]))}
+    fb = {_root(w) for w in _stems(" ".join(b.sents[:2]))}
+    share = min(len(attrs & fa), len(attrs & fb)) / len(attrs)
+    return "yes" if share >= YESNO_SHARE else "no"
+
+
+def _root(stem: str) -> str:
+    """A stem's first six letters: "universit" (universities) ~ "university"."""
+    return stem[:6]
+
+
+_ORDER = [
+    (re.compile(r"\b(?:prior to|before|earlier than|older than)\b", re.I), "earlier"),
+    (re.compile(r"\b(?:after|later than|younger than)\b", re.I), "later"),
+    (re.compile(r"\bmore\b.*\bthan\b|\b(?:larger|bigger|higher|taller|longer|greater)\b than", re.I), "more"),
+    (re.compile(r"\b(?:fewer|less)\b.*\bthan\b|\b(?:smaller|lower|shorter)\b than", re.I), "less"),
+]
+
+
 def _compare(plan: QuestionPlan, pages: list[_Read]) -> str:
     a, b = pages
     if plan.kind == "yesno":
-        if re.search(r"\bsame (nationality|country)\b|\bboth from\b", plan.final, re.I):
-            na = _DEMONYM.findall(" ".join(a.sents[:2]))
-            nb = _DEMONYM.findall(" ".join(b.sents[:2]))
-            return "no" if na and nb and na[0] != nb[0] else "yes"
-        if re.search(r"\bboth\b", plan.final, re.I):
-            # "Are X and Y both musicians?": the pages word their kinds in many ways; a "no" needs
-            # a clear sign (two different nationalities asked about), else yes
-            dem = _DEMONYM.search(plan.final)
-            if dem:
-                na = dem.group(0) in " ".join(a.sents[:2])
-                nb = dem.group(0) in " ".join(b.sents[:2])
-                return "yes" if na and nb else "no"
-            return "yes"
-        opt_stems = _stems(" ".join(plan.options))
-        attrs = {s for s in _stems(plan.final) if s not in opt_stems}
-        if not attrs:
-            return "yes"
-        fa = _stems(" ".join(a.sents[:2]))
-        fb = _stems(" ".join(b.sents[:2]))
-        share = min(len(attrs & fa), len(attrs & fb)) / len(attrs)
-        return "yes" if share >= 0.5 else "no"
+        return _yesno(plan, a, b)
     if plan.direction in ("earlier", "later"):
         ya, yb = _first_year(a), _first_year(b)
         if ya is not None and yb is not None and ya != yb:
