@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from ctx_fixtures import FakeRetriever
 from longtracerl.contexts.config import ContextsConfig
 from longtracerl.contexts.stage import build_contexts
@@ -164,10 +166,12 @@ def _plain_gold_ranks(pages: dict[str, str], ids: list[str], gold: list[int], qu
     return {"best": ranks[0], "all": ranks, "n_docs": len(ids)}
 
 
-def test_gold_ranker_over_many_contexts_matches_the_plain_reference():
+@pytest.mark.parametrize("from_normalised", [False, True])
+def test_gold_ranker_over_many_contexts_matches_the_plain_reference(from_normalised):
     """Pages recur across contexts (tokenised once, their counts reused) and every context's gold
     ranks stay those of a from-scratch computation; covers a page missing from the store, a page
-    of stop words only, repeated query words, accents and digits."""
+    of stop words only, repeated query words, accents and digits, one-letter words and
+    underscores; with the counts taken from the confusability's normalised texts or not."""
     import random
     from types import SimpleNamespace
 
@@ -179,13 +183,17 @@ def test_gold_ranker_over_many_contexts_matches_the_plain_reference():
     pages = {p.id: p.title + "\n" + p.text for p in corpus}
     pages["stop-only"] = "The and of a an it is"
     pages["accents"] = "Café Müller played in Zürich in 1999; the café's 1999 season."
+    pages["short"] = "A b C 7 x_y_z B-52 co2 q_1 s, Zurich 1999 x_y_z."
     fetched: list[str] = []
 
     def fetch(ids):
         fetched.extend(ids)
         return {i: pages[i] for i in ids if i in pages}
 
-    ranker = GoldRanker(fetch)
+    from longtracerl.report.confusability import NormalisedTexts
+
+    norm = NormalisedTexts(lambda ids: {i: pages[i] for i in ids if i in pages}) if from_normalised else None
+    ranker = GoldRanker(fetch, normalised=norm)
     rng = random.Random(7)
     pool = [*pages, "missing-page"]
     checked = 0
@@ -214,15 +222,19 @@ def test_fast_tokens_are_bm25s_tokens():
     import bm25s
 
     from longtracerl.report.stage import GoldRanker
+    from longtracerl.text import normalize_rubric
     from walks_corpus import make_pages
 
     texts = [p.title + "\n" + p.text for p in make_pages(1)] + [
         "",
         "a I of",
         "Ærø's café — naïve ΣΊΣΥΦΟΣ, x_y 3.14 don't CO2 1999–2000 the THE",
+        "A b C 7 x_y_z B-52 co2 q_1 s, don't 3.14 the THE __init__ a_",
     ]
     ranker = GoldRanker(lambda ids: {})
     want = bm25s.tokenize(texts, stopwords="en", return_ids=False, show_progress=False)
     assert ranker._tok(texts) == want
     assert [dict(ranker._counts(t)) for t in texts] == [dict(Counter(w)) for w in want]
+    # from the rubric normaliser's text (ASCII pages) or not (the others): the same counts
+    assert [dict(ranker._counts(t, normalize_rubric(t))) for t in texts] == [dict(Counter(w)) for w in want]
     assert [] in want and sum(map(len, want)) > 1000

@@ -25,6 +25,7 @@ import os
 import random
 import re
 import statistics
+import string
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -64,7 +65,15 @@ def _bm25s_words() -> tuple[Callable[[str], list[str]], frozenset[str]]:
     """bm25s's default split (``(?u)\\b\\w\\w+\\b``) and its English stop words."""
     from bm25s.stopwords import STOPWORDS_EN
 
-    return re.compile(r"(?u)\b\w\w+\b").findall, frozenset(STOPWORDS_EN)
+    # findall of \w\w+ gives the same words as bm25s's pattern (a greedy run of word characters
+    # ends at a word boundary, and the next match starts after it), and about 20 % faster
+    return re.compile(r"\w\w+").findall, frozenset(STOPWORDS_EN)
+
+
+@functools.cache
+def _short_or_stop() -> frozenset[str]:
+    """bm25s's stop words and the one-character words of normalised ASCII text (``[a-z0-9_]``)."""
+    return _bm25s_words()[1] | frozenset(string.ascii_lowercase + string.digits + "_")
 
 
 class GoldRanker:
@@ -75,11 +84,16 @@ class GoldRanker:
     does (English stop words) once per report, whichever strategies and questions they recur in,
     and kept as term counts per page. Scoring a context looks up the query's terms in its pages'
     counts (no index is built per context: at 128K tokens that was most of the report's time).
+
+    ``normalised`` (the confusability's :class:`NormalisedTexts` over the same ``fetch``) saves
+    splitting most pages a second time: on ASCII text the rubric normaliser's words are the same
+    runs of ``[a-z0-9_]`` that bm25s splits, one-character words included, so they are counted.
     """
 
-    def __init__(self, fetch, k1: float = 1.5, b: float = 0.75):
+    def __init__(self, fetch, k1: float = 1.5, b: float = 0.75, normalised: NormalisedTexts | None = None):
         self.fetch = fetch
         self.k1, self.b = k1, b
+        self.normalised = normalised
         self._len: dict[str, int] = {}
         self._tf: dict[str, Counter[str]] = {}
 
@@ -89,11 +103,15 @@ class GoldRanker:
         split, stop = _bm25s_words()
         return [[t for t in split(text.lower()) if t not in stop] for text in texts]
 
-    def _counts(self, text: str) -> Counter[str]:
-        """Term counts of one page's :meth:`_tok` tokens (counted in C, stop words dropped after)."""
+    def _counts(self, text: str, normalised: str | None = None) -> Counter[str]:
+        """Term counts of one page's :meth:`_tok` tokens (counted in C, stop words dropped after);
+        from the page's ``normalised`` text when given and the page is ASCII."""
         split, stop = _bm25s_words()
-        counts = Counter(split(text.lower()))
-        for w in stop.intersection(counts):
+        if normalised is not None and text.isascii():
+            counts, drop = Counter(normalised.split()), _short_or_stop()
+        else:
+            counts, drop = Counter(split(text.lower())), stop
+        for w in drop.intersection(counts):
             del counts[w]
         return counts
 
@@ -104,9 +122,10 @@ class GoldRanker:
         todo = [p for p in dict.fromkeys(ids) if p not in self._len]
         if todo:
             texts = self.fetch(todo)
+            norm = self.normalised.get(todo) if self.normalised is not None else {}
             for p in todo:
                 if p in texts:
-                    counts = self._tf[p] = self._counts(texts[p])
+                    counts = self._tf[p] = self._counts(texts[p], norm.get(p))
                     self._len[p] = sum(counts.values())
         n = len(ids)
         # a page with no tokens (or not found) counts as one token that matches nothing
@@ -462,7 +481,8 @@ def measure(
     """Confusability, make-up and gold ranks of every strategy's context of each sampled question
     (``written`` contexts as they are, the others assembled in memory by ``builder``)."""
     fetch = page_texts(builder.store, cfg.include_title)
-    norm, ranker = NormalisedTexts(fetch), GoldRanker(fetch)
+    norm = NormalisedTexts(fetch)
+    ranker = GoldRanker(fetch, normalised=norm)
     m = Measurement(list(cfg.strategies), questions=len(sample))
     bar = None
     if progress:
