@@ -39,6 +39,7 @@ TITLE_HEAD = (0.3, -0.3)
 # words right before the wh-phrase standing right before the span, the page's relevance
 W_SHARE, W_NEAR, W_LEAD, W_REL = 1.5, 0.4, 0.15, 0.6
 W_TITLE = 0.7  # a read page's own title as the answer
+W_FIT = 0.5  # a span that is a read page's title: that page is of the asked kind (+) or not (-)
 YESNO_SHARE = 0.5  # "Are A and B both X?": the least share of X's words in A's / B's first sentences  # a page's own title as the answer: its first sentence holds the head noun / not
 
 
@@ -126,7 +127,7 @@ _LEAD_VERB = re.compile(r"^(?:(?:is|are|was|were|did|does|do|the|a|an)\s+)+", re
 _YESNO = re.compile(r"^\s*(?:is|are|was|were|do|does|did|can|could|has|have|had|will|would|should)\b", re.I)
 _WH = re.compile(r"\b(what|which|who|whom|whose|when|where|how)\b", re.I)
 _EARLIER = re.compile(r"\b(first|older|oldest|earlier|earliest|before|longer ago)\b", re.I)
-_LATER = re.compile(r"\b(younger|youngest|later|latest|more recent|most recent|newer|newest|last)\b", re.I)
+_LATER = re.compile(r"\b(younger|youngest|later|latest|more recent(?:ly)?|most recent(?:ly)?|newer|newest|last)\b", re.I)
 _MORE = re.compile(
     r"\b(more|most|larger|largest|bigger|biggest|higher|highest|taller|tallest|longer|longest|greater)\b",
     re.I,
@@ -299,7 +300,9 @@ def analyse(question: str) -> QuestionPlan:
     elif options:
         kind = "choice"
     if kind == "choice":
-        stem_q = final.split(",")[0] if "," in final else final
+        stem_q = final
+        for o in options:  # the options' own words ("First for Women") give no direction
+            stem_q = stem_q.replace(o, " ")
         for rx, name in ((_EARLIER, "earlier"), (_LATER, "later"), (_MORE, "more"), (_LESS, "less")):
             if rx.search(stem_q):
                 direction = name
@@ -338,7 +341,8 @@ def analyse(question: str) -> QuestionPlan:
                     name = name.split(" ", 1)[1] if " " in name else ""
             parts = (name.split(" and ") if " and " in name else []) + [name]
             names += [n for n in parts if len(n) > 1 and n.lower() not in _STOP and not _DEMONYM.fullmatch(n)]
-    options = [_LEAD_VERB.sub("", o) for o in options]
+    # "the duo Big & Rich" -> "Big & Rich": the lowercase words before a name describe it
+    options = [re.sub(r"^(?:[a-z][\w-]*\s+)+(?=[A-Z0-9\"“])", "", _LEAD_VERB.sub("", o)) for o in options]
     if kind == "yesno" and not options:
         both = re.search(
             r"\b(?:both\s+)?(.+?)\s+and\s+(.+?)\s+(?:both|of|from|the|in|American|[a-z]+)\b", final
@@ -445,6 +449,19 @@ def _roles(plan: QuestionPlan, reads: list[_Read]) -> dict[str, str]:
     return out
 
 
+def _kind_fit(kind: str, head: str | None, r: _Read) -> float:
+    """+1 when a read page is of the asked kind (its first sentence holds the head noun, reads as a
+    person's or a place's), -1 when it is not, 0 when the question gives no kind to check."""
+    first = r.sents[0][:200] if r.sents else ""
+    if head:
+        return 1.0 if re.search(rf"\b{re.escape(head)}", first, re.I) else -1.0
+    if kind == "person":
+        return 1.0 if _PERSONISH.search(first) else -1.0
+    if kind == "place":
+        return 1.0 if _PLACEISH.search(first) else -1.0
+    return 0.0
+
+
 def extract_answer(
     plan: QuestionPlan,
     reads: list[_Read],
@@ -481,6 +498,7 @@ def extract_answer(
     head = plan.head
     left = plan.left
     roles = _roles(plan, reads)
+    fits = {" ".join(_WORD.findall(_base(r.page.title).lower())): _kind_fit(kind, head, r) for r in reads}
     for r in reads:
         own = _base(r.page.title).lower()
         role = roles[r.page.id]
@@ -524,6 +542,8 @@ def extract_answer(
                     s += 0.2
                     if re.search(rf"\b{re.escape(head)}", span.lower()):
                         s += 0.2  # "which university" ~ "the University of Oxford"
+                if (fit := fits.get(key)) is not None:
+                    s += W_FIT * fit  # the span names a read page of the asked kind / of another
                 if noise and rng is not None:
                     s += rng.gauss(0.0, noise)
                 if s > scores.get(span, -math.inf):
@@ -724,6 +744,14 @@ def _compare(plan: QuestionPlan, pages: list[_Read]) -> str:
             big = a if na > nb else b
             pick = big if plan.direction == "more" else (b if big is a else a)
             return plan.options[0] if pick is a else plan.options[1]
+    # "Which band is from England, A or B?": the option whose page gives that country
+    rest = plan.final
+    for o in plan.options:
+        rest = rest.replace(o, " ")
+    if (want := _country(rest)) is not None:
+        ca, cb = _country(" ".join(a.sents[:3])), _country(" ".join(b.sents[:3]))
+        if (ca == want) != (cb == want):
+            return plan.options[0] if ca == want else plan.options[1]
     # no order to compare: the option whose page holds the question's other words
     opt_stems = _stems(" ".join(plan.options))
     attrs = {s for s in plan.stems if s not in opt_stems}
