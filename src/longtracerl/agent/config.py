@@ -77,7 +77,21 @@ class AgentConfig(StageConfig):
         description="Retrieval policy, chained narration: names of the previous entity's page looked up per hop.",
     )
     chain_open: int = Field(
-        default=4, ge=1, le=10, description="Retrieval policy, chained narration: pages read per hop."
+        default=6,
+        ge=1,
+        le=10,
+        description=(
+            "Retrieval policy, chained narration: candidate pages read per description at the first "
+            "attempt (two more at each later attempt, 10 at most)."
+        ),
+    )
+    chain_turns: int = Field(
+        default=120,
+        ge=1,
+        description=(
+            "Retrieval policy, chained narration: tool calls per attempt (shared out over the "
+            "descriptions); other questions and the LLM policy keep max_turns."
+        ),
     )
     keep: Literal["correct", "gold_opened"] = Field(
         default="correct",

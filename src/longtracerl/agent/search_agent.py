@@ -87,6 +87,7 @@ POLICY_NAME = "search-nonllm"
 # chained narration: a hop whose two best read candidates score within CLOSE_CALL is a close call;
 # attempt a takes, at the n-th close call of its chain, the candidate _DETOURS[a][n] (0 = best)
 CLOSE_CALL = 0.3
+CHAIN_OPEN_STEP = 2  # chained narration: more candidates read per description at each later attempt
 CHAIN_BATCH = 4  # chained narration: names of the previous page looked up per search beyond chain_names
 _DETOURS: dict[int, dict[int, int]] = {2: {0: 1}, 3: {1: 1}, 4: {0: 2}, 5: {0: 1, 1: 1}}
 
@@ -94,6 +95,39 @@ _NAMED_IN = re.compile(
     r"\b(?:named|mentioned|listed|cited) in the (?:description|text|article|page) of th(?:at|is|e)\b", re.I
 )
 _NAMES_THAT = re.compile(r"\bwhose (?:description|text|article|page) (?:names|mentions|cites)\b", re.I)
+# the relation a description states, read as English: "X, who directed that film" (the film's
+# page names its director: forward), "X, directed by that director" (X's page names the director:
+# backward); with the words a page writes before the other's name ("directed by", "starring" ...)
+_CUE_FWD = re.compile(
+    r",\s*(?:who\s+(?!was married|played for)\w+(?:\s+in)?\s+that|where that .+ (?:was born|is located)|"
+    r"that that .+ (?:was part of|played for))\b",
+    re.I,
+)
+_CUE_BACK = re.compile(
+    r",\s*(?:\w+ed by|starring|a member of|who played for|born in|located in)\s+that\b", re.I
+)
+_CUE_WORDS: list[tuple[re.Pattern, re.Pattern]] = [
+    (re.compile(rx, re.I), re.compile(rf"\b(?:{before})\w*\W+(?:\w+\W+)?$", re.I))
+    for rx, before in (
+        (r"\bdirected\b", r"direct"),
+        (r"\b(?:wrote|written)\b", r"writ|screenplay|novel|book|story|poem"),
+        (r"\bproduced\b", r"produc"),
+        (r"\b(?:appeared|starring)\b", r"star|featur|appear"),
+        (r"\bfounded\b", r"found|co-found|creat|establish|form"),
+        (r"\brecorded\b", r"album|single|song|record|perform|releas"),
+        (r"\b(?:part of|member of)\b", r"member|join"),
+        (r"\bplayed for\b", r"play|sign"),
+        (r"\bborn\b", r"born"),
+        (r"\blocated\b", r"locat|situat|based|headquarter|lies"),
+        (r"\bmarried\b", r"marri|wife|husband"),
+    )
+]
+# a name written on a page may have its own page under a shorter form: without a company suffix
+# ("Neiman Marcus Group Inc"), a leading number or "The" ("30 Rockefeller Center"), a modifier
+# ("Dan Schneider-produced"), or as one of the names joined inside it ("Northern Interior of
+# British Columbia")
+_NAME_SUFFIX = _wordset("inc inc. ltd ltd. llc plc group corporation corp corp. company co co. limited holdings")
+_NAME_JOIN = re.compile(r"\s+(?:of|by|for|and|&|at|in|on|from|with|to|du|de)\s+")
 _KIND_END = _wordset(
     """
     formed premiered published opened established created produced recorded whose where when and
@@ -160,6 +194,44 @@ def _names(text: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def _variants(name: str) -> list[str]:
+    """Shorter forms of a name under which its page may be titled (see ``_NAME_SUFFIX``)."""
+    out: list[str] = []
+    m = re.fullmatch(r"(.{3,}?)-[a-z]+", name)  # "Dan Schneider-produced"
+    if m:
+        out.append(m.group(1))
+    words = name.split()
+    core = list(words)
+    while len(core) > 1 and core[-1].lower().rstrip(",") in _NAME_SUFFIX:
+        core.pop()
+    while len(core) > 1 and (core[0].isdigit() or core[0].lower() == "the"):
+        core = core[1:]
+    if core != words:
+        out.append(" ".join(core))
+    parts = _NAME_JOIN.split(" ".join(core))
+    if len(parts) > 1:
+        out += [p for p in parts if len(p) >= 4 and p[:1].isupper()]
+    return [v for v in dict.fromkeys(out) if v != name and len(v) >= 3]
+
+
+def _forms(title: str) -> tuple[list[str], str | None]:
+    """(full forms, surname) of a page's name as other pages write it: the title without its
+    qualifier, without a leading "The", its part before a comma; the last word of a longer name."""
+    base = _base(title)
+    full = [base]
+    if base.lower().startswith("the ") and len(base) > 8:
+        full.append(base[4:])
+    if "," in base and len(base.split(",")[0]) >= 4:
+        full.append(base.split(",")[0].strip())
+    words = base.split()
+    last = (
+        words[-1]
+        if len(words) >= 2 and "," not in base and words[0] != "The" and len(words[-1]) >= 4 and words[-1][:1].isupper()
+        else None
+    )
+    return full, last
+
+
 def _kind_of(description: str) -> tuple[str | None, str | None]:
     """(kind noun stem, nationality) of a description: "Next comes an Australian director born in
     the 1960s" -> ('director', 'Australian')."""
@@ -196,6 +268,10 @@ class _Description:
         # "named in the description of that film": the previous page names it; "whose description
         # names that band": it names the previous one; otherwise either way
         self.way = "fwd" if _NAMED_IN.search(clause) else "back" if _NAMES_THAT.search(clause) else None
+        if self.way is None:  # "..., who directed that film" / "..., directed by that director"
+            self.way = "fwd" if _CUE_FWD.search(clause) else "back" if _CUE_BACK.search(clause) else None
+        # the words a page writes right before the other's name for the relation stated
+        self.cue = next((before for rx, before in _CUE_WORDS if rx.search(clause)), None)
         om = _ORDINAL.search(clause)
         self.ordinal = om.group(1).lower() if om else None  # "the first/last X that ... names"
         if om:
@@ -249,13 +325,27 @@ class _Description:
         """The connection to the previous entity's page, in the direction the description states."""
         if prev is None:
             return 0.0
-        fwd = _mentions(prev.page.text, _base(title))
-        back = _mentions(text, _base(prev.page.title))
+        fwd = self._named(prev.page.text, title)
+        back = self._named(text, prev.page.title)
         if self.way == "fwd":
-            return 0.8 if fwd else -0.6
+            return fwd if fwd > 0 else -0.6
         if self.way == "back":
-            return 0.8 if back else (-0.2 if fwd else -0.6)
-        return 0.8 if fwd or back else -0.6
+            return back if back > 0 else (-0.2 if fwd > 0 else -0.6)
+        return max(fwd, back) if max(fwd, back) > 0 else -0.6
+
+    def _named(self, text: str, title: str) -> float:
+        """How surely ``text`` names the page ``title``: 0.8 by a full form of its name (+0.2 with
+        the relation's words right before it: "directed by X"), 0.5 by its last word alone
+        ("Kelly" for "Jim Kelly"), else 0."""
+        full, last = _forms(title)
+        for form in full:
+            if _mentions(text, form):
+                if self.cue is not None:
+                    for m in re.finditer(re.escape(form), text):
+                        if self.cue.search(text[max(0, m.start() - 40) : m.start()]):
+                            return 1.0
+                return 0.8
+        return 0.5 if last is not None and _mentions(text, last) else 0.0
 
 
 @dataclass
@@ -292,15 +382,29 @@ class SearchAgentPolicy:
         self.cover = self.cfg.cover
 
     # -- bookkeeping ---------------------------------------------------------------------
-    def _ok(self, tools: ToolBox, reserve: int = 2) -> bool:
-        return tools.n_calls + reserve < self.cfg.max_turns
+    def _ok(self, tools: ToolBox, st: _Attempt, reserve: int = 2) -> bool:
+        return tools.n_calls + reserve < st.turns
 
-    def _search(self, tools: ToolBox, st: _Attempt, query: str, *, named: str | None = None) -> list[_Cand]:
+    def _search(
+        self,
+        tools: ToolBox,
+        st: _Attempt,
+        query: str,
+        *,
+        named: str | None = None,
+        again: bool = False,
+        offset: int = 0,
+    ) -> list[_Cand]:
+        """Search and score the results as candidates. A query already made returns [] (or, with
+        ``again``, its earlier results, without a new call); ``offset=10`` is its second page."""
         query = " ".join(query.split())
-        if not query or query.lower() in st.queries or not self._ok(tools, 3):
+        key = f"{query.lower()}@{offset}" if offset else query.lower()
+        if key in st.queries:
+            return list(st.results.get(key, [])) if again else []
+        if not query or not self._ok(tools, st, 3) or st.call_limit is not None and tools.n_calls >= st.call_limit:
             return []
-        st.queries.add(query.lower())
-        res = tools.search(query)
+        st.queries.add(key)
+        res = tools.search(query, offset=offset) if offset else tools.search(query)
         if not res.ok or not res.hits:
             return []
         top = max(h.score for h in res.hits) or 1.0
@@ -328,10 +432,11 @@ class SearchAgentPolicy:
                 _mentions(c.text, _base(r.page.title)) for r in st.reads.values() if r.named
             )
             out.append(c)
+        st.results[key] = out
         return out
 
     def _open(self, tools: ToolBox, st: _Attempt, c: _Cand, *, limit: bool = True) -> _Read | None:
-        if c.page_id in st.reads or (limit and len(st.reads) >= st.max_open) or not self._ok(tools, 3):
+        if c.page_id in st.reads or (limit and len(st.reads) >= st.max_open) or not self._ok(tools, st, 3):
             return None
         res = tools.open(c.page_id)
         if not res.ok or res.page is None:
@@ -379,8 +484,12 @@ class SearchAgentPolicy:
         noise = 0.0 if attempt == 1 else 0.1 + 0.05 * min(attempt, 5)
         st = _Attempt(plan, rng, noise, self.max_open + (0 if attempt == 1 else rng.randint(0, 1)))
         st.detours = _DETOURS.get(attempt, {})
+        # a chain's later attempt reads more candidates per description (its earlier ones missed)
+        st.chain_open = min(10, self.cfg.chain_open + CHAIN_OPEN_STEP * (attempt - 1))
 
         # 1) the question and its parts
+        # tool calls per attempt: chain_turns for a chained narration, else max_turns
+        st.turns = self.cfg.chain_turns if plan.clauses else self.cfg.max_turns
         if plan.clauses:
             self._chain(tools, st)
         else:
@@ -394,14 +503,14 @@ class SearchAgentPolicy:
         # 2) bridge rounds until the read pages cover the question (at least one: a multi-hop
         #    question names its first entity; the answer sits on a page that entity's page names)
         for rnd in range(0 if plan.clauses else 3):
-            if rnd and self._covered(st) or len(st.reads) >= st.max_open or not self._ok(tools, 4):
+            if rnd and self._covered(st) or len(st.reads) >= st.max_open or not self._ok(tools, st, 4):
                 break
             if not self._bridge(tools, st):
                 self._reread(tools, st)
         # a last look: the best unread results (first those a read page names or that name one)
-        if len(st.reads) < st.max_open and self._ok(tools, 4):
+        if len(st.reads) < st.max_open and self._ok(tools, st, 4):
             self._open_best(tools, st, 1, [c for c in st.cands.values() if c.linked or c.near])
-        if len(st.reads) < st.max_open and self._ok(tools, 4):
+        if len(st.reads) < st.max_open and self._ok(tools, st, 4):
             self._open_best(tools, st, min(2, st.max_open - len(st.reads)))
 
         answer, chain = None, []
@@ -428,29 +537,15 @@ class SearchAgentPolicy:
         best few are read and the best fitting read page is the entity.
         """
         prev: _Read | None = None
-        for clause in st.plan.clauses:
+        clauses = st.plan.clauses
+        for i, clause in enumerate(clauses):
             d = _Description(clause)
-            pool: list[_Cand] = []
-            if prev is None:
-                pool += self._search(tools, st, d.query)
-            else:
-                anchor = _base(prev.page.title)
-                pool += self._search(tools, st, f"{anchor} {d.query}")
-                pool += self._search(tools, st, anchor, named=anchor)  # pages that name it
-                done = {_base(r.page.title).lower() for r in st.chain}
-                names = self._forward_names(prev, d.stems, done)
-                for name in names[: self.cfg.chain_names]:
-                    pool += [c for c in self._search(tools, st, name, named=name) if c.named]
-                # the page's other names, a few per search: results titled by one of them join
-                rest = names[self.cfg.chain_names : self.cfg.chain_names + 8 * CHAIN_BATCH]
-                for i in range(0, len(rest), CHAIN_BATCH):
-                    batch = rest[i : i + CHAIN_BATCH]
-                    wanted = {n.lower().removeprefix("the ") for n in batch} | {n.lower() for n in batch}
-                    pool += [
-                        c
-                        for c in self._search(tools, st, " ".join(batch))
-                        if _base(c.title).lower() in wanted or _base(c.title).split(",")[0].lower() in wanted
-                    ]
+            # the tool calls left are shared out over the descriptions left (the last look-up and
+            # the answer kept): a long chain must not spend them all on its first hops
+            budget = max(8, (st.turns - tools.n_calls - 4) // (len(clauses) - i))
+            st.call_limit = tools.n_calls + budget - st.chain_open
+            pool = self._hop_pool(tools, st, d, prev)
+            st.call_limit = None
             chosen = {r.page.id for r in st.chain}
             uniq = {c.page_id: c for c in pool if c.page_id not in chosen}
             # no noise here: a chain's later attempts take detours (below) instead
@@ -461,7 +556,7 @@ class SearchAgentPolicy:
             unread = sorted(
                 (c for c in uniq.values() if c.page_id not in st.reads), key=lambda c: -shown[c.page_id]
             )
-            for c in unread[: self.cfg.chain_open]:
+            for c in unread[: st.chain_open]:
                 self._open(tools, st, c, limit=False)
             scored: dict[str, float] = {}
             for c in uniq.values():
@@ -502,6 +597,57 @@ class SearchAgentPolicy:
         if prev is not None:  # the question asks about the last entity: look it up with the asked words
             self._search(tools, st, f"{_base(prev.page.title)} {' '.join(_words(st.plan.final))}")
 
+    def _hop_pool(self, tools: ToolBox, st: _Attempt, d: _Description, prev: _Read | None) -> list[_Cand]:
+        """Candidates for one description: the first is searched as written (and its second page
+        of results when none of the first fits); a later one among the previous entity's
+        neighbours: pages that name it (a search of its name with the description, of its name
+        alone, and the second page of that) and the names written on its page, looked up by title
+        (one by one, then a few per search, then the second page of a name whose page did not come
+        up), in the order the description's direction makes likelier."""
+        if prev is None:
+            pool = self._search(tools, st, d.query, again=True)
+            if not any(d.defines(c.text) for c in pool):
+                pool += self._search(tools, st, d.query, again=True, offset=10)
+            return pool
+        anchor = _base(prev.page.title)
+        pool = self._search(tools, st, f"{anchor} {d.query}", again=True)
+        if d.way != "fwd":  # pages that name the previous entity: a search of its name
+            pool += self._search(tools, st, anchor, again=True)
+        if d.way == "back":  # only those: deeper
+            pool += self._search(tools, st, anchor, again=True, offset=10)
+        done = {_base(r.page.title).lower() for r in st.chain}
+        pool += self._lookup(tools, st, self._forward_names(prev, d.stems, done))
+        if d.way == "fwd":
+            pool += self._search(tools, st, anchor, again=True)
+        return pool
+
+    def _lookup(self, tools: ToolBox, st: _Attempt, names: list[str]) -> list[_Cand]:
+        """Pages titled by the given names (best first): the first ``chain_names`` searched one
+        by one, the next ones ``CHAIN_BATCH`` per search, then the second page of results of a
+        name looked up alone whose page did not come up."""
+        found: list[_Cand] = []
+        missing: list[str] = []
+
+        def titled(hits: list[_Cand], name: str) -> list[_Cand]:
+            wanted = {name.lower(), name.lower().removeprefix("the ")}
+            return [c for c in hits if _base(c.title).lower() in wanted or _base(c.title).split(",")[0].lower() in wanted]
+
+        single = names[: self.cfg.chain_names]
+        for name in single:
+            hits = titled(self._search(tools, st, name, again=True), name)
+            found += hits
+            if not hits:
+                missing.append(name)
+        rest = names[self.cfg.chain_names : self.cfg.chain_names + 8 * CHAIN_BATCH]
+        for j in range(0, len(rest), CHAIN_BATCH):
+            batch = rest[j : j + CHAIN_BATCH]
+            hits = self._search(tools, st, " ".join(batch), again=True)
+            for name in batch:
+                found += titled(hits, name)
+        for name in missing[:3]:  # the second page: "Batman" among "Batman (album)", "Batman (score)" ...
+            found += titled(self._search(tools, st, name, again=True, offset=10), name)
+        return found
+
     @staticmethod
     def _forward_names(prev: _Read, desc: set[str], done: set[str]) -> list[str]:
         """Names written on the previous page (not the chain's), those in sentences that fit the
@@ -515,6 +661,11 @@ class SearchAgentPolicy:
                 scored[name] = max(scored.get(name, -1.0), share + 0.05 / (1 + si))
         names = [n for n in scored if n.lower() not in done and n.lower() != _base(prev.page.title).lower()]
         names = [n for n in names if not any(n != m and n in m for m in names)]
+        for n in list(names):  # shorter forms it may be titled by, right after it
+            for v in _variants(n):
+                if v not in scored and v.lower() not in done:
+                    scored[v] = scored[n] - 0.01
+                    names.append(v)
         return sorted(names, key=lambda n: -scored[n])
 
     def _covered(self, st: _Attempt) -> bool:
@@ -619,6 +770,10 @@ class _Attempt:
     chain: list[_Read] = field(default_factory=list)  # chained narration: the entities resolved
     detours: dict[int, int] = field(default_factory=dict)  # close call n -> candidate taken there
     close_calls: int = 0
+    results: dict[str, list[_Cand]] = field(default_factory=dict)  # query -> its scored results
+    call_limit: int | None = None  # chained narration: no search once the tool calls reach this
+    chain_open: int = 4  # chained narration: candidates read per description
+    turns: int = 80  # tool calls allowed in this attempt
 
     def ordered(self) -> list[_Read]:
         return list(self.reads.values())
