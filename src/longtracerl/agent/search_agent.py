@@ -126,7 +126,9 @@ _CUE_WORDS: list[tuple[re.Pattern, re.Pattern]] = [
 # ("Neiman Marcus Group Inc"), a leading number or "The" ("30 Rockefeller Center"), a modifier
 # ("Dan Schneider-produced"), or as one of the names joined inside it ("Northern Interior of
 # British Columbia")
-_NAME_SUFFIX = _wordset("inc inc. ltd ltd. llc plc group corporation corp corp. company co co. limited holdings")
+_NAME_SUFFIX = _wordset(
+    "inc inc. ltd ltd. llc plc group corporation corp corp. company co co. limited holdings"
+)
 _NAME_JOIN = re.compile(r"\s+(?:of|by|for|and|&|at|in|on|from|with|to|du|de)\s+")
 _KIND_END = _wordset(
     """
@@ -226,7 +228,11 @@ def _forms(title: str) -> tuple[list[str], str | None]:
     words = base.split()
     last = (
         words[-1]
-        if len(words) >= 2 and "," not in base and words[0] != "The" and len(words[-1]) >= 4 and words[-1][:1].isupper()
+        if len(words) >= 2
+        and "," not in base
+        and words[0] != "The"
+        and len(words[-1]) >= 4
+        and words[-1][:1].isupper()
         else None
     )
     return full, last
@@ -401,7 +407,12 @@ class SearchAgentPolicy:
         key = f"{query.lower()}@{offset}" if offset else query.lower()
         if key in st.queries:
             return list(st.results.get(key, [])) if again else []
-        if not query or not self._ok(tools, st, 3) or st.call_limit is not None and tools.n_calls >= st.call_limit:
+        if (
+            not query
+            or not self._ok(tools, st, 3)
+            or st.call_limit is not None
+            and tools.n_calls >= st.call_limit
+        ):
             return []
         st.queries.add(key)
         res = tools.search(query, offset=offset) if offset else tools.search(query)
@@ -624,20 +635,24 @@ class SearchAgentPolicy:
     def _lookup(self, tools: ToolBox, st: _Attempt, names: list[str]) -> list[_Cand]:
         """Pages titled by the given names (best first): the first ``chain_names`` searched one
         by one, the next ones ``CHAIN_BATCH`` per search, then the second page of results of a
-        name looked up alone whose page did not come up."""
+        name looked up alone whose own page (the name without a qualifier) did not come up."""
         found: list[_Cand] = []
         missing: list[str] = []
 
         def titled(hits: list[_Cand], name: str) -> list[_Cand]:
             wanted = {name.lower(), name.lower().removeprefix("the ")}
-            return [c for c in hits if _base(c.title).lower() in wanted or _base(c.title).split(",")[0].lower() in wanted]
+            return [
+                c
+                for c in hits
+                if _base(c.title).lower() in wanted or _base(c.title).split(",")[0].lower() in wanted
+            ]
 
         single = names[: self.cfg.chain_names]
         for name in single:
             hits = titled(self._search(tools, st, name, again=True), name)
             found += hits
-            if not hits:
-                missing.append(name)
+            if not any(_QUALIFIER.search(c.title) is None for c in hits):
+                missing.append(name)  # none titled by the name itself: "Batman (album)" only
         rest = names[self.cfg.chain_names : self.cfg.chain_names + 8 * CHAIN_BATCH]
         for j in range(0, len(rest), CHAIN_BATCH):
             batch = rest[j : j + CHAIN_BATCH]

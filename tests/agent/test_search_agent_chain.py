@@ -1,0 +1,133 @@
+"""The search agent on chained narrations: name forms, the relation a description states, look-ups
+that go to the second page of results, and the tool-call budget shared over the descriptions."""
+
+from __future__ import annotations
+
+from agent_fixtures import CHAIN_QUESTION
+
+from longtracerl.agent.config import AgentConfig
+from longtracerl.agent.search_agent import (
+    SearchAgentPolicy,
+    _Attempt,
+    _Description,
+    _forms,
+    _Read,
+    _sentences,
+    _stems,
+    _variants,
+    analyse,
+)
+from longtracerl.agent.tools import ToolBox
+from longtracerl.corpus.store import PageNotFound
+from longtracerl.records import Page
+from longtracerl.search.base import Hit
+
+CFG = AgentConfig(progress=False)
+
+
+def _read(title: str, text: str) -> _Read:
+    page = Page(id=title.replace(" ", "_"), title=title, text=text)
+    return _Read(page, _sentences(text), set(_stems(title + " " + text)))
+
+
+def test_variants_are_the_shorter_forms_a_page_may_be_titled_by():
+    assert _variants("Neiman Marcus Group Inc") == ["Neiman Marcus"]
+    assert _variants("30 Rockefeller Center") == ["Rockefeller Center"]
+    assert _variants("Dan Schneider-produced") == ["Dan Schneider"]
+    assert "British Columbia" in _variants("Northern Interior of British Columbia")
+    assert _variants("Baz Luhrmann") == []
+
+
+def test_forms_give_full_forms_and_a_surname_only_for_plain_names():
+    assert _forms("Jim Kelly") == (["Jim Kelly"], "Kelly")
+    assert _forms("The Times") == (["The Times", "Times"], None)
+    assert _forms("Richardson, Texas") == (["Richardson, Texas", "Richardson"], None)
+    assert _forms("Romeo + Juliet (film)")[0] == ["Romeo + Juliet"]
+
+
+def test_description_reads_the_relation_way_from_its_wording():
+    cases = {
+        "Next comes an Australian director born in the 1960s, who wrote that film": "fwd",
+        "Next comes a film, directed by that director": "back",
+        "Finally, consider an Australian actress, who appeared in that film": "fwd",
+        "Finally, consider an Italian capital, where that club is located": "fwd",
+        "Then take a Chinese actor, born in that territory": "back",
+        "Then take a player, who played for that team": "back",
+        "Then take a team, that that player played for": "fwd",
+        "Then take a singer, who was married to that actor": None,
+    }
+    for clause, way in cases.items():
+        assert _Description(clause).way == way, clause
+
+
+def test_relation_scores_the_cue_a_full_name_and_a_surname():
+    d = _Description("Next comes a film, directed by that director")
+    prev = _read("Baz Luhrmann", "Baz Luhrmann is an Australian director.")
+    cued = d.relation(prev, "No. 5 the Film", "No. 5 the Film is a short film directed by Baz Luhrmann.")
+    plain = d.relation(prev, "Strictly Ballroom", "Strictly Ballroom is a film with Baz Luhrmann as writer.")
+    surname = d.relation(prev, "Moulin Rouge!", "Moulin Rouge! is a film by Luhrmann.")
+    none = d.relation(prev, "Titanic (1997 film)", "Titanic is a film by James Cameron.")
+    assert cued > plain > surname > 0 > none
+
+
+class _Ranked:
+    """A retriever with a fixed ranking per query (the page titled by the name alone ranks 12th)."""
+
+    def __init__(self, pages: dict[str, Page], rankings: dict[str, list[str]]):
+        self.pages, self.rankings = pages, rankings
+
+    def search(self, query: str, k: int = 10) -> list[Hit]:
+        ids = self.rankings.get(query, [])[:k]
+        return [
+            Hit(page_id=p, title=self.pages[p].title, snippet=self.pages[p].text[:80], score=1.0 / i, rank=i)
+            for i, p in enumerate(ids, 1)
+        ]
+
+
+class _Store:
+    def __init__(self, pages: dict[str, Page]):
+        self.pages = pages
+
+    def open(self, pid: str) -> Page:
+        if pid not in self.pages:
+            raise PageNotFound(pid)
+        return self.pages[pid]
+
+
+def test_lookup_asks_for_the_second_page_when_the_name_has_no_page_among_the_first():
+    pages = {
+        f"Batman_{i}": Page(id=f"Batman_{i}", title=f"Batman ({i})", text="Batman thing.") for i in range(11)
+    }
+    pages["Batman"] = Page(id="Batman", title="Batman", text="Batman is a superhero.")
+    ranking = [f"Batman_{i}" for i in range(11)] + ["Batman"]
+    tools = ToolBox(_Ranked(pages, {"Batman": ranking}), _Store(pages), top_k=10)
+    st = _Attempt(analyse(CHAIN_QUESTION), None, 0.0, 10)  # type: ignore[arg-type]
+    found = SearchAgentPolicy(CFG)._lookup(tools, st, ["Batman"])
+    ids = [c.page_id for c in found]
+    assert "Batman" in ids and ids[:10] == ranking[:10]  # "Batman (album)" ... only: the next page
+    assert [e.args for e in tools.events] == [{"query": "Batman"}, {"query": "Batman", "offset": 10}]
+    assert "Batman" in tools.seen_ids  # the second page's results are recorded as seen
+
+
+def test_chain_stays_within_its_call_budget_and_resolves_every_description(store, retriever):
+    for turns in (20, 120):
+        cfg = AgentConfig(progress=False, chain_turns=turns)
+        policy = SearchAgentPolicy(cfg)
+        policy.debug = {}
+        tb = ToolBox(retriever, store, top_k=5, max_calls=cfg.max_turns)
+        end = policy.run(CHAIN_QUESTION, tb, attempt=1, seed=1)
+        assert end.reason == "answered"
+        assert tb.n_calls <= turns
+        assert len(policy.debug["hops"]) == len(analyse(CHAIN_QUESTION).clauses)  # no description skipped
+        assert tb.cited_ids[:2] == ["fest", "marta"]
+
+
+def test_later_attempts_read_more_candidates_per_description(store, retriever):
+    opened = []
+    for attempt in (1, 3):
+        tb = ToolBox(retriever, store, top_k=5, max_calls=80)
+        SearchAgentPolicy(AgentConfig(progress=False, chain_open=1)).run(
+            CHAIN_QUESTION, tb, attempt=attempt, seed=3
+        )
+        opened.append(len(tb.opened_ids))
+    assert opened[1] > opened[0]
