@@ -127,7 +127,9 @@ _LEAD_VERB = re.compile(r"^(?:(?:is|are|was|were|did|does|do|the|a|an)\s+)+", re
 _YESNO = re.compile(r"^\s*(?:is|are|was|were|do|does|did|can|could|has|have|had|will|would|should)\b", re.I)
 _WH = re.compile(r"\b(what|which|who|whom|whose|when|where|how)\b", re.I)
 _EARLIER = re.compile(r"\b(first|older|oldest|earlier|earliest|before|longer ago)\b", re.I)
-_LATER = re.compile(r"\b(younger|youngest|later|latest|more recent(?:ly)?|most recent(?:ly)?|newer|newest|last)\b", re.I)
+_LATER = re.compile(
+    r"\b(younger|youngest|later|latest|more recent(?:ly)?|most recent(?:ly)?|newer|newest|last)\b", re.I
+)
 _MORE = re.compile(
     r"\b(more|most|larger|largest|bigger|biggest|higher|highest|taller|tallest|longer|longest|greater)\b",
     re.I,
@@ -413,6 +415,12 @@ def _typed_spans(sent: str, kind: str) -> list[tuple[str, int]]:
         if kind == "person" and (any(ch.isdigit() for ch in span) or low == "the" or _ORG.search(span)):
             continue
         out.append((span, start))
+    if kind == "person":  # "produced by Kristina Ceyton and Kristian Moliere": the two together too
+        out += [
+            (f"{a} and {b}", sa)
+            for (a, sa), (b, sb) in zip(out, out[1:], strict=False)
+            if sent[sa + len(a) : sb] == " and " and " " in a and " " in b
+        ]
     return out
 
 
@@ -480,7 +488,7 @@ def extract_answer(
         if plan.kind == "yesno":
             return "yes", [p for p in pages if p is not None]
     kind = plan.kind if plan.kind not in ("yesno", "choice") else "name"
-    if kind == "name" and plan.head in _CLASS_HEADS:
+    if kind == "name" and (plan.head in _CLASS_HEADS or _ASKS_CLASS.search(plan.final)):
         found = _class_answer(plan, reads)
         if found is not None:
             return found
@@ -590,6 +598,17 @@ _CLASS_HEADS = _wordset(
 _CLASS_STOP = _wordset("that which who whose from of in on by with for and or but known best based located")
 
 
+# "what is Robin Roberts's occupation?", "what do A and B have in common?", "What is Opry Mills?"
+_ASKS_CLASS = re.compile(
+    r"\b(?:[Oo]ccupation|[Pp]rofession|in common)\b|^[Ww]hat (?:is|was|are|were) (?:an? |the )?[A-Z][^?]*\?$"
+)
+
+
+_ASKS_JOB = re.compile(r"\b(?:occupations?|professions?|jobs?)\b", re.I)
+_PARTICIPLES = _wordset("following starring featuring including consisting offering located based")
+CLASS_ROLE = 1.0  # class answers: the page's role bonus (ROLE_BONUS) counts this many times
+
+
 def _class_answer(plan: QuestionPlan, reads: list[_Read]) -> tuple[str, list[_Read]] | None:
     """Questions like "what type / occupation / sport ...?": a lowercase class noun from the read
     pages' defining words ("X is an English *cinematographer* ..."); a noun several relevant pages
@@ -597,23 +616,27 @@ def _class_answer(plan: QuestionPlan, reads: list[_Read]) -> tuple[str, list[_Re
     scores: dict[str, float] = {}  # by the class's last word ("director")
     spans: dict[str, tuple[float, str, _Read]] = {}  # its best wording and page
     q_words = set(_WORD.findall(plan.text.lower()))
+    roles = _roles(plan, reads)
+    of_person = _ASKS_JOB.search(plan.final) is not None
     for r in reads:
         m = _DEFINES.search(r.sents[0] if r.sents else "")
-        if m is None:
-            continue
+        if m is None or of_person and not _PERSONISH.search(r.sents[0][:200]):
+            continue  # an occupation is read from a person's page
         parts: list[list[str]] = [[]]
         for w in re.findall(r"[\w'’-]+|,", m.group(1)):
             if w in (",", "and", "or"):  # "an English cinematographer and director"
                 parts.append([])
             elif w.lower() in _CLASS_STOP or not w.islower() and parts[-1]:
                 break
+            elif parts[-1] and (w.endswith("ed") or w in _PARTICIPLES):
+                break  # "a 1999 drama film *directed* by": the class ends before the participle
             elif w.islower() and w not in _STOP and not w.isdigit():
                 parts[-1].append(w)
         for order, part in enumerate(p for p in parts if p):
             noun = part[-1]
             if noun in q_words:
                 continue
-            gain = 0.5 + r.relevance - 0.05 * order
+            gain = 0.5 + r.relevance - 0.05 * order + CLASS_ROLE * ROLE_BONUS[roles[r.page.id]]
             scores[noun] = scores.get(noun, 0.0) + gain
             if gain > spans.get(noun, (-1.0, "", r))[0]:
                 spans[noun] = (gain, " ".join(part[-3:]), r)
