@@ -39,6 +39,10 @@ TITLE_HEAD = (0.3, -0.3)
 # words right before the wh-phrase standing right before the span, the page's relevance
 W_SHARE, W_NEAR, W_LEAD, W_REL = 1.5, 0.4, 0.15, 0.6
 W_TITLE = 0.7  # a read page's own title as the answer
+W_LIFE = 0.5  # year / date of a birth or a death: the asked end of a "(1909–1994)" life span
+W_UNIT = 0.5  # "how many employees": a number followed by that noun
+W_TAIL = 0.3  # "Where / When ... <verb>?": the verb among the three words before the span
+W_ORG = 0.3  # a place asked: a span naming an organisation ("... Company", "... School")
 W_FIT = 0.5  # a span that is a read page's title: that page is of the asked kind (+) or not (-)
 YESNO_SHARE = 0.5  # "Are A and B both X?": the least share of X's words in A's / B's first sentences  # a page's own title as the answer: its first sentence holds the head noun / not
 
@@ -457,6 +461,22 @@ def _roles(plan: QuestionPlan, reads: list[_Read]) -> dict[str, str]:
     return out
 
 
+_BORN = re.compile(r"\b(?:born|birth)\b", re.I)
+_DIED = re.compile(r"\b(?:die|died|death|dead)\b", re.I)
+_LIFE = re.compile(r"\([^()]*?\d{4}\s*[–-]\s*[^()]*?\d{4}[^()]*\)")
+
+
+def _life_side(sent: str, start: int, life: str) -> float:
+    """+1 when a span is the asked end of a life span in brackets (the birth before the dash, the
+    death after it), -1 when it is the other end, 0 outside one."""
+    for m in _LIFE.finditer(sent):
+        if m.start() <= start < m.end():
+            dash = re.search(r"\d{4}\s*[–-]", sent[m.start() : m.end()])
+            before_dash = dash is not None and start < m.start() + dash.end()
+            return 1.0 if before_dash == (life == "born") else -1.0
+    return 0.0
+
+
 def _kind_fit(kind: str, head: str | None, r: _Read) -> float:
     """+1 when a read page is of the asked kind (its first sentence holds the head noun, reads as a
     person's or a place's), -1 when it is not, 0 when the question gives no kind to check."""
@@ -505,6 +525,14 @@ def extract_answer(
     support: dict[str, _Read] = {}
     head = plan.head
     left = plan.left
+    # "Where is X raised?", "When was X released?": the question's last word stands before the answer
+    tail_words = _words(plan.final)
+    tail = (
+        _stem(tail_words[-1]) if tail_words and re.match(r"\s*(?:where|when)\b", plan.final, re.I) else None
+    )
+    life = "born" if _BORN.search(plan.final) else "died" if _DIED.search(plan.final) else None
+    cm = re.search(r"\bhow many ((?:[\w'’-]+\s*){1,3})", plan.final, re.I)
+    counted = _stems(cm.group(1)) - _TYPE_STEMS if cm else frozenset()
     roles = _roles(plan, reads)
     fits = {" ".join(_WORD.findall(_base(r.page.title).lower())): _kind_fit(kind, head, r) for r in reads}
     for r in reads:
@@ -538,6 +566,15 @@ def extract_answer(
                 s += W_LEAD * lead
                 if kind == "person" and before[-1:] == ["by"]:
                     s += 0.15
+                if tail and any(_stem(w) == tail for w in before[-3:]):
+                    s += W_TAIL  # "Where is X *set*?" ~ "It is *set* in [Salford]"
+                if kind == "place" and _ORG.search(span) and not _PLACEISH.search(span):
+                    s -= W_ORG  # "Helix Software Company" is not where
+                if life and kind in ("year", "date"):  # "(21 February 1933 – 21 April 2003)"
+                    s += W_LIFE * _life_side(sent, start, life)
+                if counted and kind == "number":  # "how many employees" ~ "9,000 employees"
+                    after = _stems(sent[start + len(span) - 1 : start + len(span) + 40])
+                    s += W_UNIT * bool(counted & (_stems(span) | after))
                 if kind == "person" and 2 <= len(span.split()) <= 4:
                     s += 0.1
                 if kind == "place":  # "in Golden Valley, Minnesota": a place word before, a region after
