@@ -53,7 +53,7 @@ def _compose_and_audit(corpus: Path, walks: Path, out: Path, composer: str, **ov
 def markdown_corpus(path: Path, n_examples: int) -> Path:
     """Real HotpotQA paragraphs rewritten as markdown pages (module docstring)."""
     from longtracerl.assets import asset_path
-    from longtracerl.questions.entities import split_sentences
+    from longtracerl.textfacts import split_sentences
 
     data = json.loads(asset_path("hotpotqa").read_text(encoding="utf-8"))[:n_examples]
     pages: dict[str, str] = {}

@@ -17,12 +17,9 @@ from longtracerl.corpus.store import PageStore
 from longtracerl.questions import QuestionsConfig, run_questions
 from longtracerl.questions.audit import (
     Auditor,
-    answer_fits_type,
-    asked_type,
     audit_run,
     pieces,
     role_defects,
-    sentences,
     text_defects,
 )
 from longtracerl.questions.audit_report import add_audit_section, audit_table
@@ -32,6 +29,7 @@ from longtracerl.questions.validate import QuestionRejected
 from longtracerl.records import Label, Page, Provenance, Question, Walk, read_jsonl, write_jsonl
 from longtracerl.search.index import build_index
 from longtracerl.text import normalize_answer
+from longtracerl.textfacts import answer_fits_type, asked_type, question_sentences
 from longtracerl.walks import WalksConfig, run_walks
 from walks_corpus import build_corpus
 
@@ -507,7 +505,7 @@ def _sampled_questions(corpus: Path, n: int, seed: int) -> list[Question]:
     for k in range(n):
         gold = rng.sample(ids, 3)
         pages = [store.open(g) for g in gold]
-        s0 = sentences(pages[0].text)[0]
+        s0 = question_sentences(pages[0].text)[0]
         words = pages[2].text.split()
         start = rng.randrange(len(words))
         answer = " ".join(words[start : start + rng.choice([1, 1, 2, 3])]).strip(".,;")

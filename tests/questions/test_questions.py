@@ -15,19 +15,19 @@ from longtracerl.cli import main
 from longtracerl.corpus.store import PageStore
 from longtracerl.llm.base import LLMError
 from longtracerl.questions import QuestionsConfig, parse_question, run_questions
-from longtracerl.questions.entities import (
-    classify_role,
-    find_answers,
-    name_forms,
-    split_sentences,
-    strip_qualifier,
-)
 from longtracerl.questions.grammar import ask_for
 from longtracerl.questions.llm import LLMComposer
 from longtracerl.questions.masked import MaskedComposer, Masker, _Entity
 from longtracerl.questions.validate import QuestionRejected, name_leak
 from longtracerl.records import Page, Provenance, Question, RejectedItem, Walk, read_jsonl, write_jsonl
 from longtracerl.text import normalize_answer, normalize_rubric
+from longtracerl.textfacts import (
+    classify_role,
+    find_answers,
+    name_forms,
+    split_sentences,
+    strip_qualifier,
+)
 from longtracerl.walks import WalksConfig, run_walks
 from walks_corpus import build_corpus
 

@@ -32,7 +32,7 @@ and the summary to ``R/questions.audit.json``. Per question:
   words (``uses the word "almost"``: :func:`~longtracerl.questions.wordclass.distinctive`).
 - **answer**: present on the last gold page (answer normaliser, whole words; not checked for a
   yes/no answer, which is on no page), absent from the question, and of the asked type
-  (:func:`asked_type`: a year for "In which year", a number for "How many", not a bare number for
+  (:func:`~longtracerl.textfacts.asked_type`: a year for "In which year", a number for "How many", not a bare number for
   "Who"/"Which ...", yes/no for a yes/no question).
 
 The summary has the rates, the counts per defect, the hop-count and answer-type distributions,
@@ -53,11 +53,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from longtracerl.questions.entities import _KEYWORD_ROLE
 from longtracerl.questions.validate import answer_in_question, name_leak
 from longtracerl.questions.wordclass import distinctive, not_noun
 from longtracerl.records import Page, Question, atomic_write_text, dump_line, read_jsonl
 from longtracerl.text import normalize_answer
+from longtracerl.textfacts import (
+    CUT_OFF_WORDS,
+    KEYWORD_ROLE,
+    answer_fits_type,
+    asked_type,
+    question_sentences,
+)
 
 AUDIT_FILE = "questions.audit.jsonl"
 SUMMARY_FILE = "questions.audit.json"
@@ -65,20 +71,14 @@ DEPTH = 100  # BM25 results read per piece for the chain-necessity counts
 
 # --------------------------------------------------------------------------- pieces of a question
 
-_SENT_SPLIT = re.compile(r"(?<=[.?!])\s+(?=[A-Z0-9\"'“(])")
 _CLAUSE_SPLIT = re.compile(r"\s*(?:[,;:()]|\s[–—-]\s)\s*")
 _TERM = re.compile(r"[^\W_]+")
-
-
-def sentences(question: str) -> list[str]:
-    """The sentences of a question (split after ``. ? !`` before a capital, digit or quote)."""
-    return [s.strip() for s in _SENT_SPLIT.split(question.strip()) if s.strip()]
 
 
 def pieces(question: str) -> list[tuple[str, str]]:
     """``(where, text)`` of everything searched alone: the question, its sentences, their clauses."""
     out: list[tuple[str, str]] = [("question", question)]
-    sents = sentences(question)
+    sents = question_sentences(question)
     seen = {question.strip()}
     for s in sents:
         if s not in seen and len(sents) > 1:
@@ -107,46 +107,6 @@ _MARKUP = [
 _EMPTY_BRACKETS = re.compile(r"\(\s*[,;:.]?\s*\)|\[\s*\]|\(\s*[,;]|[,;]\s*\)")
 _DOUBLED = re.compile(r"\b([a-z]+)\s+\1\b")  # 'a a person', 'in in'; not names ('Pago Pago')
 _DOUBLED_OK = frozenset({"had", "that", "is", "bora", "so", "no", "ha"})
-_CUT_WORDS = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "of",
-        "and",
-        "or",
-        "to",
-        "in",
-        "on",
-        "at",
-        "by",
-        "for",
-        "with",
-        "from",
-        "as",
-        "its",
-        "his",
-        "her",
-        "their",
-        "this",
-        "that",
-        "is",
-        "was",
-        "are",
-        "were",
-        "be",
-        "been",
-        "known",
-        "best",
-        "such",
-        "than",
-        "into",
-        "whose",
-        "which",
-        "who",
-        "whom",
-    ]
-)
 _ENTITY = re.compile(r"&(?:[A-Za-z][A-Za-z0-9]{1,31}|#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6});")
 # a kind word after a/an or this/that where a noun must end the phrase: 'a held, whose', 'an
 # operating, whose', 'a stories and author', 'names that held.', 'of that operating.' ('a large,
@@ -182,7 +142,7 @@ def text_defects(question: str, gold_titles: Sequence[str] = ()) -> list[str]:
             out.append("doubled_word")
             break
     for m in _SENT_END_WORD.finditer(question):
-        if m.group(1).lower() in _CUT_WORDS:
+        if m.group(1).lower() in CUT_OFF_WORDS:
             out.append("cut_off")
             break
     if not question.rstrip().endswith(("?", ".")) or question.rstrip().endswith(("...", "…")):
@@ -231,8 +191,8 @@ def _said_role(sentence: str) -> str | None:
     for w in _KEYWORD_WORD.findall(_HOP_LEAD.sub("", part)):
         lw = w.lower()
         for form in (lw, lw[:-1] if lw.endswith("s") else lw):
-            if form in _KEYWORD_ROLE and w[:1].islower():
-                said = _KEYWORD_ROLE[form]
+            if form in KEYWORD_ROLE and w[:1].islower():
+                said = KEYWORD_ROLE[form]
                 break
     return said
 
@@ -245,7 +205,7 @@ def role_defects(question: str, pages: Sequence[Page]) -> list[str] | None:
     """
     from longtracerl.questions.facts import page_facts
 
-    sents = sentences(question)
+    sents = question_sentences(question)
     hops = [s for s in sents if _HOP_LEAD.match(s)]
     if len(hops) != len(pages) or not pages:
         return None
@@ -255,74 +215,6 @@ def role_defects(question: str, pages: Sequence[Page]) -> list[str] | None:
         if said is not None and facts.kind is not None and facts.role != "topic" and said != facts.role:
             return ["role_contradicts_page"]
     return []
-
-
-# --------------------------------------------------------------------------- answer type
-
-_ASK_TYPES = [
-    (
-        "year",
-        re.compile(
-            r"\b(what|which|in which|in what) year\b|\bwhen\b.*\b(born|founded|formed|released)", re.I
-        ),
-    ),
-    ("decade", re.compile(r"\b(what|which|in which) decade\b", re.I)),
-    ("date", re.compile(r"\b(what|which) date\b|^when\b", re.I)),
-    (
-        "number",
-        re.compile(
-            r"\bhow (many|much|long|tall|old|large|big)\b|\bwhat number\b|\bwhat (was|is) the (population|capacity)\b",
-            re.I,
-        ),
-    ),
-    (
-        "person",
-        re.compile(r"\bwho\b|\bwhich (person|actor|actress|artist|singer|writer|director|player)\b", re.I),
-    ),
-    (
-        "place",
-        re.compile(
-            r"\bwhere\b|\bwhich (place|city|town|country|state|county|village|region)\b|\bin which (place|city|town|country|state)\b",
-            re.I,
-        ),
-    ),
-    ("yes_no", re.compile(r"^(are|is|was|were|do|does|did|can|could|has|have|had)\b", re.I)),
-]
-_WHICH_NOUN = re.compile(r"\b(?:which|what) ([a-z]+)\b(?! (?:fills|of))", re.I)
-_NUMBER = re.compile(r"^[\d.,\s]+$")
-_YEARISH = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
-
-
-def asked_type(question: str) -> str:
-    """The answer type a question asks for (from its last sentence): year, number, person, ..."""
-    last = sentences(question)[-1] if question.strip() else ""
-    for name, rx in _ASK_TYPES:
-        if rx.search(last):
-            return name
-    m = _WHICH_NOUN.search(last)
-    noun = m.group(1).lower() if m else ""
-    noun = noun[:-1] if noun.endswith("s") and noun[:-1] in _KEYWORD_ROLE else noun
-    return _KEYWORD_ROLE.get(noun, "other")  # 'Which city' -> place, 'Which band' -> band
-
-
-def answer_fits_type(answer: str, kind: str) -> bool:
-    a = answer.strip()
-    if kind in ("year", "date"):
-        return bool(_YEARISH.search(a))
-    if kind == "decade":
-        return bool(re.search(r"\d0s\b", a)) or bool(_YEARISH.search(a))
-    if kind == "number":
-        return bool(re.search(r"\d", a)) or a.lower() in _NUMBER_WORDS
-    if kind == "yes_no":
-        return normalize_answer(a) in ("yes", "no")
-    if kind == "other":
-        return True
-    return not _NUMBER.match(a) and normalize_answer(a) not in ("yes", "no")
-
-
-_NUMBER_WORDS = frozenset(
-    ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"]
-)
 
 
 def _contains_words(haystack: str, needle: str) -> bool:

@@ -60,7 +60,6 @@ from longtracerl.config import config_hash
 from longtracerl.corpus.store import PageStore
 from longtracerl.questions.audit import Auditor, text_defects
 from longtracerl.questions.config import QuestionsConfig
-from longtracerl.questions.entities import _CAP_SPAN, ROLE_NOUNS, name_forms, split_sentences, strip_qualifier
 from longtracerl.questions.facts import (
     _BORN,
     _LIFESPAN,
@@ -76,6 +75,14 @@ from longtracerl.questions.validate import QuestionRejected, answer_in_question,
 from longtracerl.questions.wordclass import distinctive
 from longtracerl.records import Page, Question, Walk
 from longtracerl.text import normalize_answer
+from longtracerl.textfacts import (
+    CAP_SPAN,
+    ROLE_NOUNS,
+    YEAR_DIGITS,
+    name_forms,
+    split_sentences,
+    strip_qualifier,
+)
 
 # (cue name, regex on the lower-cased words before a mention, forward phrase, backward phrase).
 # Forward: the previous page's text says "<cue> NEXT"; backward: the next page's says "<cue> PREV".
@@ -264,7 +271,7 @@ def _all_forms(title: str, role: str) -> set[str]:
 
 # --------------------------------------------------------------------------- answers
 
-_YEAR = r"(1[0-9]{3}|20[0-9]{2})"
+_YEAR = f"({YEAR_DIGITS})"
 _PASSIVE_YEAR = re.compile(
     r"\b(?:was|were|is|are|been)\s+(?:\w+\s+)?(founded|formed|established|opened|built|completed|launched|"
     r"created|incorporated|constructed|inaugurated|released|published)\b[^.;()]{0,30}?\b(?:in|on)\s+"
@@ -306,7 +313,7 @@ class Answer:
 
 
 def _entity_after(sentence: str, at: int) -> str | None:
-    m = _CAP_SPAN.match(sentence, at)
+    m = CAP_SPAN.match(sentence, at)
     if m is None:
         return None
     text = m.group(0).rstrip(".'’-&")

@@ -8,7 +8,7 @@ words that are not nationalities), exact years and numbers never enter a descrip
 
 Head noun: the noun phrase after the first ``is/was/are/were`` (parentheses removed), cut at the
 first preposition, relative pronoun, participle or comma; its last word that is a role keyword
-(:data:`~longtracerl.questions.entities.ROLE_NOUNS` table) is the kind, so ``a 1961 American comic
+(:data:`~longtracerl.textfacts.ROLE_NOUNS` table) is the kind, so ``a 1961 American comic
 science fiction family film`` is a ``film``, not a ``book``; ``a group of islands`` is an
 ``island``. A head outside the table must be a noun (:func:`_other_head`; ``was held on`` and
 ``the southern part of`` give no kind, :attr:`Facts.kind_rejected` says why). A person (``(born``,
@@ -31,8 +31,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from longtracerl.questions.entities import _KEYWORD_ROLE, classify_role, split_sentences
 from longtracerl.questions.wordclass import FUNCTION_WORDS, not_noun, singular
+from longtracerl.textfacts import KEYWORD_ROLE, YEAR_DIGITS, YEAR_WORD, classify_role, split_sentences
 
 DEMONYMS = frozenset(
     [
@@ -447,7 +447,7 @@ _NOT_HEADS = frozenset(
         "more",
     ]
 )
-_YEAR_RX = r"(1[0-9]{3}|20[0-9]{2})"
+_YEAR_RX = f"({YEAR_DIGITS})"
 _POPULATION = re.compile(
     r"\bpopulation (?:was|of|is)\s+(?:about |approximately |around )?(\d{1,3}(?:,\d{3})+|\d{3,})\b"
     r"(?:[^.]{0,20}?\b(?:at|in) the " + _YEAR_RX + r" census)?"
@@ -469,12 +469,12 @@ _ORDINAL = re.compile(
     r"^(?:\w+-)?(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|"
     r"\w+teenth|\w+tieth|\w+th)$"
 )
-_BORN_ON = re.compile(r"\b(?:was|is) born\b[^.;()]{0,30}?\b(1[0-9]{3}|20[0-9]{2})\b")
-_YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
-_BORN = re.compile(r"\(\s*(?:[^()]*?;\s*)?born\b[^()]*?\b(1[0-9]{3}|20[0-9]{2})\b")
+_BORN_ON = re.compile(r"\b(?:was|is) born\b[^.;()]{0,30}?\b" + _YEAR_RX + r"\b")
+_YEAR = YEAR_WORD
+_BORN = re.compile(r"\(\s*(?:[^()]*?;\s*)?born\b[^()]*?\b" + _YEAR_RX + r"\b")
 _LIFESPAN = re.compile(
-    r"\(\s*(?:[^()]*?;\s*)?(?:c\.\s*)?(?:\w+\.?\s+)?(?:\d{1,2},?\s+)?(1[0-9]{3}|20[0-9]{2})\s*[–—-]\s*"
-    r"(?:\w+\.?\s+)?(?:\d{1,2},?\s+)?(1[0-9]{3}|20[0-9]{2})\s*\)"
+    r"\(\s*(?:[^()]*?;\s*)?(?:c\.\s*)?(?:\w+\.?\s+)?(?:\d{1,2},?\s+)?" + _YEAR_RX + r"\s*[–—-]\s*"
+    r"(?:\w+\.?\s+)?(?:\d{1,2},?\s+)?" + _YEAR_RX + r"\s*\)"
 )
 DATED_VERBS = (
     "founded",
@@ -494,8 +494,11 @@ DATED_VERBS = (
     "debuted",
 )
 _VERB_YEAR = re.compile(
-    r"\b(" + "|".join(DATED_VERBS) + r")\b(?:[^.;()]{0,30}?)\b(?:in|on)\s+(?:\w+\s+)?(?:\d{1,2},?\s+)?"
-    r"(1[0-9]{3}|20[0-9]{2})\b"
+    r"\b("
+    + "|".join(DATED_VERBS)
+    + r")\b(?:[^.;()]{0,30}?)\b(?:in|on)\s+(?:\w+\s+)?(?:\d{1,2},?\s+)?"
+    + _YEAR_RX
+    + r"\b"
 )
 _WORK_VERB = {"film": "released", "recording": "released", "game": "released", "series": "first aired"}
 _WORK_VERB.update({"book": "published", "work": "created", "event": "held"})
@@ -524,10 +527,10 @@ def decade(year: str | int) -> str:
 
 def _singular(word: str) -> str:
     w = word.lower()
-    if w in _KEYWORD_ROLE:
+    if w in KEYWORD_ROLE:
         return w
     for suffix, repl in (("ies", "y"), ("es", ""), ("s", "")):
-        if w.endswith(suffix) and (w[: -len(suffix)] + repl) in _KEYWORD_ROLE:
+        if w.endswith(suffix) and (w[: -len(suffix)] + repl) in KEYWORD_ROLE:
             return w[: -len(suffix)] + repl
     return w
 
@@ -546,15 +549,15 @@ def _noun_phrase(sentence: str) -> list[str]:
         lw = w.lower()
         if w in ",;:.":
             nxt = words[i + 1] if i + 1 < len(words) else ""
-            if w == "," and nxt[:1].islower() and not any(_singular(x) in _KEYWORD_ROLE for x in out):
+            if w == "," and nxt[:1].islower() and not any(_singular(x) in KEYWORD_ROLE for x in out):
                 continue  # 'a private, nonsectarian, research university'
             break
         if lw == "of" and out and out[-1].lower() in _COLLECTIVE and i + 1 < len(words):
-            if _singular(words[i + 1]) in _KEYWORD_ROLE or singular(words[i + 1]) in _KEYWORD_ROLE:
+            if _singular(words[i + 1]) in KEYWORD_ROLE or singular(words[i + 1]) in KEYWORD_ROLE:
                 out = []  # 'a group of islands' -> 'islands'
                 continue
             break  # 'a collection of stories' -> 'collection'
-        if lw in ("and", "or") and out and _singular(out[-1]) not in _KEYWORD_ROLE:
+        if lw in ("and", "or") and out and _singular(out[-1]) not in KEYWORD_ROLE:
             continue  # 'stage and screen actor', 'production and distribution company'
         if lw in _NP_STOP and (out and any(c.isalpha() for c in out[-1])):
             break
@@ -574,7 +577,7 @@ def page_facts(text: str) -> Facts:
     kind = None
     head_at = -1
     for i, w in enumerate(np_words):
-        if _singular(w) in _KEYWORD_ROLE and w[:1].islower():
+        if _singular(w) in KEYWORD_ROLE and w[:1].islower():
             kind, head_at = _singular(w), i
             if i + 1 < len(np_words) and np_words[i + 1].lower() == "and":
                 break
@@ -582,7 +585,7 @@ def page_facts(text: str) -> Facts:
     cop = _COPULA.search(plain)
     plural = bool(cop) and cop.group(0).strip() in ("are", "were")
     kind_rejected = None
-    role = _KEYWORD_ROLE.get(kind or "") or classify_role(first)
+    role = KEYWORD_ROLE.get(kind or "") or classify_role(first)
     if kind is None and np_words:  # a head noun outside the role table: 'drama', 'cartel', 'tenor'
         one_of = bool(cop and _ONE_OF.match(plain[cop.end() :]))
         kind, head_at, kind_rejected = _other_head(np_words, plural_ok=plural or one_of)
@@ -597,11 +600,11 @@ def page_facts(text: str) -> Facts:
         and span.start() > _COPULA.search(_PAREN.sub(lambda m: " " * len(m.group()), first)).start()
     ):
         span = None  # '... a memorial dedicated to Thomas Jefferson (1743–1826)': not the subject's life span
-    if span and not born and kind in _KEYWORD_ROLE and _KEYWORD_ROLE[kind] != "person":
+    if span and not born and kind in KEYWORD_ROLE and KEYWORD_ROLE[kind] != "person":
         span = None  # 'The Morris Canal (1829–1924) was a canal': a life span of a thing, not a person
     if born or span:
         role = "person"
-        if kind is None or _KEYWORD_ROLE.get(kind, "person") != "person":
+        if kind is None or KEYWORD_ROLE.get(kind, "person") != "person":
             kind = "person"  # 'a member of a band' is still a person; 'punter' stays
     joined = " ".join(np_words)
     nationality = next((d for d in _MULTI_DEMONYMS if d in joined), None)
@@ -647,7 +650,7 @@ def page_facts(text: str) -> Facts:
             if w in ("who", "which", "that", "known", "best", "whose"):
                 break
             sw = _singular(w)
-            if w.islower() and sw != kind and _KEYWORD_ROLE.get(sw) == role and sw not in also:
+            if w.islower() and sw != kind and KEYWORD_ROLE.get(sw) == role and sw not in also:
                 also.append(sw)
     if kind == "person" and also:  # 'an American person and producer' -> 'an American producer'
         kind = also.pop(0)

@@ -35,7 +35,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from longtracerl.questions.entities import ROLE_NOUNS, role_phrase
+from longtracerl.textfacts import ROLE_NOUNS, role_phrase
 
 BLANK = "___"
 ASK_SUFFIX = " fills the blank?"

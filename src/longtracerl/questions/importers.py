@@ -41,7 +41,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from longtracerl.corpus.links import strip_qualifier
 from longtracerl.records import (
     Label,
     Provenance,
@@ -51,6 +50,7 @@ from longtracerl.records import (
     atomic_write_text,
     write_jsonl,
 )
+from longtracerl.textfacts import strip_qualifier
 
 __all__ = ["IMPORTERS", "ImportStats", "RawItem", "TitleResolver", "import_questions"]
 

@@ -2,7 +2,7 @@
 
 For each path page, one sentence of its own text (the first that keeps ``min_content_words``
 distinctive words after masking) describes the hop; in every clause EVERY path entity's name is
-masked: all :func:`~longtracerl.questions.entities.name_forms` of all path pages (title,
+masked: all :func:`~longtracerl.textfacts.name_forms` of all path pages (title,
 parenthesis-stripped title, without a leading "The", comma head, a person's surname) are replaced
 by a role phrase ("a person", "a place", "a film", ...; "this film" for the page's own name).
 The answer is an attribute of the last page, taken from its text: the first candidate that passes
@@ -35,19 +35,21 @@ from dataclasses import dataclass
 from longtracerl.config import config_hash
 from longtracerl.corpus.store import PageStore
 from longtracerl.questions.config import QuestionsConfig
-from longtracerl.questions.entities import (
+from longtracerl.questions.grammar import BLANK, ask_for, build_question
+from longtracerl.questions.validate import QuestionRejected, answer_in_question, make_question, name_leak
+from longtracerl.records import Page, Question, Walk
+from longtracerl.text import PatternMatcher
+from longtracerl.textfacts import (
+    TRAILING_WORDS,
     NameForms,
     classify_role,
+    content_tokens,
     find_answers,
     name_forms,
     role_phrase,
     split_sentences,
     strip_qualifier,
 )
-from longtracerl.questions.grammar import BLANK, ask_for, build_question
-from longtracerl.questions.validate import QuestionRejected, answer_in_question, make_question, name_leak
-from longtracerl.records import Page, Question, Walk
-from longtracerl.text import PatternMatcher, content_tokens
 
 _ROLE_WORDS = frozenset(
     [
@@ -160,34 +162,6 @@ _QUOTES = str.maketrans("", "", '"“”')
 _INNER_STOP = re.compile(r"[.!?;]+(?=\s)|\?")
 _TRAIL = re.compile(r"[\s.,;:!?\-–—(\"'“‘]+$")
 _LEAD = re.compile(r"^[\s,;:.)\"'”’\-–—]+")
-_TRAIL_WORDS = frozenset(
-    [
-        "this",
-        "a",
-        "an",
-        "the",
-        "of",
-        "and",
-        "or",
-        "in",
-        "on",
-        "at",
-        "to",
-        "for",
-        "by",
-        "with",
-        "from",
-        "as",
-        "is",
-        "was",
-        "are",
-        "were",
-        "its",
-        "his",
-        "her",
-        "their",
-    ]
-)
 
 
 def clean_clause(text: str, *, blank_ok: bool = False) -> str:
@@ -213,7 +187,7 @@ def cut_words(text: str, max_words: int, keep: str | None = None) -> str:
                 start -= 1  # never cut a role phrase ('this TV series') in two
         words = words[start : start + max_words]
     while len(words) > 1 and (
-        words[-1].lower().strip(",;:") in _TRAIL_WORDS or (words[-1] == "TV" and words[-2] in ("a", "this"))
+        words[-1].lower().strip(",;:") in TRAILING_WORDS or (words[-1] == "TV" and words[-2] in ("a", "this"))
     ):
         words.pop()
     return clean_clause(" ".join(words), blank_ok=keep is not None)

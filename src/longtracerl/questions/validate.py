@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from longtracerl.questions.entities import strip_qualifier
 from longtracerl.records import Label, Page, Provenance, Question, Walk
 from longtracerl.text import normalize_answer, normalize_rubric
+from longtracerl.textfacts import strip_qualifier
 
 
 class QuestionRejected(Exception):

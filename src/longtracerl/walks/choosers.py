@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from longtracerl.config import ConfigError, resolve
 from longtracerl.records import Page
-from longtracerl.text import content_tokens
+from longtracerl.textfacts import content_tokens
 
 if TYPE_CHECKING:
     from longtracerl.corpus.store import PageStore
