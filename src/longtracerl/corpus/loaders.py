@@ -253,6 +253,42 @@ def _get_id(ctx: LoadContext, obj: dict, key: str, line: int | None) -> str | No
     return value
 
 
+def _named_records(ctx: LoadContext, id_key: str, title_key: str) -> Iterator[tuple[int, dict, str, str]]:
+    """``(line, record, id, title)`` of the JSON lines whose id (:func:`_get_id`) and title
+    (:func:`_get_str`) are valid; the others are reported."""
+    for line, obj in _iter_json_lines(ctx):
+        pid = _get_id(ctx, obj, id_key, line)
+        title = None if pid is None else _get_str(ctx, obj, title_key, line)
+        if pid is not None and title is not None:
+            yield line, obj, pid, title
+
+
+def _get_typed(
+    ctx: LoadContext,
+    obj: dict,
+    key: str,
+    line: int | None,
+    kind: type,
+    expected: str,
+    *,
+    default: Any = None,
+    name: str | None = None,
+    item_id: str | None = None,
+) -> Any:
+    """``obj[key]`` when it is a ``kind``. A missing or null field gives ``default``, or is reported
+    as missing when there is none; a wrong type is reported as not ``expected``. None after a report."""
+    value = obj.get(key)
+    if value is None:
+        if default is None:
+            ctx.bad(line, name or key, "missing required field", reason="missing_field", item_id=item_id)
+        return default
+    if not isinstance(value, kind):
+        message = f"expected {expected}, got {_type_name(value)}"
+        ctx.bad(line, name or key, message, reason="bad_type", item_id=item_id)
+        return None
+    return value
+
+
 # --------------------------------------------------------------------------- hotpotqa
 
 
@@ -323,13 +359,8 @@ def load_wiki_summaries(ctx: LoadContext) -> Iterator[Loaded]:
         title = _get_str(ctx, value, "title", None, prefix=f"{loc}.")
         if title is None:
             continue
-        extract = value.get("extract", "")
+        extract = _get_typed(ctx, value, "extract", None, str, "a string", default="", name=f"{loc}.extract")
         if extract is None:
-            extract = ""
-        if not isinstance(extract, str):
-            ctx.bad(
-                None, f"{loc}.extract", f"expected a string, got {_type_name(extract)}", reason="bad_type"
-            )
             continue
         title = title.strip()
         if title in seen:
@@ -348,29 +379,12 @@ def load_wiki_summaries(ctx: LoadContext) -> Iterator[Loaded]:
 
 def load_jsonl(ctx: LoadContext) -> Iterator[Loaded]:
     """Generic JSON lines ``{"id", "title", "text", "links"?}``; other keys are ignored."""
-    for line, obj in _iter_json_lines(ctx):
-        pid = _get_id(ctx, obj, "id", line)
-        if pid is None:
-            continue
-        title = _get_str(ctx, obj, "title", line)
-        if title is None:
-            continue
-        text = obj.get("text")
+    for line, obj, pid, title in _named_records(ctx, "id", "title"):
+        text = _get_typed(ctx, obj, "text", line, str, "a string", item_id=pid)
         if text is None:
-            ctx.bad(line, "text", "missing required field", reason="missing_field", item_id=pid)
             continue
-        if not isinstance(text, str):
-            ctx.bad(
-                line, "text", f"expected a string, got {_type_name(text)}", reason="bad_type", item_id=pid
-            )
-            continue
-        links_raw = obj.get("links", [])
+        links_raw = _get_typed(ctx, obj, "links", line, list, "a list", default=[], item_id=pid)
         if links_raw is None:
-            links_raw = []
-        if not isinstance(links_raw, list):
-            ctx.bad(
-                line, "links", f"expected a list, got {_type_name(links_raw)}", reason="bad_type", item_id=pid
-            )
             continue
         links: list[str] = []
         bad_link = None
@@ -464,25 +478,9 @@ def _anchor_target(anchor: dict) -> str | None:
 
 def load_kilt(ctx: LoadContext) -> Iterator[Loaded]:
     """KILT knowledge-source lines: text cut at the first back-matter heading, anchors -> links."""
-    for line, obj in _iter_json_lines(ctx):
-        pid = _get_id(ctx, obj, "wikipedia_id", line)
-        if pid is None:
-            continue
-        title = _get_str(ctx, obj, "wikipedia_title", line)
-        if title is None:
-            continue
-        paragraphs = obj.get("text")
+    for line, obj, pid, title in _named_records(ctx, "wikipedia_id", "wikipedia_title"):
+        paragraphs = _get_typed(ctx, obj, "text", line, list, "a list of paragraphs", item_id=pid)
         if paragraphs is None:
-            ctx.bad(line, "text", "missing required field", reason="missing_field", item_id=pid)
-            continue
-        if not isinstance(paragraphs, list):
-            ctx.bad(
-                line,
-                "text",
-                f"expected a list of paragraphs, got {_type_name(paragraphs)}",
-                reason="bad_type",
-                item_id=pid,
-            )
             continue
         bad_para = next((k for k, p in enumerate(paragraphs) if not isinstance(p, str)), None)
         if bad_para is not None:
@@ -494,13 +492,8 @@ def load_kilt(ctx: LoadContext) -> Iterator[Loaded]:
                 item_id=pid,
             )
             continue
-        anchors = obj.get("anchors")
+        anchors = _get_typed(ctx, obj, "anchors", line, list, "a list", default=[], item_id=pid)
         if anchors is None:
-            anchors = []
-        if not isinstance(anchors, list):
-            ctx.bad(
-                line, "anchors", f"expected a list, got {_type_name(anchors)}", reason="bad_type", item_id=pid
-            )
             continue
         cut = kilt_cut_index(paragraphs)
         if cut < len(paragraphs):

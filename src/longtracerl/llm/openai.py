@@ -33,7 +33,7 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -253,6 +253,52 @@ class _Retry(Exception):
         self.reason = reason
         self.status = status
         self.retry_after = retry_after
+
+
+class _Attempts:
+    """The bounded retry loop of :meth:`OpenAIChatModel.complete` and ``acomplete``: iterating gives
+    the wait before each attempt (None before the first, then the jittered backoff, logged); each
+    attempt runs inside ``with attempts:``, which keeps a retryable failure (:class:`_Retry`) as
+    ``last`` and lets an :class:`LLMError` through with its attempt count. The caller ends with
+    :meth:`succeeded` or :meth:`failure`.
+    """
+
+    def __init__(self, model: OpenAIChatModel, key: str | None):
+        self.model, self.key = model, key
+        self.started = time.monotonic()
+        self.count = 0  # attempts begun
+        self.last: _Retry | None = None
+
+    def __iter__(self) -> Iterator[float | None]:
+        retries = self.model.cfg.max_retries
+        for attempt in range(retries + 1):
+            wait: float | None = None
+            if attempt:
+                last = self.last
+                wait = self.model._backoff(attempt - 1, last.retry_after if last else None)
+                log.warning("LLM retry %d/%d in %.1fs: %s", attempt, retries, wait, last.reason)
+            self.count = attempt + 1
+            yield wait
+
+    def __enter__(self) -> _Attempts:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, err: BaseException | None, tb: Any) -> bool:
+        if isinstance(err, _Retry):
+            self.last = err
+            return True
+        if isinstance(err, LLMError):
+            err.attempts = self.count
+        return False
+
+    def succeeded(self, out: Completion) -> Completion:
+        self.model._succeeded()
+        if self.key is not None:
+            self.model.cache.put(self.key, out)
+        return out
+
+    def failure(self) -> EndpointError:
+        return self.model._fail(self.last, self.count, self.started)
 
 
 def _server_message(content: bytes) -> str:
@@ -634,27 +680,15 @@ class OpenAIChatModel:
         params, body, key = self._prepare(messages, params)
         if key is not None and (hit := self.cache.get(key)) is not None:
             return hit
-        started = time.monotonic()
-        last: _Retry | None = None
-        for attempt in range(self.cfg.max_retries + 1):
-            if attempt:
-                wait = self._backoff(attempt - 1, last.retry_after if last else None)
-                log.warning("LLM retry %d/%d in %.1fs: %s", attempt, self.cfg.max_retries, wait, last.reason)
+        attempts = _Attempts(self, key)
+        for wait in attempts:
+            if wait is not None:
                 time.sleep(wait)
-            try:
+            with attempts:  # a retryable failure goes on to the next attempt
                 with self._slots:
                     out = self._attempt_sync(body)
-            except _Retry as err:
-                last = err
-                continue
-            except LLMError as err:
-                err.attempts = attempt + 1
-                raise
-            self._succeeded()
-            if key is not None:
-                self.cache.put(key, out)
-            return out
-        raise self._fail(last, self.cfg.max_retries + 1, started)
+                return attempts.succeeded(out)
+        raise attempts.failure()
 
     # ---- async ----
 
@@ -719,27 +753,15 @@ class OpenAIChatModel:
         if key is not None and (hit := self.cache.get(key)) is not None:
             return hit
         sem, lanes = self._state()
-        started = time.monotonic()
-        last: _Retry | None = None
-        for attempt in range(self.cfg.max_retries + 1):
-            if attempt:
-                wait = self._backoff(attempt - 1, last.retry_after if last else None)
-                log.warning("LLM retry %d/%d in %.1fs: %s", attempt, self.cfg.max_retries, wait, last.reason)
+        attempts = _Attempts(self, key)
+        for wait in attempts:
+            if wait is not None:
                 await asyncio.sleep(wait)
-            try:
+            with attempts:  # a retryable failure goes on to the next attempt
                 async with sem:
                     out = await self._attempt_async(lanes, body)
-            except _Retry as err:
-                last = err
-                continue
-            except LLMError as err:
-                err.attempts = attempt + 1
-                raise
-            self._succeeded()
-            if key is not None:
-                self.cache.put(key, out)
-            return out
-        raise self._fail(last, self.cfg.max_retries + 1, started)
+                return attempts.succeeded(out)
+        raise attempts.failure()
 
     async def acomplete_many(
         self,
