@@ -16,7 +16,7 @@ import random
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from longtracerl.config import ConfigError, config_hash
 from longtracerl.contexts.config import ContextsConfig
@@ -31,6 +31,11 @@ from longtracerl.contexts.prompt import (
 )
 from longtracerl.contexts.tokenizer import TokenCounter
 from longtracerl.records import Context, ContextDoc, Page, Provenance, Question, Trajectory
+
+if TYPE_CHECKING:
+    from longtracerl.corpus.store import PageStore
+    from longtracerl.search.base import Retriever
+
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +96,7 @@ def first_correct(trajectories: Iterable[Trajectory]) -> Trajectory | None:
     return best or fallback
 
 
-def fetch_pages(store: Any, ids: list[str]) -> dict[str, Any]:
+def fetch_pages(store: PageStore, ids: list[str]) -> dict[str, Any]:
     """Title and text of pages, without building full Page records when the store allows it."""
     fast = getattr(store, "titles_texts", None)
     if fast is not None:
@@ -117,7 +122,7 @@ class DocTokenCache:
     again; the key covers the tokenizer, the prompt format and the page store file.
     """
 
-    def __init__(self, store: Any, tok: TokenCounter, path: Path | None = None):
+    def __init__(self, store: PageStore, tok: TokenCounter, path: Path | None = None):
         self.store = store
         self.tok = tok
         self.path = path
@@ -135,7 +140,7 @@ class DocTokenCache:
                 log.warning("ignoring unreadable token cache %s (%s)", path, err)
 
     @staticmethod
-    def key_for(store: Any, tok: TokenCounter) -> str:
+    def key_for(store: PageStore, tok: TokenCounter) -> str:
         st_path = getattr(store, "path", None)
         parts: list[object] = [tok.fingerprint, PROMPT_FORMAT_VERSION]
         if st_path is not None and Path(st_path).exists():
@@ -208,17 +213,16 @@ def render_context(context: Context, question: str, pages: dict[str, Page]) -> s
 class ContextBuilder:
     """Assembles :class:`Context` records for any strategy (the stage and the report use it).
 
-    ``store``: a PageStore (``get_many``, ``ids``); ``retriever``: anything with
-    ``search(query, k) -> list[Hit]`` (needed by the search-based sources only).
+    ``retriever`` is needed by the search-based sources only.
     """
 
     def __init__(
         self,
-        store: Any,
+        store: PageStore,
         tok: TokenCounter,
         cfg: ContextsConfig,
         *,
-        retriever: Any = None,
+        retriever: Retriever | None = None,
         cache: DocTokenCache | None = None,
     ):
         self.store = store
@@ -377,87 +381,26 @@ class ContextBuilder:
 
     # -- assembly ----------------------------------------------------------------------
     def build(self, q: Question, traj: Trajectory | None, strategy: str | None = None) -> Context:
-        """One context; raises :class:`ContextRejected` when the question cannot get one."""
+        """One context; raises :class:`ContextRejected` when the question cannot get one.
+
+        The gold pages first (truncated when they do not fit), then pages from the strategy's
+        sources in order until the budget is full, shuffled, with the token count checked.
+        """
         strategy = strategy or self.cfg.strategy
-        cfg = self.cfg
-        gold_ids = _dedup(q.label.gold_page_ids)
-        if not gold_ids:
-            raise ContextRejected("no_gold_pages", "label.gold_page_ids is empty")
-        if cfg.require_rubrics and not q.label.rubrics:
-            raise ContextRejected("no_rubrics", "label.rubrics is empty")
-        tiers = None
-        if strategy.startswith("traj"):
-            if traj is None:
-                raise ContextRejected("no_correct_trajectory")
-            tiers = derive_tiers(traj, gold_ids)
-        self.cache.ensure(gold_ids)
-        lost = [p for p in gold_ids if p in self.cache.missing]
-        if lost:
-            raise ContextRejected("gold_page_missing", f"gold page ids not in the store: {lost}")
-
-        instr_id = choose_instruction(cfg.seed, q.question_id)
-        instruction = INSTRUCTIONS[instr_id]
-        fixed = self.coster.prefix_cost(instruction) + self.coster.suffix_cost(q.question)
-        sep = self.coster.sep
-        budget = cfg.target_tokens
-
-        docs: list[ContextDoc] = []
-        gold_cost = sum(self.cache.ntok[p] for p in gold_ids) + (len(gold_ids) - 1) * sep
-        if fixed + gold_cost <= budget:
-            docs = [
-                ContextDoc(page_id=p, title=self.cache.title[p], tag="gold", n_tokens=self.cache.ntok[p])
-                for p in gold_ids
-            ]
-        else:
-            docs = self._truncate_gold(gold_ids, budget - fixed - (len(gold_ids) - 1) * sep, q.question_id)
-            gold_cost = sum(d.n_tokens for d in docs) + (len(docs) - 1) * sep
-        remaining = budget - fixed - gold_cost
-        taken = set(gold_ids)
-
-        rng = random.Random(stable_seed(cfg.seed, q.question_id, strategy, "pool"))
-        skips = 0
-        done = remaining < self.min_block + sep
-        for source in self.sources(strategy, q, traj, tiers, rng):
-            if done:
-                break
-            for batch in source(remaining):
-                batch = [(p, t) for p, t in batch if p not in taken]
-                self.cache.ensure(p for p, _ in batch)
-                for pid, tag in batch:
-                    if pid in taken:
-                        continue
-                    if pid in self.cache.missing:
-                        if cfg.missing_pages == "error":
-                            raise ContextRejected(
-                                "page_missing", f"page id {pid!r} ({tag}) is not in the store"
-                            )
-                        self.missing_skipped += 1
-                        continue
-                    cost = self.cache.ntok[pid] + sep
-                    if cost <= remaining:
-                        docs.append(
-                            ContextDoc(page_id=pid, title=self.cache.title[pid], tag=tag, n_tokens=cost - sep)
-                        )
-                        taken.add(pid)
-                        remaining -= cost
-                        skips = 0
-                        if remaining < self.min_block + sep:
-                            done = True
-                            break
-                    else:
-                        skips += 1
-                        if skips >= cfg.max_consecutive_skips:
-                            done = True
-                            break
-                if done:
-                    break
+        gold_ids, tiers = self._gold_ids_and_tiers(q, traj, strategy)
+        instr_id = choose_instruction(self.cfg.seed, q.question_id)
+        fixed = self.coster.prefix_cost(INSTRUCTIONS[instr_id]) + self.coster.suffix_cost(q.question)
+        budget = self.cfg.target_tokens
+        docs = self._gold_docs(gold_ids, budget - fixed, q.question_id)
+        remaining = budget - fixed - (sum(d.n_tokens for d in docs) + (len(docs) - 1) * self.coster.sep)
+        rng = random.Random(stable_seed(self.cfg.seed, q.question_id, strategy, "pool"))
+        remaining = self._fill(docs, remaining, self.sources(strategy, q, traj, tiers, rng))
 
         order = list(range(len(docs)))
-        random.Random(stable_seed(cfg.seed, q.question_id, strategy, "shuffle")).shuffle(order)
+        random.Random(stable_seed(self.cfg.seed, q.question_id, strategy, "shuffle")).shuffle(order)
         added = list(docs)  # addition order, for repairs
         docs = [docs[i] for i in order]
-        total = budget - remaining
-        total = self._verify(q, instr_id, docs, added, total)
+        total = self._verify(q, instr_id, docs, added, budget - remaining)
         self._built += 1
         return Context(
             question_id=q.question_id,
@@ -469,7 +412,7 @@ class ContextBuilder:
             instruction_id=instr_id,
             provenance=Provenance(
                 stage="contexts",
-                seed=cfg.seed,
+                seed=self.cfg.seed,
                 config_hash=self.cfg_hash,
                 source_ids=[q.question_id] + ([f"{traj.question_id}#attempt{traj.attempt}"] if traj else []),
                 producer=strategy,
@@ -480,6 +423,79 @@ class ContextBuilder:
                 },
             ),
         )
+
+    def _gold_ids_and_tiers(
+        self, q: Question, traj: Trajectory | None, strategy: str
+    ) -> tuple[list[str], Tiers | None]:
+        """The question's gold page ids (all in the store) and, for a ``traj-*`` strategy, the tiers."""
+        gold_ids = _dedup(q.label.gold_page_ids)
+        if not gold_ids:
+            raise ContextRejected("no_gold_pages", "label.gold_page_ids is empty")
+        if self.cfg.require_rubrics and not q.label.rubrics:
+            raise ContextRejected("no_rubrics", "label.rubrics is empty")
+        tiers = None
+        if strategy.startswith("traj"):
+            if traj is None:
+                raise ContextRejected("no_correct_trajectory")
+            tiers = derive_tiers(traj, gold_ids)
+        self.cache.ensure(gold_ids)
+        lost = [p for p in gold_ids if p in self.cache.missing]
+        if lost:
+            raise ContextRejected("gold_page_missing", f"gold page ids not in the store: {lost}")
+        return gold_ids, tiers
+
+    def _gold_docs(self, gold_ids: list[str], avail: int, qid: str) -> list[ContextDoc]:
+        """The gold pages, whole when they and their separators fit in ``avail`` tokens, else truncated."""
+        seps = (len(gold_ids) - 1) * self.coster.sep
+        if sum(self.cache.ntok[p] for p in gold_ids) + seps <= avail:
+            return [
+                ContextDoc(page_id=p, title=self.cache.title[p], tag="gold", n_tokens=self.cache.ntok[p])
+                for p in gold_ids
+            ]
+        return self._truncate_gold(gold_ids, avail - seps, qid)
+
+    def _fill(self, docs: list[ContextDoc], remaining: int, sources: list[Source]) -> int:
+        """Append pages from ``sources`` in order to ``docs`` while they fit in ``remaining`` tokens.
+
+        Stops when no further page block can fit, or after ``max_consecutive_skips`` pages in a row
+        that did not fit. Returns the tokens left.
+        """
+        sep = self.coster.sep
+        taken = {d.page_id for d in docs}
+        skips = 0
+        if remaining < self.min_block + sep:
+            return remaining
+        for source in sources:
+            for batch in source(remaining):
+                batch = [(p, t) for p, t in batch if p not in taken]
+                self.cache.ensure(p for p, _ in batch)
+                for pid, tag in batch:
+                    if pid in taken or self._skip_missing(pid, tag):
+                        continue
+                    cost = self.cache.ntok[pid] + sep
+                    if cost > remaining:
+                        skips += 1
+                        if skips >= self.cfg.max_consecutive_skips:
+                            return remaining
+                        continue
+                    docs.append(
+                        ContextDoc(page_id=pid, title=self.cache.title[pid], tag=tag, n_tokens=cost - sep)
+                    )
+                    taken.add(pid)
+                    remaining -= cost
+                    skips = 0
+                    if remaining < self.min_block + sep:
+                        return remaining
+        return remaining
+
+    def _skip_missing(self, pid: str, tag: str) -> bool:
+        """True (counted) for a page id missing from the store; an error with ``missing_pages=error``."""
+        if pid not in self.cache.missing:
+            return False
+        if self.cfg.missing_pages == "error":
+            raise ContextRejected("page_missing", f"page id {pid!r} ({tag}) is not in the store")
+        self.missing_skipped += 1
+        return True
 
     def _truncate_gold(self, gold_ids: list[str], avail: int, qid: str) -> list[ContextDoc]:
         pages = self.store.get_many(gold_ids)
@@ -578,7 +594,7 @@ def build_all(
     return out
 
 
-def cache_path(store: Any, tok: TokenCounter) -> Path:
+def cache_path(store: PageStore, tok: TokenCounter) -> Path:
     """Where the page token counts of this corpus and tokenizer are kept (shared by all runs)."""
     from longtracerl.contexts.tokenizer import cache_dir
 
