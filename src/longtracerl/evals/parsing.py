@@ -24,7 +24,7 @@ Processors (``EvalConfig.processor``):
 from __future__ import annotations
 
 from longtracerl.llm.base import Completion
-from longtracerl.rewards.parse import GenericProcessor, ParsedResponse, _status, get_processor
+from longtracerl.rewards.parse import GenericProcessor, ParsedResponse, get_processor, status_of
 
 THINK = GenericProcessor(name="think", think_open="<think>", think_close="</think>")
 
@@ -42,7 +42,7 @@ class PlainProcessor:
             reasons.append("truncated")
         if not text.strip():
             reasons.append("empty_content")
-        return ParsedResponse("", text.strip(), _status(reasons), reasons)
+        return ParsedResponse("", text.strip(), status_of(reasons), reasons)
 
 
 PLAIN = PlainProcessor()

@@ -165,10 +165,16 @@ class GenericProcessor:
         banned = self._banned  # type: ignore[attr-defined]
         if banned is not None and content and banned.search(content):
             reasons.append("special_token_in_content")
-        return ParsedResponse(reasoning, content, _status(reasons), reasons)
+        return ParsedResponse(reasoning, content, status_of(reasons), reasons)
 
 
-def _status(reasons: list[str]) -> Status:
+def status_of(reasons: list[str]) -> Status:
+    """The status of a response from its parse reasons: ``ok`` when there are none, else the most
+    severe status any reason maps to (e.g. ``truncated`` before ``ill_formed``).
+
+    >>> status_of([]), status_of(["empty_content"]), status_of(["truncated", "empty_content"])
+    ('ok', 'ill_formed', 'truncated')
+    """
     if not reasons:
         return "ok"
     found = {_STATUS_OF_REASON.get(r, "ill_formed") for r in reasons}
