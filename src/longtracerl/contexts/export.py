@@ -28,7 +28,7 @@ import os
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
 from longtracerl.config import ConfigError, config_hash
 from longtracerl.contexts.assemble import fetch_pages, render_context
@@ -48,6 +48,9 @@ from longtracerl.records import (
     read_jsonl,
 )
 from longtracerl.runfolder import missing_input
+
+if TYPE_CHECKING:
+    from longtracerl.corpus.store import PageStore
 
 log = logging.getLogger(__name__)
 
@@ -321,7 +324,7 @@ def export_rows(
     corpus_dir: str | os.PathLike | None = None,
     cfg: ExportConfig | None = None,
     *,
-    store: Any = None,
+    store: PageStore | None = None,
     force: bool = False,
 ) -> dict[str, Any]:
     """Write rows.jsonl / heldout.jsonl and/or rows.parquet / heldout.parquet from RUN/contexts.jsonl.

@@ -34,9 +34,9 @@ import numpy as np
 from longtracerl.corpus.config import CorpusConfig
 from longtracerl.corpus.graph import LinkGraph
 from longtracerl.text import PatternMatcher
+from longtracerl.textfacts import strip_qualifier
 
 __all__ = [
-    "strip_qualifier",
     "MentionTargets",
     "qualifier_words",
     "qualifier_pattern",
@@ -46,22 +46,9 @@ __all__ = [
     "build_anchor_graph_indexed",
 ]
 
-_QUALIFIER = re.compile(r"\s*\([^()]*\)\s*$")
 _LETTER = re.compile(r"[^\W\d_]")
 _WORD_CHAR = re.compile(r"\w")  # same word characters as longtracerl.text
 _TOKEN = re.compile(r"\w+")
-
-
-def strip_qualifier(title: str) -> str:
-    """Drop one trailing parenthesised qualifier: 'Paris (band)' -> 'Paris'.
-
-    >>> strip_qualifier("Paris (band)"), strip_qualifier("(Untitled)"), strip_qualifier("Up (2009 film)")
-    ('Paris', '(Untitled)', 'Up')
-    """
-    if not title.rstrip().endswith(")"):
-        return title.strip()
-    base = _QUALIFIER.sub("", title).strip()
-    return base or title.strip()
 
 
 def _is_disambiguation(title: str) -> bool:

@@ -51,7 +51,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from longtracerl.questions.validate import answer_in_question, name_leak
 from longtracerl.questions.wordclass import distinctive, not_noun
@@ -64,6 +64,10 @@ from longtracerl.textfacts import (
     asked_type,
     question_sentences,
 )
+
+if TYPE_CHECKING:
+    from longtracerl.search.index import BM25Retriever
+
 
 AUDIT_FILE = "questions.audit.jsonl"
 SUMMARY_FILE = "questions.audit.json"
@@ -315,7 +319,12 @@ class Auditor:
     """Audits questions against a prepared corpus (page store, link graph, BM25 index)."""
 
     def __init__(
-        self, corpus_dir: str | os.PathLike, *, retriever: Any = None, top_k: int = 5, depth: int = DEPTH
+        self,
+        corpus_dir: str | os.PathLike,
+        *,
+        retriever: BM25Retriever | None = None,
+        top_k: int = 5,
+        depth: int = DEPTH,
     ):
         from longtracerl.corpus.graph import LinkGraph
         from longtracerl.search.index import open_retriever
@@ -538,7 +547,7 @@ def audit_questions(
     corpus_dir: str | os.PathLike,
     questions: Iterable[Question],
     *,
-    retriever: Any = None,
+    retriever: BM25Retriever | None = None,
     top_k: int = 5,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Audit questions in memory: (per-question rows, summary)."""
@@ -614,7 +623,7 @@ def audit_run(
     questions_file: str | os.PathLike | None = None,
     plots: bool = True,
     plots_dir: str | os.PathLike | None = None,
-    retriever: Any = None,
+    retriever: BM25Retriever | None = None,
     top_k: int = 5,
     reuse: bool = False,
 ) -> dict[str, Any]:

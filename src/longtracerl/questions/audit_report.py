@@ -12,9 +12,13 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from longtracerl.records import Question, atomic_write_text, read_jsonl
+
+if TYPE_CHECKING:
+    from longtracerl.search.base import Retriever
+
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +100,7 @@ def add_audit_section(
     report: dict[str, Any],
     *,
     plots: bool = True,
-    retriever: Any = None,
+    retriever: Retriever | None = None,
 ) -> None:
     """Audit the run's questions and add the section to report.json and report.md in ``out_dir``.
 

@@ -31,7 +31,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from longtracerl.config import ConfigError
 from longtracerl.contexts.assemble import ContextRejected, derive_tiers, fetch_pages
@@ -42,6 +42,11 @@ from longtracerl.contexts.stage import load_inputs, open_builder
 from longtracerl.records import Context, Question, Trajectory, atomic_write_text, read_jsonl
 from longtracerl.report.config import ReportConfig
 from longtracerl.report.confusability import NormalisedTexts, Tally, tally_by_tag
+
+if TYPE_CHECKING:
+    from longtracerl.corpus.store import PageStore
+    from longtracerl.search.base import Retriever
+
 
 log = logging.getLogger(__name__)
 
@@ -293,8 +298,8 @@ def write_report(
     cfg: ReportConfig | None = None,
     *,
     contexts_cfg: ContextsConfig | None = None,
-    store: Any = None,
-    retriever: Any = None,
+    store: PageStore | None = None,
+    retriever: Retriever | None = None,
     tok: Any = None,
     progress: bool = True,
 ) -> dict[str, Any]:

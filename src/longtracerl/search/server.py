@@ -18,9 +18,13 @@ uvicorn are imported only inside :func:`create_app` and :func:`serve`.
 
 import logging
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from longtracerl.search.index import BM25Retriever
+
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +134,7 @@ def _describe_errors(errors: list[dict]) -> str:
 
 
 def create_app(
-    retriever: Any,
+    retriever: "BM25Retriever",
     *,
     default_topk: int = 3,
     max_topk: int = DEFAULT_MAX_TOPK,
