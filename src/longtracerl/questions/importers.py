@@ -38,7 +38,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from longtracerl.records import (
@@ -51,6 +51,10 @@ from longtracerl.records import (
     write_jsonl,
 )
 from longtracerl.textfacts import strip_qualifier
+
+if TYPE_CHECKING:
+    from longtracerl.corpus.store import PageStore
+
 
 __all__ = ["IMPORTERS", "ImportStats", "RawItem", "TitleResolver", "import_questions"]
 
@@ -239,7 +243,7 @@ def _title_key(title: str) -> str:
 class TitleResolver:
     """Page ids of gold titles: the exact title first, then a case- and space-insensitive match."""
 
-    def __init__(self, store: Any):
+    def __init__(self, store: PageStore):
         self.store = store
         self._loose: dict[str, str] | None = None
 
@@ -254,7 +258,7 @@ class TitleResolver:
         return self._loose.get(_title_key(title))
 
 
-def _resolve(raw: RawItem, resolver: TitleResolver, store: Any) -> tuple[list[str], str | None]:
+def _resolve(raw: RawItem, resolver: TitleResolver, store: PageStore) -> tuple[list[str], str | None]:
     """(gold page ids, None) or ([], why the item is rejected)."""
     if raw.titles:
         ids, missing = [], []
@@ -273,7 +277,7 @@ def _resolve(raw: RawItem, resolver: TitleResolver, store: Any) -> tuple[list[st
     return list(dict.fromkeys(raw.page_ids)), None
 
 
-def _titles_of(ids: list[str], store: Any) -> list[str]:
+def _titles_of(ids: list[str], store: PageStore) -> list[str]:
     return [store.title_of(pid) for pid in ids]
 
 
@@ -291,7 +295,7 @@ def import_questions(
     seed: int = 0,
     rubrics_include_answer: bool = False,
     overwrite: bool = False,
-    store: Any = None,
+    store: PageStore | None = None,
 ) -> ImportStats:
     """Import a QA set into ``RUN/questions.jsonl`` (and the rejected file, and a summary).
 
