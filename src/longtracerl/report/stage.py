@@ -457,7 +457,7 @@ class Measurement:
         return {"confusability": _pct(tallies["all"].rate), "gold_best_rank": r and r["best"]}
 
 
-def page_texts(store: Any, include_title: bool) -> Callable[[list[str]], dict[str, str]]:
+def page_texts(store: PageStore, include_title: bool) -> Callable[[list[str]], dict[str, str]]:
     """``fetch(ids)``: the texts of pages (title + text when ``include_title``). The confusability
     texts and the ranker ask for the same new pages of a context in turn: the store reads them once."""
     last: dict[str, Any] = {"ids": None, "texts": {}}
