@@ -189,6 +189,16 @@ class DocTokenCache:
 Candidate = tuple[str, str]  # (page id, tag)
 Source = Callable[[int], Iterator[list[Candidate]]]  # remaining tokens -> batches of candidates
 
+# Sources hand out candidates in batches of at most this many: the builder counts the tokens of a
+# batch before placing its pages, so a context that fills up mid-batch has counted at most this
+# many pages it does not use (the report assembles three strategies on pages no stage counted)
+CANDIDATE_BATCH = 64
+
+
+def _batches(candidates: list[Candidate]) -> Iterator[list[Candidate]]:
+    for j in range(0, len(candidates), CANDIDATE_BATCH):
+        yield candidates[j : j + CANDIDATE_BATCH]
+
 
 def doc_text(page: Page, doc: ContextDoc) -> str:
     """The page text as it goes into the prompt (cut to ``text_chars`` when truncated)."""
@@ -268,7 +278,7 @@ class ContextBuilder:
     # -- sources -----------------------------------------------------------------------
     def _list_source(self, ids: Sequence[str], tag: str) -> Source:
         def gen(_remaining: int) -> Iterator[list[Candidate]]:
-            yield [(p, tag) for p in ids]
+            yield from _batches([(p, tag) for p in ids])
 
         return gen
 
@@ -306,7 +316,7 @@ class ContextBuilder:
                 if not merged:
                     return
                 given.update(merged)
-                yield [(p, tag) for p in merged]
+                yield from _batches([(p, tag) for p in merged])
                 # auto k: the first k hits may already be in the context (the trajectory searched
                 # the same entities), so page deeper while the searches still have more
                 if fixed_k or k >= self.cfg.max_search_k or all(len(x) < k for x in lists):
@@ -338,8 +348,7 @@ class ContextBuilder:
                         if i not in drawn:
                             drawn.add(i)
                             batch.append(i)
-                for j in range(0, len(batch), step):
-                    yield [(ids[i], tag) for i in batch[j : j + step]]
+                yield from _batches([(ids[i], tag) for i in batch])
 
         return gen
 
