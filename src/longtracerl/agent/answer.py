@@ -512,7 +512,8 @@ def extract_answer(
         found = _class_answer(plan, reads)
         if found is not None:
             return found
-    q_norm = " " + " ".join(_WORD.findall(plan.text.lower())) + " "
+    # the question's words, "Kent's" as "Kent": a name the question gives is not the answer
+    q_norm = " " + " ".join(_POSSESSIVE.sub("", w) for w in _WORD.findall(plan.text.lower())) + " "
     q_stems = plan.stems
     # the asked sentence counts twice: the descriptions before it name other entities of a chain;
     # the words of the entities the question names count less: the answer sits on a page about
@@ -575,8 +576,8 @@ def extract_answer(
                 if counted and kind == "number":  # "how many employees" ~ "9,000 employees"
                     after = _stems(sent[start + len(span) - 1 : start + len(span) + 40])
                     s += W_UNIT * bool(counted & (_stems(span) | after))
-                if kind == "person" and 2 <= len(span.split()) <= 4:
-                    s += 0.1
+                if kind == "person" and all(2 <= len(n.split()) <= 4 for n in span.split(" and ")):
+                    s += 0.1 + 0.05 * (" and " in span)  # "by A and B": both are the answer
                 if kind == "place":  # "in Golden Valley, Minnesota": a place word before, a region after
                     s += 0.2 * (before[-1:] in (["in"], ["at"], ["from"], ["near"]))
                     region = _REGION.match(sent, start + len(span))
