@@ -62,12 +62,32 @@ def test_description_reads_the_relation_way_from_its_wording():
 
 def test_relation_scores_the_cue_a_full_name_and_a_surname():
     d = _Description("Next comes a film, directed by that director")
-    prev = _read("Baz Luhrmann", "Baz Luhrmann is an Australian director.")
+    prev = _read("Baz Luhrmann", "Baz Luhrmann (born 17 September 1962) is an Australian director.")
     cued = d.relation(prev, "No. 5 the Film", "No. 5 the Film is a short film directed by Baz Luhrmann.")
     plain = d.relation(prev, "Strictly Ballroom", "Strictly Ballroom is a film with Baz Luhrmann as writer.")
     surname = d.relation(prev, "Moulin Rouge!", "Moulin Rouge! is a film by Luhrmann.")
     none = d.relation(prev, "Titanic (1997 film)", "Titanic is a film by James Cameron.")
     assert cued > plain > surname > 0 > none
+    # the last word alone names a person only: a race "Prix" is not the "Canadian Grand Prix"
+    d = _Description("Next comes a race, named in the description of that round")
+    rnd = _read("1998 Molson Indy", "The 1998 Molson Indy was a race at the Canadian Grand Prix circuit.")
+    assert d.relation(rnd, "Canadian Grand Prix", "The Canadian Grand Prix is an auto race.") > 0
+    assert d.relation(rnd, "Monaco Grand Prix", "The Monaco Grand Prix is an auto race.") < 0
+
+
+def test_fit_reads_the_kind_as_a_head_and_its_nationality_and_decade_in_the_defining_words():
+    d = _Description("Next comes a film released in the 2010s, whose description names that film")
+    film = "The Nut Job 2 is a 2017 computer-animated comedy film directed by Cal Brunker."
+    person = "Peter Lepeniotis (born 1965) is a Canadian animator, film director and producer."
+    assert d.defines(film) and not d.defines(person) and d.fit(film) > d.fit(person)
+    d = _Description("Then take an American actor born in the 1980s, named in the description of that film")
+    dehaan = "Dane DeHaan (born February 6, 1986) is an American actor."
+    garfield = "Andrew Garfield (born 20 August 1983) is a British-American actor."
+    assert d.fit(dehaan) > d.fit(garfield)
+    d = _Description("Start with an American country music singer born in the 1950s")
+    gayle = "Crystal Gayle (born January 9, 1951) is an American country music singer."
+    rodgers = "Jimmie Rodgers (born 1933) is an American popular music singer, a star in 1957."
+    assert d.fit(gayle) > d.fit(rodgers)
 
 
 class _Ranked:

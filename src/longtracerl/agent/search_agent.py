@@ -59,6 +59,7 @@ from longtracerl.agent.answer import (
     _DEMONYM,
     _FIRST_YEAR,
     _NOT_ANSWER,
+    _PERSONISH,
     _PHRASE_END,
     _POSSESSIVE,
     _QUOTED,
@@ -238,12 +239,12 @@ def _forms(title: str) -> tuple[list[str], str | None]:
     return full, last
 
 
-def _kind_of(description: str) -> tuple[str | None, str | None]:
-    """(kind noun stem, nationality) of a description: "Next comes an Australian director born in
-    the 1960s" -> ('director', 'Australian')."""
+def _kind_of(description: str) -> tuple[str | None, str | None, set[str]]:
+    """(kind noun stem, nationality, stems of the other words of the kind) of a description: "Next
+    comes an Australian romantic drama film born in ..." -> ('film', 'Australian', {'romantic', 'drama'})."""
     m = re.search(r"\b(?:an?|the)\s+([^,;]+)", description)
     if m is None:
-        return None, None
+        return None, None, set()
     phrase: list[str] = []
     for w in m.group(1).split():
         if w.lower() in _PHRASE_END or w.lower() in _KIND_END:
@@ -251,7 +252,14 @@ def _kind_of(description: str) -> tuple[str | None, str | None]:
         phrase.append(w)
     nouns = [w for w in phrase if w.islower() and w not in _STOP]
     dem = _DEMONYM.search(" ".join(phrase))
-    return (_stem(nouns[-1]) if nouns else None), (dem.group(0) if dem else None)
+    mods = {_stem(w) for w in nouns[:-1] if w not in ("first", "last")}
+    return (_stem(nouns[-1]) if nouns else None), (dem.group(0) if dem else None), mods
+
+
+def _defining(text: str) -> str:
+    """A page's defining words: after its first "is / was", up to where it turns to other entities."""
+    m = _DEFINES.search(text[:300])
+    return _DEFINE_END.split(m.group(1) if m else text[:150], maxsplit=1)[0]
 
 
 # ---------------------------------------------------------------------------------- policy
@@ -268,7 +276,7 @@ class _Description:
         )
         self.stems = _stems(clause) - _CHAIN_STOP
         self.decades = [m.group(1) for m in _DECADE.finditer(clause)]
-        self.kind, self.demonym = _kind_of(clause)
+        self.kind, self.demonym, self.mods = _kind_of(clause)
         # words the description quotes from the page: the surest sign of it
         self.quoted = {w.lower() for m in _QUOTED.finditer(clause) for w in _WORD.findall(m.group(1))}
         # "named in the description of that film": the previous page names it; "whose description
@@ -286,26 +294,52 @@ class _Description:
         self.people = _PEOPLE_RANGE[pm.group(1).lower()] if pm else None
 
     def defines(self, text: str) -> bool:
-        """The kind noun stands in the page's defining words ("X is an American *director* ...")."""
+        """The kind noun is a head of the page's defining words ("X is an American *director* ...",
+        "an animator, film *director*": a director, not a film)."""
         if not self.kind:
             return True
-        m = _DEFINES.search(text[:300])
-        words = _DEFINE_END.split(m.group(1) if m else text[:150], maxsplit=1)[0]
-        return self.kind in _stems(words)
+        return self._kind_in(_defining(text)) == 2
+
+    def _kind_in(self, words: str) -> int:
+        """2: the kind noun is a head of ``words`` (last, or before a comma / and / or); 1: it is
+        there as a modifier ("*film* director"); 0: not there."""
+        toks = re.findall(r"[\w'’-]+|[,;&]", words.lower())
+        found = 0
+        for i, tok in enumerate(toks):
+            if self.kind == _stem(tok) or self.kind in {_stem(t) for t in tok.split("-")}:
+                if i + 1 == len(toks) or toks[i + 1] in (",", ";", "&", "and", "or"):
+                    return 2
+                found = 1
+        return found
 
     def fit(self, text: str) -> float:
         """How well a page's (or a result's shown) text fits the description."""
         s = len(_stems(text[:400]) & self.stems) / (len(self.stems) or 1)
+        words = _defining(text)
         if self.kind:  # what the entity is: its page's defining words say so, else its first words
-            s += 0.6 if self.defines(text) else 0.2 if self.kind in _stems(text[:250]) else -0.2
-        if self.demonym:
-            s += 0.3 if self.demonym.lower() in text[:250].lower() else -0.1
+            k = self._kind_in(words)
+            s += 0.6 if k == 2 else 0.3 if k == 1 else 0.2 if self.kind in _stems(text[:250]) else -0.2
+        if self.mods:  # "a romantic drama film": the other words of what it is, in the defining words
+            s += 0.4 * len(self.mods & _stems(words)) / len(self.mods)
+        if (
+            self.demonym
+        ):  # "an American actor", not "a British-American actor" or "Portuguese ... for a Spanish club"
+            own = re.search(rf"(?<![\w-]){re.escape(self.demonym)}(?![\w-])", words)
+            other = [m.group(0) for m in _DEMONYM.finditer(words) if m.group(0) != self.demonym]
+            if own and not other:
+                s += 0.3
+            elif other:
+                s -= 0.3 if not own else 0.0
+            else:
+                s += 0.1 if self.demonym.lower() in text[:250].lower() else -0.1
         if self.quoted:
             s += 0.8 * len(self.quoted & {w.lower() for w in _WORD.findall(text)}) / len(self.quoted)
-        if self.decades:
+        if self.decades:  # the dated fact ("born in the 1950s") is most often the page's first year
             years = _FIRST_YEAR.findall(text[:400])
-            if any(y[:3] == d for y in years for d in self.decades):
+            if years and any(years[0][:3] == d for d in self.decades):
                 s += 0.5
+            elif any(y[:3] == d for y in years for d in self.decades):
+                s += 0.15
             elif years:
                 s -= 0.2
         return s
@@ -331,15 +365,16 @@ class _Description:
         """The connection to the previous entity's page, in the direction the description states."""
         if prev is None:
             return 0.0
-        fwd = self._named(prev.page.text, title)
-        back = self._named(text, prev.page.title)
+        # a surname alone names a person only ("Kelly" for Jim Kelly, not "Prix" for a Grand Prix)
+        fwd = self._named(prev.page.text, title, bool(_PERSONISH.search(text[:200])))
+        back = self._named(text, prev.page.title, bool(_PERSONISH.search(prev.page.text[:200])))
         if self.way == "fwd":
             return fwd if fwd > 0 else -0.6
         if self.way == "back":
             return back if back > 0 else (-0.2 if fwd > 0 else -0.6)
         return max(fwd, back) if max(fwd, back) > 0 else -0.6
 
-    def _named(self, text: str, title: str) -> float:
+    def _named(self, text: str, title: str, person: bool = True) -> float:
         """How surely ``text`` names the page ``title``: 0.8 by a full form of its name (+0.2 with
         the relation's words right before it: "directed by X"), 0.5 by its last word alone
         ("Kelly" for "Jim Kelly"), else 0."""
@@ -351,7 +386,7 @@ class _Description:
                         if self.cue.search(text[max(0, m.start() - 40) : m.start()]):
                             return 1.0
                 return 0.8
-        return 0.5 if last is not None and _mentions(text, last) else 0.0
+        return 0.5 if person and last is not None and _mentions(text, last) else 0.0
 
 
 @dataclass
