@@ -43,6 +43,7 @@ W_LIFE = 0.5  # year / date of a birth or a death: the asked end of a "(1909–1
 W_UNIT = 0.5  # "how many employees": a number followed by that noun
 W_TAIL = 0.3  # "Where / When ... <verb>?": the verb among the three words before the span
 W_ORG = 0.3  # a place asked: a span naming an organisation ("... Company", "... School")
+W_ATTR = 0.15  # a page's own title as the answer when the question asks an attribute (_ASKS_ATTR)
 W_FIT = 0.5  # a span that is a read page's title: that page is of the asked kind (+) or not (-)
 YESNO_SHARE = 0.5  # "Are A and B both X?": the least share of X's words in A's / B's first sentences  # a page's own title as the answer: its first sentence holds the head noun / not
 
@@ -146,7 +147,7 @@ _TYPE_RULES: list[tuple[str, re.Pattern]] = [
     (
         "number",
         re.compile(
-            r"\bhow (many|much|tall|long|high|old|large|big|far|deep)\b|\bpopulation\b|\bwhat (number|population|percentage|amount|total|count|capacity|length|height|area|size|age)\b|\bnumber of\b",
+            r"\bhow (many|much|tall|long|high|old|large|big|far|deep)\b|\bpopulation\b|\bwhat (number|population|percentage|amount|total|count|capacity|length|height|area|size|age)\b|\bnumber of\b|^what (?:is|was) the (?:\w+ )?(?:seating )?(?:capacity|population|length|height|area|elevation|attendance|net worth)\b",
             re.I,
         ),
     ),
@@ -461,6 +462,13 @@ def _roles(plan: QuestionPlan, reads: list[_Read]) -> dict[str, str]:
     return out
 
 
+# "What team does the son play for?", "What is the name of ...?": the answer is something the page
+# of the entity the question describes says, less often that page itself
+_ASKS_ATTR = re.compile(
+    r"^(?:in |on |at |for |from |by |to |of |with |during )?(?:what|which) (?:[\w'’-]+ ){0,3}?"
+    r"(?:did|does|do|is|was|are|were|has|have|had) \w",
+    re.I,
+)
 _BORN = re.compile(r"\b(?:born|birth)\b", re.I)
 _DIED = re.compile(r"\b(?:die|died|death|dead)\b", re.I)
 _LIFE = re.compile(r"\([^()]*?\d{4}\s*[–-]\s*[^()]*?\d{4}[^()]*\)")
@@ -531,6 +539,7 @@ def extract_answer(
     tail = (
         _stem(tail_words[-1]) if tail_words and re.match(r"\s*(?:where|when)\b", plan.final, re.I) else None
     )
+    attr = _ASKS_ATTR.search(plan.final) is not None
     life = "born" if _BORN.search(plan.final) else "died" if _DIED.search(plan.final) else None
     cm = re.search(r"\bhow many ((?:[\w'’-]+\s*){1,3})", plan.final, re.I)
     counted = _stems(cm.group(1)) - _TYPE_STEMS if cm else frozenset()
@@ -599,7 +608,7 @@ def extract_answer(
             # the page itself may be what is asked: "Which band ..." and the page is a band, "Who
             # was hung for ..." and the page is a person the question describes
             first = r.sents[0]
-            s = W_TITLE + 1.5 * r.relevance + 0.2 * r.linked + ROLE_TITLE[role]
+            s = W_TITLE + 1.5 * r.relevance + 0.2 * r.linked + ROLE_TITLE[role] - W_ATTR * attr
             if head:
                 s += TITLE_HEAD[0] if re.search(rf"\b{re.escape(head)}s?\b", first.lower()) else TITLE_HEAD[1]
             if kind == "person":
@@ -638,7 +647,7 @@ _CLASS_STOP = _wordset("that which who whose from of in on by with for and or bu
 
 # "what is Robin Roberts's occupation?", "what do A and B have in common?", "What is Opry Mills?"
 _ASKS_CLASS = re.compile(
-    r"\b(?:[Oo]ccupation|[Pp]rofession|in common)\b|^[Ww]hat (?:is|was|are|were) (?:an? |the )?[A-Z][^?]*\?$"
+    r"\b(?:[Oo]ccupation|[Pp]rofession|in common|examples? of what)\b|^[Ww]hat (?:is|was|are|were) (?:an? |the )?[A-Z][^?]*\?$"
 )
 
 
