@@ -340,7 +340,9 @@ def write_report(
     from longtracerl.questions.audit_report import add_audit_section
 
     # question audit section (issue 13); reuses up-to-date audit files and the open index
+    t_audit = time.perf_counter()
     add_audit_section(run, corpus, run / "report", report, plots=cfg.plots, retriever=builder.retriever)
+    timings["question audit"] = time.perf_counter() - t_audit
     log.info("report: %s (%s)", run / "report" / "report.md", _timing_line(timings, time.perf_counter() - t0))
     return report
 
