@@ -664,11 +664,13 @@ def _class_answer(plan: QuestionPlan, reads: list[_Read]) -> tuple[str, list[_Re
     spans: dict[str, tuple[float, str, _Read]] = {}  # its best wording and page
     q_words = set(_WORD.findall(plan.text.lower()))
     roles = _roles(plan, reads)
-    of_person = _ASKS_JOB.search(plan.final) is not None
+    pool = reads
+    if _ASKS_JOB.search(plan.final):  # an occupation is read from a person's page, when one was read
+        pool = [r for r in reads if r.sents and _PERSONISH.search(r.sents[0][:200])] or reads
     for r in reads:
         m = _DEFINES.search(r.sents[0] if r.sents else "")
-        if m is None or of_person and not _PERSONISH.search(r.sents[0][:200]):
-            continue  # an occupation is read from a person's page
+        if m is None or r not in pool:
+            continue
         parts: list[list[str]] = [[]]
         for w in re.findall(r"[\w'’-]+|,", m.group(1)):
             if w in (",", "and", "or"):  # "an English cinematographer and director"
