@@ -77,7 +77,7 @@ class AgentConfig(StageConfig):
         description="Retrieval policy, chained narration: names of the previous entity's page looked up per hop.",
     )
     chain_open: int = Field(
-        default=6,
+        default=8,
         ge=1,
         le=10,
         description=(
