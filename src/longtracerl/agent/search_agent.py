@@ -589,7 +589,8 @@ class SearchAgentPolicy:
             # the tool calls left are shared out over the descriptions left (the last look-up and
             # the answer kept): a long chain must not spend them all on its first hops
             budget = max(8, (st.turns - tools.n_calls - 4) // (len(clauses) - i))
-            st.call_limit = tools.n_calls + budget - st.chain_open
+            reads = min(st.chain_open, budget // 2)  # at least half of a hop's calls search
+            st.call_limit = tools.n_calls + budget - reads
             pool = self._hop_pool(tools, st, d, prev)
             st.call_limit = None
             chosen = {r.page.id for r in st.chain}
@@ -602,7 +603,7 @@ class SearchAgentPolicy:
             unread = sorted(
                 (c for c in uniq.values() if c.page_id not in st.reads), key=lambda c: -shown[c.page_id]
             )
-            for c in unread[: st.chain_open]:
+            for c in unread[:reads]:
                 self._open(tools, st, c, limit=False)
             scored: dict[str, float] = {}
             for c in uniq.values():
