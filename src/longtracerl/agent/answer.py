@@ -515,6 +515,12 @@ def extract_answer(
             return _compare(plan, pages), [p for p in pages if p is not None]  # type: ignore[arg-type]
         if plan.kind == "yesno":
             return "yes", [p for p in pages if p is not None]
+        found = [(o, p) for o, p in zip(plan.options, pages, strict=True) if p is not None]
+        if len(found) == 1:  # one option's page read: it, when it holds the question's other words
+            (opt, page), other = found[0], next(o for o in plan.options if o != found[0][0])
+            attrs = plan.stems - _stems(" ".join(plan.options))
+            share = len(attrs & _stems(" ".join(page.sents[:3]))) / (len(attrs) or 1)
+            return (opt if share >= 0.5 else other), [page]
     kind = plan.kind if plan.kind not in ("yesno", "choice") else "name"
     if kind == "name" and (plan.head in _CLASS_HEADS or _ASKS_CLASS.search(plan.final)):
         found = _class_answer(plan, reads)
