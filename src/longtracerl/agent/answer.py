@@ -466,7 +466,7 @@ def _roles(plan: QuestionPlan, reads: list[_Read]) -> dict[str, str]:
 # of the entity the question describes says, less often that page itself
 _ASKS_ATTR = re.compile(
     r"^(?:in |on |at |for |from |by |to |of |with |during )?(?:what|which) (?:[\w'’-]+ ){0,3}?"
-    r"(?:did|does|do|is|was|are|were|has|have|had) \w",
+    r"(?:did|does|do|is|was|are|were|has|have|had) \w|^who (?:is|was|are|were) the (?:\w+ ){1,2}of\b",
     re.I,
 )
 _BORN = re.compile(r"\b(?:born|birth)\b", re.I)
