@@ -9,7 +9,8 @@ stage on it with one attempt per question (default) and prints:
 - searches, opened pages and seen pages per question (mean and median);
 - trajectories per second (agent stage alone, one process): wall clock, with the machine's load
   average beside it (the cores may be shared), and per CPU-second of the process (what one free
-  core gives).
+  core gives);
+- answers correct by the answer type the agent reads from the question (year, person, yes/no, ...).
 
     python benchmarks/bench_agent_qa.py --source hotpotqa --n 1000 --seed 7
     python benchmarks/bench_agent_qa.py --source jsonl --input my_qa.jsonl --corpus MY_CORPUS --n 500
@@ -41,6 +42,7 @@ def main() -> None:
     ap.add_argument("--show", type=int, default=0, help="Print this many wrong answers.")
     args = ap.parse_args()
 
+    from longtracerl.agent.answer import analyse
     from longtracerl.agent.config import AgentConfig
     from longtracerl.agent.runner import TRAJECTORIES_FILE, run_agent
     from longtracerl.config import load_config
@@ -79,6 +81,8 @@ def main() -> None:
     em = f1 = both = anyg = seen_both = 0.0
     searches, opened, seen = [], [], []
     wrong = []
+    kinds: Counter = Counter()
+    kinds_ok: Counter = Counter()
     for qid, q in questions.items():
         t = first.get(qid)
         if t is None:
@@ -94,6 +98,9 @@ def main() -> None:
         searches.append(sum(e.tool == "search" for e in t.events))
         opened.append(len(t.opened_ids))
         seen.append(len(t.seen_ids))
+        kind = analyse(q.question).kind
+        kinds[kind] += 1
+        kinds_ok[kind] += bool(t.correct)
         if not t.correct and len(wrong) < args.show:
             wrong.append((q.question, gold, pred))
     per_attempt = summary["success_per_attempt"].get("1", {})
@@ -116,6 +123,8 @@ def main() -> None:
         "(one process: what one free core gives)"
     )
     print(f"end reasons          {json.dumps(dict(Counter(t.end_reason for t in trajs)))}")
+    by_kind = ", ".join(f"{k} {kinds_ok[k]}/{n_k}" for k, n_k in kinds.most_common())
+    print(f"correct by kind      {by_kind} (answer type read from the question, agent/answer.py)")
     for question, gold, pred in wrong:
         print(f"  x {question}\n      gold={gold!r} got={pred!r}")
 
