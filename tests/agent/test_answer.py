@@ -163,3 +163,17 @@ def test_two_people_named_together_are_one_answer():
         "directorial debut, and produced by Kristina Ceyton and Kristian Moliere.",
     )
     assert extract_answer(plan, [r])[0] == "Kristina Ceyton and Kristian Moliere"
+
+
+def test_a_person_page_as_the_answer_gives_its_full_name():
+    plan = analyse("What American jazz pianist composed the music for the Peanuts television specials?")
+    fantasy = _read("f", "Fantasy Records", "Fantasy Records recorded Lenny Bruce and Vince Guaraldi.", 0.3)
+    vince = _read(
+        "v",
+        "Vince Guaraldi",
+        "Vincent Anthony Guaraldi (July 17, 1928 – February 6, 1976) was an American jazz pianist who "
+        "composed music for the Peanuts television specials.",
+        0.8,
+    )
+    answer_, pages = extract_answer(plan, [fantasy, vince])
+    assert answer_ == "Vincent Anthony Guaraldi" and pages[0] is vince

@@ -469,6 +469,7 @@ _ASKS_ATTR = re.compile(
     r"(?:did|does|do|is|was|are|were|has|have|had) \w|^who (?:is|was|are|were) the (?:\w+ ){1,2}of\b",
     re.I,
 )
+_FULL_NAME = re.compile(r"([^()]{3,80}?)\s*(?:\(| is | was | are | were )")
 _BORN = re.compile(r"\b(?:born|birth)\b", re.I)
 _DIED = re.compile(r"\b(?:die|died|death|dead)\b", re.I)
 _LIFE = re.compile(r"\([^()]*?\d{4}\s*[–-]\s*[^()]*?\d{4}[^()]*\)")
@@ -638,6 +639,14 @@ def extract_answer(
         if other != best and other in titles and f" {best} " in f" {other} " and sc >= scores[best] - 0.25:
             best = other
             break
+    if kind == "person" and best == _base(support[best].page.title) and support[best].sents:
+        # a person's page as the answer: the full name its first sentence gives ("Vincent Anthony
+        # Guaraldi (July 17, 1928 - ...)" for "Vince Guaraldi"), when it holds the surname
+        fm = _FULL_NAME.match(support[best].sents[0])
+        full = fm.group(1).strip(" ,") if fm else ""
+        if best.split()[-1].lower() in full.lower() and len(full.split()) <= 6:
+            support[full] = support[best]
+            best = full
     rest = sorted((r for r in reads if r is not support[best]), key=lambda r: -(r.relevance + 0.3 * r.linked))
     return best, [support[best]] + rest[:1]
 
