@@ -21,12 +21,16 @@ scenario runs for ``--seconds`` after a warm-up and prints req/s, p50, p99, and 
 calls in flight (mean and peak, sampled every 0.2 s). ``--big-client-mb 15`` adds the one-big-
 client scenario: ``clients - 1`` normal clients alone, then next to one client sending bodies
 whose assistant content is 15 MB; it prints the normal clients' share of their throughput.
-``--also 'CMD'`` runs another ``/evaluate`` server under the same load, for a side-by-side with
-it: ``{port}`` is filled in, and a ``{judge_args}`` word becomes ``--judge rule`` or ``--judge
-llm --base-url URL --model fake`` (e.g. this project at another commit, on its own PYTHONPATH).
+``--also 'CMD'`` (repeatable; ``--also-label NAME`` names each) runs another ``/evaluate`` server
+under the same load, for a side-by-side with it: ``{port}`` is filled in, and a ``{judge_args}``
+word becomes ``--judge rule`` or ``--judge llm --base-url URL --model fake`` (e.g. this project at
+another commit, on its own PYTHONPATH). ``--rounds N`` runs each scenario N times, the servers in
+alternating order, and prints each server's median and its ratio to this project's. The
+``/health`` column is the p99 of a ``GET /health`` sent every 50 ms on its own connection.
 
     python benchmarks/bench_reward_server.py --side-by-side [--judges rule,0.05,0.5,2]
         [--payloads 131072,8192] [--seconds 15] [--big-client-mb 15] [--judge-concurrency 128]
+        [--rounds 3] [--also CMD --also-label NAME ...]
 
 Outage mode (``--outage hang,http500,garbage``): 40 concurrent ``/evaluate`` requests against a
 fake grader that hangs, answers HTTP 500 or replies without a verdict, with ``serve-reward
