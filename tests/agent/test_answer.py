@@ -177,3 +177,26 @@ def test_a_person_page_as_the_answer_gives_its_full_name():
     )
     answer_, pages = extract_answer(plan, [fantasy, vince])
     assert answer_ == "Vincent Anthony Guaraldi" and pages[0] is vince
+
+
+def test_choices_compare_death_years_and_the_counted_noun():
+    a = _read("a", "Andrei Platonov", "Andrei Platonov (1899 – 1951) was a Soviet Russian writer.")
+    b = _read("b", "John Masefield", "John Masefield (1878 – 1967) was an English poet and writer.")
+    assert (
+        extract_answer(analyse("Who died first, Andrei Platonov or John Masefield?"), [a, b])[0]
+        == "Andrei Platonov"
+    )
+    assert (
+        extract_answer(analyse("Who was born first, Andrei Platonov or John Masefield?"), [a, b])[0]
+        == "John Masefield"
+    )
+    x = _read(
+        "x",
+        "Xanthoceras",
+        "Xanthoceras was described in 60 volumes of a long survey of the plants of China. It has 2 known species.",
+    )
+    e = _read("e", "Ehretia", "Ehretia is a genus of about 50 species of flowering plants.")
+    assert (
+        extract_answer(analyse("Which genus has more species, Xanthoceras or Ehretia?"), [x, e])[0]
+        == "Ehretia"
+    )

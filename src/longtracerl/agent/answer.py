@@ -724,25 +724,35 @@ def _page_for(option: str, reads: list[_Read]) -> _Read | None:
     return best if best_s >= 0.5 else None
 
 
-def _first_year(r: _Read) -> int | None:
+def _first_year(r: _Read, died: bool = False) -> int | None:
+    """The page's first year; its death year (after the dash of a life span) when ``died``."""
     for sent in r.sents[:3]:
-        m = _FIRST_YEAR.search(sent)
+        start = 0
+        if died and (life := _LIFE.search(sent)) and (dash := re.search(r"\d{4}\s*[–-]", life.group(0))):
+            start = life.start() + dash.end()
+        m = _FIRST_YEAR.search(sent, start) or _FIRST_YEAR.search(sent)
         if m:
             return int(m.group(1))
     return None
 
 
-def _first_number(r: _Read) -> float | None:
+def _first_number(r: _Read, noun: frozenset[str] = frozenset()) -> float | None:
+    """The page's first number that is not a year; the first one beside the compared noun
+    ("more *species*": "about 50 species") when the page has one."""
+    first = None
     for sent in r.sents:
         for m in _NUMBER.finditer(sent):
             tok = m.group(0).replace(",", "")
             if _YEAR.fullmatch(tok):
                 continue
             try:
-                return float(tok)
+                value = float(tok)
             except ValueError:
                 continue
-    return None
+            if not noun or noun & _stems(sent[max(0, m.start() - 30) : m.end() + 30]):
+                return value
+            first = value if first is None else first
+    return first
 
 
 _SAME = re.compile(r"\b(same|different|separate)\b", re.I)
@@ -820,13 +830,18 @@ def _compare(plan: QuestionPlan, pages: list[_Read]) -> str:
     if plan.kind == "yesno":
         return _yesno(plan, a, b)
     if plan.direction in ("earlier", "later"):
-        ya, yb = _first_year(a), _first_year(b)
+        died = _DIED.search(plan.final) is not None  # "Who died first?"
+        ya, yb = _first_year(a, died), _first_year(b, died)
         if ya is not None and yb is not None and ya != yb:
             first = a if ya < yb else b
             pick = first if plan.direction == "earlier" else (b if first is a else a)
             return plan.options[0] if pick is a else plan.options[1]
     if plan.direction in ("more", "less"):
-        na, nb = _first_number(a), _first_number(b)
+        cm = re.search(
+            r"\b(?:more|most|fewer|less|least|greater|larger|higher|bigger)\s+([\w-]+)", plan.final, re.I
+        )
+        noun = _stems(cm.group(1)) if cm else frozenset()
+        na, nb = _first_number(a, noun), _first_number(b, noun)
         if na is not None and nb is not None and na != nb:
             big = a if na > nb else b
             pick = big if plan.direction == "more" else (b if big is a else a)
