@@ -1,16 +1,26 @@
 """Question analysis and answer extraction of the offline search agent (``search-nonllm``).
 
 :func:`analyse` reads a question from its text alone: the sentences that ask and the descriptions
-of a chained narration, the answer type from the wh-word and the noun after it (year, date,
-number, person, place, nationality, name), a head noun ("which *band*"), yes/no questions,
-choices between two named options ("..., A or B?") and their direction ("first", "more"), and
-the question's named parts.
+of a chained narration; the wh-word that asks (not a relative "an author *who* served ...": the
+first one at the start, after a word that leads into it, "of *where*?", or any "what / how") and
+the noun after it give the answer type (year, date, number, person, place, nationality, name) and
+a head noun ("which *band*"; a person noun, "which *drummer*", asks a person); yes/no questions,
+choices between two named options ("..., A or B?") and their direction ("first", "more"), and the
+question's named parts.
 
-:func:`extract_answer` picks the answer from the pages the agent read: typed candidate spans of
-the read pages' sentences (a span never runs into the next sentence), scored by the sentence's
-share of the question's words, how close the span sits to them and to the words before the
-wh-phrase, the head noun beside it, and the page's relevance; a read page's own title when the
-page is what is asked. Yes/no questions and choices compare the two options' pages.
+:func:`extract_answer` picks the answer from the pages the agent read. Each read page has a role
+in the question's chain (:func:`_roles`): *anchor* (the question names its title), *fwd* (an
+anchor's text names it: the bridge), *back* (it names an anchor), *other* (shares words only).
+Candidates are typed spans of the read pages' sentences (a span never runs into the next
+sentence; a number keeps its unit, "34 days"; two people joined by "and" are one answer too) and a
+read page's own title when the page is what is asked (a person's full name from its first
+sentence). A span scores by the sentence's share of the question's words, how close it sits to
+them and to the words before the wh-phrase, the head noun beside it, the page's relevance and
+role, the kind of the read page it names, the asked end of a "(1909-1994)" life span, the counted
+noun of "how many X". Class questions ("what occupation", "have in common", "What is X?") take a
+noun of the pages' defining words. Yes/no questions and choices compare the two options' pages
+(same / different country or family, "both X", "prior to", first years, death years, the numbers
+beside the compared noun, a country asked about).
 
 The search policy that reads the pages lives in :mod:`longtracerl.agent.search_agent`; see
 docs/agent.md for the weights and the measured figures.
