@@ -77,16 +77,16 @@ class AgentConfig(StageConfig):
         description="Retrieval policy, chained narration: names of the previous entity's page looked up per hop.",
     )
     chain_open: int = Field(
-        default=8,
+        default=10,
         ge=1,
-        le=10,
+        le=14,
         description=(
             "Retrieval policy, chained narration: candidate pages read per description at the first "
-            "attempt (two more at each later attempt, 10 at most)."
+            "attempt (two more at each later attempt, 14 at most)."
         ),
     )
     chain_turns: int = Field(
-        default=120,
+        default=200,
         ge=1,
         description=(
             "Retrieval policy, chained narration: tool calls per attempt (shared out over the "

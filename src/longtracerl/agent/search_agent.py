@@ -18,12 +18,17 @@ question text, the search results and the pages it opens, nothing else. One atte
    page, is read. A round that reads nothing searches the words the read pages do not explain
    (another reading of the question). Rounds stop when the two best read pages hold ``cover`` of
    the question's words; a last look reads the best remaining results, ``max_open`` pages in all.
-4. **Chained narration** instead: each description is resolved in turn among the previous
-   entity's neighbours (names on its page, looked up one by one and then a few per search; pages
-   naming it), by how well a page fits the description (:class:`_Description`: its kind noun in
-   the page's defining words, the title's qualifier, nationality, decade, a stated size, quoted
-   words, "the first / last X that ... names") and the connection the description states. The
-   answer is read from the last entity's page.
+4. **Chained narration** instead: each description is resolved in turn, within its share of
+   ``chain_turns`` tool calls, among the previous entity's neighbours (names on its page and their
+   shorter forms, looked up one by one and then a few per search, with the second page of results
+   for a name whose own page is not among the first; pages naming it, deeper when the wording
+   says the new page names the previous one), by how well a page fits the description
+   (:class:`_Description`: its kind noun as a head of the page's defining words, the kind's other
+   words and the nationality there, the title's qualifier, the decade of its first year, a stated
+   size, quoted words, "the first / last X that ... names") and the connection the wording states
+   ("who directed that film": the film's page names it; "directed by that director": it names the
+   director; the relation's words before the name count more). The answer is read from the last
+   entity's page.
 5. **Answer** (:func:`~longtracerl.agent.answer.extract_answer`): typed candidate spans from the read pages' sentences
    (inside one sentence: a span never runs into the next one), scored by the sentence's share of
    the question's words, how close the span sits to them and to the words before the wh-phrase,
@@ -36,7 +41,8 @@ See docs/agent.md for the weights and the measured figures.
 
 Attempt 1 is deterministic; later attempts add seeded noise to the ranking and the answer
 scores and may read one more page, so they explore other pages and answers; in a chained
-narration they take detours instead (the 2nd or 3rd candidate at a close call, ``_DETOURS``).
+narration they read more candidates per description and take detours instead (the 2nd or 3rd
+candidate at a close call, ``_DETOURS``).
 
 Example:
     >>> a = analyse("Which magazine was started first, Arthur's Magazine or First for Women?")
@@ -88,6 +94,7 @@ POLICY_NAME = "search-nonllm"
 # chained narration: a hop whose two best read candidates score within CLOSE_CALL is a close call;
 # attempt a takes, at the n-th close call of its chain, the candidate _DETOURS[a][n] (0 = best)
 CLOSE_CALL = 0.3
+CHAIN_OPEN_MAX = 14  # chained narration: candidates read per description at most
 CHAIN_OPEN_STEP = 2  # chained narration: more candidates read per description at each later attempt
 CHAIN_BATCH = 4  # chained narration: names of the previous page looked up per search beyond chain_names
 _DETOURS: dict[int, dict[int, int]] = {2: {0: 1}, 3: {1: 1}, 4: {0: 2}, 5: {0: 1, 1: 1}}
@@ -531,7 +538,7 @@ class SearchAgentPolicy:
         st = _Attempt(plan, rng, noise, self.max_open + (0 if attempt == 1 else rng.randint(0, 1)))
         st.detours = _DETOURS.get(attempt, {})
         # a chain's later attempt reads more candidates per description (its earlier ones missed)
-        st.chain_open = min(10, self.cfg.chain_open + CHAIN_OPEN_STEP * (attempt - 1))
+        st.chain_open = min(CHAIN_OPEN_MAX, self.cfg.chain_open + CHAIN_OPEN_STEP * (attempt - 1))
 
         # 1) the question and its parts
         # tool calls per attempt: chain_turns for a chained narration, else max_turns
