@@ -34,7 +34,7 @@ import random
 import re
 from dataclasses import dataclass, field
 
-from longtracerl.agent.retrieval import _base_title, _mentions
+from longtracerl.agent.retrieval import _DATE, _base_title, _mentions
 from longtracerl.records import Page
 
 __all__ = ["QuestionPlan", "analyse", "extract_answer"]
@@ -105,14 +105,6 @@ _POSSESSIVE = re.compile(r"['’]s?$")
 _ADJ_SUFFIX = re.compile(r"-(?:based|born|winning|nominated|owned|led|era|style|language|speaking)$")
 _FIRST_YEAR = re.compile(r"(?<!\d)(1[0-9]{3}|20[0-9]{2})")
 _YEAR = re.compile(r"(?<![\d,.])(1[0-9]{3}|20[0-9]{2})(?![\d,]|\.\d)")
-_MONTHS = (
-    "January|February|March|April|May|June|July|August|September|October|November|December|"
-    "Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
-)
-_DATE = re.compile(
-    rf"\b(?:(?:{_MONTHS})\.? \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}}|\d{{1,2}}(?:st|nd|rd|th)? (?:{_MONTHS})\.?,? \d{{4}}|"
-    rf"(?:{_MONTHS}) \d{{4}})\b"
-)
 _NUMBER = re.compile(
     r"(?<![\w.])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\w])|(?<![\w.,])\d+(?:\.\d+)?(?![\w,])|"
     r"\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
