@@ -58,7 +58,7 @@ def main() -> None:
         shutil.move(traj, run / (TRAJECTORIES_FILE + ".bak"))
     cfg = load_config(AgentConfig, overrides=[f"attempts={args.attempts}", "progress=false", *args.overrides])
     t0 = time.perf_counter()
-    summary = run_agent(corpus, run, cfg)
+    summary = run_agent(cfg, corpus, run)
     wall = time.perf_counter() - t0
     this = summary["this_run"]
     n = summary["questions"]

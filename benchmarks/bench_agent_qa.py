@@ -70,7 +70,7 @@ def main() -> None:
     cfg = load_config(AgentConfig, overrides=[f"attempts={args.attempts}", "progress=false", *args.overrides])
     load0 = os.getloadavg()[0]
     t0, c0 = time.perf_counter(), time.process_time()
-    summary = run_agent(corpus, run, cfg)
+    summary = run_agent(cfg, corpus, run)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     load1 = os.getloadavg()[0]
 

@@ -201,7 +201,7 @@ def run_case(corpus: Path, target: int, n: int, keep: bool) -> dict:
     sampler.enter("contexts")
     ru0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
-    s = build_contexts(tmp, corpus, cfg, progress=False)
+    s = build_contexts(cfg, corpus, tmp, progress=False)
     t_ctx = time.perf_counter() - t0
     sampler.enter("rows")
     t1 = time.perf_counter()

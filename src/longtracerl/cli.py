@@ -13,9 +13,14 @@ import importlib
 import logging
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 from longtracerl import __version__
+from longtracerl.cliargs import (  # noqa: F401 (the shared flags, also reachable here)
+    add_config_args,
+    add_executor_args,
+    executor_from_args,
+    executor_overrides,
+)
 from longtracerl.config import ConfigError
 from longtracerl.executor import SetupFailed, TooManyFailures
 from longtracerl.llm.base import LLMError
@@ -35,60 +40,6 @@ COMMAND_MODULES: list[str] = [
     "longtracerl.evals.cli",
     "longtracerl.train.cli",
 ]
-
-
-def add_config_args(parser: argparse.ArgumentParser, example: str | None = None) -> None:
-    """The two config flags every stage takes: a YAML file and ``--set key=value`` overrides
-    (``example``: a ``--set`` that works for this command, shown in its help)."""
-    parser.add_argument("--config", metavar="FILE", help="YAML config file (see configs/).")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="Override one config field (repeatable; a dotted KEY reaches a nested one)"
-        + (f", e.g. --set {example}." if example else "."),
-    )
-
-
-def add_executor_args(parser: argparse.ArgumentParser) -> None:
-    """``--executor``, ``--workers`` and ``--ray-address``: where a stage's items run."""
-    g = parser.add_argument_group("where the items run (see docs/executors.md)")
-    g.add_argument(
-        "--executor",
-        choices=["local", "ray"],
-        help="local (default: in this process, or --workers N processes) or ray (a cluster given by "
-        "--ray-address, else a local Ray instance). Same outputs either way.",
-    )
-    g.add_argument(
-        "--workers", type=int, help="Workers: local 1 = in-process, N = processes; 0 = one per CPU."
-    )
-    g.add_argument(
-        "--ray-address", help="Ray cluster to join: auto, HOST:PORT or ray://HOST:PORT (implies ray)."
-    )
-
-
-def executor_overrides(args: argparse.Namespace, prefix: str = "") -> list[str]:
-    """The executor flags as ``KEY=VALUE`` overrides of an :class:`~longtracerl.executor.ExecutorConfig`."""
-    out = []
-    if args.executor:
-        out.append(f"{prefix}kind={args.executor}")
-    if args.ray_address:
-        if args.executor == "local":
-            raise ConfigError("--ray-address needs --executor ray")
-        out += [f"{prefix}kind=ray", f"{prefix}ray_address={args.ray_address}"]
-    if args.workers is not None:
-        out.append(f"{prefix}workers={args.workers}")
-    return out
-
-
-def executor_from_args(args: argparse.Namespace) -> Any:
-    """The :class:`~longtracerl.executor.Executor` the stage flags ask for (close it when done)."""
-    from longtracerl.config import load_config
-    from longtracerl.executor import ExecutorConfig, make_executor
-
-    return make_executor(load_config(ExecutorConfig, None, executor_overrides(args)))
 
 
 def build_parser() -> argparse.ArgumentParser:

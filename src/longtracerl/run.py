@@ -24,13 +24,14 @@ import json
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 from longtracerl import runfolder
 from longtracerl.agent.config import AgentConfig
-from longtracerl.config import ConfigError, Field, StageConfig, config_hash, load_config
+from longtracerl.config import ConfigError, Field, StageConfig, config_hash, load_config, resolve
 from longtracerl.contexts.config import ContextsConfig
 from longtracerl.corpus.config import CorpusConfig
 from longtracerl.executor import ExecutorConfig, make_executor
@@ -87,6 +88,15 @@ def load_run_config(path: str | os.PathLike | None, overrides: Sequence[str] = (
     return load_config(RunConfig, path, overrides, defaults=RUN_DEFAULTS)
 
 
+DATA_STAGES: dict[str, str] = {
+    "walks": "longtracerl.walks.walker:WalksStage",
+    "questions": "longtracerl.questions.run:QuestionsStage",
+    "agent": "longtracerl.agent.runner:AgentStage",
+    "contexts": "longtracerl.contexts.stage:ContextsStage",
+}
+"""The data stages :func:`~longtracerl.stage.run_stage` drives, each built as ``Stage(cfg, corpus, run)``."""
+
+
 def run_pipeline(
     out: str | os.PathLike,
     cfg: RunConfig,
@@ -101,13 +111,6 @@ def run_pipeline(
     with the same settings are skipped, out-of-date ones are set aside and rebuilt
     (``on_config_change="rebuild"``) or refused (``"error"``); ``config.yaml`` is written after.
     """
-    from longtracerl.agent.runner import run_agent
-    from longtracerl.contexts.stage import build_contexts
-    from longtracerl.corpus.prepare import prepare_corpus
-    from longtracerl.questions.run import run_questions
-    from longtracerl.report.stage import write_report
-    from longtracerl.walks.walker import run_walks
-
     if stop_after is not None and stop_after not in STAGES:
         raise ValueError(f"stop_after must be one of {', '.join(STAGES)}, got {stop_after!r}")
     out = Path(out)
@@ -116,99 +119,124 @@ def run_pipeline(
     folder = runfolder.plan(out, cfg, on_config_change)
     runfolder.write_config(out, cfg)
     corpus_dir = Path(cfg.corpus_dir) if cfg.corpus_dir else out / "corpus"
-    previous = _read_summary(out)
-    summary: dict[str, Any] = {
-        "out": str(out),
-        "corpus_dir": str(corpus_dir),
-        "config_hash": config_hash(cfg),
-    }
-    timings: dict[str, float] = {}  # per stage, summed over the invocations that ran it
-    this_call: dict[str, float] = {}  # this invocation's; run.json keeps one entry per invocation
-    history = list(previous.get("invocations", []))
-    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    ran: list[str] = []  # stages run by this call: every later stage runs too (to take up new items)
+    if cfg.corpus_dir and not (corpus_dir / "pages.sqlite").exists():
+        raise FileNotFoundError(f"{corpus_dir}: no prepared corpus (run `longtracerl corpus prepare`)")
+    chain = _Chain(out, folder, stop_after)
+    chain.summary.update({"out": str(out), "corpus_dir": str(corpus_dir), "config_hash": config_hash(cfg)})
+    with closing(_steps(cfg, corpus_dir, out, progress, chain.summary)) as steps:
+        for name, call in steps:
+            if chain.step(name, call):
+                return chain.summary
+    chain.summary["funnel"] = runfolder.format_funnel(runfolder.funnel(out))
+    if chain.ran:  # else the folder is as the last run left it, run.json included
+        chain.write()
+    return chain.summary
 
-    def stage(name: str, fn: Any) -> bool:
-        if name in folder.finished and not ran:
-            log.info("stage %s: finished with the same settings; skipped", name)
-            if name in previous:
-                summary[name] = previous[name]
-            if name in previous.get("timings_s", {}):
-                timings[name] = previous["timings_s"][name]
-            if name in NOT_EMPTY:
-                runfolder.check_not_empty(out, name)
-            return stop_after == name
-        log.info("stage %s ...", name)
-        stamps = folder.stamps
-        stamps[name]["complete"] = False
-        runfolder.write_stamps(out, stamps)
-        errors = out / f"{name}.errors.jsonl"
-        errors_before = errors.stat().st_size if errors.exists() else 0
-        t0 = time.perf_counter()
-        try:
-            result = fn()
-        finally:  # a stage stopped by an error keeps its time too (its re-run adds to it)
-            took = time.perf_counter() - t0
-            this_call[name] = round(took, 2)
-            # a resumed stage adds its time to the earlier invocations' (a rebuilt one starts again)
-            before = 0.0 if name in folder.stale else previous.get("timings_s", {}).get(name, 0.0)
-            timings[name] = round(before + took, 2)
-            summary["invocations"] = [*history, {"started": started, "timings_s": dict(this_call)}]
-            if name not in summary:
-                summary[name] = previous.get(name, {})
-            _write_summary(out, summary, timings)
-        summary[name] = _jsonable(result)
-        ran.append(name)
-        log.info("stage %s done in %.1f s", name, timings[name])
-        _write_summary(out, summary, timings)
-        # finished unless items failed this time (a re-run retries them)
-        stamps[name]["complete"] = (errors.stat().st_size if errors.exists() else 0) == errors_before
-        stamps[name]["outputs"] = runfolder.outputs_of(out, name)
-        runfolder.write_stamps(out, stamps)
-        if name in NOT_EMPTY:
-            runfolder.check_not_empty(out, name)  # a clear stop when every item was dropped
-        return stop_after == name
 
-    if cfg.corpus_dir:
-        if not (corpus_dir / "pages.sqlite").exists():
-            raise FileNotFoundError(f"{corpus_dir}: no prepared corpus (run `longtracerl corpus prepare`)")
-        if stage("corpus", lambda: {"prepared": "given"}):
-            return summary
-    elif stage(
-        "corpus", lambda: prepare_corpus(cfg.source, cfg.input, corpus_dir, cfg.corpus, progress=progress)
-    ):
-        return summary
+def _steps(
+    cfg: RunConfig, corpus_dir: Path, out: Path, progress: bool, summary: dict[str, Any]
+) -> Iterator[tuple[str, Callable[[], Any]]]:
+    """The chain's stages in order, as ``(name, call)``; the executor lives from the first data
+    stage to the last (closed when the caller stops early)."""
+    from longtracerl.stage import run_stage
+
+    yield "corpus", lambda: _prepare_corpus(cfg, corpus_dir, progress)
     executor = make_executor(cfg.executor)
     summary["executor"] = {"kind": cfg.executor.kind, "workers": executor.workers}
     try:
+        names = ["walks", "questions", "agent", "contexts"]
         if cfg.questions_from:  # an existing QA set: no walks, no composer
-            if stage("questions", lambda: _import_questions(cfg, corpus_dir, out)):
-                return summary
-        elif stage(
-            "walks", lambda: run_walks(cfg.walks, corpus_dir, out, progress=progress, executor=executor)
-        ) or stage(
-            "questions",
-            lambda: run_questions(cfg.questions, corpus_dir, out, progress=progress, executor=executor),
-        ):
-            return summary
-        agent_cfg = cfg.agent.model_copy(update={"progress": cfg.agent.progress and progress})
-        if stage("agent", lambda: run_agent(corpus_dir, out, agent_cfg, executor=executor)):
-            return summary
-        if stage(
-            "contexts",
-            lambda: build_contexts(out, corpus_dir, cfg.contexts, progress=progress, executor=executor),
-        ):
-            return summary
+            yield "questions", lambda: _import_questions(cfg, corpus_dir, out)
+            names = names[2:]
+        for name in names:
+            make = resolve(DATA_STAGES, name, "stage")
+            stage = make(getattr(cfg, name), corpus_dir, out)
+            yield (
+                name,
+                lambda stage=stage: run_stage(stage, progress=progress, executor=executor, alone=False),
+            )
     finally:
         executor.close()
-    stage(
-        "report",
-        lambda: write_report(out, corpus_dir, cfg.report, contexts_cfg=cfg.contexts, progress=progress),
-    )
-    summary["funnel"] = runfolder.format_funnel(runfolder.funnel(out))
-    if ran:  # else the folder is as the last run left it, run.json included
-        _write_summary(out, summary, timings)
-    return summary
+    yield "report", lambda: _write_report(cfg, corpus_dir, out, progress)
+
+
+def _prepare_corpus(cfg: RunConfig, corpus_dir: Path, progress: bool) -> Any:
+    if cfg.corpus_dir:
+        return {"prepared": "given"}
+    from longtracerl.corpus.prepare import prepare_corpus
+
+    return prepare_corpus(cfg.source, cfg.input, corpus_dir, cfg.corpus, progress=progress)
+
+
+def _write_report(cfg: RunConfig, corpus_dir: Path, out: Path, progress: bool) -> Any:
+    from longtracerl.report.stage import write_report
+
+    return write_report(out, corpus_dir, cfg.report, contexts_cfg=cfg.contexts, progress=progress)
+
+
+class _Chain:
+    """The bookkeeping of one ``run`` call: stages skipped or run, their summaries and timings
+    (``OUT/run.json``), and their stamps (``OUT/stamps.json``)."""
+
+    def __init__(self, out: Path, folder: runfolder.Plan, stop_after: str | None):
+        self.out, self.folder, self.stop_after = out, folder, stop_after
+        self.previous = _read_summary(out)
+        self.summary: dict[str, Any] = {}
+        self.timings: dict[str, float] = {}  # per stage, summed over the invocations that ran it
+        self.this_call: dict[str, float] = {}  # this invocation's; run.json keeps one per invocation
+        self.history = list(self.previous.get("invocations", []))
+        self.started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        self.ran: list[str] = []  # stages run by this call: every later stage runs too (new items)
+
+    def step(self, name: str, call: Callable[[], Any]) -> bool:
+        """Skip ``name`` when finished with the same settings, else run it; True: stop here."""
+        if name in self.folder.finished and not self.ran:
+            log.info("stage %s: finished with the same settings; skipped", name)
+            if name in self.previous:
+                self.summary[name] = self.previous[name]
+            if name in self.previous.get("timings_s", {}):
+                self.timings[name] = self.previous["timings_s"][name]
+        else:
+            self._run(name, call)
+        if name in NOT_EMPTY:
+            runfolder.check_not_empty(self.out, name)  # a clear stop when every item was dropped
+        return self.stop_after == name
+
+    def _run(self, name: str, call: Callable[[], Any]) -> None:
+        log.info("stage %s ...", name)
+        stamps = self.folder.stamps
+        stamps[name]["complete"] = False
+        runfolder.write_stamps(self.out, stamps)
+        errors = self.out / f"{name}.errors.jsonl"
+        errors_before = errors.stat().st_size if errors.exists() else 0
+        t0 = time.perf_counter()
+        try:
+            result = call()
+        finally:  # a stage stopped by an error keeps its time too (its re-run adds to it)
+            took = time.perf_counter() - t0
+            self.this_call[name] = round(took, 2)
+            # a resumed stage adds its time to the earlier invocations' (a rebuilt one starts again)
+            stale = name in self.folder.stale
+            before = 0.0 if stale else self.previous.get("timings_s", {}).get(name, 0.0)
+            self.timings[name] = round(before + took, 2)
+            self.summary["invocations"] = [
+                *self.history,
+                {"started": self.started, "timings_s": dict(self.this_call)},
+            ]
+            if name not in self.summary:
+                self.summary[name] = self.previous.get(name, {})
+            self.write()
+        self.summary[name] = _jsonable(result)
+        self.ran.append(name)
+        log.info("stage %s done in %.1f s", name, self.timings[name])
+        self.write()
+        # finished unless items failed this time (a re-run retries them)
+        stamps[name]["complete"] = (errors.stat().st_size if errors.exists() else 0) == errors_before
+        stamps[name]["outputs"] = runfolder.outputs_of(self.out, name)
+        runfolder.write_stamps(self.out, stamps)
+
+    def write(self) -> None:
+        _write_summary(self.out, self.summary, self.timings)
 
 
 def _import_questions(cfg: RunConfig, corpus_dir: Path, out: Path) -> Any:
@@ -283,7 +311,7 @@ def _check_writable(out: Path) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from longtracerl.cli import add_config_args, add_executor_args
+    from longtracerl.cliargs import add_config_args, add_executor_args
 
     p = subparsers.add_parser(
         "run",
@@ -338,7 +366,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from longtracerl.cli import executor_overrides
+    from longtracerl.cliargs import executor_overrides
 
     overrides = list(args.overrides)
     if args.corpus:

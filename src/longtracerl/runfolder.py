@@ -35,6 +35,7 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -68,7 +69,7 @@ def _lower(new: Any, old: Any) -> bool:
     return new is not None and (old is None or new < old)
 
 
-NEUTRAL = frozenset({"agent.progress", "agent.concurrency", "contexts.on_config_change"})
+NEUTRAL = frozenset({"agent.concurrency", "contexts.on_config_change"})
 """Settings that never change a stage's data (left out of its stamp)."""
 
 OUTPUTS: dict[str, tuple[str, ...]] = {
@@ -89,8 +90,6 @@ def _flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
             out.update(_flatten(v, f"{prefix}{k}."))
         return out if out or not prefix else {prefix[:-1]: {}}
     return {prefix[:-1]: obj}
-
-
 
 
 def folder_identity(folder: Path) -> dict[str, Any]:
@@ -175,9 +174,13 @@ def outputs_of(out: Path, stage: str) -> list[str]:
     return names
 
 
-def read_stamps(out: Path) -> dict[str, dict[str, Any]] | None:
-    """Stamps on file; for a folder from before stamps, those of its ``config.yaml`` (all
-    unfinished); None when the folder has neither."""
+RETIRED = {"agent": ("progress",)}
+"""Config fields that no longer exist but old ``config.yaml`` files still hold (ignored there)."""
+
+
+def read_stamps(out: Path, config_cls: type[BaseModel] | None = None) -> dict[str, dict[str, Any]] | None:
+    """Stamps on file; for a folder from before stamps, those of its ``config.yaml`` read as a
+    ``config_cls`` (all unfinished); None when the folder has neither."""
     path = out / STAMPS_FILE
     if path.exists():
         try:
@@ -186,15 +189,56 @@ def read_stamps(out: Path) -> dict[str, dict[str, Any]] | None:
             log.warning("%s: unreadable; the folder's outputs count as made with unknown settings", path)
             return None
     old_yaml = out / "config.yaml"
-    if old_yaml.exists():
-        from longtracerl.run import load_run_config
-
-        try:
-            old = load_run_config(old_yaml)
-        except ConfigError:
+    if old_yaml.exists() and config_cls is not None:
+        try:  # config.yaml is a whole dump of the run config: no defaults to apply
+            data = yaml.safe_load(old_yaml.read_text(encoding="utf-8"))
+            for section, names in RETIRED.items():
+                for name in names:
+                    (data.get(section) or {}).pop(name, None)
+            old = config_cls.model_validate(data)
+        except (ValueError, AttributeError, yaml.YAMLError):
             return None
         return expected_stamps(old, out)
     return None
+
+
+def record_alone(out: Path, stage: str, cfg: BaseModel, *, complete: bool) -> None:
+    """A stage command run on its own in a ``longtracerl run`` folder (one with ``stamps.json``):
+    the stage's stamp now holds the settings its outputs were made with, so a later ``run`` with
+    other settings rebuilds them; when they changed, the later stages (made from the old outputs)
+    are marked unfinished. A folder without ``stamps.json`` is left alone."""
+    stamps = read_stamps(out) if (out / STAMPS_FILE).exists() else None
+    if stamps is None or stage not in STAGES:
+        return
+    flat = {k: v for k, v in _flatten({stage: cfg.model_dump(mode="json")}).items() if k not in NEUTRAL}
+    fixed = {k: v for k, v in flat.items() if k not in GROWABLE}
+    grow = {k: v for k, v in flat.items() if k in GROWABLE}
+    i = STAGES.index(stage)
+    upstream = (stamps.get(STAGES[i - 1]) or {}).get("key", "") if i else ""
+    key = _hash([upstream, fixed])
+    changed = (stamps.get(stage) or {}).get("key") != key
+    stamps[stage] = {
+        "key": key,
+        "settings": fixed,
+        "grow": grow,
+        "complete": complete,
+        "outputs": outputs_of(out, stage),
+    }
+    for later in STAGES[i + 1 :] if changed else ():
+        entry = stamps.get(later)
+        if entry is not None:  # its key follows its input's; its outputs are from the old input
+            entry["key"] = key = _hash([key, entry.get("settings", {})])
+            entry["complete"] = False
+    write_stamps(out, stamps)
+
+
+def file_key(path: Path) -> str:
+    """What a stage read from a file outside the run folder: its path and content hash."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return f"{Path(path).resolve()} sha256:{digest.hexdigest()[:16]}"
 
 
 def write_stamps(out: Path, stamps: dict[str, dict[str, Any]]) -> None:
@@ -220,7 +264,7 @@ def plan(out: Path, cfg: BaseModel, on_change: str = "rebuild") -> Plan:
     """Compare ``out``'s stamps with ``cfg``'s; set out-of-date outputs aside (``on_change=
     "rebuild"``) or raise a one-line :class:`ConfigError` naming the differences (``"error"``)."""
     want = expected_stamps(cfg, out)
-    have = read_stamps(out) if out.exists() else None
+    have = read_stamps(out, type(cfg)) if out.exists() else None
     result = Plan(stamps=want)
     for i, stage in enumerate(STAGES):
         old, new = (have or {}).get(stage), want[stage]

@@ -12,7 +12,7 @@ from longtracerl.records import Trajectory, read_jsonl
 
 
 def _cfg(url: str, **kw) -> AgentConfig:
-    base = {"policy": "llm", "model": f"openai:fake@{url}", "progress": False, "attempts": 1}
+    base = {"policy": "llm", "model": f"openai:fake@{url}", "attempts": 1}
     return AgentConfig(**{**base, **kw})
 
 
@@ -24,7 +24,7 @@ def _policy(srv, cfg: AgentConfig, retries: int = 0) -> LLMPolicy:
 def _run(srv, corpus_dir, store, retriever, run_dir, cfg, questions=None, retries=0):
     run = run_dir("r", questions or [make_question("q1")])
     summary = run_agent(
-        corpus_dir, run, cfg, retriever=retriever, store=store, policy=_policy(srv, cfg, retries)
+        cfg, corpus_dir, run, retriever=retriever, store=store, policy=_policy(srv, cfg, retries)
     )
     return summary, list(read_jsonl(run / "trajectories.jsonl", Trajectory))
 
@@ -149,7 +149,7 @@ def test_server_errors_are_item_failures_retried_by_the_next_run(
     (err,) = read_jsonl(run / "agent.errors.jsonl", RejectedItem)
     assert err.item_id == "q2" and "500" in err.detail
     down["zanzibar"] = False  # the server is back: the same command finishes the question
-    summary = run_agent(corpus_dir, run, cfg, retriever=retriever, store=store, policy=_policy(srv, cfg))
+    summary = run_agent(cfg, corpus_dir, run, retriever=retriever, store=store, policy=_policy(srv, cfg))
     assert summary["kept"] == 2 and summary["incomplete"] == 0
 
 
@@ -203,12 +203,11 @@ def test_llm_policy_against_real_llama_server(llama_server, corpus_dir, store, r
         tool_mode="json",  # shorter prompts than tool specs (CPU prompt evaluation dominates)
         observation_chars=400,
         concurrency=2,
-        progress=False,
     )
     run = run_dir("r", [make_question("q1"), make_question("q2")])
     chat = make_chat_model(cfg.model, timeout_s=120, max_retries=1, backoff_s=0.1)
     summary = run_agent(
-        corpus_dir, run, cfg, retriever=retriever, store=store, policy=LLMPolicy(cfg, chat_model=chat)
+        cfg, corpus_dir, run, retriever=retriever, store=store, policy=LLMPolicy(cfg, chat_model=chat)
     )
     ts = list(read_jsonl(run / "trajectories.jsonl", Trajectory))
     assert summary["questions"] == 2 and summary["incomplete"] == 0

@@ -11,7 +11,7 @@ from longtracerl.agent.tools import ToolBox
 from longtracerl.config import ConfigError, load_config
 from longtracerl.records import RejectedItem, Trajectory, read_jsonl
 
-CFG = AgentConfig(progress=False, policy="clauses")  # the earlier agent, kept as a named policy
+CFG = AgentConfig(policy="clauses")  # the earlier agent, kept as a named policy
 
 
 def _trajs(run):
@@ -72,7 +72,7 @@ def test_retrieval_policy_answers_two_hop_question(store, retriever):
 
 def test_run_agent_writes_trajectories_and_summary(corpus_dir, store, retriever, run_dir):
     run = run_dir("r", [make_question("q1")])
-    summary = run_agent(corpus_dir, run, CFG, retriever=retriever, store=store)
+    summary = run_agent(CFG, corpus_dir, run, retriever=retriever, store=store)
     (t,) = _trajs(run)  # stops after the first correct attempt
     assert t.correct and t.attempt == 1 and t.final_answer == "1971"
     assert t.policy == "retrieval-nonllm" and t.model is None and t.end_reason == "answered"
@@ -90,9 +90,9 @@ def test_label_is_never_read_by_the_policy(corpus_dir, store, retriever, run_dir
     poisoned_q = make_question("q1", answer="Zanzibar 9999", gold=("mill", "river"))
     poisoned_q.label.rubrics = ["Old Mill Bakery", "Brook River"]
     bad = run_dir("bad", [poisoned_q])
-    cfg = AgentConfig(progress=False, attempts=3)
-    run_agent(corpus_dir, good, cfg, retriever=retriever, store=store)
-    run_agent(corpus_dir, bad, cfg, retriever=retriever, store=store)
+    cfg = AgentConfig(attempts=3)
+    run_agent(cfg, corpus_dir, good, retriever=retriever, store=store)
+    run_agent(cfg, corpus_dir, bad, retriever=retriever, store=store)
     g, b = _trajs(good), _trajs(bad)
     assert len(g) == 1 and len(b) == 3  # only correctness differs: the poisoned run keeps trying
     assert _actions(g[0]) == _actions(b[0])
@@ -113,7 +113,7 @@ def test_attempts_differ(store, retriever):
 
 def test_unanswerable_question_is_dropped_and_counted(corpus_dir, store, retriever, run_dir):
     run = run_dir("r", [make_question("q1"), make_question("q2", answer="Zanzibar 9999")])
-    summary = run_agent(corpus_dir, run, CFG, retriever=retriever, store=store)
+    summary = run_agent(CFG, corpus_dir, run, retriever=retriever, store=store)
     ts = _trajs(run)
     assert [t.attempt for t in ts if t.question_id == "q2"] == [1, 2, 3, 4, 5]
     assert summary["kept"] == 1 and summary["dropped"] == 1 and summary["attempts"] == 6
@@ -124,20 +124,20 @@ def test_unanswerable_question_is_dropped_and_counted(corpus_dir, store, retriev
 
 def test_resume_after_crash_no_duplicates_no_loss(corpus_dir, store, retriever, run_dir):
     run = run_dir("r", [make_question("q1", answer="never"), make_question("q2")])
-    run_agent(corpus_dir, run, CFG, retriever=retriever, store=store)
+    run_agent(CFG, corpus_dir, run, retriever=retriever, store=store)
     path = run / "trajectories.jsonl"
     full = path.read_text().splitlines(keepends=True)
     assert len(full) == 6
     # simulate a crash during attempt 3 of q1: two whole lines and a torn third one
     path.write_text("".join(full[:2]) + full[2][: len(full[2]) // 2])
-    summary = run_agent(corpus_dir, run, CFG, retriever=retriever, store=store)
+    summary = run_agent(CFG, corpus_dir, run, retriever=retriever, store=store)
     ts = _trajs(run)
     keys = [(t.question_id, t.attempt) for t in ts]
     assert len(keys) == len(set(keys)) == 6
     assert sorted(keys) == [("q1", a) for a in range(1, 6)] + [("q2", 1)]
     assert summary["this_run"]["trajectories"] == 4
     # a re-run of a complete stage does nothing
-    again = run_agent(corpus_dir, run, CFG, retriever=retriever, store=store)
+    again = run_agent(CFG, corpus_dir, run, retriever=retriever, store=store)
     assert again["this_run"]["trajectories"] == 0 and len(_trajs(run)) == 6
     assert again["kept"] == 1 and again["dropped"] == 1
 
@@ -152,7 +152,7 @@ def test_bad_questions_file_names_line_and_field(corpus_dir, store, retriever, t
     from longtracerl.records import RecordError
 
     with pytest.raises(RecordError, match=r"questions.jsonl:2: field 'label.answer'"):
-        run_agent(corpus_dir, run, CFG, retriever=retriever, store=store)
+        run_agent(CFG, corpus_dir, run, retriever=retriever, store=store)
     assert not (run / "trajectories.jsonl").exists()
 
 
@@ -213,7 +213,7 @@ def test_policy_crash_is_recorded_and_run_goes_on(corpus_dir, store, retriever, 
             return AttemptEnd("answered")
 
     run = run_dir("r", [make_question("q1")])
-    summary = run_agent(corpus_dir, run, CFG, retriever=retriever, store=store, policy=Flaky())
+    summary = run_agent(CFG, corpus_dir, run, retriever=retriever, store=store, policy=Flaky())
     t1, t2 = _trajs(run)
     assert t1.end_reason == "error" and "policy bug" in t1.end_detail and not t1.correct
     assert t2.correct and summary["first_correct_at"] == {"2": 1}
@@ -241,9 +241,9 @@ def test_disk_full_mid_run_keeps_written_lines_and_resumes(
 
     monkeypatch.setattr(JsonlAppender, "write", full_disk)
     with pytest.raises(OSError, match="No space left"):
-        run_agent(corpus_dir, run, CFG, retriever=retriever, store=store)
+        run_agent(CFG, corpus_dir, run, retriever=retriever, store=store)
     monkeypatch.setattr(JsonlAppender, "write", real_write)
-    summary = run_agent(corpus_dir, run, CFG, retriever=retriever, store=store)
+    summary = run_agent(CFG, corpus_dir, run, retriever=retriever, store=store)
     keys = [(t.question_id, t.attempt) for t in _trajs(run)]
     assert sorted(keys) == [("q1", a) for a in range(1, 6)] + [("q2", 1)]
     assert summary["kept"] == 1 and summary["dropped"] == 1
@@ -251,7 +251,7 @@ def test_disk_full_mid_run_keeps_written_lines_and_resumes(
 
 def _run_chain(store, retriever, **cfg):
     tb = ToolBox(retriever, store, top_k=5, max_calls=60)
-    end = RetrievalPolicy(AgentConfig(progress=False, **cfg)).run(CHAIN_QUESTION, tb, attempt=1, seed=1)
+    end = RetrievalPolicy(AgentConfig(**cfg)).run(CHAIN_QUESTION, tb, attempt=1, seed=1)
     return end, tb
 
 
@@ -305,7 +305,7 @@ def test_name_lookups_never_use_the_label(corpus_dir, store, retriever, run_dir)
     q = make_question("q1")
     q.label.rubrics = ["Old Mill Bakery", "Brook River"]  # junk rubrics: must not become queries
     run = run_dir("r", [q])
-    run_agent(corpus_dir, run, CFG, retriever=retriever, store=store)
+    run_agent(CFG, corpus_dir, run, retriever=retriever, store=store)
     (t,) = _trajs(run)
     queries = [e.args["query"] for e in t.events if e.tool == "search"]
     assert not any("Old Mill" in x or "Brook River" in x for x in queries)

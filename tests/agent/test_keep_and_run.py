@@ -19,8 +19,8 @@ def _wrong_answer_question(qid: str):
 
 def test_keep_correct_drops_a_question_no_attempt_answers(corpus_dir, store, retriever, run_dir):
     run = run_dir("r", [_wrong_answer_question("q1")])
-    cfg = AgentConfig(progress=False, attempts=2)
-    summary = run_agent(corpus_dir, run, cfg, retriever=retriever, store=store)
+    cfg = AgentConfig(attempts=2)
+    summary = run_agent(cfg, corpus_dir, run, retriever=retriever, store=store)
     trajs = list(read_jsonl(run / "trajectories.jsonl", Trajectory))
     assert len(trajs) == 2 and all(t.gold_opened is None for t in trajs)  # not read under keep=correct
     assert (summary["kept"], summary["dropped"], summary["keep"]) == (0, 1, "correct")
@@ -33,8 +33,8 @@ def test_keep_gold_opened_keeps_a_trajectory_that_opened_every_gold_page(
     corpus_dir, store, retriever, run_dir
 ):
     run = run_dir("r", [_wrong_answer_question("q1"), make_question("q2", gold=("fest", "river"))])
-    cfg = AgentConfig(progress=False, attempts=2, keep="gold_opened")
-    summary = run_agent(corpus_dir, run, cfg, retriever=retriever, store=store)
+    cfg = AgentConfig(attempts=2, keep="gold_opened")
+    summary = run_agent(cfg, corpus_dir, run, retriever=retriever, store=store)
     trajs = list(read_jsonl(run / "trajectories.jsonl", Trajectory))
     q1 = [t for t in trajs if t.question_id == "q1"]
     assert all(not t.correct and t.gold_opened for t in q1)
@@ -63,7 +63,7 @@ def test_run_with_imported_questions_skips_walks_and_composer(tmp_path, corpus_d
     qa.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     out = tmp_path / "run"
     cfg = load_run_config(
-        None, [f"corpus_dir={corpus_dir}", f"questions_from={qa}", "agent.progress=false", "agent.attempts=1"]
+        None, [f"corpus_dir={corpus_dir}", f"questions_from={qa}", "agent.attempts=1"]
     )
     summary = run_pipeline(out, cfg, stop_after="agent", progress=False)
     assert not (out / "walks.jsonl").exists()

@@ -21,7 +21,7 @@ from longtracerl.agent.search_agent import (
 from longtracerl.agent.tools import ToolBox
 from longtracerl.records import Page
 
-CFG = AgentConfig(progress=False)
+CFG = AgentConfig()
 
 
 @pytest.mark.parametrize(

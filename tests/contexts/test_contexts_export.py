@@ -16,7 +16,7 @@ from longtracerl.records import Context, Question, TrainingRow, read_jsonl
 def build(run_dir, store, **cfg):
     cfg.setdefault("target_tokens", 2500)
     return build_contexts(
-        run_dir, store.dir, ContextsConfig(**cfg), store=store, retriever=FakeRetriever(store), progress=False
+        ContextsConfig(**cfg), store.dir, run_dir, store=store, retriever=FakeRetriever(store), progress=False
     )
 
 
@@ -154,9 +154,9 @@ def test_full_disk_mid_contexts_resumes_without_duplicates(run_dir, store, monke
     assert [p.read_bytes() for p in kept] == [old]
     assert (
         build_contexts(
-            run_dir,
-            store.dir,
             ContextsConfig(target_tokens=3000, seed=9),
+            store.dir,
+            run_dir,
             store=store,
             retriever=FakeRetriever(store),
             force=True,

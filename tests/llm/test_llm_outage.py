@@ -191,7 +191,7 @@ def test_agent_outage(server, corpus, tmp_path):
     )
 
     def agent(run: Path, model) -> dict:
-        return run_agent(corpus, run, cfg, policy=LLMPolicy(cfg, chat_model=model))
+        return run_agent(cfg, corpus, run, policy=LLMPolicy(cfg, chat_model=model))
 
     ref_dir, run = tmp_path / "ref", tmp_path / "run"
     for d in (ref_dir, run):

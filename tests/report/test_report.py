@@ -14,7 +14,7 @@ from longtracerl.report.stage import ordering_notes, write_report
 def test_report_files_and_numbers(run_dir, store):
     ret = FakeRetriever(store)
     cfg = ContextsConfig(target_tokens=2500, export={"enabled": False})
-    build_contexts(run_dir, store.dir, cfg, store=store, retriever=ret, progress=False)
+    build_contexts(cfg, store.dir, run_dir, store=store, retriever=ret, progress=False)
     (run_dir / "agent.summary.json").write_text(json.dumps({"questions": 12, "kept": 11}))
     rep = write_report(
         run_dir, None, ReportConfig(max_questions=6), store=store, retriever=ret, progress=False

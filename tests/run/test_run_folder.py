@@ -172,12 +172,12 @@ def test_a_stage_after_one_that_dropped_everything_says_so(tmp_path):
         [RejectedItem(item_id=f"w{i}", stage="questions", reason=r) for i, r in enumerate(reasons)],
     )
     with pytest.raises(FileNotFoundError) as info:
-        run_agent(tmp_path / "corpus", tmp_path)
+        run_agent(None, tmp_path / "corpus", tmp_path)
     msg = str(info.value)
     assert "every item was dropped (hop_findable_alone 2, no_answer 1)" in msg
     assert str(tmp_path / "questions.rejected.jsonl") in msg
     with pytest.raises(FileNotFoundError, match="missing \\(run `longtracerl questions` first\\)"):
-        run_agent(tmp_path / "corpus", tmp_path / "empty")
+        run_agent(None, tmp_path / "corpus", tmp_path / "empty")
 
 
 def test_a_deleted_output_of_a_finished_run_is_made_again(finished, corpus, tmp_path):

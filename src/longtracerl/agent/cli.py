@@ -21,7 +21,7 @@ _FLAGS = {
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from longtracerl.cli import add_config_args, add_executor_args
+    from longtracerl.cliargs import add_config_args, add_executor_args, add_stage_args
 
     p = subparsers.add_parser(
         "agent",
@@ -32,8 +32,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "RUN/agent.rejected.jsonl (dropped questions). Re-running resumes."
         ),
     )
-    p.add_argument("--corpus", required=True, metavar="DIR", help="Corpus folder (pages.sqlite, index/).")
-    p.add_argument("--run", required=True, metavar="RUN", help="Run folder holding questions.jsonl.")
+    add_stage_args(
+        p, "Run folder holding questions.jsonl.", corpus_help="Corpus folder (pages.sqlite, index/)."
+    )
     p.add_argument(
         "--policy",
         help="retrieval (offline non-LLM search agent, default) | clauses (earlier agent for masked "
@@ -60,30 +61,11 @@ def _handle(args: argparse.Namespace) -> int:
 
     from longtracerl.agent.config import AgentConfig
     from longtracerl.agent.runner import run_agent
-    from longtracerl.cli import executor_from_args
-    from longtracerl.config import load_config
+    from longtracerl.cliargs import executor_from_args, require, stage_config
 
-    overrides: dict = {}
-    for flag, field in _FLAGS.items():
-        value = getattr(args, flag, None)
-        if value is not None:
-            overrides[field] = value
-    from longtracerl.config import parse_overrides
-
-    merged = {**parse_overrides(args.overrides), **overrides}
-    section = None
-    if args.config:
-        import yaml
-
-        try:
-            with open(args.config, encoding="utf-8") as fh:
-                data = yaml.safe_load(fh) or {}
-        except (OSError, yaml.YAMLError):
-            data = {}  # load_config reports the problem precisely
-        if isinstance(data, dict) and isinstance(data.get("agent"), dict):
-            section = "agent"  # a whole-pipeline config file: use its `agent:` section
-    cfg = load_config(AgentConfig, args.config, merged, section=section)
+    require(args, "corpus", "run")
+    cfg = stage_config(AgentConfig, args, _FLAGS, "agent")
     with closing(executor_from_args(args)) as executor:
-        summary = run_agent(args.corpus, args.run, cfg, executor=executor)
+        summary = run_agent(cfg, args.corpus, args.run, progress=not args.no_progress, executor=executor)
     print(json.dumps({k: summary[k] for k in ("questions", "kept", "dropped", "success_rate")}))
     return 0

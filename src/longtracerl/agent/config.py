@@ -40,7 +40,6 @@ class AgentConfig(StageConfig):
         default=0, description="Base seed; attempt a of question q uses a seed derived from both."
     )
     limit: int | None = Field(default=None, ge=1, description="Only the first N questions (None: all).")
-    progress: bool = Field(default=True, description="Show a progress bar on stderr.")
 
     # --- correctness ----------------------------------------------------------------------
     judge: Literal["rule", "llm"] = Field(

@@ -28,10 +28,9 @@ from longtracerl.agent.config import AgentConfig
 from longtracerl.agent.judge import AnswerChecker
 from longtracerl.agent.tools import ToolBox
 from longtracerl.config import ConfigError, config_hash, resolve
-from longtracerl.executor import Executor, ExecutorConfig, InlineExecutor, ItemTask, Outcome, halts_stage
+from longtracerl.executor import Executor, InlineExecutor, ItemTask, Outcome, halts_stage
 from longtracerl.llm.base import EndpointError
 from longtracerl.records import (
-    JsonlAppender,
     Provenance,
     Question,
     RecordError,
@@ -41,7 +40,8 @@ from longtracerl.records import (
     read_jsonl,
     write_jsonl,
 )
-from longtracerl.runfolder import guard_stage, missing_input, stage_key
+from longtracerl.runfolder import missing_input, stage_key
+from longtracerl.stage import Stage, StageFiles, run_stage
 
 log = logging.getLogger(__name__)
 
@@ -349,15 +349,143 @@ def summarize(
 # --------------------------------------------------------------------------- entry point
 
 
+class AgentStage(Stage):
+    """The agent stage (:func:`~longtracerl.stage.run_stage` drives it): attempts per question
+    until one is correct or ``cfg.attempts`` are on file; writes ``agent.summary.json`` and the
+    dropped questions (``agent.rejected.jsonl``, rewritten whole) at the end."""
+
+    name = "agent"
+    output = TRAJECTORIES_FILE
+    keeps_rejected = False
+
+    def __init__(
+        self,
+        cfg: AgentConfig | None,
+        corpus: str | os.PathLike,
+        run: str | os.PathLike,
+        *,
+        retriever: Any = None,
+        store: Any = None,
+        policy: Any = None,
+        checker: AnswerChecker | None = None,
+    ):
+        super().__init__(cfg or AgentConfig(), corpus, run)
+        self.engines = {"retriever": retriever, "store": store, "policy": policy, "checker": checker}
+        self.state = _State()
+        self.written = 0
+
+    def upstream(self) -> str | None:
+        return stage_key(self.run, "questions")
+
+    def prepare(self) -> None:
+        self.questions = _load_questions(self.run, self.cfg.limit)
+        self.guard()
+
+    def items(self, files: StageFiles) -> list[tuple[Question, int]]:
+        traj_path = self.run / TRAJECTORIES_FILE  # its torn last line is cut off by files.out
+        if traj_path.exists():
+            for t in read_jsonl(traj_path, Trajectory):
+                self.state.add(t)
+        self.todo = [q for q in self.questions if not self.state.complete(q.question_id, self.cfg.attempts)]
+        return [(q, self.state.next_attempt(q.question_id)) for q in self.todo]
+
+    def task(self, executor: Executor) -> AgentTask:
+        cfg = self.cfg
+        self.agent_task = task = AgentTask(cfg, self.corpus, **self.engines)
+        self.executor = executor
+        if isinstance(executor, InlineExecutor):
+            task.ensure_setup(wrap=False)
+        self.policy_name = task.policy.name if task.policy is not None else cfg.policy
+        # async policies get their concurrency from one event loop per chunk of questions
+        self.chunk_size = 4 * cfg.concurrency if task.is_async else None
+        done = len(self.questions) - len(self.todo)
+        log.info(
+            "agent: %d questions, %d to do (%d complete on file), policy %s",
+            len(self.questions),
+            len(self.todo),
+            done,
+            self.policy_name,
+        )
+        self.t0 = time.perf_counter()
+        return task
+
+    def item_id(self, item: tuple[Question, int]) -> str:
+        return item[0].question_id
+
+    def progress_bar(self) -> dict[str, Any] | None:
+        return {"total": len(self.todo), "desc": "agent", "unit": "q", "leave": False} if self.todo else None
+
+    def take(self, item: tuple[Question, int], trajectories: list[Trajectory], files: StageFiles) -> int:
+        for traj in trajectories:
+            files.out.write(traj)
+            self.state.add(traj)
+            self.written += 1
+        return 1
+
+    def settle(self) -> None:
+        halted = getattr(self.agent_task, "_halted", None)
+        if halted is not None:  # the endpoint went down in the last chunk
+            raise halted
+
+    def close(self) -> None:
+        self.elapsed = time.perf_counter() - self.t0 if hasattr(self, "t0") else 0.0
+
+    def summary(self) -> dict:
+        cfg, task, written, elapsed = self.cfg, self.agent_task, self.written, self.elapsed
+        traj_path = self.run / TRAJECTORIES_FILE
+        trajectories = list(read_jsonl(traj_path, Trajectory)) if traj_path.exists() else []
+        summary = summarize(self.questions, trajectories, cfg.attempts, cfg.keep)
+        summary.update(
+            {
+                "policy": self.policy_name,
+                "model": getattr(task.policy, "model", None) or getattr(cfg, "model", None),
+                "judge": task.checker.name if task.checker is not None else cfg.judge,
+                "max_attempts": cfg.attempts,
+                "config_hash": config_hash(cfg),
+                "this_run": {
+                    "trajectories": written,
+                    "elapsed_s": round(elapsed, 3),
+                    "trajectories_per_s": round(written / elapsed, 2) if elapsed > 0 else None,
+                    "executor": self.executor.name,
+                    "workers": self.executor.workers,
+                },
+            }
+        )
+        write_jsonl(self.run / REJECTED_FILE, _dropped(self.questions, trajectories, cfg))
+        atomic_write_text(self.run / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
+        return summary
+
+
+def _dropped(
+    questions: list[Question], trajectories: list[Trajectory], cfg: AgentConfig
+) -> list[RejectedItem]:
+    """The questions no attempt solved, once every attempt is on file."""
+    gold = cfg.keep == "gold_opened"
+    solved = {t.question_id for t in trajectories if t.correct or (gold and t.gold_opened)}
+    counts = Counter(t.question_id for t in trajectories)
+    none = "none correct" + (" or with every gold page opened" if gold else "")
+    return [
+        RejectedItem(
+            item_id=q.question_id,
+            stage="agent",
+            reason="no_correct_attempt",
+            detail=f"{counts[q.question_id]} attempts, {none}",
+        )
+        for q in questions
+        if q.question_id not in solved and counts[q.question_id] >= cfg.attempts
+    ]
+
+
 def run_agent(
-    corpus_dir: str | os.PathLike,
-    run_dir: str | os.PathLike,
-    cfg: AgentConfig | None = None,
+    cfg: AgentConfig | None,
+    corpus: str | os.PathLike,
+    run: str | os.PathLike,
     *,
     retriever: Any = None,
     store: Any = None,
     policy: Any = None,
     checker: AnswerChecker | None = None,
+    progress: bool = True,
     executor: Executor | None = None,
 ) -> dict:
     """Run the agent stage; returns the summary written to ``RUN/agent.summary.json``.
@@ -368,95 +496,6 @@ def run_agent(
     each question ends. A question whose run raises goes to ``agent.errors.jsonl`` and stays
     incomplete, so the next run tries it again.
     """
-    cfg = cfg or AgentConfig()
-    run_dir = Path(run_dir)
-    questions = _load_questions(run_dir, cfg.limit)
-    guard_stage(run_dir, "agent", cfg, corpus_dir, stage_key(run_dir, "questions"))
-    task = AgentTask(cfg, corpus_dir, retriever=retriever, store=store, policy=policy, checker=checker)
-    executor = executor or InlineExecutor(ExecutorConfig())
-    if isinstance(executor, InlineExecutor):
-        task.ensure_setup(wrap=False)
-    policy_name = task.policy.name if task.policy is not None else cfg.policy
-    # async policies get their concurrency from one event loop per chunk of questions
-    chunk = 4 * cfg.concurrency if task.is_async else None
-
-    traj_path = run_dir / TRAJECTORIES_FILE
-    out = JsonlAppender(traj_path)  # cuts a torn last line left by a crash
-    errors = JsonlAppender(run_dir / ERRORS_FILE)
-    state = _State()
-    if traj_path.exists():
-        for t in read_jsonl(traj_path, Trajectory):
-            state.add(t)
-    todo = [q for q in questions if not state.complete(q.question_id, cfg.attempts)]
-    log.info(
-        "agent: %d questions, %d to do (%d complete on file), policy %s",
-        len(questions),
-        len(todo),
-        len(questions) - len(todo),
-        policy_name,
-    )
-    written = 0
-    t0 = time.perf_counter()
-    bar = None
-    if cfg.progress and todo:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(todo), desc="agent", unit="q", leave=False)
-    items = [(q, state.next_attempt(q.question_id)) for q in todo]
-    results = executor.map(task, items, chunk_size=chunk)
-    try:
-        for (q, _first), outcome in results:
-            if outcome.ok:
-                for traj in outcome.value:
-                    out.write(traj)
-                    state.add(traj)
-                    written += 1
-            else:
-                errors.write(outcome.failure(q.question_id, "agent"))
-            if bar is not None:
-                bar.update(1)
-        halted = getattr(task, "_halted", None)
-        if halted is not None:  # the endpoint went down in the last chunk
-            raise halted
-    finally:
-        results.close()
-        out.close()
-        errors.close()
-        if bar is not None:
-            bar.close()
-    elapsed = time.perf_counter() - t0
-
-    trajectories = list(read_jsonl(traj_path, Trajectory)) if traj_path.exists() else []
-    summary = summarize(questions, trajectories, cfg.attempts, cfg.keep)
-    summary.update(
-        {
-            "policy": policy_name,
-            "model": getattr(task.policy, "model", None) or getattr(cfg, "model", None),
-            "judge": task.checker.name if task.checker is not None else cfg.judge,
-            "max_attempts": cfg.attempts,
-            "config_hash": config_hash(cfg),
-            "this_run": {
-                "trajectories": written,
-                "elapsed_s": round(elapsed, 3),
-                "trajectories_per_s": round(written / elapsed, 2) if elapsed > 0 else None,
-                "executor": executor.name,
-                "workers": executor.workers,
-            },
-        }
-    )
-    solved = {t.question_id for t in trajectories if t.correct or (cfg.keep == "gold_opened" and t.gold_opened)}
-    counts = Counter(t.question_id for t in trajectories)
-    none = "none correct" + (" or with every gold page opened" if cfg.keep == "gold_opened" else "")
-    dropped = [
-        RejectedItem(
-            item_id=q.question_id,
-            stage="agent",
-            reason="no_correct_attempt",
-            detail=f"{counts[q.question_id]} attempts, {none}",
-        )
-        for q in questions
-        if q.question_id not in solved and counts[q.question_id] >= cfg.attempts
-    ]
-    write_jsonl(run_dir / REJECTED_FILE, dropped)
-    atomic_write_text(run_dir / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
-    return summary
+    engines = {"retriever": retriever, "store": store, "policy": policy, "checker": checker}
+    stage = AgentStage(cfg, corpus, run, **engines)
+    return run_stage(stage, progress=progress, executor=executor)

@@ -30,10 +30,9 @@ from longtracerl.contexts.assemble import (
 )
 from longtracerl.contexts.config import ContextsConfig, ExportConfig
 from longtracerl.contexts.tokenizer import TokenCounter, load_tokenizer
-from longtracerl.executor import Executor, ExecutorConfig, InlineExecutor, ItemTask
+from longtracerl.executor import Executor, InlineExecutor, ItemTask
 from longtracerl.records import (
     Context,
-    JsonlAppender,
     Question,
     RejectedItem,
     Trajectory,
@@ -42,6 +41,7 @@ from longtracerl.records import (
     read_jsonl,
 )
 from longtracerl.runfolder import missing_input
+from longtracerl.stage import Stage, StageFiles, run_stage
 
 log = logging.getLogger(__name__)
 
@@ -165,10 +165,154 @@ class ContextResult:
     new_tokens: dict[str, tuple[str, int]]  # token-cache entries the worker computed
 
 
+class ContextsStage(Stage):
+    """The contexts stage (:func:`~longtracerl.stage.run_stage` drives it): one context or one
+    rejection per question; then ``contexts.summary.json`` and the export of training rows."""
+
+    name = "contexts"
+    output = CONTEXTS_FILE
+    output_key = "question_id"
+
+    def __init__(
+        self,
+        cfg: ContextsConfig | None,
+        corpus: str | os.PathLike,
+        run: str | os.PathLike,
+        *,
+        store: Any = None,
+        retriever: Any = None,
+        tok: TokenCounter | None = None,
+        force: bool = False,
+    ):
+        super().__init__(cfg or ContextsConfig(), corpus, run)
+        self.engines = {"store": store, "retriever": retriever, "tok": tok}
+        self.force = force
+        self.reasons: Counter[str] = Counter()
+        self.written = 0
+        self.counts = [0, 0, 0]  # exact counts checked, repaired over budget, missing distractors skipped
+
+    def prepare(self) -> None:
+        cfg, run = self.cfg, self.run
+        t0 = time.perf_counter()
+        if cfg.strategy.startswith("traj") and not (run / "trajectories.jsonl").exists():
+            raise FileNotFoundError(
+                f"{run / 'trajectories.jsonl'}: missing; strategy {cfg.strategy} needs agent trajectories "
+                "(run `longtracerl agent` first, or use --strategy one-shot-search|random)"
+            )
+        self.questions, self.best = load_inputs(run)
+        if cfg.limit is not None:
+            self.questions = self.questions[: cfg.limit]
+        self.builder = open_builder(run, self.corpus, cfg, **self.engines)
+        self.want = assembly_hash(cfg)
+        self._set_aside_other_settings()
+        self.t_load = time.perf_counter() - t0
+
+    def _set_aside_other_settings(self) -> None:
+        """A contexts file built with other assembly settings is kept as ``contexts.<hash>.jsonl``
+        (``on_config_change=error``: refused; ``force``: deleted)."""
+        out_path, rej_path = self.run / CONTEXTS_FILE, self.run / REJECTED_FILE
+        if self.force:
+            out_path.unlink(missing_ok=True)
+            rej_path.unlink(missing_ok=True)
+        have, want = _existing_hash(out_path), self.want
+        if have is None or have == want:
+            return
+        if self.cfg.on_config_change == "error":
+            raise ConfigError(
+                f"{out_path} was built with another contexts config (hash {have}, now {want}): "
+                "delete it or pass --force to rebuild"
+            )
+        kept = self.run / f"contexts.{have}.jsonl"
+        os.replace(out_path, kept)
+        rej_path.unlink(missing_ok=True)
+        log.warning(
+            "contexts config changed (%s -> %s): old contexts kept as %s; rebuilding", have, want, kept
+        )
+
+    def items(self, files: StageFiles) -> list[tuple[Question, Trajectory | None]]:
+        self.resumed = len(files.out.done)
+        done = files.out.done
+        self.todo = [(q, self.best.get(q.question_id)) for q in self.questions if q.question_id not in done]
+        return self.todo
+
+    def task(self, executor: Executor) -> ContextTask:
+        self.executor = executor
+        inline = isinstance(executor, InlineExecutor)
+        self.t1 = time.perf_counter()
+        return ContextTask(self.run, self.corpus, self.cfg, self.builder if inline else None)
+
+    def item_id(self, item: tuple[Question, Trajectory | None]) -> str:
+        return item[0].question_id
+
+    def progress_bar(self) -> dict[str, Any]:
+        desc = f"contexts ({self.cfg.strategy}, {self.cfg.target_tokens} tok)"
+        return {"total": len(self.todo), "desc": desc, "unit": "ctx"}
+
+    def take(self, item: tuple[Question, Trajectory | None], res: ContextResult, files: StageFiles) -> int:
+        q = item[0]
+        self.counts = [a + b for a, b in zip(self.counts, res.counts, strict=True)]
+        self.builder.cache.merge(res.new_tokens)
+        if isinstance(res.context, RejectedItem):
+            self.reasons[res.context.reason] += 1
+            assert files.rejected is not None
+            if q.question_id not in files.rejected.done:
+                files.rejected.write(res.context)
+        else:
+            files.out.write(res.context)
+            self.written += 1
+        return 1
+
+    def failed(self, item: tuple[Question, Trajectory | None]) -> int:
+        self.reasons["error"] += 1
+        return 1
+
+    def close(self) -> None:
+        self.builder.cache.save()
+        self.t_build = time.perf_counter() - self.t1 if hasattr(self, "t1") else 0.0
+
+    def summary(self) -> dict[str, Any]:
+        cfg, builder, written, t_build = self.cfg, self.builder, self.written, self.t_build
+        summary = _summarize(self.run / CONTEXTS_FILE, self.questions, self.reasons)
+        summary.update(
+            {
+                "corpus": str(self.corpus.resolve()) if self.corpus is not None else None,
+                "strategy": cfg.strategy,
+                "target_tokens": cfg.target_tokens,
+                "tokenizer": f"{builder.tok.name}#{builder.tok.fingerprint}",
+                "tokenizer_additive": builder.coster.additive,
+                "config_hash": self.want,
+                "config": cfg.model_dump(mode="json"),
+                "written_this_run": written,
+                "resumed_from": self.resumed,
+                "exact_counts_checked": self.counts[0],
+                "repaired_over_budget": self.counts[1],
+                "missing_distractors_skipped": self.counts[2],
+                "executor": self.executor.name,
+                "workers": self.executor.workers,
+                "seconds_setup": round(self.t_load, 3),
+                "seconds_assembly": round(t_build, 3),
+                "contexts_per_s": round(written / t_build, 2) if t_build > 0 and written else None,
+            }
+        )
+        atomic_write_text(self.run / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
+        log.info(
+            "contexts: %d written (%d resumed), %d rejected %s",
+            written,
+            self.resumed,
+            sum(self.reasons.values()),
+            dict(self.reasons),
+        )
+        if cfg.export.enabled:
+            from longtracerl.contexts.export import export_rows
+
+            summary["export"] = export_rows(self.run, self.corpus, cfg.export, store=builder.store)
+        return summary
+
+
 def build_contexts(
-    run_dir: str | os.PathLike,
-    corpus_dir: str | os.PathLike,
-    cfg: ContextsConfig | None = None,
+    cfg: ContextsConfig | None,
+    corpus: str | os.PathLike,
+    run: str | os.PathLike,
     *,
     store: Any = None,
     retriever: Any = None,
@@ -183,117 +327,8 @@ def build_contexts(
     a question whose assembly raises goes to ``contexts.errors.jsonl`` and is tried again by the
     next run. Returns the summary also written to ``RUN/contexts.summary.json``.
     """
-    cfg = cfg or ContextsConfig()
-    run = Path(run_dir)
-    out_path, rej_path = run / CONTEXTS_FILE, run / REJECTED_FILE
-    t0 = time.perf_counter()
-    if cfg.strategy.startswith("traj") and not (run / "trajectories.jsonl").exists():
-        raise FileNotFoundError(
-            f"{run / 'trajectories.jsonl'}: missing; strategy {cfg.strategy} needs agent trajectories "
-            "(run `longtracerl agent` first, or use --strategy one-shot-search|random)"
-        )
-    questions, best = load_inputs(run)
-    if cfg.limit is not None:
-        questions = questions[: cfg.limit]
-
-    builder = open_builder(run, corpus_dir, cfg, store=store, retriever=retriever, tok=tok)
-    want = assembly_hash(cfg)
-    if force:
-        out_path.unlink(missing_ok=True)
-        rej_path.unlink(missing_ok=True)
-    have = _existing_hash(out_path)
-    if have is not None and have != want:
-        if cfg.on_config_change == "error":
-            raise ConfigError(
-                f"{out_path} was built with another contexts config (hash {have}, now {want}): "
-                "delete it or pass --force to rebuild"
-            )
-        kept = run / f"contexts.{have}.jsonl"
-        os.replace(out_path, kept)
-        rej_path.unlink(missing_ok=True)
-        log.warning(
-            "contexts config changed (%s -> %s): old contexts kept as %s; rebuilding", have, want, kept
-        )
-    t_load = time.perf_counter() - t0
-
-    reasons: Counter[str] = Counter()
-    written = 0
-    counts = [0, 0, 0]  # exact counts checked, repaired over budget, missing distractors skipped
-    out = JsonlAppender(out_path, key="question_id")
-    rejected = JsonlAppender(rej_path, key="item_id")
-    errors = JsonlAppender(run / ERRORS_FILE)
-    resumed = len(out.done)
-    todo = [(q, best.get(q.question_id)) for q in questions if q.question_id not in out.done]
-    executor = executor or InlineExecutor(ExecutorConfig())
-    task = ContextTask(run, corpus_dir, cfg, builder if isinstance(executor, InlineExecutor) else None)
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(todo), desc=f"contexts ({cfg.strategy}, {cfg.target_tokens} tok)", unit="ctx")
-    t1 = time.perf_counter()
-    results = executor.map(task, todo)
-    try:
-        with out, rejected, errors:
-            for (q, _traj), outcome in results:
-                if not outcome.ok:
-                    reasons["error"] += 1
-                    errors.write(outcome.failure(q.question_id, "contexts"))
-                else:
-                    res: ContextResult = outcome.value
-                    counts = [a + b for a, b in zip(counts, res.counts, strict=True)]
-                    builder.cache.merge(res.new_tokens)
-                    if isinstance(res.context, RejectedItem):
-                        reasons[res.context.reason] += 1
-                        if q.question_id not in rejected.done:
-                            rejected.write(res.context)
-                    else:
-                        out.write(res.context)
-                        written += 1
-                if bar is not None:
-                    bar.update(1)
-    finally:
-        results.close()
-        if bar is not None:
-            bar.close()
-        builder.cache.save()
-    t_build = time.perf_counter() - t1
-
-    summary = _summarize(out_path, questions, reasons)
-    summary.update(
-        {
-            "corpus": str(Path(corpus_dir).resolve()) if corpus_dir is not None else None,
-            "strategy": cfg.strategy,
-            "target_tokens": cfg.target_tokens,
-            "tokenizer": f"{builder.tok.name}#{builder.tok.fingerprint}",
-            "tokenizer_additive": builder.coster.additive,
-            "config_hash": want,
-            "config": cfg.model_dump(mode="json"),
-            "written_this_run": written,
-            "resumed_from": resumed,
-            "exact_counts_checked": counts[0],
-            "repaired_over_budget": counts[1],
-            "missing_distractors_skipped": counts[2],
-            "executor": executor.name,
-            "workers": executor.workers,
-            "seconds_setup": round(t_load, 3),
-            "seconds_assembly": round(t_build, 3),
-            "contexts_per_s": round(written / t_build, 2) if t_build > 0 and written else None,
-        }
-    )
-    atomic_write_text(run / SUMMARY_FILE, json.dumps(summary, indent=2) + "\n")
-    log.info(
-        "contexts: %d written (%d resumed), %d rejected %s",
-        written,
-        resumed,
-        sum(reasons.values()),
-        dict(reasons),
-    )
-    if cfg.export.enabled:
-        from longtracerl.contexts.export import export_rows
-
-        summary["export"] = export_rows(run, corpus_dir, cfg.export, store=builder.store)
-    return summary
+    stage = ContextsStage(cfg, corpus, run, store=store, retriever=retriever, tok=tok, force=force)
+    return run_stage(stage, progress=progress, executor=executor)
 
 
 def _summarize(out_path: Path, questions: list[Question], reasons: Counter[str]) -> dict[str, Any]:

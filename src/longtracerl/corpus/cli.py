@@ -10,7 +10,7 @@ import json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from longtracerl.cli import add_config_args
+    from longtracerl.cliargs import add_config_args
 
     parser = subparsers.add_parser(
         "corpus",

@@ -20,7 +20,7 @@ _FLAGS = {
 
 
 def register(subparsers: Any) -> None:
-    from longtracerl.cli import add_config_args
+    from longtracerl.cliargs import add_config_args
 
     p = subparsers.add_parser(
         "eval",

@@ -6,7 +6,7 @@ import argparse
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from longtracerl.cli import add_config_args, add_executor_args
+    from longtracerl.cliargs import add_config_args, add_executor_args, add_stage_args
 
     p = subparsers.add_parser(
         "questions",
@@ -18,12 +18,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "OpenAI-compatible endpoint, --llm)."
         ),
     )
-    p.add_argument("--corpus", metavar="DIR", help="Corpus folder (pages.sqlite). Required.")
-    p.add_argument("--run", metavar="RUN", help="Run folder holding walks.jsonl. Required.")
+    add_stage_args(p, "Run folder holding walks.jsonl.", corpus_help="Corpus folder (pages.sqlite).")
+    p.add_argument(
+        "--walks",
+        metavar="FILE",
+        help="Compose from this walks file instead of RUN/walks.jsonl (recorded with its hash in "
+        "RUN/questions.stamp.json).",
+    )
     p.add_argument("--composer", help="chain | masked | llm | module:attr (default chain).")
     p.add_argument("--max-questions", type=int, help="Stop once this many questions are in the file.")
     p.add_argument("--llm", help="LLM spec for --composer llm, e.g. openai:MODEL@http://127.0.0.1:8000/v1.")
-    p.add_argument("--no-progress", action="store_true", help="No progress bar.")
     add_config_args(p)
     add_executor_args(p)
     p.set_defaults(func=_handle)
@@ -74,23 +78,27 @@ def _handle_import(args: argparse.Namespace) -> int:
     return 0
 
 
+_FLAGS = {f: f for f in ("composer", "max_questions", "llm")}
+
+
 def _handle(args: argparse.Namespace) -> int:
     from contextlib import closing
 
-    from longtracerl.cli import executor_from_args
-    from longtracerl.config import load_config, parse_overrides
+    from longtracerl.cliargs import executor_from_args, require, stage_config
     from longtracerl.questions.config import QuestionsConfig
     from longtracerl.questions.run import run_questions
 
-    for flag in ("corpus", "run"):
-        if getattr(args, flag) is None:
-            raise SystemExit(f"longtracerl questions: error: the following argument is required: --{flag}")
-    flags = {"composer": args.composer, "max_questions": args.max_questions, "llm": args.llm}
-    overrides = {k: v for k, v in flags.items() if v is not None}
-    overrides.update(parse_overrides(args.overrides))
-    cfg = load_config(QuestionsConfig, args.config, overrides, section="questions")
+    require(args, "corpus", "run")
+    cfg = stage_config(QuestionsConfig, args, _FLAGS, "questions")
     with closing(executor_from_args(args)) as executor:
-        stats = run_questions(cfg, args.corpus, args.run, progress=not args.no_progress, executor=executor)
+        stats = run_questions(
+            cfg,
+            args.corpus,
+            args.run,
+            walks_file=args.walks,
+            progress=not args.no_progress,
+            executor=executor,
+        )
     print(stats.summary())
     return 0
 

@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from longtracerl.config import ConfigError, resolve
 from longtracerl.corpus.store import PageStore
-from longtracerl.executor import Executor, ExecutorConfig, InlineExecutor, ItemTask
+from longtracerl.executor import Executor, ItemTask
 from longtracerl.questions.config import QuestionsConfig
 from longtracerl.questions.validate import QuestionRejected
-from longtracerl.records import JsonlAppender, Page, Question, RejectedItem, Walk, read_jsonl
-from longtracerl.runfolder import guard_stage, missing_input, stage_key
+from longtracerl.records import Page, Question, RejectedItem, Walk, read_jsonl
+from longtracerl.runfolder import file_key, missing_input, stage_key
+from longtracerl.stage import Stage, StageFiles, run_stage
 
 if TYPE_CHECKING:
     from longtracerl.llm.base import ChatModel
@@ -152,6 +153,80 @@ class QuestionTask(ItemTask):
             )
 
 
+class QuestionsStage(Stage):
+    """The questions stage (:func:`~longtracerl.stage.run_stage` drives it): one question or one
+    rejection per walk of ``RUN/walks.jsonl`` (or of an external walks file)."""
+
+    name = "questions"
+    output = QUESTIONS_FILE
+    output_key = "walk_id"
+
+    def __init__(
+        self,
+        cfg: QuestionsConfig,
+        corpus: str | os.PathLike,
+        run: str | os.PathLike,
+        *,
+        chat_model: ChatModel | None = None,
+        walks_file: str | os.PathLike | None = None,
+    ):
+        super().__init__(cfg, corpus, run)
+        self.chat_model = chat_model
+        self.walks_file = Path(walks_file) if walks_file else None
+        self.walks_path = self.walks_file or self.run / "walks.jsonl"
+        self.stats = QuestionStats()
+
+    def upstream(self) -> str | None:
+        if self.walks_file is None:
+            return stage_key(self.run, "walks")
+        return file_key(self.walks_file)  # an external walks file: its path and content
+
+    def prepare(self) -> None:
+        if not self.walks_path.exists():
+            raise FileNotFoundError(missing_input(self.walks_path, "longtracerl walks"))
+        self.guard()
+
+    def items(self, files: StageFiles) -> Iterator[Walk]:
+        self.stats.written = len(files.out.done)
+        assert files.rejected is not None
+        done, rejected = files.out.done, files.rejected.done
+        for walk in read_jsonl(self.walks_path, Walk):
+            if walk.walk_id in done or walk.walk_id in rejected:
+                self.stats.skipped += 1
+            else:
+                yield walk
+
+    def task(self, executor: Executor) -> QuestionTask:
+        return QuestionTask(self.cfg, self.corpus, self.chat_model)
+
+    def item_id(self, walk: Walk) -> str:
+        return walk.walk_id
+
+    def progress_bar(self) -> dict[str, Any]:
+        return {"desc": f"questions ({self.cfg.composer})", "unit": "walk"}
+
+    def full(self) -> bool:
+        return self.cfg.max_questions is not None and self.stats.written >= self.cfg.max_questions
+
+    def take(self, walk: Walk, result: Question | RejectedItem, files: StageFiles) -> int:
+        if isinstance(result, RejectedItem):
+            self.stats.rejected[result.reason] += 1
+            assert files.rejected is not None
+            files.rejected.write(result)
+        else:
+            files.out.write(result)
+            self.stats.written += 1
+            self.stats.new += 1
+        return 1
+
+    def failed(self, walk: Walk) -> int:
+        self.stats.rejected["error"] += 1
+        return 1
+
+    def summary(self) -> QuestionStats:
+        return self.stats
+
+
 def run_questions(
     cfg: QuestionsConfig,
     corpus: str | os.PathLike,
@@ -162,65 +237,12 @@ def run_questions(
     walks_file: str | os.PathLike | None = None,
     executor: Executor | None = None,
 ) -> QuestionStats:
-    """Compose one question per walk of ``RUN/walks.jsonl`` (resuming a previous run).
+    """Compose one question per walk of ``RUN/walks.jsonl`` (or ``walks_file``), resuming a
+    previous run.
 
     Walks run on ``executor`` (default: in this process) and come back in file order; a walk whose
     composing raises (after the executor's retries) goes to ``questions.errors.jsonl`` and is tried
     again by the next run.
     """
-    run = Path(run)
-    walks_path = Path(walks_file) if walks_file else run / "walks.jsonl"
-    if not walks_path.exists():
-        raise FileNotFoundError(missing_input(walks_path, "longtracerl walks"))
-    guard_stage(run, "questions", cfg, corpus, stage_key(run, "walks") if walks_file is None else None)
-    task = QuestionTask(cfg, corpus, chat_model)
-    executor = executor or InlineExecutor(ExecutorConfig())
-    stats = QuestionStats()
-    out = JsonlAppender(run / QUESTIONS_FILE, key="walk_id")
-    rej = JsonlAppender(run / REJECTED_FILE, key="item_id")
-    errors = JsonlAppender(run / ERRORS_FILE)
-    stats.written = len(out.done)
-
-    def todo() -> Iterator[Walk]:
-        for walk in read_jsonl(walks_path, Walk):
-            if walk.walk_id in out.done or walk.walk_id in rej.done:
-                stats.skipped += 1
-            else:
-                yield walk
-
-    bar: Any = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(desc=f"questions ({cfg.composer})", unit="walk")
-    full = cfg.max_questions is not None and stats.written >= cfg.max_questions
-    results = executor.map(task, todo())
-    try:
-        for walk, outcome in results if not full else ():
-            result = outcome.value
-            if not outcome.ok:
-                stats.rejected["error"] += 1
-                errors.write(outcome.failure(walk.walk_id, "questions"))
-            elif isinstance(result, RejectedItem):
-                stats.rejected[result.reason] += 1
-                rej.write(result)
-            else:
-                out.write(result)
-                stats.written += 1
-                stats.new += 1
-            if bar is not None:
-                bar.update(1)
-                if bar.n % 100 == 0:
-                    bar.set_postfix(
-                        questions=stats.written, rejected=sum(stats.rejected.values()), refresh=False
-                    )
-            if cfg.max_questions is not None and stats.written >= cfg.max_questions:
-                break
-    finally:
-        results.close()
-        out.close()
-        rej.close()
-        errors.close()
-        if bar is not None:
-            bar.close()
-    return stats
+    stage = QuestionsStage(cfg, corpus, run, chat_model=chat_model, walks_file=walks_file)
+    return run_stage(stage, progress=progress, executor=executor)

@@ -8,7 +8,7 @@ _FLAGS = {"max_questions": "max_questions", "target_tokens": "target_tokens", "s
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from longtracerl.cli import add_config_args
+    from longtracerl.cliargs import add_config_args, add_stage_args
 
     p = subparsers.add_parser(
         "report",
@@ -18,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "questions and writes RUN/report/report.md, report.json and PNG plots."
         ),
     )
-    p.add_argument("--run", metavar="RUN", help="Run folder (required unless --train).")
+    add_stage_args(p, "Run folder (unless --train).")
     p.add_argument(
         "--train",
         metavar="DIR",
@@ -30,7 +30,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--target-tokens", dest="target_tokens", type=int, help="Measure at another budget.")
     p.add_argument("--seed", type=int)
     p.add_argument("--no-plots", dest="no_plots", action="store_true")
-    p.add_argument("--no-progress", dest="no_progress", action="store_true")
     add_config_args(p)
     p.set_defaults(func=_handle)
 
@@ -45,17 +44,16 @@ def _handle(args: argparse.Namespace) -> int:
         from longtracerl.config import ConfigError
 
         raise ConfigError("report: --run RUN (or --train DIR) is required")
-    from longtracerl.config import load_config, parse_overrides
-    from longtracerl.contexts.cli import _merge, _section
+    from pathlib import Path
+
+    from longtracerl.cliargs import stage_config
     from longtracerl.report.config import ReportConfig
     from longtracerl.report.stage import write_report
+    from longtracerl.runfolder import record_alone
 
-    flat = {f: getattr(args, k) for k, f in _FLAGS.items() if getattr(args, k, None) is not None}
-    if args.no_plots:
-        flat["plots"] = False
-    merged = _merge(parse_overrides(args.overrides), flat)
-    cfg = load_config(ReportConfig, args.config, merged, section=_section(args.config, "report"))
+    cfg = stage_config(ReportConfig, args, _FLAGS, "report", **({"plots": False} if args.no_plots else {}))
     rep = write_report(args.run, args.corpus, cfg, progress=not args.no_progress)
+    record_alone(Path(args.run), "report", cfg, complete=True)
     print("\n".join(rep["ordering"]))
     print(f"report: {args.run}/report/report.md")
     return 0

@@ -15,7 +15,7 @@ import argparse
 import json
 import sys
 
-from longtracerl.cli import add_config_args
+from longtracerl.cliargs import add_config_args
 
 
 def _config(args: argparse.Namespace):

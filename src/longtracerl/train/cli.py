@@ -12,7 +12,9 @@ from longtracerl.train.config import PRESETS, REWARD_MODES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from longtracerl.cli import add_config_args
+    from longtracerl.cliargs import add_config_args
+
+    _register_export(subparsers)
 
     p = subparsers.add_parser(
         "train",
@@ -145,4 +147,62 @@ def _handle_report(args: argparse.Namespace) -> int:
 
     path = plot_runs(args.runs, args.out, labels=args.label or None, smooth=args.smooth)
     print(f"train-report: {path}")
+    return 0
+
+
+def _register_export(subparsers: argparse._SubParsersAction) -> None:
+    """``longtracerl export``: re-export a run's rows, or write a trainer bundle (verl, slime)."""
+    from longtracerl.cliargs import add_config_args
+    from longtracerl.contexts.cli import _add_export_flags
+
+    e = subparsers.add_parser(
+        "export",
+        help="Write training rows (released JSONL, verl Parquet, held-out split) from RUN/contexts.jsonl.",
+        description="Re-export RUN/contexts.jsonl; skipped when the outputs are up to date (--force).",
+    )
+    e.add_argument(
+        "target",
+        nargs="?",
+        choices=["verl", "slime"],
+        help="Write a trainer bundle instead (rows + reward paths + config + launch.sh); see docs/training.md.",
+    )
+    e.add_argument("--run", metavar="RUN", help="Run folder (required unless TARGET is given with --data).")
+    e.add_argument(
+        "--data",
+        metavar="ROWS|RUN",
+        help="TARGET only: released-format rows, or a run folder holding rows.jsonl (default RUN/rows.jsonl).",
+    )
+    e.add_argument("--out", metavar="DIR", help="TARGET only: bundle folder.")
+    e.add_argument(
+        "--data-root",
+        dest="data_root",
+        metavar="DIR",
+        help="TARGET only: where the bundle's data files will be on the training cluster "
+        "(default: the folder launch.sh is in; $DATA_ROOT overrides at launch).",
+    )
+    e.add_argument("--corpus", metavar="DIR", help="Corpus folder (default: the one recorded by contexts).")
+    e.add_argument("--force", action="store_true", help="Rewrite even when up to date.")
+    _add_export_flags(e)
+    e.add_argument("--seed", type=int, help="Seed of the held-out split.")
+    add_config_args(e, example="heldout_fraction=0.1 (with verl|slime: --set nnodes=2)")
+    e.set_defaults(func=_handle_export)
+
+
+def _handle_export(args: argparse.Namespace) -> int:
+    if args.target:
+        from longtracerl.train.export import handle_export_target
+
+        return handle_export_target(args)
+    if not args.run:
+        from longtracerl.config import ConfigError
+
+        raise ConfigError("export: --run RUN is required")
+    from longtracerl.contexts.cli import _CONTEXT_FLAGS, load_contexts_config
+    from longtracerl.contexts.export import export_rows
+
+    flags = {k: v for k, v in _CONTEXT_FLAGS.items() if v.startswith("export.")}
+    cfg = load_contexts_config(args, flags)
+    export_cfg = cfg.export if args.seed is None else cfg.export.model_copy(update={"seed": args.seed})
+    summary = export_rows(args.run, args.corpus, export_cfg, force=args.force)
+    print(json.dumps(summary, indent=2))
     return 0

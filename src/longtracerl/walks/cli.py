@@ -6,7 +6,7 @@ import argparse
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from longtracerl.cli import add_config_args, add_executor_args
+    from longtracerl.cliargs import add_config_args, add_executor_args, add_stage_args
 
     p = subparsers.add_parser(
         "walks",
@@ -18,8 +18,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "(non-LLM), llm (an OpenAI-compatible endpoint, --llm)."
         ),
     )
-    p.add_argument("--corpus", required=True, metavar="DIR", help="Corpus folder (pages.sqlite, graph.npz).")
-    p.add_argument("--out", required=True, metavar="RUN", help="Run folder to write walks.jsonl into.")
+    add_stage_args(
+        p, "Run folder to write walks.jsonl into.", corpus_help="Corpus folder (pages.sqlite, graph.npz)."
+    )
     p.add_argument("--num-walks", type=int, help="Kept segments to reach (default 100).")
     p.add_argument("--hops", type=int, help="Pages per segment (default 8, the paper's).")
     p.add_argument(
@@ -28,36 +29,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, help="Random seed (default 0).")
     p.add_argument("--chooser", help="related | first | llm | module:attr (default related).")
     p.add_argument("--llm", help="LLM spec for --chooser llm, e.g. openai:MODEL@http://127.0.0.1:8000/v1.")
-    p.add_argument("--no-progress", action="store_true", help="No progress bar.")
     add_config_args(p, example="hops=6")
     add_executor_args(p)
     p.set_defaults(func=_handle)
+
+
+_FLAGS = {f: f for f in ("num_walks", "hops", "min_unique", "seed", "chooser", "llm")}
 
 
 def _handle(args: argparse.Namespace) -> int:
     import sys
     from contextlib import closing
 
-    from longtracerl.cli import executor_from_args
-    from longtracerl.config import ConfigError, load_config, parse_overrides
+    from longtracerl.cliargs import executor_from_args, require, stage_config
+    from longtracerl.config import ConfigError
     from longtracerl.records import RecordError
     from longtracerl.walks.config import WalksConfig
     from longtracerl.walks.walker import run_walks
 
-    flags = {
-        "num_walks": args.num_walks,
-        "hops": args.hops,
-        "min_unique": args.min_unique,
-        "seed": args.seed,
-        "chooser": args.chooser,
-        "llm": args.llm,
-    }
-    overrides = {k: v for k, v in flags.items() if v is not None}
-    overrides.update(parse_overrides(args.overrides))
-    cfg = load_config(WalksConfig, args.config, overrides, section="walks")
+    require(args, "corpus", "run")
+    cfg = stage_config(WalksConfig, args, _FLAGS, "walks")
     try:
         with closing(executor_from_args(args)) as executor:
-            stats = run_walks(cfg, args.corpus, args.out, progress=not args.no_progress, executor=executor)
+            stats = run_walks(cfg, args.corpus, args.run, progress=not args.no_progress, executor=executor)
     except ValueError as err:  # config / corpus mismatch: a clear message, nothing written is lost
         if isinstance(err, ConfigError | RecordError):
             raise

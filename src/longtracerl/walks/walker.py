@@ -39,18 +39,16 @@ import os
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from longtracerl.config import ConfigError, config_hash
 from longtracerl.corpus.graph import LinkGraph
 from longtracerl.corpus.store import PageStore
-from longtracerl.executor import Executor, ExecutorConfig, InlineExecutor, ItemTask
+from longtracerl.executor import Executor, ItemTask
 from longtracerl.questions.entities import classify_role, has_answer, name_forms, split_sentences
 from longtracerl.records import (
-    JsonlAppender,
     Provenance,
     RecordError,
     RejectedItem,
@@ -58,7 +56,7 @@ from longtracerl.records import (
     atomic_write_text,
     read_jsonl,
 )
-from longtracerl.runfolder import guard_stage
+from longtracerl.stage import Stage, StageFiles, run_stage
 from longtracerl.walks.choosers import Chooser, make_chooser
 from longtracerl.walks.config import WalksConfig
 
@@ -347,8 +345,147 @@ class ChainTask(ItemTask):
         return ChainResult(segments, jumps, +fallbacks, walker.chooser.name)
 
 
-def _state_path(run: Path) -> Path:
-    return run / STATE_FILE
+class WalksStage(Stage):
+    """The walks stage (:func:`~longtracerl.stage.run_stage` drives it): chains ``k = 0, 1, ...``
+    until ``RUN/walks.jsonl`` holds ``cfg.num_walks`` walks; ``walks.state.json`` keeps the next
+    chain and the chains that failed (walked again first)."""
+
+    name = "walks"
+    output = WALKS_FILE
+    output_key = "walk_id"
+
+    def __init__(
+        self,
+        cfg: WalksConfig,
+        corpus: str | os.PathLike,
+        run: str | os.PathLike,
+        *,
+        chat_model: ChatModel | None = None,
+    ):
+        super().__init__(cfg, corpus, run)
+        self.chat_model = chat_model
+        self.chash = config_hash(cfg.model_copy(update={"num_walks": 0}))
+        self.stats = WalkStats()
+        self.attempted = 0
+        self.max_segments = cfg.num_walks * cfg.max_segments_factor
+        self.seen_paths: set[tuple[str, ...]] = set()
+
+    def prepare(self) -> None:
+        self.guard()  # names the setting that differs; the corpus too
+        state = {"config_hash": self.chash, "next_chain": 0}
+        path = self.run / STATE_FILE
+        if path.exists():
+            try:
+                state = json.loads(path.read_text(encoding="utf-8"))
+            except json.JSONDecodeError as err:
+                raise RecordError(path, None, None, f"malformed JSON: {err.msg}") from None
+            if state.get("config_hash") != self.chash:
+                raise ConfigError(
+                    f"{self.run / WALKS_FILE} was made with another walks config (hash "
+                    f"{state.get('config_hash')}, now {self.chash}): use a new run folder, or the same "
+                    "config (only num_walks may change)"
+                )
+        self.resume = int(state.get("next_chain", 0))
+        # chains that failed in an earlier run (an LLM endpoint down, ...) are walked again first
+        self.retry = sorted({int(k) for k in state.get("failed_chains", [])})
+        self.failed_chains = set(self.retry)
+
+    def items(self, files: StageFiles) -> Iterator[int]:
+        self.stats.kept = len(files.out.done)
+        if self.cfg.unique_paths and files.out.done:
+            self.seen_paths = {tuple(w.page_ids) for w in read_jsonl(self.run / WALKS_FILE, Walk)}
+        return itertools.chain(self.retry, itertools.count(self.resume))
+
+    def task(self, executor: Executor) -> ChainTask:
+        return ChainTask(self.cfg, self.corpus, self.chat_model)
+
+    def item_id(self, k: int) -> str:
+        return f"s{self.cfg.seed}-c{k:06d}"
+
+    def progress_bar(self) -> dict[str, Any]:
+        initial = min(self.stats.kept, self.cfg.num_walks)
+        return {"total": self.cfg.num_walks, "initial": initial, "desc": "walks", "unit": "walk"}
+
+    def full(self) -> bool:
+        return self.stats.kept >= self.cfg.num_walks or self.attempted >= self.max_segments
+
+    def take(self, k: int, res: ChainResult, files: StageFiles) -> int:
+        self.stats.jumps.update(res.jumps)
+        self.stats.fallbacks.update(res.fallbacks)
+        new = 0
+        for walk_id, page_ids, titles, reason in res.segments:
+            self.attempted += 1
+            if walk_id in files.out.done:
+                continue
+            if reason is None and self.cfg.unique_paths:
+                if tuple(page_ids) in self.seen_paths:
+                    reason = "duplicate_walk"
+                else:
+                    self.seen_paths.add(tuple(page_ids))
+            if reason is not None:
+                self._reject(walk_id, reason, titles, files)
+                continue
+            files.out.write(self._walk(walk_id, page_ids, titles, res.chooser))
+            self.stats.kept += 1
+            self.stats.new += 1
+            new += 1
+            if self.stats.kept >= self.cfg.num_walks:
+                return new  # reached num_walks inside chain k: it stays the resume point
+        self._chain_done(k, ok=True)
+        return new
+
+    def failed(self, k: int) -> int:
+        self.attempted += 1
+        self.stats.rejected["error"] += 1
+        self._chain_done(k, ok=False)
+        return 0
+
+    def _reject(self, walk_id: str, reason: str, titles: list[str], files: StageFiles) -> None:
+        self.stats.rejected[reason] += 1
+        assert files.rejected is not None
+        if walk_id not in files.rejected.done:
+            detail = " -> ".join(titles)
+            files.rejected.write(RejectedItem(item_id=walk_id, stage="walks", reason=reason, detail=detail))
+
+    def _walk(self, walk_id: str, page_ids: list[str], titles: list[str], chooser: str) -> Walk:
+        prov = Provenance(
+            stage="walks",
+            seed=self.cfg.seed,
+            config_hash=self.chash,
+            producer=f"chooser={chooser}",
+            producers={"walks": chooser},
+        )
+        return Walk(walk_id=walk_id, page_ids=page_ids, titles=titles, provenance=prov)
+
+    def _chain_done(self, k: int, ok: bool) -> None:
+        if ok:
+            self.failed_chains.discard(k)
+        else:
+            self.failed_chains.add(k)
+        self.resume = max(self.resume, k + 1)
+        self.stats.chains += 1
+        self.settle()
+
+    def settle(self) -> None:
+        saved: dict[str, Any] = {"config_hash": self.chash, "next_chain": self.resume}
+        if self.failed_chains:
+            saved["failed_chains"] = sorted(self.failed_chains)
+        atomic_write_text(self.run / STATE_FILE, json.dumps(saved))
+
+    def close(self) -> None:
+        self.stats.attempted = self.attempted
+
+    def summary(self) -> WalkStats:
+        cfg = self.cfg
+        if self.stats.kept < cfg.num_walks:
+            log.warning(
+                "walks: stopped at %d of %d walks after %d attempted segments (max_segments_factor=%d)",
+                self.stats.kept,
+                cfg.num_walks,
+                self.attempted,
+                cfg.max_segments_factor,
+            )
+        return self.stats
 
 
 def run_walks(
@@ -369,125 +506,5 @@ def run_walks(
     the walks are the same on any executor; a chain that fails is listed in ``walks.errors.jsonl``
     and in the state's ``failed_chains``, and the next run walks it again first.
     """
-    corpus, run = Path(corpus), Path(run)
-    chash = config_hash(cfg.model_copy(update={"num_walks": 0}))
-    run.mkdir(parents=True, exist_ok=True)
-    guard_stage(run, "walks", cfg, corpus, None)  # names the setting that differs; the corpus too
-    state_file = _state_path(run)
-    state = {"config_hash": chash, "next_chain": 0}
-    if state_file.exists():
-        try:
-            state = json.loads(state_file.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as err:
-            raise RecordError(state_file, None, None, f"malformed JSON: {err.msg}") from None
-        if state.get("config_hash") != chash:
-            raise ConfigError(
-                f"{run / WALKS_FILE} was made with another walks config (hash {state.get('config_hash')}, "
-                f"now {chash}): use a new run folder, or the same config (only num_walks may change)"
-            )
-    task = ChainTask(cfg, corpus, chat_model)
-    executor = executor or InlineExecutor(ExecutorConfig())
-    stats = WalkStats()
-    out = JsonlAppender(run / WALKS_FILE, key="walk_id")
-    rej = JsonlAppender(run / REJECTED_FILE, key="item_id")
-    errors = JsonlAppender(run / ERRORS_FILE)
-    stats.kept = len(out.done)
-    seen_paths: set[tuple[str, ...]] = set()
-    if cfg.unique_paths and out.done:
-        seen_paths = {tuple(walk.page_ids) for walk in read_jsonl(run / WALKS_FILE, Walk)}
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=cfg.num_walks, initial=min(stats.kept, cfg.num_walks), desc="walks", unit="walk")
-    max_segments = cfg.num_walks * cfg.max_segments_factor
-    attempted = 0
-    resume = int(state.get("next_chain", 0))
-    # chains that failed in an earlier run (an LLM endpoint down, ...) are walked again first
-    retry = sorted({int(k) for k in state.get("failed_chains", [])})
-    failed = set(retry)
-
-    def save_state() -> None:
-        saved = {"config_hash": chash, "next_chain": resume}
-        if failed:
-            saved["failed_chains"] = sorted(failed)
-        atomic_write_text(state_file, json.dumps(saved))
-
-    chains = executor.map(task, itertools.chain(retry, itertools.count(resume)))
-    try:
-        for k, outcome in chains if stats.kept < cfg.num_walks else ():
-            if not outcome.ok:
-                attempted += 1
-                errors.write(outcome.failure(f"s{cfg.seed}-c{k:06d}", "walks"))
-                stats.rejected["error"] += 1
-            else:
-                res: ChainResult = outcome.value
-                stats.jumps.update(res.jumps)
-                stats.fallbacks.update(res.fallbacks)
-                for walk_id, page_ids, titles, reason in res.segments:
-                    attempted += 1
-                    if walk_id in out.done:
-                        continue
-                    if reason is None and cfg.unique_paths:
-                        if tuple(page_ids) in seen_paths:
-                            reason = "duplicate_walk"
-                        else:
-                            seen_paths.add(tuple(page_ids))
-                    if reason is not None:
-                        stats.rejected[reason] += 1
-                        if walk_id not in rej.done:
-                            rej.write(
-                                RejectedItem(
-                                    item_id=walk_id, stage="walks", reason=reason, detail=" -> ".join(titles)
-                                )
-                            )
-                        continue
-                    out.write(
-                        Walk(
-                            walk_id=walk_id,
-                            page_ids=page_ids,
-                            titles=titles,
-                            provenance=Provenance(
-                                stage="walks",
-                                seed=cfg.seed,
-                                config_hash=chash,
-                                producer=f"chooser={res.chooser}",
-                                producers={"walks": res.chooser},
-                            ),
-                        )
-                    )
-                    stats.kept += 1
-                    stats.new += 1
-                    if bar is not None:
-                        bar.update(1)
-                    if stats.kept >= cfg.num_walks:
-                        break
-            if stats.kept >= cfg.num_walks:
-                break  # reached num_walks inside chain k: it stays the resume point
-            if outcome.ok:
-                failed.discard(k)
-            else:
-                failed.add(k)
-            resume = max(resume, k + 1)
-            stats.chains += 1
-            save_state()
-            if attempted >= max_segments:
-                break
-        save_state()
-    finally:
-        chains.close()
-        out.close()
-        rej.close()
-        errors.close()
-        if bar is not None:
-            bar.close()
-        stats.attempted = attempted
-    if stats.kept < cfg.num_walks:
-        log.warning(
-            "walks: stopped at %d of %d walks after %d attempted segments (max_segments_factor=%d)",
-            stats.kept,
-            cfg.num_walks,
-            attempted,
-            cfg.max_segments_factor,
-        )
-    return stats
+    stage = WalksStage(cfg, corpus, run, chat_model=chat_model)
+    return run_stage(stage, progress=progress, executor=executor)

@@ -1,0 +1,141 @@
+"""The command-line flags every stage command shares, and how they become a stage's config.
+
+Stage CLI modules (``<stage>/cli.py``) and :mod:`longtracerl.cli` import this module; it imports
+no stage. The flag names are the same on every stage command: ``--corpus DIR``, ``--run RUN``,
+``--no-progress``, ``--config FILE``, ``--set KEY=VALUE`` and the executor flags. See
+docs/contributing.md#a-data-stage.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from longtracerl.config import ConfigError
+
+C = TypeVar("C", bound=BaseModel)
+
+
+def add_config_args(parser: argparse.ArgumentParser, example: str | None = None) -> None:
+    """The two config flags every stage takes: a YAML file and ``--set key=value`` overrides
+    (``example``: a ``--set`` that works for this command, shown in its help)."""
+    parser.add_argument("--config", metavar="FILE", help="YAML config file (see configs/).")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="Override one config field (repeatable; a dotted KEY reaches a nested one)"
+        + (f", e.g. --set {example}." if example else "."),
+    )
+
+
+def add_executor_args(parser: argparse.ArgumentParser) -> None:
+    """``--executor``, ``--workers`` and ``--ray-address``: where a stage's items run."""
+    g = parser.add_argument_group("where the items run (see docs/executors.md)")
+    g.add_argument(
+        "--executor",
+        choices=["local", "ray"],
+        help="local (default: in this process, or --workers N processes) or ray (a cluster given by "
+        "--ray-address, else a local Ray instance). Same outputs either way.",
+    )
+    g.add_argument(
+        "--workers", type=int, help="Workers: local 1 = in-process, N = processes; 0 = one per CPU."
+    )
+    g.add_argument(
+        "--ray-address", help="Ray cluster to join: auto, HOST:PORT or ray://HOST:PORT (implies ray)."
+    )
+
+
+def add_stage_args(parser: argparse.ArgumentParser, run_help: str, *, corpus_help: str | None = None) -> None:
+    """``--corpus DIR`` (when ``corpus_help``), ``--run RUN`` and ``--no-progress``. ``--out`` is a
+    hidden old spelling of ``--run``. Both are checked by :func:`require`, so a subcommand of the
+    stage command may leave them out."""
+    if corpus_help is not None:
+        parser.add_argument("--corpus", metavar="DIR", help=f"{corpus_help} Required.")
+    parser.add_argument("--run", metavar="RUN", help=f"{run_help} Required.")
+    parser.add_argument("--out", dest="run", metavar="RUN", help=argparse.SUPPRESS)
+    parser.add_argument("--no-progress", dest="no_progress", action="store_true", help="No progress bar.")
+
+
+def require(args: argparse.Namespace, *flags: str) -> None:
+    """Stop with argparse's wording when a required flag (added by :func:`add_stage_args`) is missing."""
+    for flag in flags:
+        if getattr(args, flag, None) is None:
+            raise SystemExit(
+                f"longtracerl {args.command}: error: the following argument is required: --{flag}"
+            )
+
+
+def _nested(flat: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for dotted, value in flat.items():
+        node = out
+        keys = dotted.split(".")
+        for k in keys[:-1]:
+            node = node.setdefault(k, {})
+        node[keys[-1]] = value
+    return out
+
+
+def merge(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
+    """``b`` over ``a``, nested dicts merged."""
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def config_section(path: str | None, name: str) -> str | None:
+    """``name`` when the YAML file is a whole-pipeline config (it has a ``name:`` mapping), else None."""
+    if not path:
+        return None
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh) or {}
+    except (OSError, yaml.YAMLError):
+        return None  # load_config reports the problem precisely
+    return name if isinstance(data, dict) and isinstance(data.get(name), dict) else None
+
+
+def stage_config(
+    cls: type[C], args: argparse.Namespace, flags: Mapping[str, str], section: str, **set_: Any
+) -> C:
+    """A stage's config from ``--config`` (its ``section`` of a whole-pipeline file, or the whole
+    file), ``--set`` and the flags that stand for a field (``flags``: flag dest -> dotted field;
+    ``set_``: more fields), the flags winning."""
+    from longtracerl.config import load_config, parse_overrides
+
+    given = {
+        field: getattr(args, flag) for flag, field in flags.items() if getattr(args, flag, None) is not None
+    }
+    overrides = merge(parse_overrides(args.overrides), _nested({**given, **set_}))
+    return load_config(cls, args.config, overrides, section=config_section(args.config, section))
+
+
+def executor_overrides(args: argparse.Namespace, prefix: str = "") -> list[str]:
+    """The executor flags as ``KEY=VALUE`` overrides of an :class:`~longtracerl.executor.ExecutorConfig`."""
+    out = []
+    if args.executor:
+        out.append(f"{prefix}kind={args.executor}")
+    if args.ray_address:
+        if args.executor == "local":
+            raise ConfigError("--ray-address needs --executor ray")
+        out += [f"{prefix}kind=ray", f"{prefix}ray_address={args.ray_address}"]
+    if args.workers is not None:
+        out.append(f"{prefix}workers={args.workers}")
+    return out
+
+
+def executor_from_args(args: argparse.Namespace) -> Any:
+    """The :class:`~longtracerl.executor.Executor` the stage flags ask for (close it when done)."""
+    from longtracerl.config import load_config
+    from longtracerl.executor import ExecutorConfig, make_executor
+
+    return make_executor(load_config(ExecutorConfig, None, executor_overrides(args)))
