@@ -51,19 +51,35 @@ def add_executor_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_stage_args(parser: argparse.ArgumentParser, run_help: str, *, corpus_help: str | None = None) -> None:
-    """``--corpus DIR`` (when ``corpus_help``), ``--run RUN`` and ``--no-progress``. ``--out`` is a
-    hidden old spelling of ``--run``. Both are checked by :func:`require`, so a subcommand of the
-    stage command may leave them out."""
-    if corpus_help is not None:
-        parser.add_argument("--corpus", metavar="DIR", help=f"{corpus_help} Required.")
-    parser.add_argument("--run", metavar="RUN", help=f"{run_help} Required.")
+def stage_parser(
+    subparsers: argparse._SubParsersAction,
+    name: str,
+    *,
+    run: str,
+    corpus: str | None = None,
+    example: str | None = None,
+    executor: bool = True,
+    **kwargs: Any,
+) -> argparse.ArgumentParser:
+    """The parser of a stage command with the shared flags: ``--corpus DIR`` (when ``corpus``, its
+    help), ``--run RUN`` (``run``: its help; ``--out`` is its hidden old spelling), ``--no-progress``,
+    the config flags and (``executor``) the executor flags. ``kwargs`` go to ``add_parser`` (help,
+    description, ...). ``--corpus`` and ``--run`` are checked by :func:`require`, so a subcommand
+    of the stage command may leave them out."""
+    parser = subparsers.add_parser(name, **kwargs)
+    if corpus is not None:
+        parser.add_argument("--corpus", metavar="DIR", help=corpus)
+    parser.add_argument("--run", metavar="RUN", help=run)
     parser.add_argument("--out", dest="run", metavar="RUN", help=argparse.SUPPRESS)
     parser.add_argument("--no-progress", dest="no_progress", action="store_true", help="No progress bar.")
+    add_config_args(parser, example)
+    if executor:
+        add_executor_args(parser)
+    return parser
 
 
 def require(args: argparse.Namespace, *flags: str) -> None:
-    """Stop with argparse's wording when a required flag (added by :func:`add_stage_args`) is missing."""
+    """Stop with argparse's wording when a required flag (added by :func:`stage_parser`) is missing."""
     for flag in flags:
         if getattr(args, flag, None) is None:
             raise SystemExit(

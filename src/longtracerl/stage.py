@@ -24,6 +24,9 @@ from longtracerl import runfolder
 from longtracerl.executor import Executor, ExecutorConfig, InlineExecutor, ItemTask
 from longtracerl.records import JsonlAppender
 
+StrPath = str | os.PathLike
+"""A folder or file given as a string or a path."""
+
 
 @dataclass
 class StageFiles:
@@ -149,6 +152,21 @@ def run_stage(
         complete = (errors_path.stat().st_size if errors_path.exists() else 0) == errors_before
         runfolder.record_alone(stage.run, stage.name, stage.cfg, complete=complete)
     return result
+
+
+def run_alone(
+    stage_cls: type[Stage],
+    cfg: Any,
+    corpus: str | os.PathLike | None,
+    run: str | os.PathLike,
+    *,
+    progress: bool = True,
+    executor: Executor | None = None,
+    **options: Any,
+) -> Any:
+    """``run_stage(stage_cls(cfg, corpus, run, **options))``: what each stage's ``run_<stage>``
+    function does (``options``: the stage's own keyword arguments, e.g. ready engine objects)."""
+    return run_stage(stage_cls(cfg, corpus, run, **options), progress=progress, executor=executor)
 
 
 def _loop(stage: Stage, results: Any, files: StageFiles, bar: Any) -> None:

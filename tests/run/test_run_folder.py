@@ -270,7 +270,7 @@ def test_a_stage_command_on_a_folder_made_with_other_settings_refuses_in_one_lin
     for p in rerun.glob("questions.*"):
         p.unlink()
     assert main([*q, "--set", "rubrics_include_answer=true"]) == 0
-    a = ["agent", "--run", str(rerun), "--corpus", str(corpus), "--set", "progress=false"]
+    a = ["agent", "--run", str(rerun), "--corpus", str(corpus), "--no-progress"]
     assert main(a) == 2
     assert "its input (an earlier stage) changed" in capsys.readouterr().err
 
@@ -284,3 +284,50 @@ def test_walks_on_another_corpus_into_the_same_folder_are_refused(corpus, other_
     with pytest.raises(ConfigError, match="corpus content: "):
         run_walks(cfg, other_corpus, tmp_path, progress=False)
     assert run_walks(cfg.model_copy(update={"num_walks": 5}), corpus, tmp_path, progress=False).kept == 5
+
+
+def _stamps(out: Path) -> dict:
+    return json.loads((out / "stamps.json").read_text(encoding="utf-8"))["stages"]
+
+
+def test_contexts_run_alone_in_a_run_folder_updates_its_stamps(finished, corpus, tmp_path):
+    rerun = _copy(finished, tmp_path)
+    before = _stamps(rerun)
+    c = ["contexts", "--run", str(rerun), "--corpus", str(corpus), "--target-tokens", "2048", "--no-progress"]
+    assert main(c) == 0
+    after = _stamps(rerun)
+    assert after["contexts"]["settings"]["contexts.target_tokens"] == 2048
+    assert after["contexts"]["key"] != before["contexts"]["key"] and after["contexts"]["complete"]
+    assert not after["report"]["complete"]  # the report was made from the old contexts
+    assert _records(rerun / "rows.jsonl") != _records(finished / "rows.jsonl")
+    # a later `run` with the folder's settings rebuilds the contexts instead of keeping the 2048 ones
+    assert main(_args(rerun, corpus)) == 0
+    assert _records(rerun / "rows.jsonl") == _records(finished / "rows.jsonl")
+    assert _stamps(rerun)["contexts"]["key"] == before["contexts"]["key"]
+
+
+def test_report_run_alone_in_a_run_folder_updates_its_stamps(finished, tmp_path):
+    rerun = _copy(finished, tmp_path)
+    assert _stamps(rerun)["report"]["settings"]["report.max_questions"] == 5
+    r = ["report", "--run", str(rerun), "--max-questions", "3", "--no-plots", "--no-progress"]
+    assert main(r) == 0
+    after = _stamps(rerun)["report"]
+    assert after["settings"]["report.max_questions"] == 3 and after["complete"]
+    assert "report" in after["outputs"]
+
+
+def test_questions_from_a_walks_file_record_the_file_and_its_hash(finished, corpus, tmp_path, capsys):
+    walks = tmp_path / "my-walks.jsonl"
+    shutil.copy(finished / "walks.jsonl", walks)
+    run = tmp_path / "q"
+    q = ["questions", "--corpus", str(corpus), "--run", str(run), "--walks", str(walks)]
+    q += ["--composer", "masked", "--no-progress"]
+    assert main(q) == 0
+    recorded = json.loads((run / "questions.stamp.json").read_text(encoding="utf-8"))["settings"]["input"]
+    assert str(walks.resolve()) in recorded and "sha256:" in recorded
+    assert main(q) == 0  # the same file: nothing to do
+    capsys.readouterr()
+    lines = walks.read_text(encoding="utf-8").splitlines(keepends=True)
+    walks.write_text("".join(lines[1:]), encoding="utf-8")  # other walks under the same name
+    assert main(q) == 2
+    assert "its input (an earlier stage) changed" in capsys.readouterr().err

@@ -285,7 +285,7 @@ def test_llm_chooser_in_a_walk_records_fallbacks(corpus, tmp_path):
 
 def test_cli_walks(corpus, tmp_path, capsys):
     run = tmp_path / "run"
-    args = ["walks", "--corpus", str(corpus), "--out", str(run), "--num-walks", "6", "--hops", "4"]
+    args = ["walks", "--corpus", str(corpus), "--run", str(run), "--num-walks", "6", "--hops", "4"]
     assert main([*args, "--seed", "1", "--chooser", "first", "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "6 kept" in out and "rejected segments" in out

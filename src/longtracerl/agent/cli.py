@@ -21,19 +21,19 @@ _FLAGS = {
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from longtracerl.cliargs import add_config_args, add_executor_args, add_stage_args
+    from longtracerl.cliargs import stage_parser
 
-    p = subparsers.add_parser(
+    p = stage_parser(
+        subparsers,
         "agent",
+        run="Run folder holding questions.jsonl (required).",
+        corpus="Corpus folder (pages.sqlite, index/; required).",
         help="Answer the questions with a search agent; write trajectories.",
         description=(
             "Reads RUN/questions.jsonl, runs up to N attempts per question (stopping at the first "
             "correct one) and writes RUN/trajectories.jsonl, RUN/agent.summary.json and "
             "RUN/agent.rejected.jsonl (dropped questions). Re-running resumes."
         ),
-    )
-    add_stage_args(
-        p, "Run folder holding questions.jsonl.", corpus_help="Corpus folder (pages.sqlite, index/)."
     )
     p.add_argument(
         "--policy",
@@ -51,8 +51,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--judge", choices=["rule", "llm"], help="Correctness check (default rule).")
     p.add_argument("--seed", type=int)
     p.add_argument("--limit", type=int, help="Only the first N questions.")
-    add_config_args(p)
-    add_executor_args(p)
     p.set_defaults(func=_handle)
 
 

@@ -41,7 +41,7 @@ from longtracerl.records import (
     write_jsonl,
 )
 from longtracerl.runfolder import missing_input, stage_key
-from longtracerl.stage import Stage, StageFiles, run_stage
+from longtracerl.stage import Stage, StageFiles, StrPath, run_alone
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,6 @@ QUESTIONS_FILE = "questions.jsonl"
 TRAJECTORIES_FILE = "trajectories.jsonl"
 SUMMARY_FILE = "agent.summary.json"
 REJECTED_FILE = "agent.rejected.jsonl"
-ERRORS_FILE = "agent.errors.jsonl"
 
 POLICIES: dict[str, str] = {
     "retrieval": "longtracerl.agent.search_agent:SearchAgentPolicy",
@@ -358,19 +357,11 @@ class AgentStage(Stage):
     output = TRAJECTORIES_FILE
     keeps_rejected = False
 
-    def __init__(
-        self,
-        cfg: AgentConfig | None,
-        corpus: str | os.PathLike,
-        run: str | os.PathLike,
-        *,
-        retriever: Any = None,
-        store: Any = None,
-        policy: Any = None,
-        checker: AnswerChecker | None = None,
-    ):
+    def __init__(self, cfg: AgentConfig | None, corpus: StrPath, run: StrPath, **engines: Any):
+        """``engines``: ready ``retriever``, ``store``, ``policy`` or ``checker`` objects (in-process
+        only) instead of those built from the corpus folder and the config."""
         super().__init__(cfg or AgentConfig(), corpus, run)
-        self.engines = {"retriever": retriever, "store": store, "policy": policy, "checker": checker}
+        self.engines = engines
         self.state = _State()
         self.written = 0
 
@@ -477,16 +468,7 @@ def _dropped(
 
 
 def run_agent(
-    cfg: AgentConfig | None,
-    corpus: str | os.PathLike,
-    run: str | os.PathLike,
-    *,
-    retriever: Any = None,
-    store: Any = None,
-    policy: Any = None,
-    checker: AnswerChecker | None = None,
-    progress: bool = True,
-    executor: Executor | None = None,
+    cfg: AgentConfig | None, corpus: str | os.PathLike, run: str | os.PathLike, **options: Any
 ) -> dict:
     """Run the agent stage; returns the summary written to ``RUN/agent.summary.json``.
 
@@ -495,7 +477,7 @@ def run_agent(
     ``executor`` (default: in this process); their trajectories are appended in question order as
     each question ends. A question whose run raises goes to ``agent.errors.jsonl`` and stays
     incomplete, so the next run tries it again.
+
+    ``options``: ``progress=True``, ``executor=None`` and :class:`AgentStage`'s engines.
     """
-    engines = {"retriever": retriever, "store": store, "policy": policy, "checker": checker}
-    stage = AgentStage(cfg, corpus, run, **engines)
-    return run_stage(stage, progress=progress, executor=executor)
+    return run_alone(AgentStage, cfg, corpus, run, **options)

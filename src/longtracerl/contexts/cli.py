@@ -31,10 +31,13 @@ def _add_export_flags(p: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from longtracerl.cliargs import add_config_args, add_executor_args, add_stage_args
+    from longtracerl.cliargs import stage_parser
 
-    p = subparsers.add_parser(
+    p = stage_parser(
+        subparsers,
         "contexts",
+        run="Run folder holding questions.jsonl and trajectories.jsonl (required).",
+        corpus="Corpus folder (pages.sqlite, index/; required).",
         help="Assemble long contexts (gold + Tier-1 + Tier-2 + fill) and export training rows.",
         description=(
             "Reads RUN/questions.jsonl and RUN/trajectories.jsonl, writes RUN/contexts.jsonl "
@@ -43,7 +46,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "RUN/heldout.parquet (verl) unless --no-export."
         ),
     )
-    add_stage_args(p, "Run folder.", corpus_help="Corpus folder (pages.sqlite, index/).")
     p.add_argument("--target-tokens", dest="target_tokens", type=int, help="Token budget (default 32768).")
     p.add_argument(
         "--strategy",
@@ -60,8 +62,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-export", dest="no_export", action="store_true", help="Only write contexts.jsonl.")
     p.add_argument("--force", action="store_true", help="Rebuild contexts.jsonl from scratch.")
     _add_export_flags(p)
-    add_config_args(p)
-    add_executor_args(p)
     p.set_defaults(func=_handle_contexts)
 
 

@@ -41,14 +41,13 @@ from longtracerl.records import (
     read_jsonl,
 )
 from longtracerl.runfolder import missing_input
-from longtracerl.stage import Stage, StageFiles, run_stage
+from longtracerl.stage import Stage, StageFiles, StrPath, run_alone
 
 log = logging.getLogger(__name__)
 
 CONTEXTS_FILE = "contexts.jsonl"
 REJECTED_FILE = "contexts.rejected.jsonl"
 SUMMARY_FILE = "contexts.summary.json"
-ERRORS_FILE = "contexts.errors.jsonl"
 
 
 def assembly_hash(cfg: ContextsConfig) -> str:
@@ -176,16 +175,16 @@ class ContextsStage(Stage):
     def __init__(
         self,
         cfg: ContextsConfig | None,
-        corpus: str | os.PathLike,
-        run: str | os.PathLike,
+        corpus: StrPath,
+        run: StrPath,
         *,
-        store: Any = None,
-        retriever: Any = None,
-        tok: TokenCounter | None = None,
         force: bool = False,
+        **engines: Any,
     ):
+        """``engines``: ready ``store``, ``retriever`` or ``tok`` objects (in-process only);
+        ``force``: rebuild ``contexts.jsonl`` from scratch."""
         super().__init__(cfg or ContextsConfig(), corpus, run)
-        self.engines = {"store": store, "retriever": retriever, "tok": tok}
+        self.engines = engines
         self.force = force
         self.reasons: Counter[str] = Counter()
         self.written = 0
@@ -310,25 +309,18 @@ class ContextsStage(Stage):
 
 
 def build_contexts(
-    cfg: ContextsConfig | None,
-    corpus: str | os.PathLike,
-    run: str | os.PathLike,
-    *,
-    store: Any = None,
-    retriever: Any = None,
-    tok: TokenCounter | None = None,
-    force: bool = False,
-    progress: bool = True,
-    executor: Executor | None = None,
+    cfg: ContextsConfig | None, corpus: str | os.PathLike, run: str | os.PathLike, **options: Any
 ) -> dict[str, Any]:
     """Assemble RUN/contexts.jsonl (resumable), then export rows when ``cfg.export.enabled``.
 
     Questions run on ``executor`` (default: in this process) and are written in question order;
     a question whose assembly raises goes to ``contexts.errors.jsonl`` and is tried again by the
     next run. Returns the summary also written to ``RUN/contexts.summary.json``.
+
+    ``options``: ``progress=True``, ``executor=None`` and :class:`ContextsStage`'s ``store``,
+    ``retriever``, ``tok`` and ``force``.
     """
-    stage = ContextsStage(cfg, corpus, run, store=store, retriever=retriever, tok=tok, force=force)
-    return run_stage(stage, progress=progress, executor=executor)
+    return run_alone(ContextsStage, cfg, corpus, run, **options)
 
 
 def _summarize(out_path: Path, questions: list[Question], reasons: Counter[str]) -> dict[str, Any]:

@@ -6,10 +6,13 @@ import argparse
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from longtracerl.cliargs import add_config_args, add_executor_args, add_stage_args
+    from longtracerl.cliargs import stage_parser
 
-    p = subparsers.add_parser(
+    p = stage_parser(
+        subparsers,
         "questions",
+        run="Run folder holding walks.jsonl (required).",
+        corpus="Corpus folder (pages.sqlite; required).",
         help="Questions, answers and rubrics from walks -> RUN/questions.jsonl",
         description=(
             "Writes RUN/questions.jsonl (question + label: answer, rubrics, gold pages) and "
@@ -18,7 +21,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "OpenAI-compatible endpoint, --llm)."
         ),
     )
-    add_stage_args(p, "Run folder holding walks.jsonl.", corpus_help="Corpus folder (pages.sqlite).")
     p.add_argument(
         "--walks",
         metavar="FILE",
@@ -28,8 +30,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--composer", help="chain | masked | llm | module:attr (default chain).")
     p.add_argument("--max-questions", type=int, help="Stop once this many questions are in the file.")
     p.add_argument("--llm", help="LLM spec for --composer llm, e.g. openai:MODEL@http://127.0.0.1:8000/v1.")
-    add_config_args(p)
-    add_executor_args(p)
     p.set_defaults(func=_handle)
     sub = p.add_subparsers(dest="questions_command", metavar="ACTION")
     _register_import(sub)

@@ -21,7 +21,7 @@ from longtracerl.questions.config import QuestionsConfig
 from longtracerl.questions.validate import QuestionRejected
 from longtracerl.records import Page, Question, RejectedItem, Walk, read_jsonl
 from longtracerl.runfolder import file_key, missing_input, stage_key
-from longtracerl.stage import Stage, StageFiles, run_stage
+from longtracerl.stage import Stage, StageFiles, StrPath, run_alone
 
 if TYPE_CHECKING:
     from longtracerl.llm.base import ChatModel
@@ -29,8 +29,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 QUESTIONS_FILE = "questions.jsonl"
-REJECTED_FILE = "questions.rejected.jsonl"
-ERRORS_FILE = "questions.errors.jsonl"
 
 
 class Composer(Protocol):
@@ -67,7 +65,9 @@ def _shortcut_check(cfg: QuestionsConfig, store: PageStore) -> Callable[[str, st
     try:
         auditor = Auditor(store.dir, top_k=cfg.shortcut_top_k)
     except IndexNotFound:
-        log.warning("questions: %s has no search index; LLM questions are not checked for shortcuts", store.dir)
+        log.warning(
+            "questions: %s has no search index; LLM questions are not checked for shortcuts", store.dir
+        )
         return None
 
     def check(question: str, page_id: str) -> str | None:
@@ -164,8 +164,8 @@ class QuestionsStage(Stage):
     def __init__(
         self,
         cfg: QuestionsConfig,
-        corpus: str | os.PathLike,
-        run: str | os.PathLike,
+        corpus: StrPath,
+        run: StrPath,
         *,
         chat_model: ChatModel | None = None,
         walks_file: str | os.PathLike | None = None,
@@ -228,14 +228,7 @@ class QuestionsStage(Stage):
 
 
 def run_questions(
-    cfg: QuestionsConfig,
-    corpus: str | os.PathLike,
-    run: str | os.PathLike,
-    *,
-    chat_model: ChatModel | None = None,
-    progress: bool = True,
-    walks_file: str | os.PathLike | None = None,
-    executor: Executor | None = None,
+    cfg: QuestionsConfig, corpus: str | os.PathLike, run: str | os.PathLike, **options: Any
 ) -> QuestionStats:
     """Compose one question per walk of ``RUN/walks.jsonl`` (or ``walks_file``), resuming a
     previous run.
@@ -243,6 +236,8 @@ def run_questions(
     Walks run on ``executor`` (default: in this process) and come back in file order; a walk whose
     composing raises (after the executor's retries) goes to ``questions.errors.jsonl`` and is tried
     again by the next run.
+
+    ``options``: ``progress=True``, ``executor=None`` and :class:`QuestionsStage`'s ``chat_model``
+    and ``walks_file``.
     """
-    stage = QuestionsStage(cfg, corpus, run, chat_model=chat_model, walks_file=walks_file)
-    return run_stage(stage, progress=progress, executor=executor)
+    return run_alone(QuestionsStage, cfg, corpus, run, **options)

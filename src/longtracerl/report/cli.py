@@ -8,17 +8,19 @@ _FLAGS = {"max_questions": "max_questions", "target_tokens": "target_tokens", "s
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from longtracerl.cliargs import add_config_args, add_stage_args
+    from longtracerl.cliargs import stage_parser
 
-    p = subparsers.add_parser(
+    p = stage_parser(
+        subparsers,
         "report",
+        run="Run folder (required unless --train).",
+        executor=False,
         help="Difficulty report: confusability per strategy vs the paper, agent success, lengths, plots.",
         description=(
             "Re-assembles the contexts of every strategy in memory for a sample of the run's "
             "questions and writes RUN/report/report.md, report.json and PNG plots."
         ),
     )
-    add_stage_args(p, "Run folder (unless --train).")
     p.add_argument(
         "--train",
         metavar="DIR",
@@ -30,7 +32,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--target-tokens", dest="target_tokens", type=int, help="Measure at another budget.")
     p.add_argument("--seed", type=int)
     p.add_argument("--no-plots", dest="no_plots", action="store_true")
-    add_config_args(p)
     p.set_defaults(func=_handle)
 
 

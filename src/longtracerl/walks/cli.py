@@ -6,10 +6,14 @@ import argparse
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from longtracerl.cliargs import add_config_args, add_executor_args, add_stage_args
+    from longtracerl.cliargs import stage_parser
 
-    p = subparsers.add_parser(
+    p = stage_parser(
+        subparsers,
         "walks",
+        run="Run folder to write walks.jsonl into (required).",
+        corpus="Corpus folder (pages.sqlite, graph.npz; required).",
+        example="hops=6",
         help="Random walks over the link graph -> RUN/walks.jsonl",
         description=(
             "Controlled random walks with mad-walk jumps (method 1.2). Writes RUN/walks.jsonl (one kept "
@@ -17,9 +21,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "continues to --num-walks. Choosers: related (non-LLM, TF-IDF cosine; default), first "
             "(non-LLM), llm (an OpenAI-compatible endpoint, --llm)."
         ),
-    )
-    add_stage_args(
-        p, "Run folder to write walks.jsonl into.", corpus_help="Corpus folder (pages.sqlite, graph.npz)."
     )
     p.add_argument("--num-walks", type=int, help="Kept segments to reach (default 100).")
     p.add_argument("--hops", type=int, help="Pages per segment (default 8, the paper's).")
@@ -29,8 +30,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, help="Random seed (default 0).")
     p.add_argument("--chooser", help="related | first | llm | module:attr (default related).")
     p.add_argument("--llm", help="LLM spec for --chooser llm, e.g. openai:MODEL@http://127.0.0.1:8000/v1.")
-    add_config_args(p, example="hops=6")
-    add_executor_args(p)
     p.set_defaults(func=_handle)
 
 

@@ -56,7 +56,7 @@ from longtracerl.records import (
     atomic_write_text,
     read_jsonl,
 )
-from longtracerl.stage import Stage, StageFiles, run_stage
+from longtracerl.stage import Stage, StageFiles, StrPath, run_alone
 from longtracerl.walks.choosers import Chooser, make_chooser
 from longtracerl.walks.config import WalksConfig
 
@@ -67,9 +67,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 WALKS_FILE = "walks.jsonl"
-REJECTED_FILE = "walks.rejected.jsonl"
 STATE_FILE = "walks.state.json"
-ERRORS_FILE = "walks.errors.jsonl"
 
 
 def is_disambiguation(title: str) -> bool:
@@ -355,12 +353,7 @@ class WalksStage(Stage):
     output_key = "walk_id"
 
     def __init__(
-        self,
-        cfg: WalksConfig,
-        corpus: str | os.PathLike,
-        run: str | os.PathLike,
-        *,
-        chat_model: ChatModel | None = None,
+        self, cfg: WalksConfig, corpus: StrPath, run: StrPath, *, chat_model: ChatModel | None = None
     ):
         super().__init__(cfg, corpus, run)
         self.chat_model = chat_model
@@ -489,13 +482,7 @@ class WalksStage(Stage):
 
 
 def run_walks(
-    cfg: WalksConfig,
-    corpus: str | os.PathLike,
-    run: str | os.PathLike,
-    *,
-    chat_model: ChatModel | None = None,
-    progress: bool = True,
-    executor: Executor | None = None,
+    cfg: WalksConfig, corpus: str | os.PathLike, run: str | os.PathLike, **options: Any
 ) -> WalkStats:
     """Walk until ``RUN/walks.jsonl`` holds ``cfg.num_walks`` walks (resuming a previous run).
 
@@ -505,6 +492,8 @@ def run_walks(
     Chains run on ``executor`` (default: in this process) and are read back in chain order, so
     the walks are the same on any executor; a chain that fails is listed in ``walks.errors.jsonl``
     and in the state's ``failed_chains``, and the next run walks it again first.
+
+    ``options``: ``progress=True``, ``executor=None`` and :class:`WalksStage`'s ``chat_model``
+    (a ready chooser model, in-process only).
     """
-    stage = WalksStage(cfg, corpus, run, chat_model=chat_model)
-    return run_stage(stage, progress=progress, executor=executor)
+    return run_alone(WalksStage, cfg, corpus, run, **options)

@@ -1,0 +1,34 @@
+"""Every stage command takes the same flags: ``--corpus DIR``, ``--run RUN``, ``--no-progress``,
+``--config``, ``--set``; ``--out`` is a hidden old spelling of ``--run``."""
+
+from __future__ import annotations
+
+import pytest
+
+from longtracerl.cli import build_parser
+
+STAGE_COMMANDS = ["walks", "questions", "agent", "contexts"]
+
+
+@pytest.mark.parametrize("command", STAGE_COMMANDS)
+def test_stage_commands_share_their_flag_names(command):
+    parser = build_parser()
+    args = parser.parse_args([command, "--corpus", "C", "--run", "R", "--no-progress", "--set", "seed=1"])
+    assert (args.corpus, args.run, args.no_progress, args.overrides) == ("C", "R", True, ["seed=1"])
+    old = parser.parse_args([command, "--corpus", "C", "--out", "R"])
+    assert old.run == "R" and old.no_progress is False
+
+
+@pytest.mark.parametrize("command", [*STAGE_COMMANDS, "report"])
+def test_help_shows_run_and_hides_the_old_spelling(command, capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([command, "--help"])
+    text = capsys.readouterr().out
+    assert "--run RUN" in text and "--no-progress" in text and "--out" not in text
+
+
+def test_a_missing_run_is_named(capsys):
+    from longtracerl.cli import main
+
+    with pytest.raises(SystemExit, match="required: --run"):
+        main(["agent", "--corpus", "C"])
