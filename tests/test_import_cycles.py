@@ -12,7 +12,6 @@ import longtracerl
 ROOT = Path(longtracerl.__file__).parent
 
 KNOWN = {
-    frozenset({"corpus", "search"}),  # corpus.prepare builds the search index; search reads corpus.store
     frozenset({"questions", "report"}),  # questions.audit draws with report.plots; the report adds the audit
 }
 """Cycles still to remove (each entry: the packages of one cycle). Nothing may join them."""

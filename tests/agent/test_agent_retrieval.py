@@ -179,8 +179,7 @@ def test_cli_end_to_end(corpus_dir, run_dir, capsys):
             str(run),
             "--attempts",
             "2",
-            "--set",
-            "progress=false",
+            "--no-progress",
         ]
     )
     assert rc == 0

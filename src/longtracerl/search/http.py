@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from longtracerl.corpus.store import PageNotFound
+from longtracerl.pagestore import PageNotFound
 from longtracerl.records import Page
 from longtracerl.search.analysis import make_snippet
 from longtracerl.search.base import Hit

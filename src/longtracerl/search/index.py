@@ -9,7 +9,7 @@ sharding and measurements: docs/search.md.
 
 Example:
     >>> import tempfile
-    >>> from longtracerl.corpus.store import PageStore
+    >>> from longtracerl.pagestore import PageStore
     >>> from longtracerl.records import Page
     >>> d = tempfile.mkdtemp()
     >>> with PageStore.create(d) as w:
@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from longtracerl.config import Field, StageConfig
-from longtracerl.corpus.store import STORE_FILE, PageStore
+from longtracerl.pagestore import STORE_FILE, PageStore
 from longtracerl.records import Page, atomic_write_text
 from longtracerl.search.analysis import (
     ANALYZER_DESCRIPTION,
