@@ -22,7 +22,7 @@ from longtracerl.corpus.store import PageNotFound
 from longtracerl.records import Page
 from longtracerl.search.base import Hit
 
-CFG = AgentConfig(progress=False)
+CFG = AgentConfig()
 
 
 def _read(title: str, text: str) -> _Read:
@@ -131,7 +131,7 @@ def test_lookup_asks_for_the_second_page_when_the_name_has_no_page_among_the_fir
 
 def test_chain_stays_within_its_call_budget_and_resolves_every_description(store, retriever):
     for turns in (20, 120):
-        cfg = AgentConfig(progress=False, chain_turns=turns)
+        cfg = AgentConfig(chain_turns=turns)
         policy = SearchAgentPolicy(cfg)
         policy.debug = {}
         tb = ToolBox(retriever, store, top_k=5, max_calls=cfg.max_turns)
@@ -146,7 +146,7 @@ def test_later_attempts_read_more_candidates_per_description(store, retriever):
     opened = []
     for attempt in (1, 3):
         tb = ToolBox(retriever, store, top_k=5, max_calls=80)
-        SearchAgentPolicy(AgentConfig(progress=False, chain_open=1)).run(
+        SearchAgentPolicy(AgentConfig(chain_open=1)).run(
             CHAIN_QUESTION, tb, attempt=attempt, seed=3
         )
         opened.append(len(tb.opened_ids))
