@@ -54,19 +54,26 @@ def add_executor_args(parser: argparse.ArgumentParser) -> None:
 def stage_parser(
     subparsers: argparse._SubParsersAction,
     name: str,
+    doc: str | None,
     *,
-    run: str,
-    corpus: str | None = None,
+    run: str = "Run folder (required).",
+    corpus: str | None = "Corpus folder (required).",
     example: str | None = None,
     executor: bool = True,
-    **kwargs: Any,
 ) -> argparse.ArgumentParser:
-    """The parser of a stage command with the shared flags: ``--corpus DIR`` (when ``corpus``, its
-    help), ``--run RUN`` (``run``: its help; ``--out`` is its hidden old spelling), ``--no-progress``,
-    the config flags and (``executor``) the executor flags. ``kwargs`` go to ``add_parser`` (help,
-    description, ...). ``--corpus`` and ``--run`` are checked by :func:`require`, so a subcommand
-    of the stage command may leave them out."""
-    parser = subparsers.add_parser(name, **kwargs)
+    """The parser of a stage command, its help from ``doc`` (the command module's docstring: the
+    first line, after ``"``longtracerl NAME``: "``, is the one-line help; the rest the description),
+    with the shared flags: ``--corpus DIR`` (unless ``corpus`` is None), ``--run RUN`` (``--out``
+    is its hidden old spelling), ``--no-progress``, the config flags and (``executor``) the
+    executor flags. ``--corpus`` and ``--run`` are checked by :func:`require`, so a subcommand of
+    the stage command may leave them out."""
+    first, _, rest = (doc or "").strip().partition("\n")
+    summary = first.split(": ", 1)[-1].rstrip(".")
+    parser = subparsers.add_parser(
+        name,
+        help=summary[:1].upper() + summary[1:],
+        description=" ".join(rest.split()) or None,
+    )
     if corpus is not None:
         parser.add_argument("--corpus", metavar="DIR", help=corpus)
     parser.add_argument("--run", metavar="RUN", help=run)

@@ -1,4 +1,9 @@
-"""``longtracerl agent``: run the search agent over a run folder's questions."""
+"""``longtracerl agent``: answer the questions with a search agent; write trajectories.
+
+Reads RUN/questions.jsonl, runs up to N attempts per question (stopping at the first correct one)
+and writes RUN/trajectories.jsonl, RUN/agent.summary.json and RUN/agent.rejected.jsonl (dropped
+questions). Re-running resumes.
+"""
 
 from __future__ import annotations
 
@@ -23,18 +28,7 @@ _FLAGS = {
 def register(subparsers: argparse._SubParsersAction) -> None:
     from longtracerl.cliargs import stage_parser
 
-    p = stage_parser(
-        subparsers,
-        "agent",
-        run="Run folder holding questions.jsonl (required).",
-        corpus="Corpus folder (pages.sqlite, index/; required).",
-        help="Answer the questions with a search agent; write trajectories.",
-        description=(
-            "Reads RUN/questions.jsonl, runs up to N attempts per question (stopping at the first "
-            "correct one) and writes RUN/trajectories.jsonl, RUN/agent.summary.json and "
-            "RUN/agent.rejected.jsonl (dropped questions). Re-running resumes."
-        ),
-    )
+    p = stage_parser(subparsers, "agent", __doc__)
     p.add_argument(
         "--policy",
         help="retrieval (offline non-LLM search agent, default) | clauses (earlier agent for masked "

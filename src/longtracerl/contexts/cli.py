@@ -1,5 +1,10 @@
-"""``longtracerl contexts``: assemble contexts and export training rows (``longtracerl export``, the
-re-export alone, is registered by :mod:`longtracerl.train.cli`, next to the trainer bundles)."""
+"""``longtracerl contexts``: assemble long contexts (gold + Tier-1 + Tier-2 + fill) and export training rows.
+
+Reads RUN/questions.jsonl and RUN/trajectories.jsonl, writes RUN/contexts.jsonl (resumable),
+RUN/contexts.rejected.jsonl and RUN/contexts.summary.json, then exports RUN/rows.jsonl,
+RUN/heldout.jsonl (released format) and RUN/rows.parquet, RUN/heldout.parquet (verl) unless
+--no-export.
+"""
 
 from __future__ import annotations
 
@@ -31,21 +36,10 @@ def _add_export_flags(p: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    # `longtracerl export` (the re-export alone, and the trainer bundles) is registered by train/cli.py
     from longtracerl.cliargs import stage_parser
 
-    p = stage_parser(
-        subparsers,
-        "contexts",
-        run="Run folder holding questions.jsonl and trajectories.jsonl (required).",
-        corpus="Corpus folder (pages.sqlite, index/; required).",
-        help="Assemble long contexts (gold + Tier-1 + Tier-2 + fill) and export training rows.",
-        description=(
-            "Reads RUN/questions.jsonl and RUN/trajectories.jsonl, writes RUN/contexts.jsonl "
-            "(resumable), RUN/contexts.rejected.jsonl and RUN/contexts.summary.json, then exports "
-            "RUN/rows.jsonl, RUN/heldout.jsonl (released format) and RUN/rows.parquet, "
-            "RUN/heldout.parquet (verl) unless --no-export."
-        ),
-    )
+    p = stage_parser(subparsers, "contexts", __doc__)
     p.add_argument("--target-tokens", dest="target_tokens", type=int, help="Token budget (default 32768).")
     p.add_argument(
         "--strategy",

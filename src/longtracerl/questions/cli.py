@@ -1,4 +1,10 @@
-"""``longtracerl questions``: one obfuscated multi-hop question per walk (docs/method.md#questions-and-rubrics)."""
+"""``longtracerl questions``: questions, answers and rubrics from walks -> RUN/questions.jsonl.
+
+One obfuscated multi-hop question per walk (docs/method.md#questions-and-rubrics). Writes
+RUN/questions.jsonl (question + label: answer, rubrics, gold pages) and RUN/questions.rejected.jsonl
+(counted reasons); a re-run skips walks already handled. Composers: chain (non-LLM; default), masked
+(non-LLM; grammar in docs/questions.md), llm (an OpenAI-compatible endpoint, --llm).
+"""
 
 from __future__ import annotations
 
@@ -8,19 +14,7 @@ import argparse
 def register(subparsers: argparse._SubParsersAction) -> None:
     from longtracerl.cliargs import stage_parser
 
-    p = stage_parser(
-        subparsers,
-        "questions",
-        run="Run folder holding walks.jsonl (required).",
-        corpus="Corpus folder (pages.sqlite; required).",
-        help="Questions, answers and rubrics from walks -> RUN/questions.jsonl",
-        description=(
-            "Writes RUN/questions.jsonl (question + label: answer, rubrics, gold pages) and "
-            "RUN/questions.rejected.jsonl (counted reasons); a re-run skips walks already handled. "
-            "Composers: masked (non-LLM, offline; default; grammar in docs/questions.md), llm (an "
-            "OpenAI-compatible endpoint, --llm)."
-        ),
-    )
+    p = stage_parser(subparsers, "questions", __doc__)
     p.add_argument(
         "--walks",
         metavar="FILE",

@@ -1,4 +1,8 @@
-"""``longtracerl report``: the difficulty report of a run."""
+"""``longtracerl report``: difficulty report: confusability per strategy vs the paper, agent success, lengths, plots.
+
+Re-assembles the contexts of every strategy in memory for a sample of the run's questions and
+writes RUN/report/report.md, report.json and PNG plots.
+"""
 
 from __future__ import annotations
 
@@ -13,13 +17,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = stage_parser(
         subparsers,
         "report",
+        __doc__,
         run="Run folder (required unless --train).",
+        corpus=None,
         executor=False,
-        help="Difficulty report: confusability per strategy vs the paper, agent success, lengths, plots.",
-        description=(
-            "Re-assembles the contexts of every strategy in memory for a sample of the run's "
-            "questions and writes RUN/report/report.md, report.json and PNG plots."
-        ),
     )
     p.add_argument(
         "--train",

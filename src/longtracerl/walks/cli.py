@@ -1,4 +1,10 @@
-"""``longtracerl walks``: controlled random walks over a corpus's link graph (docs/method.md#walks)."""
+"""``longtracerl walks``: random walks over the link graph -> RUN/walks.jsonl.
+
+Controlled random walks with mad-walk jumps (docs/method.md#walks). Writes RUN/walks.jsonl (one kept
+segment per line), RUN/walks.rejected.jsonl and RUN/walks.state.json; a re-run resumes and continues
+to --num-walks. Choosers: related (non-LLM, TF-IDF cosine; default), first (non-LLM), llm (an
+OpenAI-compatible endpoint, --llm).
+"""
 
 from __future__ import annotations
 
@@ -8,20 +14,7 @@ import argparse
 def register(subparsers: argparse._SubParsersAction) -> None:
     from longtracerl.cliargs import stage_parser
 
-    p = stage_parser(
-        subparsers,
-        "walks",
-        run="Run folder to write walks.jsonl into (required).",
-        corpus="Corpus folder (pages.sqlite, graph.npz; required).",
-        example="hops=6",
-        help="Random walks over the link graph -> RUN/walks.jsonl",
-        description=(
-            "Controlled random walks with mad-walk jumps (method 1.2). Writes RUN/walks.jsonl (one kept "
-            "segment per line), RUN/walks.rejected.jsonl and RUN/walks.state.json; a re-run resumes and "
-            "continues to --num-walks. Choosers: related (non-LLM, TF-IDF cosine; default), first "
-            "(non-LLM), llm (an OpenAI-compatible endpoint, --llm)."
-        ),
-    )
+    p = stage_parser(subparsers, "walks", __doc__, example="hops=6")
     p.add_argument("--num-walks", type=int, help="Kept segments to reach (default 100).")
     p.add_argument("--hops", type=int, help="Pages per segment (default 8, the paper's).")
     p.add_argument(
