@@ -11,9 +11,7 @@ import longtracerl
 
 ROOT = Path(longtracerl.__file__).parent
 
-KNOWN = {
-    frozenset({"questions", "report"}),  # questions.audit draws with report.plots; the report adds the audit
-}
+KNOWN: set[frozenset[str]] = set()
 """Cycles still to remove (each entry: the packages of one cycle). Nothing may join them."""
 
 

@@ -519,9 +519,8 @@ def summarize(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 def write_audit_plots(summary: dict[str, Any], out_dir: Path, prefix: str = "questions_") -> list[str]:
     """Bar charts of the hop-count and answer-type distributions; returns the PNG paths."""
-    from longtracerl.report.plots import _plt
+    from matplotlib.figure import Figure  # no pyplot state: nothing to close
 
-    plt = _plt()
     paths = []
     for key, xlabel, name in (
         ("hop_counts", "gold pages (hops)", "hops"),
@@ -530,7 +529,8 @@ def write_audit_plots(summary: dict[str, Any], out_dir: Path, prefix: str = "que
         data = summary.get(key) or {}
         if not data:
             continue
-        fig, ax = plt.subplots(figsize=(6, 3.2))
+        fig = Figure(figsize=(6, 3.2))
+        ax = fig.subplots()
         ax.bar([str(k) for k in data], list(data.values()))
         ax.set_xlabel(xlabel)
         ax.set_ylabel("questions")
@@ -538,7 +538,6 @@ def write_audit_plots(summary: dict[str, Any], out_dir: Path, prefix: str = "que
         fig.tight_layout()
         p = out_dir / f"{prefix}{name}.png"
         fig.savefig(p, dpi=100)
-        plt.close(fig)
         paths.append(str(p))
     return paths
 

@@ -11,16 +11,6 @@ from pathlib import Path
 from typing import Any
 
 
-def _plt():
-    """pyplot on the Agg backend (for callers that want pyplot; the report's plots do not)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _figure(width: float, height: float, **margins: float) -> tuple[Any, Any]:
     """A figure of one axes with fixed margins (fractions of the figure), and its axes."""
     from matplotlib.figure import Figure
