@@ -67,10 +67,10 @@ def main() -> None:
         traj_path.unlink()
     for stale in ("agent.summary.json", "agent.rejected.jsonl", "agent.errors.jsonl"):
         (run / stale).unlink(missing_ok=True)
-    cfg = load_config(AgentConfig, overrides=[f"attempts={args.attempts}", "progress=false", *args.overrides])
+    cfg = load_config(AgentConfig, overrides=[f"attempts={args.attempts}", *args.overrides])
     load0 = os.getloadavg()[0]
     t0, c0 = time.perf_counter(), time.process_time()
-    summary = run_agent(cfg, corpus, run)
+    summary = run_agent(cfg, corpus, run, progress=False)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     load1 = os.getloadavg()[0]
 
