@@ -418,10 +418,11 @@ def create_app(
     ``settings`` are the defaults of every request (see :class:`RewardSettings`; its processor
     may be ``module:attr``, resolved here, since it comes from the operator, not a client).
     ``max_concurrency`` (worker threads for a blocking judge's verdicts; parsing and rubric
-    scoring run on the loop) defaults to :func:`default_concurrency`. Bodies of ``offload_bytes`` or more are parsed and scored in
-    one worker process (``offload_process``, when the judge can be pickled or is awaited here;
-    else one thread), so their CPU time does not take the GIL from small requests; ``prewarm``
-    starts that process with the server instead of at the first big body.
+    scoring run on the loop, see :class:`LoopLane`) defaults to :func:`default_concurrency`.
+    Bodies of ``offload_bytes`` or more are parsed and scored in one worker process
+    (``offload_process``, when the judge can be pickled or is awaited here; else one thread), so
+    their CPU time does not take the GIL from small requests; ``prewarm`` starts that process
+    with the server instead of at the first big body.
     """
     settings = settings or RewardSettings()
     settings.parser  # noqa: B018 -- resolve a module:attr processor now, not per request
@@ -465,7 +466,10 @@ def create_app(
                     job = await on_loop.run(prepare, raw, settings)
                     if is_async:
                         verdicts = await ajudge_job(job, judge)
-                        status, body = answer(job, verdicts)
+                        if job.kind == "evaluate":  # the answer is a few numbers
+                            status, body = answer(job, verdicts)
+                        else:
+                            status, body = await on_loop.run(answer, job, verdicts)
                     else:  # a blocking judge waits in a worker thread
                         loop = asyncio.get_running_loop()
                         status, body, verdicts = await loop.run_in_executor(pool, judge_answer, job, judge)
