@@ -307,7 +307,7 @@ def write_report(
 
     Three steps: :func:`measure` (contexts of a seeded sample of questions, every strategy),
     :func:`build_report` (the figures of report.json) and :func:`write_outputs` (report.json,
-    report.md, the plots and the question audit section).
+    report.md, the plots); then the question audit section is added.
     """
     cfg = cfg or ReportConfig()
     run = Path(run_dir)
