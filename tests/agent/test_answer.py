@@ -200,3 +200,21 @@ def test_choices_compare_death_years_and_the_counted_noun():
         extract_answer(analyse("Which genus has more species, Xanthoceras or Ehretia?"), [x, e])[0]
         == "Ehretia"
     )
+
+
+def test_year_questions_read_born_and_the_asked_verb_before_the_year():
+    plan = analyse("The creator of the Lisa Simpson character was born in what year?")
+    r = _read(
+        "m",
+        "Matt Groening",
+        "Matt Groening (born February 15, 1954) is an American cartoonist. "
+        "The Lisa Simpson character, whose creator he is, was drawn in 1987.",
+    )
+    assert extract_answer(plan, [r])[0] == "1954"
+    plan = analyse("The All-Star Game took place at the indoor arena that was completed in what year?")
+    arena = _read(
+        "a",
+        "BB&T Center",
+        "The BB&T Center is an indoor arena that hosted the All-Star Game in 2003. It was completed in 1998.",
+    )
+    assert extract_answer(plan, [arena])[0] == "1998"

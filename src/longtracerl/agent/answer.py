@@ -479,13 +479,14 @@ _LIFE = re.compile(r"\([^()]*?\d{4}\s*[–-]\s*[^()]*?\d{4}[^()]*\)")
 
 def _life_side(sent: str, start: int, life: str) -> float:
     """+1 when a span is the asked end of a life span in brackets (the birth before the dash, the
-    death after it), -1 when it is the other end, 0 outside one."""
+    death after it) or follows "born" / "died" closely, -1 when it is the other end of a life span."""
     for m in _LIFE.finditer(sent):
         if m.start() <= start < m.end():
             dash = re.search(r"\d{4}\s*[–-]", sent[m.start() : m.end()])
             before_dash = dash is not None and start < m.start() + dash.end()
             return 1.0 if before_dash == (life == "born") else -1.0
-    return 0.0
+    near = sent[max(0, start - 25) : start].lower()  # "(born February 15, 1954)", "died in 1827"
+    return 1.0 if ("born" if life == "born" else "died") in near else 0.0
 
 
 def _kind_fit(kind: str, head: str | None, r: _Read) -> float:
@@ -549,6 +550,7 @@ def extract_answer(
         _stem(tail_words[-1]) if tail_words and re.match(r"\s*(?:where|when)\b", plan.final, re.I) else None
     )
     attr = _ASKS_ATTR.search(plan.final) is not None
+    cue = {_stem(w) for w in left[:3] if w not in _ASK_LEAD and w not in _STOP}
     life = "born" if _BORN.search(plan.final) else "died" if _DIED.search(plan.final) else None
     cm = re.search(r"\bhow many ((?:[\w'’-]+\s*){1,3})", plan.final, re.I)
     counted = _stems(cm.group(1)) - _TYPE_STEMS if cm else frozenset()
@@ -587,6 +589,8 @@ def extract_answer(
                     s += 0.15
                 if tail and any(_stem(w) == tail for w in before[-3:]):
                     s += W_TAIL  # "Where is X *set*?" ~ "It is *set* in [Salford]"
+                elif cue and kind in ("year", "date") and any(_stem(w) in cue for w in before[-6:]):
+                    s += W_TAIL  # "completed in [what year]" ~ "It was completed in [1998]"
                 if kind == "place" and _ORG.search(span) and not _PLACEISH.search(span):
                     s -= W_ORG  # "Helix Software Company" is not where
                 if life and kind in ("year", "date"):  # "(21 February 1933 – 21 April 2003)"
