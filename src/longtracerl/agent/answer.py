@@ -51,7 +51,9 @@ W_SHARE, W_NEAR, W_LEAD, W_REL = 1.5, 0.4, 0.15, 0.6
 W_TITLE = 0.7  # a read page's own title as the answer
 W_LIFE = 0.5  # year / date of a birth or a death: the asked end of a "(1909–1994)" life span
 W_UNIT = 0.5  # "how many employees": a number followed by that noun
-W_TAIL = 0.3  # "Where / When ... <verb>?": the verb among the three words before the span
+# "Where / When ... <verb>?": the verb among the three words before the span; else a word of the
+# three before the wh-phrase ("completed in [what year]") among the six before the span
+W_TAIL = 0.3
 W_ORG = 0.3  # a place asked: a span naming an organisation ("... Company", "... School")
 W_ATTR = 0.15  # a page's own title as the answer when the question asks an attribute (_ASKS_ATTR)
 W_FIT = 0.5  # a span that is a read page's title: that page is of the asked kind (+) or not (-)
@@ -589,7 +591,7 @@ def extract_answer(
                     s += 0.15
                 if tail and any(_stem(w) == tail for w in before[-3:]):
                     s += W_TAIL  # "Where is X *set*?" ~ "It is *set* in [Salford]"
-                elif cue and kind in ("year", "date") and any(_stem(w) in cue for w in before[-6:]):
+                elif cue and any(_stem(w) in cue for w in before[-6:]):
                     s += W_TAIL  # "completed in [what year]" ~ "It was completed in [1998]"
                 if kind == "place" and _ORG.search(span) and not _PLACEISH.search(span):
                     s -= W_ORG  # "Helix Software Company" is not where
