@@ -93,11 +93,11 @@ __all__ = ["SearchAgentPolicy", "analyse", "extract_answer", "QuestionPlan"]
 POLICY_NAME = "search-nonllm"
 # chained narration: a hop whose two best read candidates score within CLOSE_CALL is a close call;
 # attempt a takes, at the n-th close call of its chain, the candidate _DETOURS[a][n] (0 = best)
-CLOSE_CALL = 0.3
+CLOSE_CALL = 0.5
 CHAIN_OPEN_MAX = 14  # chained narration: candidates read per description at most
 CHAIN_OPEN_STEP = 2  # chained narration: more candidates read per description at each later attempt
 CHAIN_BATCH = 4  # chained narration: names of the previous page looked up per search beyond chain_names
-_DETOURS: dict[int, dict[int, int]] = {2: {0: 1}, 3: {1: 1}, 4: {0: 2}, 5: {0: 1, 1: 1}}
+_DETOURS: dict[int, dict[int, int]] = {2: {0: 1}, 3: {1: 1}, 4: {2: 1}, 5: {0: 2}}
 
 _NAMED_IN = re.compile(
     r"\b(?:named|mentioned|listed|cited) in the (?:description|text|article|page) of th(?:at|is|e)\b", re.I
