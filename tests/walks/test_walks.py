@@ -15,8 +15,8 @@ from longtracerl.config import ConfigError, load_config
 from longtracerl.corpus.graph import LinkGraph
 from longtracerl.corpus.store import PageStore
 from longtracerl.llm.base import LLMError
-from longtracerl.questions.entities import has_answer
 from longtracerl.records import Page, RejectedItem, Walk, read_jsonl
+from longtracerl.textfacts import has_answer
 from longtracerl.walks import (
     CHOOSERS,
     FirstChooser,

@@ -6,7 +6,7 @@ to ``hops`` pages: from the current page, the candidates are the neighbours that
 chain, not the current page); up to ``max_candidates`` of them are sampled and the chooser picks
 one. A segment ends early at a dead end. With ``require_answerable_end`` the last step only
 considers pages that offer an answer (a year, a number or a corpus entity; see
-:mod:`longtracerl.questions.entities`), and trailing pages without one are trimmed. A segment is
+:mod:`longtracerl.textfacts`), and trailing pages without one are trimmed. A segment is
 kept (one :class:`~longtracerl.records.Walk`) when it has at least ``min_unique`` unique titles;
 otherwise it is rejected with a counted reason (``dead_end`` or ``no_answerable_end``). With
 ``unique_paths`` a segment whose page sequence equals an earlier kept walk is rejected
@@ -47,7 +47,6 @@ from longtracerl.config import ConfigError, config_hash
 from longtracerl.corpus.graph import LinkGraph
 from longtracerl.corpus.store import PageStore
 from longtracerl.executor import Executor, ItemTask
-from longtracerl.questions.entities import classify_role, has_answer, name_forms, split_sentences
 from longtracerl.records import (
     Provenance,
     RecordError,
@@ -57,6 +56,7 @@ from longtracerl.records import (
     read_jsonl,
 )
 from longtracerl.stage import Stage, StageFiles, StrPath, run_alone
+from longtracerl.textfacts import classify_role, has_answer, name_forms, split_sentences
 from longtracerl.walks.choosers import Chooser, make_chooser
 from longtracerl.walks.config import WalksConfig
 
