@@ -55,6 +55,7 @@ from longtracerl.llm.base import (
     LLMError,
     check_endpoint,
     format_rejected,
+    json_objects,
 )
 
 __all__ = ["LLMPolicy", "TOOL_SPECS", "parse_json_action", "MalformedAction", "normalize_args"]
@@ -197,17 +198,6 @@ def normalize_args(tool: str, args: Any) -> dict[str, Any]:
     return {key: value.strip()}
 
 
-def _json_objects(text: str):
-    dec = json.JSONDecoder(strict=False)  # raw newlines in strings: llama.cpp grammars allow them
-    for m in re.finditer(r"\{", text):
-        try:
-            obj, _end = dec.raw_decode(text, m.start())
-        except json.JSONDecodeError:
-            continue
-        if isinstance(obj, dict):
-            yield obj
-
-
 _PLAIN_ANSWER = re.compile(r"^\s*[*#>_ ]*(?:final answer|answer)[*_ ]*[:\uff1a]\s*(.+?)\s*$", re.I | re.M)
 
 
@@ -224,7 +214,7 @@ def parse_json_action(text: str) -> tuple[str, dict[str, Any]]:
     if "</think>" in text:
         text = text.rsplit("</think>", 1)[1]
     found_any = False
-    for obj in _json_objects(text):
+    for obj in json_objects(text):
         found_any = True
         tool = obj.get("tool", obj.get("name", obj.get("action", obj.get("function"))))
         if isinstance(tool, dict):  # {"function": {"name": ..., "arguments": ...}}

@@ -7,10 +7,31 @@ Backends: :mod:`longtracerl.llm.openai` (any OpenAI-compatible HTTP endpoint) an
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import re
+from collections.abc import Iterator
 from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
+
+
+def json_objects(text: str) -> Iterator[dict[str, Any]]:
+    """Every JSON object in a model's reply, in order (prose, code fences and broken attempts
+    around them are skipped). Raw newlines inside strings are accepted: llama.cpp's JSON grammars
+    allow them.
+
+    >>> list(json_objects('Sure: {"a": 1} and {"b": "x {y}"}; [1] {oops'))
+    [{'a': 1}, {'b': 'x {y}'}]
+    """
+    decoder = json.JSONDecoder(strict=False)
+    for m in re.finditer(r"\{", text):
+        try:
+            obj, _end = decoder.raw_decode(text, m.start())
+        except json.JSONDecodeError:
+            continue
+        if isinstance(obj, dict):
+            yield obj
 
 
 class LLMClientSettings(BaseModel):

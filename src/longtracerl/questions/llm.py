@@ -20,13 +20,13 @@ the next run composes it again. The endpoint is checked once when the composer i
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from longtracerl.config import config_hash
+from longtracerl.llm.base import json_objects
 from longtracerl.questions.config import QuestionsConfig
 from longtracerl.questions.validate import (
     QuestionRejected,
@@ -106,15 +106,8 @@ def extract_json_object(reply: str) -> dict[str, Any]:
     fenced = _FENCE.search(text)
     if fenced:
         text = fenced.group(1)
-    # strict=False: raw newlines inside strings are accepted (llama.cpp's JSON grammars allow them)
-    decoder = json.JSONDecoder(strict=False)
-    for m in re.finditer(r"\{", text):
-        try:
-            obj, _ = decoder.raw_decode(text, m.start())
-        except json.JSONDecodeError:
-            continue
-        if isinstance(obj, dict):
-            return obj
+    for obj in json_objects(text):
+        return obj
     raise ValueError("no JSON object in the reply")
 
 
