@@ -44,7 +44,7 @@ NAMED_PAGE_PENALTY = 0.25
 # ROLE_TITLE, to its own title as a candidate (the bridge page is most often the answer's page)
 ROLE_BONUS = {"anchor": 0.0, "fwd": 0.3, "back": 0.0, "other": -0.3}
 ROLE_TITLE = {"anchor": 0.0, "fwd": 0.3, "back": 0.0, "other": -0.3}
-TITLE_HEAD = (0.3, -0.3)
+TITLE_HEAD = (0.3, -0.3)  # a page's own title as the answer: its first sentence holds the head noun / not
 # candidate span: the sentence's share of the question's words, nearness to them, the question's
 # words right before the wh-phrase standing right before the span, the page's relevance
 W_SHARE, W_NEAR, W_LEAD, W_REL = 1.5, 0.4, 0.15, 0.6
@@ -57,7 +57,7 @@ W_TAIL = 0.3
 W_ORG = 0.3  # a place asked: a span naming an organisation ("... Company", "... School")
 W_ATTR = 0.15  # a page's own title as the answer when the question asks an attribute (_ASKS_ATTR)
 W_FIT = 0.5  # a span that is a read page's title: that page is of the asked kind (+) or not (-)
-YESNO_SHARE = 0.5  # "Are A and B both X?": the least share of X's words in A's / B's first sentences  # a page's own title as the answer: its first sentence holds the head noun / not
+YESNO_SHARE = 0.5  # "Are A and B both X?": the least share of X's words in A's / B's first sentences
 
 
 def _wordset(text: str) -> frozenset[str]:
@@ -200,6 +200,7 @@ _PHRASE_END = _wordset(
     of in for to by from with on at
     """
 )
+_NOT_UNIT = _STOP | _PHRASE_END  # "34 *days*" but not "34 *in*"
 
 
 def _asked_wh(final: str) -> re.Match | None:
@@ -399,7 +400,7 @@ def _typed_spans(sent: str, kind: str) -> list[tuple[str, int]]:
             end = m.end()
             if sc := _SCALE.match(sent, end):
                 end = sc.end()
-            if (unit := _UNIT.match(sent, end)) and unit.group(1).lower() not in _STOP | _PHRASE_END:
+            if (unit := _UNIT.match(sent, end)) and unit.group(1).lower() not in _NOT_UNIT:
                 end = unit.end()
             out_n.append((sent[m.start() : end], m.start()))
         return out_n
