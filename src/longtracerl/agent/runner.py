@@ -21,9 +21,9 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from longtracerl.agent.base import AttemptEnd, attempt_seed
+from longtracerl.agent.base import AsyncPolicy, AttemptEnd, Policy, attempt_seed
 from longtracerl.agent.config import AgentConfig
 from longtracerl.agent.judge import AnswerChecker
 from longtracerl.agent.tools import ToolBox
@@ -42,6 +42,10 @@ from longtracerl.records import (
 )
 from longtracerl.runfolder import missing_input, stage_key
 from longtracerl.stage import Stage, StageFiles, StrPath, run_alone
+
+if TYPE_CHECKING:
+    from longtracerl.pagestore import PageStore
+    from longtracerl.search.base import Retriever
 
 log = logging.getLogger(__name__)
 
@@ -134,9 +138,9 @@ class AgentTask(ItemTask):
         cfg: AgentConfig,
         corpus_dir: str | os.PathLike,
         *,
-        retriever: Any = None,
-        store: Any = None,
-        policy: Any = None,
+        retriever: Retriever | None = None,
+        store: PageStore | None = None,
+        policy: Policy | AsyncPolicy | None = None,
         checker: AnswerChecker | None = None,
     ):
         self.cfg, self.corpus_dir = cfg, str(corpus_dir)

@@ -18,7 +18,7 @@ import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from longtracerl.config import ConfigError, config_hash
 from longtracerl.contexts.assemble import (
@@ -42,6 +42,10 @@ from longtracerl.records import (
 )
 from longtracerl.runfolder import missing_input
 from longtracerl.stage import Stage, StageFiles, StrPath, run_alone
+
+if TYPE_CHECKING:
+    from longtracerl.pagestore import PageStore
+    from longtracerl.search.base import Retriever
 
 log = logging.getLogger(__name__)
 
@@ -98,8 +102,8 @@ def open_builder(
     corpus_dir: str | os.PathLike,
     cfg: ContextsConfig,
     *,
-    store: Any = None,
-    retriever: Any = None,
+    store: PageStore | None = None,
+    retriever: Retriever | None = None,
     tok: TokenCounter | None = None,
     strategies: list[str] | None = None,
 ) -> ContextBuilder:
