@@ -146,8 +146,6 @@ def test_later_attempts_read_more_candidates_per_description(store, retriever):
     opened = []
     for attempt in (1, 3):
         tb = ToolBox(retriever, store, top_k=5, max_calls=80)
-        SearchAgentPolicy(AgentConfig(chain_open=1)).run(
-            CHAIN_QUESTION, tb, attempt=attempt, seed=3
-        )
+        SearchAgentPolicy(AgentConfig(chain_open=1)).run(CHAIN_QUESTION, tb, attempt=attempt, seed=3)
         opened.append(len(tb.opened_ids))
     assert opened[1] > opened[0]
