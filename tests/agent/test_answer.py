@@ -218,3 +218,16 @@ def test_year_questions_read_born_and_the_asked_verb_before_the_year():
         "The BB&T Center is an indoor arena that hosted the All-Star Game in 2003. It was completed in 1998.",
     )
     assert extract_answer(plan, [arena])[0] == "1998"
+
+
+def test_a_year_followed_by_a_comma_is_a_candidate():
+    # "released in 2004, it ..." and "November 18, 2011, by ..." are years; "2,004,500" is not
+    plan = analyse("In which year was this album released?")
+    r = _read(
+        "a",
+        "The Best of Example",
+        "The Best of Example is a greatest hits album, released in 2004, it tweaks the 2003 U.S. "
+        "release of an earlier album. It sold 2,004,500 copies.",
+    )
+    assert extract_answer(plan, [r])[0] == "2004"
+

@@ -34,8 +34,9 @@ import random
 import re
 from dataclasses import dataclass, field
 
-from longtracerl.agent.retrieval import _DATE, _base_title, _mentions
+from longtracerl.agent.retrieval import _base_title, _mentions
 from longtracerl.records import Page
+from longtracerl.textfacts import DATE, YEAR_DIGITS
 
 __all__ = ["QuestionPlan", "analyse", "extract_answer"]
 
@@ -105,8 +106,8 @@ _PERSONISH = re.compile(r"\((?:born|c\.|n[ée]e|\d{1,2} [A-Z][a-z]+ \d{4}|[A-Z][
 _DEFINES = re.compile(r"\b(?:is|was|are|were)\s+(.{0,160})")
 _POSSESSIVE = re.compile(r"['’]s?$")
 _ADJ_SUFFIX = re.compile(r"-(?:based|born|winning|nominated|owned|led|era|style|language|speaking)$")
-_FIRST_YEAR = re.compile(r"(?<!\d)(1[0-9]{3}|20[0-9]{2})")
-_YEAR = re.compile(r"(?<![\d,.])(1[0-9]{3}|20[0-9]{2})(?![\d,]|\.\d)")
+_FIRST_YEAR = re.compile(rf"(?<!\d)({YEAR_DIGITS})")
+_YEAR = re.compile(rf"(?<![\d,.])({YEAR_DIGITS})(?!\d|,\d|\.\d)")  # "in 2004, it": a year
 _NUMBER = re.compile(
     r"(?<![\w.])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\w])|(?<![\w.,])\d+(?:\.\d+)?(?![\w,])|"
     r"\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
@@ -390,7 +391,7 @@ def _typed_spans(sent: str, kind: str) -> list[tuple[str, int]]:
     if kind == "year":
         return [(m.group(1), m.start()) for m in _YEAR.finditer(sent)]
     if kind == "date":
-        found = [(m.group(0), m.start()) for m in _DATE.finditer(sent)]
+        found = [(m.group(0), m.start()) for m in DATE.finditer(sent)]
         return found or [(m.group(1), m.start()) for m in _YEAR.finditer(sent)]
     if kind == "number":  # with its scale word and its unit: "265 million", "34 days", "99-acre"
         out_n = []

@@ -57,6 +57,7 @@ from typing import Any
 from longtracerl.agent.base import AttemptEnd
 from longtracerl.agent.tools import ToolBox
 from longtracerl.records import Page
+from longtracerl.textfacts import DATE, YEAR_DIGITS
 
 __all__ = ["RetrievalPolicy", "parse_question", "answer_type", "extract_candidates"]
 
@@ -87,15 +88,7 @@ _CONNECTIVE = re.compile(
 )
 _SENT_SPLIT = re.compile(r"(?<=[.?!])[\"'”’)]?\s+(?=[\"'“‘(]?[A-Z0-9])")
 _WORD = re.compile(r"[A-Za-z0-9]+(?:'[a-z]+)?")
-_YEAR = re.compile(r"(?<![\d,.])(1[0-9]{3}|20[0-9]{2})(?![\d,])")
-_MONTHS = (
-    "January|February|March|April|May|June|July|August|September|October|November|December|"
-    "Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec"
-)
-_DATE = re.compile(
-    rf"\b(?:(?:{_MONTHS})\.? \d{{1,2}}(?:st|nd|rd|th)?,? \d{{4}}|\d{{1,2}}(?:st|nd|rd|th)? (?:{_MONTHS})\.?,? \d{{4}}|"
-    rf"(?:{_MONTHS}) \d{{4}})\b"
-)
+_YEAR = re.compile(rf"(?<![\d,.])({YEAR_DIGITS})(?![\d,])")
 _NUMBER = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\w])|(?<![\w.,])\d+(?:\.\d+)?(?![\w,])")
 _NUMBER_WORDS = re.compile(
     r"\b(two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
@@ -248,7 +241,7 @@ def extract_candidates(text: str, kind: str) -> list[tuple[str, int]]:
         if kind == "year":
             found = [m.group(1) for m in _YEAR.finditer(sent)]
         elif kind == "date":
-            found = [m.group(0) for m in _DATE.finditer(sent)]
+            found = [m.group(0) for m in DATE.finditer(sent)]
             if not found:
                 found = [m.group(1) for m in _YEAR.finditer(sent)]
         elif kind == "number":
@@ -272,7 +265,7 @@ _CAP_SPAN = re.compile(
     r"(?<![\w'’])[A-Z0-9][\w'’.&-]*(?:\s+(?:(?:of|the|de|del|von|van|du|da|la|le|and|y)\s+)*"
     r"[A-Z0-9][\w'’.&-]*)*"
 )
-_YEAR_AT = re.compile(r"(1[0-9]{3}|20[0-9]{2})(?![\w]|,\d|\.\d)")
+_YEAR_AT = re.compile(rf"({YEAR_DIGITS})(?![\w]|,\d|\.\d)")
 _NUMBER_AT = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?")
 
 
@@ -291,7 +284,7 @@ def _typed_at(text: str, pos: int, kind: str) -> list[str]:
     elif kind == "number":
         m = _NUMBER_AT.match(text, pos) or _NUMBER_WORDS.match(text, pos)
     elif kind == "date":
-        m = _DATE.match(text, pos) or _YEAR_AT.match(text, pos)
+        m = DATE.match(text, pos) or _YEAR_AT.match(text, pos)
     else:
         m = _CAP_SPAN.match(text, pos)
     if m is None:
