@@ -56,9 +56,9 @@ def main() -> None:
     traj = run / TRAJECTORIES_FILE
     if traj.exists():
         shutil.move(traj, run / (TRAJECTORIES_FILE + ".bak"))
-    cfg = load_config(AgentConfig, overrides=[f"attempts={args.attempts}", "progress=false", *args.overrides])
+    cfg = load_config(AgentConfig, overrides=[f"attempts={args.attempts}", *args.overrides])
     t0 = time.perf_counter()
-    summary = run_agent(cfg, corpus, run)
+    summary = run_agent(cfg, corpus, run, progress=False)
     wall = time.perf_counter() - t0
     this = summary["this_run"]
     n = summary["questions"]

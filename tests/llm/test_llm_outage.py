@@ -187,11 +187,10 @@ def test_agent_outage(server, corpus, tmp_path):
         temperature=0.0,
         observation_chars=300,
         concurrency=1,
-        progress=False,
     )
 
     def agent(run: Path, model) -> dict:
-        return run_agent(cfg, corpus, run, policy=LLMPolicy(cfg, chat_model=model))
+        return run_agent(cfg, corpus, run, policy=LLMPolicy(cfg, chat_model=model), progress=False)
 
     ref_dir, run = tmp_path / "ref", tmp_path / "run"
     for d in (ref_dir, run):
