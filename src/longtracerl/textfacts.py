@@ -641,6 +641,20 @@ ENGLISH_STOPWORDS = _words(
     """
 )
 """A small English stop list for relatedness scores (walk chooser, question composers)."""
+QUESTION_STOPWORDS = _words(
+    """
+    a an the of in on at to for from by with and or but is was were are be been being as that
+    this these those it its which who whom whose what when where why how than then there their
+    they them he she his her him one some any all each other another into onto over under about
+    after before during between through up down out off again once here also not no nor only own
+    same so too very can will just should now did does do done has have had having would could
+    may might must shall our we you your i me my us both either neither begin start move next
+    finally go turn find consider follow named called known first second last well many much
+    more most less
+    """
+)
+"""Words of a question with no search or answer value: function words and the words a chained
+narration is told with ("start", "next", "finally", "consider", "named"); the search agent's list."""
 TRAILING_WORDS = _words(
     "this a an the of and or in on at to for by with from as is was are were its his her their"
 )

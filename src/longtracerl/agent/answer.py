@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 
 from longtracerl.agent.retrieval import _base_title, _mentions
 from longtracerl.records import Page
-from longtracerl.textfacts import DATE, YEAR_DIGITS
+from longtracerl.textfacts import DATE, QUESTION_STOPWORDS, YEAR_DIGITS
 
 __all__ = ["QuestionPlan", "analyse", "extract_answer"]
 
@@ -65,18 +65,7 @@ def _wordset(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-_STOP = _wordset(
-    """
-    a an the of in on at to for from by with and or but is was were are be been being as that
-    this these those it its which who whom whose what when where why how than then there their
-    they them he she his her him one some any all each other another into onto over under about
-    after before during between through up down out off again once here also not no nor only own
-    same so too very can will just should now did does do done has have had having would could
-    may might must shall our we you your i me my us both either neither begin start move next
-    finally go turn find consider follow named called known first second last well many much
-    more most less
-    """
-)
+_STOP = QUESTION_STOPWORDS
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['’][a-z]+)?")
 _SENT_SPLIT = re.compile(r"(?<=[.?!])[\"'”’)]?\s+(?=[\"'“‘(]?[A-Z0-9])")
 _QUOTED = re.compile(r"[\"“]([^\"”]{2,80})[\"”]")
