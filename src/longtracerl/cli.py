@@ -15,12 +15,6 @@ import sys
 from collections.abc import Sequence
 
 from longtracerl import __version__
-from longtracerl.cliargs import (  # noqa: F401 (the shared flags, also reachable here)
-    add_config_args,
-    add_executor_args,
-    executor_from_args,
-    executor_overrides,
-)
 from longtracerl.config import ConfigError
 from longtracerl.executor import SetupFailed, TooManyFailures
 from longtracerl.llm.base import LLMError

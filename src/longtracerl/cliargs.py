@@ -94,25 +94,6 @@ def require(args: argparse.Namespace, *flags: str) -> None:
             )
 
 
-def _nested(flat: Mapping[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for dotted, value in flat.items():
-        node = out
-        keys = dotted.split(".")
-        for k in keys[:-1]:
-            node = node.setdefault(k, {})
-        node[keys[-1]] = value
-    return out
-
-
-def merge(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
-    """``b`` over ``a``, nested dicts merged."""
-    out = dict(a)
-    for k, v in b.items():
-        out[k] = merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
-
-
 def config_section(path: str | None, name: str) -> str | None:
     """``name`` when the YAML file is a whole-pipeline config (it has a ``name:`` mapping), else None."""
     if not path:
@@ -133,12 +114,15 @@ def stage_config(
     """A stage's config from ``--config`` (its ``section`` of a whole-pipeline file, or the whole
     file), ``--set`` and the flags that stand for a field (``flags``: flag dest -> dotted field;
     ``set_``: more fields), the flags winning."""
-    from longtracerl.config import load_config, parse_overrides
+    from longtracerl.config import _merge, _set_dotted, load_config, parse_overrides
 
-    given = {
-        field: getattr(args, flag) for flag, field in flags.items() if getattr(args, flag, None) is not None
-    }
-    overrides = merge(parse_overrides(args.overrides), _nested({**given, **set_}))
+    given: dict[str, Any] = {}
+    for flag, field in flags.items():
+        if getattr(args, flag, None) is not None:
+            _set_dotted(given, field, getattr(args, flag))
+    for field, value in set_.items():
+        _set_dotted(given, field, value)
+    overrides = _merge(parse_overrides(args.overrides), given)
     return load_config(cls, args.config, overrides, section=config_section(args.config, section))
 
 

@@ -35,6 +35,7 @@ from longtracerl.config import ConfigError, Field, StageConfig, config_hash, loa
 from longtracerl.contexts.config import ContextsConfig
 from longtracerl.corpus.config import CorpusConfig
 from longtracerl.executor import ExecutorConfig, make_executor
+from longtracerl.pagestore import STORE_FILE
 from longtracerl.questions.config import QuestionsConfig
 from longtracerl.records import atomic_write_text
 from longtracerl.report.config import ReportConfig
@@ -119,7 +120,7 @@ def run_pipeline(
     folder = runfolder.plan(out, cfg, on_config_change)
     runfolder.write_config(out, cfg)
     corpus_dir = Path(cfg.corpus_dir) if cfg.corpus_dir else out / "corpus"
-    if cfg.corpus_dir and not (corpus_dir / "pages.sqlite").exists():
+    if cfg.corpus_dir and not (corpus_dir / STORE_FILE).exists():
         raise FileNotFoundError(f"{corpus_dir}: no prepared corpus (run `longtracerl corpus prepare`)")
     chain = _Chain(out, folder, stop_after)
     chain.summary.update({"out": str(out), "corpus_dir": str(corpus_dir), "config_hash": config_hash(cfg)})

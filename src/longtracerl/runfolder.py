@@ -49,6 +49,7 @@ from pydantic import BaseModel
 
 from longtracerl.config import ConfigError
 from longtracerl.config import short_hash as _hash
+from longtracerl.pagestore import STORE_FILE
 from longtracerl.records import atomic_write_text
 
 log = logging.getLogger(__name__)
@@ -103,7 +104,7 @@ def folder_identity(folder: Path) -> dict[str, Any]:
             return {k: m.get(k) for k in keys}
         except ValueError:
             pass
-    store = folder / "pages.sqlite"
+    store = folder / STORE_FILE
     st = store.stat() if store.exists() else None
     return {"pages_size": st.st_size if st else None, "pages_mtime_ns": st.st_mtime_ns if st else None}
 

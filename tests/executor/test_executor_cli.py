@@ -6,7 +6,8 @@ import argparse
 
 import pytest
 
-from longtracerl.cli import add_executor_args, build_parser, executor_overrides, main
+from longtracerl.cli import build_parser, main
+from longtracerl.cliargs import add_executor_args, executor_overrides
 from longtracerl.config import ConfigError
 from longtracerl.executor import InlineExecutor, ProcessExecutor
 from longtracerl.run import load_run_config
@@ -48,7 +49,7 @@ def test_every_item_stage_takes_the_executor_flags(command):
 
 
 def test_executor_choice_follows_the_workers():
-    from longtracerl.cli import executor_from_args
+    from longtracerl.cliargs import executor_from_args
 
     assert isinstance(executor_from_args(_args()), InlineExecutor)
     ex = executor_from_args(_args("--workers", "2"))

@@ -118,7 +118,7 @@ def _judge_from_config(cfg: Any) -> Any:
 
 
 def register(subparsers: Any) -> None:
-    from longtracerl.cli import add_config_args
+    from longtracerl.cliargs import add_config_args
 
     serve = subparsers.add_parser(
         "serve-reward",
