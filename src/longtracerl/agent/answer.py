@@ -34,7 +34,7 @@ import random
 import re
 from dataclasses import dataclass, field
 
-from longtracerl.agent.retrieval import _base_title, _mentions
+from longtracerl.agent.retrieval import _QUOTED, _SENT_SPLIT, _base_title, _mentions
 from longtracerl.records import Page
 from longtracerl.textfacts import DATE, QUESTION_STOPWORDS, YEAR_DIGITS
 
@@ -67,8 +67,6 @@ def _wordset(text: str) -> frozenset[str]:
 
 _STOP = QUESTION_STOPWORDS
 _WORD = re.compile(r"[A-Za-z0-9]+(?:['’][a-z]+)?")
-_SENT_SPLIT = re.compile(r"(?<=[.?!])[\"'”’)]?\s+(?=[\"'“‘(]?[A-Z0-9])")
-_QUOTED = re.compile(r"[\"“]([^\"”]{2,80})[\"”]")
 _CONNECT = r"(?:of|the|de|la|le|von|van|der|and|&|for|du|del|da|on|in|upon|y|a)"
 # a capitalised phrase; "." only inside initials/abbreviations, never before a space
 _CAP = re.compile(
@@ -434,7 +432,6 @@ class _Read:
     relevance: float = 0.0  # share of the question's words in the page
     linked: bool = False  # another relevant read page names this page's title
     named: bool = False  # its title is a name the question gives
-    order: int = 0
 
 
 def _roles(plan: QuestionPlan, reads: list[_Read]) -> dict[str, str]:
@@ -519,8 +516,9 @@ def extract_answer(
             share = len(attrs & _stems(" ".join(page.sents[:3]))) / (len(attrs) or 1)
             return (opt if share >= 0.5 else other), [page]
     kind = plan.kind if plan.kind not in ("yesno", "choice") else "name"
+    roles = _roles(plan, reads)
     if kind == "name" and (plan.head in _CLASS_HEADS or _ASKS_CLASS.search(plan.final)):
-        found = _class_answer(plan, reads)
+        found = _class_answer(plan, reads, roles)
         if found is not None:
             return found
     # the question's words, "Kent's" as "Kent": a name the question gives is not the answer
@@ -547,7 +545,6 @@ def extract_answer(
     life = "born" if _BORN.search(plan.final) else "died" if _DIED.search(plan.final) else None
     cm = re.search(r"\bhow many ((?:[\w'’-]+\s*){1,3})", plan.final, re.I)
     counted = _stems(cm.group(1)) - _TYPE_STEMS if cm else frozenset()
-    roles = _roles(plan, reads)
     fits = {" ".join(_WORD.findall(_base(r.page.title).lower())): _kind_fit(kind, head, r) for r in reads}
     for r in reads:
         own = _base(r.page.title).lower()
@@ -670,14 +667,15 @@ _PARTICIPLES = _wordset("following starring featuring including consisting offer
 CLASS_ROLE = 1.0  # class answers: the page's role bonus (ROLE_BONUS) counts this many times
 
 
-def _class_answer(plan: QuestionPlan, reads: list[_Read]) -> tuple[str, list[_Read]] | None:
+def _class_answer(
+    plan: QuestionPlan, reads: list[_Read], roles: dict[str, str]
+) -> tuple[str, list[_Read]] | None:
     """Questions like "what type / occupation / sport ...?": a lowercase class noun from the read
     pages' defining words ("X is an English *cinematographer* ..."); a noun several relevant pages
     share scores most ("What occupation do A and B share?")."""
     scores: dict[str, float] = {}  # by the class's last word ("director")
     spans: dict[str, tuple[float, str, _Read]] = {}  # its best wording and page
     q_words = set(_WORD.findall(plan.text.lower()))
-    roles = _roles(plan, reads)
     pool = reads
     if _ASKS_JOB.search(plan.final):  # an occupation is read from a person's page, when one was read
         pool = [r for r in reads if r.sents and _PERSONISH.search(r.sents[0][:200])] or reads

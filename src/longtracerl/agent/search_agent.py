@@ -457,7 +457,7 @@ class SearchAgentPolicy:
         ):
             return []
         st.queries.add(key)
-        res = tools.search(query, offset=offset) if offset else tools.search(query)
+        res = tools.search(query, offset=offset)
         if not res.ok or not res.hits:
             return []
         top = max(h.score for h in res.hits) or 1.0
@@ -495,7 +495,7 @@ class SearchAgentPolicy:
         if not res.ok or res.page is None:
             return None
         page = res.page
-        r = _Read(page, _sentences(page.text), _stems(page.title + " " + page.text), order=len(st.reads))
+        r = _Read(page, _sentences(page.text), _stems(page.title + " " + page.text))
         r.relevance = len(r.stems & st.plan.stems) / (len(st.plan.stems) or 1)
         r.linked = c.linked
         r.named = c.named and _base(page.title).lower() in st.plan.text.lower()
