@@ -35,7 +35,6 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -50,7 +49,7 @@ from pydantic import BaseModel
 from longtracerl.config import ConfigError
 from longtracerl.config import short_hash as _hash
 from longtracerl.pagestore import STORE_FILE
-from longtracerl.records import atomic_write_text
+from longtracerl.records import atomic_write_text, sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -235,11 +234,7 @@ def record_alone(out: Path, stage: str, cfg: BaseModel, *, complete: bool) -> No
 
 def file_key(path: Path) -> str:
     """What a stage read from a file outside the run folder: its path and content hash."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return f"{Path(path).resolve()} sha256:{digest.hexdigest()[:16]}"
+    return f"{Path(path).resolve()} sha256:{sha256_file(path)[:16]}"
 
 
 def write_stamps(out: Path, stamps: dict[str, dict[str, Any]]) -> None:

@@ -41,7 +41,6 @@ and (with ``plots``) two PNG bar charts next to it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -55,7 +54,7 @@ from typing import TYPE_CHECKING, Any
 
 from longtracerl.questions.validate import answer_in_question, name_leak
 from longtracerl.questions.wordclass import distinctive, not_noun
-from longtracerl.records import Page, Question, atomic_write_text, dump_line, read_jsonl
+from longtracerl.records import Page, Question, atomic_write_text, dump_line, read_jsonl, sha256_file
 from longtracerl.text import normalize_answer
 from longtracerl.textfacts import (
     CUT_OFF_WORDS,
@@ -555,14 +554,6 @@ def audit_questions(
     return rows, summarize(rows)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _inputs(corpus_dir: str | os.PathLike, questions: Path, top_k: int, depth: int) -> dict[str, Any]:
     """What an audit depends on: the questions file's hash, the corpus index and graph, the settings."""
     from longtracerl.corpus.graph import GRAPH_FILE
@@ -576,7 +567,7 @@ def _inputs(corpus_dir: str | os.PathLike, questions: Path, top_k: int, depth: i
         index = None
     graph = corpus / GRAPH_FILE
     return {
-        "questions_sha256": _sha256(questions),
+        "questions_sha256": sha256_file(questions),
         "index": index,
         "graph_mtime_ns": graph.stat().st_mtime_ns if graph.exists() else None,
         "top_k": top_k,

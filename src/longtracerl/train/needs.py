@@ -133,9 +133,9 @@ def check_needs(cfg: TrainConfig) -> list[Need]:
     return needs
 
 
-def require(cfg: TrainConfig) -> None:
-    """Raise one :class:`ConfigError` naming every missing need and its fix."""
-    missing = [n for n in check_needs(cfg) if not n.ok]
+def require(needs: list[Need]) -> None:
+    """Raise one :class:`ConfigError` naming every missing need (of :func:`check_needs`) and its fix."""
+    missing = [n for n in needs if not n.ok]
     if missing:
         raise ConfigError(
             "this training config needs what this machine lacks: "

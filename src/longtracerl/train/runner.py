@@ -97,7 +97,7 @@ def train(
     check_model_source(cfg.model)
     needs = check_needs(cfg)
     if not dry_run:
-        require(cfg)  # GPU, vLLM, flash-attn, model files: all missing ones in one error, before loading
+        require(needs)  # GPU, vLLM, flash-attn, model files: all missing ones in one error, before loading
     if cfg.model.source == "hf" and not Path(cfg.model.path or "").expanduser().exists():
         hub_offline_if_unreachable()  # no minute of hub retries when there is no network
     kwargs = grpo_kwargs(cfg, str(out_dir))
