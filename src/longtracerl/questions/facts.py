@@ -610,7 +610,6 @@ def page_facts(text: str) -> Facts:
     nationality = next((d for d in _MULTI_DEMONYMS if d in joined), None)
     nationality = nationality or next((w for w in np_words if w in DEMONYMS), None)
     if nationality is None and role == "place":
-        plain = _PAREN.sub("", first)
         at = plain.find(" in ")
         m = _PLACE_IN.search(plain, at) if at >= 0 else None
         if m:
@@ -644,9 +643,8 @@ def page_facts(text: str) -> Facts:
         ):
             modifiers.append(w)
     also: list[str] = []
-    m = _COPULA.search(_PAREN.sub("", first))
-    if m and kind and role == "person":  # 'director, screenwriter and producer'; not 'episode and season'
-        for w in re.findall(r"[\w-]+", _PAREN.sub("", first)[m.end() :])[:16]:
+    if cop and kind and role == "person":  # 'director, screenwriter and producer'; not 'episode and season'
+        for w in re.findall(r"[\w-]+", plain[cop.end() :])[:16]:
             if w in ("who", "which", "that", "known", "best", "whose"):
                 break
             sw = _singular(w)
