@@ -93,16 +93,16 @@ def render_section(summary: dict[str, Any], sample: list[Question], plots: list[
     return lines + [""]
 
 
-def add_audit_section(
+def audit_section(
     run_dir: str | os.PathLike,
     corpus_dir: Any,
     out_dir: Path,
-    report: dict[str, Any],
     *,
     plots: bool = True,
     retriever: Retriever | None = None,
-) -> None:
-    """Audit the run's questions and add the section to report.json and report.md in ``out_dir``.
+) -> tuple[dict[str, Any], list[str]] | None:
+    """The report's question audit: (its summary for report.json, its markdown lines); None when
+    the run has no questions or no corpus. Plots go to ``out_dir``.
 
     Audit files that are up to date (written after questions.jsonl from the same file, corpus and
     settings) are reused; ``retriever``, the report's open BM25 index of ``corpus_dir``, is reused
@@ -115,15 +115,30 @@ def add_audit_section(
         retriever = None  # a test double or another corpus: the audit opens the corpus's own index
     path = run / "questions.jsonl"
     if not path.exists() or corpus_dir is None:
-        return
+        return None
     try:
         summary = audit_run(corpus_dir, run, plots=plots, plots_dir=out_dir, retriever=retriever, reuse=True)
-        lines = render_section(summary, examples(path), summary.get("plots", []))
+        return summary, render_section(summary, examples(path), summary.get("plots", []))
     except (IndexNotFound, FileNotFoundError) as err:
         log.warning("question audit skipped: %s", err)
-        summary = {"skipped": str(err)}
-        lines = ["", "## Question quality", "", f"Audit skipped: {err}", ""]
-    report["question_audit"] = summary
+        return {"skipped": str(err)}, ["", "## Question quality", "", f"Audit skipped: {err}", ""]
+
+
+def add_audit_section(
+    run_dir: str | os.PathLike,
+    corpus_dir: Any,
+    out_dir: Path,
+    report: dict[str, Any],
+    *,
+    plots: bool = True,
+    retriever: Retriever | None = None,
+) -> None:
+    """Add the question audit (:func:`audit_section`) to an existing report.json / report.md in
+    ``out_dir`` (``report``: the report.json content, updated in place)."""
+    section = audit_section(run_dir, corpus_dir, out_dir, plots=plots, retriever=retriever)
+    if section is None:
+        return
+    report["question_audit"], lines = section
     atomic_write_text(out_dir / "report.json", json.dumps(report, indent=2) + "\n")
     md = (out_dir / "report.md").read_text(encoding="utf-8")
     atomic_write_text(out_dir / "report.md", md.rstrip("\n") + "\n" + "\n".join(lines))

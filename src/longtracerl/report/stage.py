@@ -333,16 +333,21 @@ def write_report(
     timings = {"inputs": time.perf_counter() - t0}
     m = measure(sample, best, builder, reuse, cfg, progress)
     timings["measure"] = time.perf_counter() - t0 - timings["inputs"]
-    report = build_report(m, written, run=run, corpus=corpus, ccfg=ccfg, builder=builder, n_pool=len(pool))
-    report["reused_contexts"] = len(reuse)
-    report["agent"] = agent_success(run)
-    write_outputs(report, written.lengths, run / "report", cfg, t0=t0, timings=timings)
-    from longtracerl.questions.audit_report import add_audit_section
+    report = build_report(
+        m, written, run=run, corpus=corpus, ccfg=ccfg, builder=builder, n_pool=len(pool), reused=len(reuse)
+    )
+    out = run / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    from longtracerl.questions.audit_report import audit_section
 
     # question audit section (issue 13); reuses up-to-date audit files and the open index
     t_audit = time.perf_counter()
-    add_audit_section(run, corpus, run / "report", report, plots=cfg.plots, retriever=builder.retriever)
+    audit = audit_section(run, corpus, out, plots=cfg.plots, retriever=builder.retriever)
     timings["question audit"] = time.perf_counter() - t_audit
+    audit_md: list[str] = []
+    if audit is not None:
+        report["question_audit"], audit_md = audit
+    write_outputs(report, written.lengths, out, cfg, t0=t0, timings=timings, extra_md=audit_md)
     log.info("report: %s (%s)", run / "report" / "report.md", _timing_line(timings, time.perf_counter() - t0))
     return report
 
@@ -585,9 +590,10 @@ def build_report(
     ccfg: ContextsConfig,
     builder: Any,
     n_pool: int,
+    reused: int = 0,
 ) -> dict[str, Any]:
-    """report.json's content from a measurement (``reused_contexts`` and ``agent`` are set by the
-    caller; ``plots`` and ``seconds`` by :func:`write_outputs`)."""
+    """report.json's content from a measurement (``reused``: contexts taken from contexts.jsonl;
+    ``plots`` and ``seconds`` are set by :func:`write_outputs`)."""
     strategies = {s: strategy_summary(m, s) for s in m.strategies}
     tiers = tier_summary(m)
     pool = _pool_summary(m.pool)
@@ -595,7 +601,7 @@ def build_report(
         "run": str(run.resolve()),
         "corpus": str(corpus),
         "measured_questions": m.questions,
-        "reused_contexts": 0,
+        "reused_contexts": reused,
         "eligible_questions": n_pool,
         "target_tokens": ccfg.target_tokens,
         "tokenizer": f"{builder.tok.name}#{builder.tok.fingerprint}",
@@ -604,7 +610,7 @@ def build_report(
         "tiers": tiers,
         "trajectory_pool": pool,
         "ordering": ordering_notes(strategies, tiers, pool),
-        "agent": {},
+        "agent": agent_success(run),
         "context_lengths": written.summary(),
         "per_question": m.per_question,
         "seconds": None,
@@ -622,8 +628,10 @@ def write_outputs(
     *,
     t0: float,
     timings: dict[str, float],
+    extra_md: list[str] | tuple[str, ...] = (),
 ) -> None:
-    """report.json, report.md and the plots into ``out_dir`` (``seconds``: since ``t0``)."""
+    """report.json, report.md (``extra_md``: lines added at its end) and the plots into
+    ``out_dir`` (``seconds``: since ``t0``)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     t_plots = time.perf_counter()
     plots: list[str] = []
@@ -636,7 +644,10 @@ def write_outputs(
     report["seconds"] = round(time.perf_counter() - t0, 2)
     report["timings_s"] = {k: round(v, 2) for k, v in timings.items()}
     atomic_write_text(out_dir / "report.json", json.dumps(report, indent=2) + "\n")
-    atomic_write_text(out_dir / "report.md", render_markdown(report))
+    md = render_markdown(report)
+    if extra_md:
+        md = md.rstrip("\n") + "\n" + "\n".join(extra_md)
+    atomic_write_text(out_dir / "report.md", md)
 
 
 def _timing_line(timings: dict[str, float], total: float) -> str:
