@@ -367,6 +367,7 @@ class AgentStage(Stage):
         super().__init__(cfg or AgentConfig(), corpus, run)
         self.engines = engines
         self.state = _State()
+        self.trajectories: list[Trajectory] = []  # on file, in file order (read once, then appended)
         self.written = 0
 
     def upstream(self) -> str | None:
@@ -379,7 +380,8 @@ class AgentStage(Stage):
     def items(self, files: StageFiles) -> list[tuple[Question, int]]:
         traj_path = self.run / TRAJECTORIES_FILE  # its torn last line is cut off by files.out
         if traj_path.exists():
-            for t in read_jsonl(traj_path, Trajectory):
+            self.trajectories = list(read_jsonl(traj_path, Trajectory))
+            for t in self.trajectories:
                 self.state.add(t)
         self.todo = [q for q in self.questions if not self.state.complete(q.question_id, self.cfg.attempts)]
         return [(q, self.state.next_attempt(q.question_id)) for q in self.todo]
@@ -414,6 +416,7 @@ class AgentStage(Stage):
         for traj in trajectories:
             files.out.write(traj)
             self.state.add(traj)
+            self.trajectories.append(traj)
             self.written += 1
         return 1
 
@@ -427,8 +430,7 @@ class AgentStage(Stage):
 
     def summary(self) -> dict:
         cfg, task, written, elapsed = self.cfg, self.agent_task, self.written, self.elapsed
-        traj_path = self.run / TRAJECTORIES_FILE
-        trajectories = list(read_jsonl(traj_path, Trajectory)) if traj_path.exists() else []
+        trajectories = self.trajectories
         summary = summarize(self.questions, trajectories, cfg.attempts, cfg.keep)
         summary.update(
             {
