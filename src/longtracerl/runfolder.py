@@ -149,13 +149,27 @@ def stage_settings(cfg: BaseModel, out: Path) -> dict[str, dict[str, Any]]:
     return settings
 
 
+def _split(flat: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(fixed settings, growable settings) of a flat ``key: value`` mapping."""
+    grow = {k: v for k, v in flat.items() if k in GROWABLE}
+    return {k: v for k, v in flat.items() if k not in grow}, grow
+
+
+def _diff_pair(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """``key: old -> new`` for each key whose value differs (``<unset>`` where one lacks it)."""
+    return [
+        f"{k}: {_describe(old.get(k, '<unset>'))} -> {_describe(new.get(k, '<unset>'))}"
+        for k in sorted(set(old) | set(new))
+        if old.get(k, "<unset>") != new.get(k, "<unset>")
+    ]
+
+
 def expected_stamps(cfg: BaseModel, out: Path) -> dict[str, dict[str, Any]]:
     """The stamp of every stage for ``cfg``: key (chained hash), settings and growable values."""
     stamps: dict[str, dict[str, Any]] = {}
     upstream = ""
     for stage, settings in stage_settings(cfg, out).items():
-        fixed = {k: v for k, v in settings.items() if k not in GROWABLE}
-        grow = {k: v for k, v in settings.items() if k in GROWABLE}
+        fixed, grow = _split(settings)
         key = _hash([upstream, fixed])
         stamps[stage] = {"key": key, "settings": fixed, "grow": grow, "complete": False}
         upstream = key
@@ -210,9 +224,9 @@ def record_alone(out: Path, stage: str, cfg: BaseModel, *, complete: bool) -> No
     stamps = read_stamps(out) if (out / STAMPS_FILE).exists() else None
     if stamps is None or stage not in STAGES:
         return
-    flat = {k: v for k, v in _flatten({stage: cfg.model_dump(mode="json")}).items() if k not in NEUTRAL}
-    fixed = {k: v for k, v in flat.items() if k not in GROWABLE}
-    grow = {k: v for k, v in flat.items() if k in GROWABLE}
+    fixed, grow = _split(
+        {k: v for k, v in _flatten({stage: cfg.model_dump(mode="json")}).items() if k not in NEUTRAL}
+    )
     i = STAGES.index(stage)
     upstream = (stamps.get(STAGES[i - 1]) or {}).get("key", "") if i else ""
     key = _hash([upstream, fixed])
@@ -310,12 +324,7 @@ def _diff(have: dict[str, Any], want: dict[str, Any], stages: list[str]) -> list
     changes = []
     for stage in stages:
         old = dict((have.get(stage) or {}).get("settings", {}), **(have.get(stage) or {}).get("grow", {}))
-        new = dict(want[stage]["settings"], **want[stage]["grow"])
-        for k in sorted(set(old) | set(new)):
-            if old.get(k, "<unset>") != new.get(k, "<unset>"):
-                changes.append(
-                    f"{k}: {_describe(old.get(k, '<unset>'))} -> {_describe(new.get(k, '<unset>'))}"
-                )
+        changes += _diff_pair(old, dict(want[stage]["settings"], **want[stage]["grow"]))
     return changes
 
 
@@ -358,9 +367,13 @@ def guard_stage(
     ``upstream``: the key of what the stage reads (e.g. the walks config hash); None when unknown.
     Growable settings (:data:`GROWABLE`) may be raised: the stage then continues.
     """
-    flat = {f"{stage}.{k}": v for k, v in _flatten(cfg.model_dump(mode="json")).items()}
-    settings = {k: v for k, v in flat.items() if k not in NEUTRAL and k not in GROWABLE}
-    grow = {k: v for k, v in flat.items() if k in GROWABLE}
+    settings, grow = _split(
+        {
+            f"{stage}.{k}": v
+            for k, v in _flatten(cfg.model_dump(mode="json")).items()
+            if f"{stage}.{k}" not in NEUTRAL
+        }
+    )
     if corpus is not None:
         settings["corpus content"] = _hash(folder_identity(Path(corpus)))
     settings["input"] = upstream
@@ -375,13 +388,7 @@ def guard_stage(
     lowered = [k for k, v in grow.items() if k in old.get("grow", {}) and _lower(v, old["grow"][k])]
     outputs = [p for p in _has_outputs(run, stage) if p != path]
     if old and (old.get("key") != key or lowered) and outputs:
-        prev = dict(old.get("settings", {}), **old.get("grow", {}))
-        now = dict(settings, **grow)
-        diffs = [
-            f"{k}: {_describe(prev.get(k, '<unset>'))} -> {_describe(now.get(k, '<unset>'))}"
-            for k in sorted(set(prev) | set(now))
-            if prev.get(k, "<unset>") != now.get(k, "<unset>")
-        ]
+        diffs = _diff_pair(dict(old.get("settings", {}), **old.get("grow", {})), dict(settings, **grow))
         why = "; ".join(
             d if not d.startswith("input:") else "its input (an earlier stage) changed" for d in diffs
         )
