@@ -463,14 +463,10 @@ def create_app(
                 else:
                     # parsed and rubric-scored on the loop, one request per loop turn: the work
                     # holds the GIL wherever it runs, and a thread hop cost more CPU than it saved
-                    job = await on_loop.run(prepare, raw, settings)
                     if is_async:
-                        verdicts = await ajudge_job(job, judge)
-                        if job.kind == "evaluate":  # the answer is a few numbers
-                            status, body = answer(job, verdicts)
-                        else:
-                            status, body = await on_loop.run(answer, job, verdicts)
+                        status, body, verdicts = await scored(on_loop, prepare, raw)
                     else:  # a blocking judge waits in a worker thread
+                        job = await on_loop.run(prepare, raw, settings)
                         loop = asyncio.get_running_loop()
                         status, body, verdicts = await loop.run_in_executor(pool, judge_answer, job, judge)
             except BadRequest as err:
@@ -487,15 +483,19 @@ def create_app(
             stats.requests[(endpoint, status)] += 1
             stats.seconds[endpoint] += time.perf_counter() - t0
 
-    async def offloaded(prepare: Any, raw: bytes) -> tuple[int, bytes, dict[int, JudgeResult]]:
-        """A big body: parsed and scored in the big-body lane, an async judge awaited here."""
-        if not is_async:
-            return await big.run(score_blocking, prepare, raw, settings, judge)
-        job = await big.run(prepare, raw, settings)
+    async def scored(lane: Any, prepare: Any, raw: bytes) -> tuple[int, bytes, dict[int, JudgeResult]]:
+        """Parsed and scored in ``lane`` (the loop's or the big-body one), an async judge awaited here."""
+        job = await lane.run(prepare, raw, settings)
         verdicts = await ajudge_job(job, judge)
         if job.kind == "evaluate":  # the answer is a few numbers
             return (*answer(job, verdicts), verdicts)
-        return (*await big.run(answer, job, verdicts), verdicts)
+        return (*await lane.run(answer, job, verdicts), verdicts)
+
+    async def offloaded(prepare: Any, raw: bytes) -> tuple[int, bytes, dict[int, JudgeResult]]:
+        """A big body: parsed and scored in the big-body lane."""
+        if not is_async:
+            return await big.run(score_blocking, prepare, raw, settings, judge)
+        return await scored(big, prepare, raw)
 
     @app.get("/health")
     async def health() -> dict[str, Any]:
