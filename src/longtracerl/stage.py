@@ -12,6 +12,7 @@ docs/contributing.md#a-data-stage.
 from __future__ import annotations
 
 import os
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -59,6 +60,7 @@ class Stage(ABC):
         self.cfg, self.run = cfg, Path(run)
         self.corpus = Path(corpus) if corpus is not None else None
         self.chunk_size: int | None = None  # items per executor chunk (None: the executor's)
+        self.loop_s = 0.0  # seconds of the item loop (set by run_stage before close)
 
     def upstream(self) -> str | None:
         """The key of what the stage reads (:func:`runfolder.stage_key`); None when unknown."""
@@ -133,16 +135,19 @@ def run_stage(
         else None,
         JsonlAppender(errors_path),
     )
-    bar = None
+    bar, t_loop = None, None
     try:
         items = stage.items(files)
         executor = executor or InlineExecutor(ExecutorConfig())
         task = stage.task(executor)
+        t_loop = time.perf_counter()
         bar = _bar(stage, progress)
         if not stage.full():
             _loop(stage, executor.map(task, items, chunk_size=stage.chunk_size), files, bar)
         stage.settle()
     finally:
+        if t_loop is not None:
+            stage.loop_s = time.perf_counter() - t_loop
         files.close()
         if bar is not None:
             bar.close()

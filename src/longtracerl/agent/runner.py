@@ -17,7 +17,6 @@ import asyncio
 import json
 import logging
 import os
-import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from pathlib import Path
@@ -403,7 +402,6 @@ class AgentStage(Stage):
             done,
             self.policy_name,
         )
-        self.t0 = time.perf_counter()
         return task
 
     def item_id(self, item: tuple[Question, int]) -> str:
@@ -425,11 +423,8 @@ class AgentStage(Stage):
         if halted is not None:  # the endpoint went down in the last chunk
             raise halted
 
-    def close(self) -> None:
-        self.elapsed = time.perf_counter() - self.t0 if hasattr(self, "t0") else 0.0
-
     def summary(self) -> dict:
-        cfg, task, written, elapsed = self.cfg, self.agent_task, self.written, self.elapsed
+        cfg, task, written, elapsed = self.cfg, self.agent_task, self.written, self.loop_s
         trajectories = self.trajectories
         summary = summarize(self.questions, trajectories, cfg.attempts, cfg.keep)
         summary.update(

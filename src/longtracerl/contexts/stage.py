@@ -241,7 +241,6 @@ class ContextsStage(Stage):
     def task(self, executor: Executor) -> ContextTask:
         self.executor = executor
         inline = isinstance(executor, InlineExecutor)
-        self.t1 = time.perf_counter()
         return ContextTask(self.run, self.corpus, self.cfg, self.builder if inline else None)
 
     def item_id(self, item: tuple[Question, Trajectory | None]) -> str:
@@ -271,10 +270,9 @@ class ContextsStage(Stage):
 
     def close(self) -> None:
         self.builder.cache.save()
-        self.t_build = time.perf_counter() - self.t1 if hasattr(self, "t1") else 0.0
 
     def summary(self) -> dict[str, Any]:
-        cfg, builder, written, t_build = self.cfg, self.builder, self.written, self.t_build
+        cfg, builder, written, t_build = self.cfg, self.builder, self.written, self.loop_s
         summary = _summarize(self.run / CONTEXTS_FILE, self.questions, self.reasons)
         summary.update(
             {
