@@ -54,6 +54,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import random
 import re
 from dataclasses import dataclass, field
@@ -185,8 +186,10 @@ _TYPE_WORDS = _wordset(
 )
 
 
-def _names(text: str) -> list[str]:
-    """Quoted titles and capitalised phrases of a text, in order (a phrase never crosses a sentence end)."""
+@functools.lru_cache(maxsize=8192)
+def _names(text: str) -> tuple[str, ...]:
+    """Quoted titles and capitalised phrases of a text, in order (a phrase never crosses a sentence end);
+    cached: the sentences of the pages read are looked at again at every hop and attempt."""
     out: list[str] = []
     for sent in _sentences(text):
         out += [m.group(1).strip() for m in _QUOTED.finditer(sent)]
@@ -201,7 +204,7 @@ def _names(text: str) -> list[str]:
                 continue  # a sentence's capitalised first word ("Start", "Move", "Its")
             if len(name) > 1 and name.lower() not in _NOT_ANSWER and not name.isdigit():
                 out.append(name)
-    return list(dict.fromkeys(out))
+    return tuple(dict.fromkeys(out))
 
 
 def _variants(name: str) -> list[str]:
@@ -461,6 +464,9 @@ class SearchAgentPolicy:
         if not res.ok or not res.hits:
             return []
         top = max(h.score for h in res.hits) or 1.0
+        bare = named.lower().removeprefix("the ") if named is not None else None  # "The Minnesota Vikings"
+        top_reads = st.top_reads(2)
+        named_reads = [r for r in st.reads.values() if r.named]
         out = []
         for h in res.hits:
             c = st.cands.get(h.page_id)
@@ -471,19 +477,14 @@ class SearchAgentPolicy:
             shown = _stems(h.title + " " + h.snippet)
             c.shown = max(c.shown, len(shown & st.plan.stems) / (len(st.plan.stems) or 1))
             base = _base(h.title).lower()
-            bare = (
-                named.lower().removeprefix("the ") if named is not None else None
-            )  # "The Minnesota Vikings"
             if named is not None and (
                 base == named.lower() or base.split(",")[0] == named.lower() or base == bare
             ):
                 c.named = True
                 c.exact = c.exact or h.title.lower() == named.lower()
-            c.linked = c.linked or any(_mentions(r.page.text, _base(c.title)) for r in st.top_reads(2))
+            c.linked = c.linked or any(_mentions(r.page.text, _base(c.title)) for r in top_reads)
             c.text = h.title + " " + h.snippet
-            c.near = c.near or any(
-                _mentions(c.text, _base(r.page.title)) for r in st.reads.values() if r.named
-            )
+            c.near = c.near or any(_mentions(c.text, _base(r.page.title)) for r in named_reads)
             out.append(c)
         st.results[key] = out
         return out
