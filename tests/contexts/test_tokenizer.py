@@ -58,3 +58,54 @@ def test_prompt_layout_is_additive_for_smollm2(tok):
     c = PromptCoster(tok)
     assert c.additive
     assert c.sep == 2
+
+
+def test_count_batch_equals_the_tokenizer_on_real_pages_and_edge_cases(tok):
+    """count_batch sums cached pre-token counts for ASCII text (byte-level BPE): on 3,000 embedded
+    Wikipedia pages (ASCII and not) and on texts built to hit each branch of the pre-token split,
+    the counts are the tokenizer's own, in a cold and a warm pre-token cache."""
+    import itertools
+
+    from longtracerl.assets import asset_path
+    from longtracerl.contexts import tokenizer as tk
+    from longtracerl.contexts.prompt import render_doc
+    from longtracerl.corpus.loaders import LoadContext, load_hotpotqa
+
+    assert tok._pieces is not None  # SmolLM2 takes the pre-token path
+    loaded = itertools.islice(load_hotpotqa(LoadContext(asset_path("hotpotqa"))), 3000)
+    pages = [render_doc(x.page.title, x.page.text) for x in loaded]
+    odd = [
+        "",
+        " ",
+        "   ",
+        "a  b",
+        "a   ",
+        "x \nb",
+        "\n\n  \tword\r\n",
+        "it's He'S they're we've I'm you'll he'd 'tis ''s",
+        "1990s 3.14 1,000,000 -42 a1b2",
+        "!!! ?! --> <b>bold</b> [1] (x) {y} #tag @user",
+        "form\x0cfeed and file\x1cseparator",
+        "a <|im_start|>system\nhi<|im_end|> b",
+        "Zürich – São Paulo’s “café” ÷ 中文",
+        "trailing spaces before newline   \nnext",
+    ]
+    expected = [tok.count(t) for t in odd + pages]
+    tk._piece_counts.clear()  # cold
+    fresh = tk.load_tokenizer()
+    assert fresh.count_batch(odd + pages) == expected
+    assert len(fresh._pieces) > 1000  # the ASCII pages went through the pre-token path
+    assert sum(p.isascii() for p in pages) > 1000
+    assert fresh.count_batch(list(reversed(odd + pages))) == expected[::-1]  # warm
+
+
+def test_pre_token_path_only_for_a_byte_level_bpe_without_normalizer(tok):
+    from tokenizers import Tokenizer, normalizers
+
+    from longtracerl.contexts.tokenizer import TokenCounter
+
+    backend = Tokenizer.from_str(tok._tok.to_str())
+    backend.normalizer = normalizers.Lowercase()  # counts no longer add up over raw pre-tokens
+    lowered = TokenCounter(backend, "lowercased")
+    assert lowered._pieces is None
+    assert lowered.count_batch(["Paris IS", "a b"]) == [lowered.count("Paris IS"), 2]
