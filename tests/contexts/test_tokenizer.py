@@ -61,9 +61,9 @@ def test_prompt_layout_is_additive_for_smollm2(tok):
 
 
 def test_count_batch_equals_the_tokenizer_on_real_pages_and_edge_cases(tok):
-    """count_batch sums cached pre-token counts for ASCII text (byte-level BPE): on 3,000 embedded
-    Wikipedia pages (ASCII and not) and on texts built to hit each branch of the pre-token split,
-    the counts are the tokenizer's own, in a cold and a warm pre-token cache."""
+    """count_batch sums cached pre-token counts (byte-level BPE): on 3,000 embedded Wikipedia
+    pages (ASCII and not) and on texts built to hit each branch of the pre-token split and each
+    character class, the counts are the tokenizer's own, in a cold and a warm cache."""
     import itertools
 
     from longtracerl.assets import asset_path
@@ -71,7 +71,6 @@ def test_count_batch_equals_the_tokenizer_on_real_pages_and_edge_cases(tok):
     from longtracerl.contexts.prompt import render_doc
     from longtracerl.corpus.loaders import LoadContext, load_hotpotqa
 
-    assert tok._pieces is not None  # SmolLM2 takes the pre-token path
     loaded = itertools.islice(load_hotpotqa(LoadContext(asset_path("hotpotqa"))), 3000)
     pages = [render_doc(x.page.title, x.page.text) for x in loaded]
     odd = [
@@ -85,18 +84,29 @@ def test_count_batch_equals_the_tokenizer_on_real_pages_and_edge_cases(tok):
         "it's He'S they're we've I'm you'll he'd 'tis ''s",
         "1990s 3.14 1,000,000 -42 a1b2",
         "!!! ?! --> <b>bold</b> [1] (x) {y} #tag @user",
-        "form\x0cfeed and file\x1cseparator",
+        "form\x0cfeed, file\x1cseparator, next\x85line, vertical\x0btab, nul\x00",
         "a <|im_start|>system\nhi<|im_end|> b",
-        "Zürich – São Paulo’s “café” ÷ 中文",
+        "Zürich – São Paulo’s “café” ÷ 中文 　 ideographic space",
+        "no\xa0break  \xa0 x, combining e\u0301 and \u0301alone, ٣ Ⅻ ½ ²",
+        "emoji 😀😀 x😀y, unassigned \u0378 and private \ue000",
         "trailing spaces before newline   \nnext",
     ]
     expected = [tok.count(t) for t in odd + pages]
-    tk._piece_counts.clear()  # cold
+    tk._pre_tokens.clear()  # cold
     fresh = tk.load_tokenizer()
+    assert fresh._pre is not None  # SmolLM2 takes the pre-token path
     assert fresh.count_batch(odd + pages) == expected
-    assert len(fresh._pieces) > 1000  # the ASCII pages went through the pre-token path
-    assert sum(p.isascii() for p in pages) > 1000
+    assert sum(not p.isascii() for p in pages) > 500  # both kinds of page were counted
+    assert len(fresh._pre.counts) > 1000 and len(fresh._pre.stand_in) > 100
+    assert fresh._pre.split(odd[11]) is None  # added tokens: the tokenizer itself
     assert fresh.count_batch(list(reversed(odd + pages))) == expected[::-1]  # warm
+
+
+def test_the_probe_tells_the_four_character_classes_apart():
+    from longtracerl.contexts.tokenizer import _ASCII_PRETOKENS, _PROBE, _STAND_INS
+
+    splits = {tuple(m.span() for m in _ASCII_PRETOKENS.finditer(_PROBE.replace("C", s))) for s in _STAND_INS}
+    assert len(splits) == len(_STAND_INS)
 
 
 def test_pre_token_path_only_for_a_byte_level_bpe_without_normalizer(tok):
@@ -107,5 +117,5 @@ def test_pre_token_path_only_for_a_byte_level_bpe_without_normalizer(tok):
     backend = Tokenizer.from_str(tok._tok.to_str())
     backend.normalizer = normalizers.Lowercase()  # counts no longer add up over raw pre-tokens
     lowered = TokenCounter(backend, "lowercased")
-    assert lowered._pieces is None
+    assert lowered._pre is None
     assert lowered.count_batch(["Paris IS", "a b"]) == [lowered.count("Paris IS"), 2]

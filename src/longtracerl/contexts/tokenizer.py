@@ -15,8 +15,8 @@ Converting a GGUF (or a slow tokenizer) takes seconds, so the result is written 
 A spec that cannot be loaded raises :class:`TokenizerError`, naming the spec and every attempt.
 
 :meth:`TokenCounter.count_batch` counts a byte-level BPE tokenizer's tokens (SmolLM2, GPT-2 style)
-of an ASCII text as the sum of its pre-tokens' counts, each pre-token counted once per process:
-the same counts, at about half the CPU (docs/contexts.md#token-counts).
+as the sum of the text's pre-tokens' counts, each distinct pre-token encoded once per process:
+the same counts at a fraction of the CPU (docs/contexts.md#token-counts).
 """
 
 from __future__ import annotations
@@ -55,16 +55,63 @@ def _file_key(path: Path) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-# the split of tokenizers' ByteLevel pre-tokenizer (use_regex) written for ASCII text, where
-# \p{L}, \p{N} and \s are these ASCII classes in any regex engine and Unicode version
+# The split of tokenizers' ByteLevel pre-tokenizer (its regex, use_regex), written for ASCII:
+# ``'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+``. Apart from the
+# ASCII literals (apostrophe, s t r e v m l d, space) only the class of each character matters
+# (letter, number, white space, other), so another text is split through an ASCII stand-in of its
+# class per character (same length, same spans), the class being the one the tokenizer's own
+# pre-tokenizer shows on a probe text.
 _ASCII_PRETOKENS = re.compile(
     r"'s|'t|'re|'ve|'m|'ll|'d| ?[A-Za-z]+| ?[0-9]+| ?[^\sA-Za-z0-9]+|\s+(?!\S)|\s+", re.ASCII
 )
-# control characters whose class some engines read differently (form feed, file separators ...):
-# a text holding one is counted by the tokenizer itself
-_ODD_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_PLAIN_ASCII = re.compile(r"[\t\n\r\x20-\x7e]*\Z")  # classes read alike by every engine
+_PLAIN_CHARS = frozenset("\t\n\r" + "".join(map(chr, range(0x20, 0x7F))))
+_STAND_INS = ("a", "0", "\t", "#")  # letter, number, white space other than the space, other
+_PROBE = "xCx C1C CC\nC'C  C. 1C\tC"  # C: the character; splits differently for each class
 _PIECE_CACHE_MAX = 1_000_000  # pre-tokens kept per tokenizer (about 150 MB at most)
-_piece_counts: dict[str, dict[str, int]] = {}  # tokenizer fingerprint -> pre-token -> tokens
+
+
+class _PreTokens:
+    """Pre-token split and pre-token counts of one tokenizer, shared by its counters in a process
+    (the contexts stage and the report of a run)."""
+
+    def __init__(self, backend: Any):
+        self.pre = backend.pre_tokenizer
+        self.counts: dict[str, int] = {}
+        self.stand_in: dict[int, str] = {}  # code point -> ASCII stand-in of its class
+        self.unknown: set[str] = set()  # characters no class explains: texts with them are encoded
+        added = [t.content for t in backend.get_added_tokens_decoder().values() if t.content]
+        self.added = re.compile("|".join(map(re.escape, added))) if added else None
+
+    def split(self, text: str) -> list[str] | None:
+        """The pre-tokens of ``text``; None when it holds an added token or an unknown character."""
+        if self.added is not None and self.added.search(text):
+            return None
+        if _PLAIN_ASCII.match(text):
+            return _ASCII_PRETOKENS.findall(text)
+        other = set(text).difference(_PLAIN_CHARS)
+        for c in other:
+            if ord(c) not in self.stand_in and c not in self.unknown:
+                self._place(c)
+        if not self.unknown.isdisjoint(other):
+            return None
+        return [text[m.start() : m.end()] for m in _ASCII_PRETOKENS.finditer(text.translate(self.stand_in))]
+
+    def _place(self, c: str) -> None:
+        """Find the class of ``c``: the stand-in whose split of the probe is the tokenizer's."""
+        probe = _PROBE.replace("C", c)
+        try:
+            spans = [span for _, span in self.pre.pre_tokenize_str(probe)]
+        except Exception:  # noqa: BLE001 - e.g. a lone surrogate: leave it to the tokenizer
+            spans = None
+        for s in _STAND_INS:
+            if spans == [m.span() for m in _ASCII_PRETOKENS.finditer(probe.replace(c, s))]:
+                self.stand_in[ord(c)] = s
+                return
+        self.unknown.add(c)
+
+
+_pre_tokens: dict[str, _PreTokens] = {}  # tokenizer fingerprint -> its shared split and counts
 
 
 def _pretoken_additive(backend: Any) -> bool:
@@ -99,15 +146,12 @@ class TokenCounter:
         self._tok = backend
         self.name = name
         self.fingerprint = hashlib.sha256(backend.to_str().encode("utf-8")).hexdigest()[:12]
-        # pre-token counts, shared by the counters of one tokenizer in a process (the contexts
-        # stage and the report of a run); None: every text goes through the tokenizer
-        self._pieces: dict[str, int] | None = None
-        self._added: re.Pattern[str] | None = None
+        # None: every text goes through the tokenizer (its pre-tokens' counts do not add up)
+        self._pre: _PreTokens | None = None
         if _pretoken_additive(backend):
-            self._pieces = _piece_counts.setdefault(self.fingerprint, {})
-            added = [t.content for t in backend.get_added_tokens_decoder().values() if t.content]
-            if added:
-                self._added = re.compile("|".join(map(re.escape, added)))
+            self._pre = _pre_tokens.get(self.fingerprint) or _pre_tokens.setdefault(
+                self.fingerprint, _PreTokens(backend)
+            )
 
     def count(self, text: str) -> int:
         return len(self._tok.encode(text, add_special_tokens=False).ids)
@@ -115,31 +159,33 @@ class TokenCounter:
     def count_batch(self, texts: Sequence[str]) -> list[int]:
         """Token counts of many texts at once, the same as :meth:`count` of each.
 
-        For a byte-level BPE tokenizer an ASCII text (no odd control character, no added token)
-        is split as the tokenizer's pre-tokenizer does and its count is the sum of its
-        pre-tokens' counts, each pre-token encoded once per process; the other texts go through
-        ``encode_batch_fast`` (multi-threaded in Rust, no offsets)."""
+        For a byte-level BPE tokenizer a text is split as its pre-tokenizer does and counted as
+        the sum of its pre-tokens' counts, each distinct pre-token encoded once per process; a
+        text holding an added token (or a character whose class the probe could not tell) goes
+        through ``encode_batch_fast`` (multi-threaded in Rust, no offsets), as does every text of
+        another tokenizer."""
         if not texts:
             return []
-        pieces = self._pieces
-        if pieces is None:
+        pre = self._pre
+        if pre is None:
             return self._encode_counts(texts)
         out = [0] * len(texts)
-        split, added = _ASCII_PRETOKENS.findall, self._added
         words: list[tuple[int, list[str]]] = []
         rest: list[int] = []
         for i, text in enumerate(texts):
-            if text.isascii() and not _ODD_CONTROLS.search(text) and not (added and added.search(text)):
-                words.append((i, split(text)))
-            else:
+            ws = pre.split(text)
+            if ws is None:
                 rest.append(i)
-        new = list({w for _, ws in words for w in ws if w not in pieces})
+            else:
+                words.append((i, ws))
+        counts = pre.counts
+        new = list({w for _, ws in words for w in ws if w not in counts})
         if new:
-            if len(pieces) + len(new) > _PIECE_CACHE_MAX:
-                pieces.clear()
+            if len(counts) + len(new) > _PIECE_CACHE_MAX:
+                counts.clear()
                 new = list({w for _, ws in words for w in ws})
-            pieces.update(zip(new, self._encode_counts(new), strict=True))
-        get = pieces.__getitem__
+            counts.update(zip(new, self._encode_counts(new), strict=True))
+        get = counts.__getitem__
         for i, ws in words:
             out[i] = sum(map(get, ws))
         if rest:
