@@ -194,7 +194,9 @@ class TokenCounter:
         return out
 
     def _encode_counts(self, texts: Sequence[str]) -> list[int]:
-        return [len(e.ids) for e in self._tok.encode_batch_fast(list(texts), add_special_tokens=False)]
+        # encode_batch_fast (tokenizers >= 0.21) skips the offsets; the same ids
+        encode = getattr(self._tok, "encode_batch_fast", self._tok.encode_batch)
+        return [len(e.ids) for e in encode(list(texts), add_special_tokens=False)]
 
     def truncate(self, text: str, n_tokens: int) -> str:
         """The longest prefix of ``text`` made of its first ``n_tokens`` tokens."""
