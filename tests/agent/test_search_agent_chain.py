@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from agent_fixtures import CHAIN_QUESTION
 
+from longtracerl.agent import search_agent
 from longtracerl.agent.config import AgentConfig
 from longtracerl.agent.search_agent import (
     SearchAgentPolicy,
     _Attempt,
+    _Cand,
     _Description,
     _forms,
     _Read,
@@ -142,10 +144,83 @@ def test_chain_stays_within_its_call_budget_and_resolves_every_description(store
         assert tb.cited_ids[:2] == ["fest", "marta"]
 
 
-def test_later_attempts_read_more_candidates_per_description(store, retriever):
+def test_later_attempts_read_more_candidates_per_description(store, retriever, monkeypatch):
+    monkeypatch.setattr(search_agent, "CHAIN_MENTIONS", 0)  # the candidates of the descriptions only
+    monkeypatch.setattr(search_agent, "CHAIN_CHECKS", 0)
     opened = []
     for attempt in (1, 3):
         tb = ToolBox(retriever, store, top_k=5, max_calls=80)
         SearchAgentPolicy(AgentConfig(chain_open=1)).run(CHAIN_QUESTION, tb, attempt=attempt, seed=3)
         opened.append(len(tb.opened_ids))
     assert opened[1] > opened[0]
+
+
+def _cand(pid: str, text: str, search: float = 1.0) -> _Cand:
+    return _Cand(pid, pid.replace("_", " "), search=search, text=text)
+
+
+def test_mentioning_keeps_the_results_whose_shown_text_names_the_page_in_order():
+    prev = _read("Baz Luhrmann (director)", "Baz Luhrmann is an Australian director.")
+    cands = [
+        _cand("Strictly_Ballroom", "Strictly Ballroom is a 1992 film by Baz Luhrmann."),
+        _cand("Baz_Luhrmann_(director)", "Baz Luhrmann is an Australian director."),  # the page itself
+        _cand("Moulin_Rouge!", "Moulin Rouge! is a film by Luhrmann."),  # a surname only
+        _cand("Bazaar", "Bazaar Luhrmannia is a market."),  # no whole-word full form
+        _cand("Australia_(film)", "Australia is a 2008 epic by Baz Luhrmann, starring Nicole Kidman."),
+    ]
+    assert [c.page_id for c in SearchAgentPolicy._mentioning(cands, prev)] == [
+        "Strictly_Ballroom",
+        "Australia_(film)",
+    ]
+    assert SearchAgentPolicy._mentioning(cands, None) == []
+
+
+def _pages(texts: dict[str, str]) -> dict[str, Page]:
+    return {t.replace(" ", "_"): Page(id=t.replace(" ", "_"), title=t, text=x) for t, x in texts.items()}
+
+
+def test_check_reads_the_shown_pages_that_name_each_chain_entity_and_pages_deeper_when_too_few(monkeypatch):
+    monkeypatch.setattr(search_agent, "CHAIN_CHECKS", 2)
+    pages = _pages(
+        {
+            "Marta Quell": "Marta Quell is a Danish violinist born in 1971.",
+            "Harbor Lights Festival": "The Harbor Lights Festival was founded by Marta Quell.",
+            "Old Mill Bakery": "The Old Mill Bakery is a bakery in Leeds.",
+            "Aarhus Quartet": "The Aarhus Quartet once played with Marta Quell in Aarhus.",
+            **{f"Quell {i}": f"Quell {i} is a word." for i in range(10)},
+        }
+    )
+    ranking = ["Marta_Quell"] + [f"Quell_{i}" for i in range(10)] + ["Aarhus_Quartet"]  # 12th
+    tools = ToolBox(_Ranked(pages, {"Marta Quell": ranking}), _Store(pages), top_k=10)
+    st = _Attempt(analyse(CHAIN_QUESTION), None, 0.0, 10)  # type: ignore[arg-type]
+    marta = _read("Marta Quell", pages["Marta_Quell"].text)
+    st.chain, st.reads = [marta], {"Marta_Quell": marta}
+    st.cands = {
+        "Harbor_Lights_Festival": _cand("Harbor_Lights_Festival", pages["Harbor_Lights_Festival"].text),
+        "Old_Mill_Bakery": _cand("Old_Mill_Bakery", pages["Old_Mill_Bakery"].text, search=2.0),
+    }
+    SearchAgentPolicy(CFG)._check(tools, st)
+    # one shown page names her: her name is searched, then the second page of that
+    assert [e.args for e in tools.events if e.tool == "search"] == [
+        {"query": "Marta Quell"},
+        {"query": "Marta Quell", "offset": 10},
+    ]
+    assert tools.opened_ids == ["Harbor_Lights_Festival", "Aarhus_Quartet"]  # never the bakery
+    assert tools.cited_ids == []  # checked, not cited: these become Tier-1
+
+
+def test_a_hop_also_reads_results_that_name_the_entity_just_resolved(store, retriever, monkeypatch):
+    monkeypatch.setattr(search_agent, "CHAIN_CHECKS", 0)  # the hop's own reads only
+    read_in_hop = {}
+    for mentions in (0, 3):
+        monkeypatch.setattr(search_agent, "CHAIN_MENTIONS", mentions)
+        tb = ToolBox(retriever, store, top_k=5)
+        end = SearchAgentPolicy(AgentConfig(chain_open=1)).run(CHAIN_QUESTION, tb, attempt=1, seed=1)
+        assert end.reason == "answered" and tb.cited_ids[:2] == ["fest", "marta"]
+        # the reads before the last entity is looked up with the asked words ("... year ... born")
+        last = next(i for i, e in enumerate(tb.events) if e.tool == "search" and "born" in e.args["query"])
+        read_in_hop[mentions] = {e.args["page_id"] for e in tb.events[:last] if e.tool == "open"}
+    # Port Avalon's page names the festival resolved at the first hop: with one candidate read per
+    # description it is read only as a result that names it, before the second hop settles
+    assert read_in_hop[0] == {"fest", "marta"}
+    assert read_in_hop[3] == {"fest", "marta", "avalon"}

@@ -27,8 +27,10 @@ question text, the search results and the pages it opens, nothing else. One atte
    words and the nationality there, the title's qualifier, the decade of its first year, a stated
    size, quoted words, "the first / last X that ... names") and the connection the wording states
    ("who directed that film": the film's page names it; "directed by that director": it names the
-   director; the relation's words before the name count more). The answer is read from the last
-   entity's page.
+   director; the relation's words before the name count more). Before settling a description it
+   also reads a few results that name the entity just resolved, and before citing the chain a few
+   results that name each of its entities (what a searcher reads to check a link; they become the
+   opened-but-not-cited Tier-1 pages). The answer is read from the last entity's page.
 5. **Answer** (:func:`~longtracerl.agent.answer.extract_answer`): typed candidate spans from the read pages' sentences
    (inside one sentence: a span never runs into the next one), scored by the sentence's share of
    the question's words, how close the span sits to them and to the words before the wh-phrase,
@@ -98,6 +100,8 @@ CLOSE_CALL = 0.5
 CHAIN_OPEN_MAX = 14  # chained narration: candidates read per description at most
 CHAIN_OPEN_STEP = 2  # chained narration: more candidates read per description at each later attempt
 CHAIN_BATCH = 4  # chained narration: names of the previous page looked up per search beyond chain_names
+CHAIN_MENTIONS = 3  # chained narration: results naming the entity just resolved, read per description
+CHAIN_CHECKS = 3  # chained narration: results naming an entity of the chain, read per entity before citing
 _DETOURS: dict[int, dict[int, int]] = {2: {0: 1}, 3: {1: 1}, 4: {2: 1}, 5: {0: 2}}
 
 _NAMED_IN = re.compile(
@@ -611,7 +615,21 @@ class SearchAgentPolicy:
             unread = sorted(
                 (c for c in uniq.values() if c.page_id not in st.reads), key=lambda c: -shown[c.page_id]
             )
-            for c in unread[:reads]:
+            # and, before settling, the most promising of the other results that mention the
+            # entity just resolved (shown for its name with this description's words; the second
+            # page of its name's results when the first holds too few)
+            extra = self._mentioning(unread[reads:], prev)
+            if prev is not None and len(extra) < CHAIN_MENTIONS:
+                more = [
+                    c
+                    for c in self._search(tools, st, _base(prev.page.title), again=True, offset=10)
+                    if c.page_id not in uniq and c.page_id not in chosen and c.page_id not in st.reads
+                ]
+                for c in more:
+                    uniq[c.page_id] = c
+                    shown[c.page_id] = d.fit(c.text) + d.relation(prev, c.title, c.text) + 0.3 * c.search
+                extra += sorted(self._mentioning(more, prev), key=lambda c: -shown[c.page_id])
+            for c in unread[:reads] + extra[:CHAIN_MENTIONS]:
                 self._open(tools, st, c, limit=False)
             scored: dict[str, float] = {}
             for c in uniq.values():
@@ -651,6 +669,35 @@ class SearchAgentPolicy:
             st.focus = best.page.id  # the entity the chain has reached so far
         if prev is not None:  # the question asks about the last entity: look it up with the asked words
             self._search(tools, st, f"{_base(prev.page.title)} {' '.join(_words(st.plan.final))}")
+            self._check(tools, st)
+
+    def _check(self, tools: ToolBox, st: _Attempt) -> None:
+        """Before citing a chain, read what other pages say about each of its entities: the best
+        results (by search score) whose shown text names it, ``CHAIN_CHECKS`` per entity; when
+        fewer were shown, its name is searched (and the second page of that)."""
+        chosen = {r.page.id for r in st.chain}
+        for ent in st.chain:
+            name = _base(ent.page.title)
+            for offset in (None, 0, 10):
+                if offset is not None:
+                    self._search(tools, st, name, again=True, offset=offset)
+                unread = (
+                    c for c in st.cands.values() if c.page_id not in st.reads and c.page_id not in chosen
+                )
+                todo = self._mentioning(sorted(unread, key=lambda c: -c.search), ent)[:CHAIN_CHECKS]
+                if len(todo) >= CHAIN_CHECKS:
+                    break
+            for c in todo:
+                self._open(tools, st, c, limit=False)
+
+    @staticmethod
+    def _mentioning(cands: list[_Cand], prev: _Read | None) -> list[_Cand]:
+        """The candidates whose shown title and snippet name the page ``prev`` (a full form of its
+        name), in the given order."""
+        if prev is None:
+            return []
+        full, _ = _forms(prev.page.title)
+        return [c for c in cands if c.page_id != prev.page.id and any(_mentions(c.text, f) for f in full)]
 
     def _hop_pool(self, tools: ToolBox, st: _Attempt, d: _Description, prev: _Read | None) -> list[_Cand]:
         """Candidates for one description: the first is searched as written (and its second page
