@@ -553,6 +553,31 @@ def test_audit_rows_equal_the_plain_reference(corpus, chain_run, tmp_path, top_k
     assert seen["shortcut"] < len(qs) and seen["answer_in_snippet"] < len(qs)
 
 
+def test_a_piece_that_recurs_across_questions_is_searched_once(corpus, chain_run, tmp_path):
+    masked = tmp_path / "masked"
+    masked.mkdir()
+    (masked / "walks.jsonl").write_text((chain_run / "walks.jsonl").read_text())
+    run_questions(QuestionsConfig(composer="masked"), corpus, masked, progress=False)
+    qs = [
+        *read_jsonl(masked / "questions.jsonl", Question),
+        *read_jsonl(chain_run / "questions.jsonl", Question),
+    ]
+    auditor = Auditor(corpus)
+    searched = Counter()
+    hits = auditor.retriever._hits
+
+    def counting(text, k):
+        searched[(text, k)] += 1
+        return hits(text, k)
+
+    auditor.retriever._hits = counting
+    rows = [auditor.audit(q) for q in qs]
+    asked = Counter(t for q in qs for t in dict.fromkeys(t for _, t in pieces(q.question)))
+    assert max(asked.values()) > 1  # the masked composer repeats pieces across questions
+    assert max(searched.values()) == 1
+    assert rows == [Auditor(corpus).audit(q) for q in qs]  # as with a fresh auditor per question
+
+
 @pytest.mark.parametrize(
     "text",
     [

@@ -71,6 +71,7 @@ if TYPE_CHECKING:
 AUDIT_FILE = "questions.audit.jsonl"
 SUMMARY_FILE = "questions.audit.json"
 DEPTH = 100  # BM25 results read per piece for the chain-necessity counts
+RECENT_SEARCHES = 2048  # searches an Auditor keeps for pieces that recur (oldest dropped first)
 
 # --------------------------------------------------------------------------- pieces of a question
 
@@ -284,6 +285,13 @@ class _Searches:
     def _get(self, text: str) -> tuple[list[Any], list[float], list[Any]]:
         got = self._hits.get(text)
         if got is None:
+            # boilerplate pieces ('From there', 'In which year was this film released?') recur
+            # across questions: the auditor keeps recent searches (a fifth of a run's audit)
+            shared = self.a._recent
+            got = shared.get((text, self.k))
+            if got is not None:
+                self._hits[text] = got
+                return got
             if self.a._fast:
                 pairs = self.a.retriever._hits(text, self.k)
                 addrs = [addr for _, addr in pairs]
@@ -292,6 +300,9 @@ class _Searches:
                 ranked = self.a.retriever._ranked(text, self.k)
                 got = ([pid for pid, _ in ranked], [s for _, s in ranked], [])
             self._hits[text] = got
+            if len(shared) >= RECENT_SEARCHES:
+                del shared[next(iter(shared))]
+            shared[(text, self.k)] = got
         return got
 
     def hits(self, text: str) -> tuple[list[Any], list[float]]:
@@ -342,6 +353,7 @@ class Auditor:
         self._fast = all(hasattr(self.retriever, m) for m in ("_hits", "doc_id", "address_of"))
         self._page_ids: dict[tuple[int, int], str] = {}
         self._keys: dict[str, tuple[int, int] | None] = {}
+        self._recent: dict[tuple[str, int], tuple[list[Any], list[float], list[Any]]] = {}
 
     def _key_of(self, page_id: str) -> Any:
         """The hit key of a page id (None when it is not in the index)."""
