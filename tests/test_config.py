@@ -1,6 +1,16 @@
 import pytest
+from pydantic import ValidationError
 
-from longtracerl.config import ConfigError, Field, StageConfig, config_hash, load_config, resolve
+from longtracerl.config import (
+    ConfigError,
+    Field,
+    PosInt,
+    StageConfig,
+    UnitFloat,
+    config_hash,
+    load_config,
+    resolve,
+)
 
 
 class Inner(StageConfig):
@@ -102,3 +112,34 @@ def test_a_bad_value_from_the_command_line_is_labelled_so(tmp_path):
     p.write_text("contexts:\n  target_tokens: 10\n")
     with pytest.raises(ConfigError, match=rf"^{p}: field 'contexts.target_tokens'"):
         load_run_config(p, ["walks.hops=5"])
+
+
+class Documented(StageConfig):
+    tries: PosInt | None = 3
+    """How many tries
+    (None: no limit)."""
+    share: UnitFloat = 0.5
+
+
+def test_attribute_docstring_is_the_field_description_and_aliases_keep_their_bounds():
+    fields = Documented.model_fields
+    assert fields["tries"].description == "How many tries\n(None: no limit)."
+    assert fields["share"].description is None
+    assert load_config(Documented, overrides=["tries=null"]).tries is None
+    with pytest.raises(ConfigError, match=r"field 'tries': Input should be greater than or equal to 1"):
+        load_config(Documented, overrides=["tries=0"])
+    with pytest.raises(ConfigError, match=r"field 'share': Input should be less than or equal to 1"):
+        load_config(Documented, overrides=["share=1.5"])
+    with pytest.raises(ValidationError, match="frozen"):
+        Documented().tries = 4  # type: ignore[misc]
+
+
+def test_stage_configs_describe_their_fields_in_docstrings():
+    from longtracerl.agent.config import AgentConfig
+    from longtracerl.walks.config import WalksConfig
+
+    assert (
+        AgentConfig.model_fields["attempts"].description
+        == "Attempts per question; stops at the first correct."
+    )
+    assert all(f.description for f in WalksConfig.model_fields.values())

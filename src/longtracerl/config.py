@@ -25,12 +25,26 @@ import json
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-__all__ = ["ConfigError", "StageConfig", "Field", "load_config", "config_hash", "resolve", "parse_overrides"]
+__all__ = [
+    "ConfigError",
+    "StageConfig",
+    "Field",
+    "PosInt",
+    "NonNegInt",
+    "PosFloat",
+    "NonNegFloat",
+    "UnitFloat",
+    "PosUnitFloat",
+    "load_config",
+    "config_hash",
+    "resolve",
+    "parse_overrides",
+]
 
 
 class ConfigError(ValueError):
@@ -38,9 +52,28 @@ class ConfigError(ValueError):
 
 
 class StageConfig(BaseModel):
-    """Base of every stage config: frozen, unknown keys rejected, every field documented."""
+    """Base of every stage config: frozen, unknown keys rejected, every field documented.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    A field's description is the docstring under it (``use_attribute_docstrings``): it reaches
+    ``model_fields[name].description`` like ``Field(description=...)`` would.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+# the bounds that stage config fields share (a field with other bounds says them in its Field)
+PosInt = Annotated[int, Field(ge=1)]
+"""A count of at least 1."""
+NonNegInt = Annotated[int, Field(ge=0)]
+"""A count that may be 0."""
+PosFloat = Annotated[float, Field(gt=0)]
+"""A float above 0 (a time, a rate)."""
+NonNegFloat = Annotated[float, Field(ge=0)]
+"""A float of 0 or more."""
+UnitFloat = Annotated[float, Field(ge=0.0, le=1.0)]
+"""A share from 0 to 1."""
+PosUnitFloat = Annotated[float, Field(gt=0.0, le=1.0)]
+"""A share above 0, up to 1."""
 
 
 C = TypeVar("C", bound=StageConfig)

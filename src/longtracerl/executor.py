@@ -59,7 +59,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Literal, Protocol
 
-from longtracerl.config import Field, StageConfig
+from longtracerl.config import NonNegFloat, NonNegInt, PosInt, StageConfig
 from longtracerl.records import RejectedItem
 
 log = logging.getLogger(__name__)
@@ -68,34 +68,22 @@ log = logging.getLogger(__name__)
 class ExecutorConfig(StageConfig):
     """Where per-item work runs (see :mod:`longtracerl.executor`)."""
 
-    kind: Literal["local", "ray"] = Field(
-        default="local", description="local (this machine) | ray (a Ray cluster, or a local Ray instance)."
-    )
-    workers: int = Field(
-        default=1,
-        ge=0,
-        description="Workers: local 1 = in this process; N > 1 = N processes; 0 = one per CPU "
-        "(of this machine, or of the Ray cluster).",
-    )
-    ray_address: str | None = Field(
-        default=None,
-        description="Ray cluster to join (auto, HOST:PORT or ray://HOST:PORT); None starts a local Ray instance.",
-    )
-    chunk_size: int = Field(default=4, ge=1, description="Items sent to a worker at a time.")
-    max_retries: int = Field(
-        default=2,
-        ge=0,
-        description="Re-runs of a failing item (or of a dead worker's items) before it is recorded as failed.",
-    )
-    max_failures_in_row: int = Field(
-        default=20,
-        ge=1,
-        description="Items failing one after the other that stop the stage (the server is down, the "
-        "config is wrong); completed items are kept and a re-run resumes.",
-    )
-    retry_wait_s: float = Field(
-        default=0.5, ge=0, description="Back-off before a failing item's re-run (doubles each time)."
-    )
+    kind: Literal["local", "ray"] = "local"
+    """local (this machine) | ray (a Ray cluster, or a local Ray instance)."""
+    workers: NonNegInt = 1
+    """Workers: local 1 = in this process; N > 1 = N processes; 0 = one per CPU (of this machine, or of the
+    Ray cluster)."""
+    ray_address: str | None = None
+    """Ray cluster to join (auto, HOST:PORT or ray://HOST:PORT); None starts a local Ray instance."""
+    chunk_size: PosInt = 4
+    """Items sent to a worker at a time."""
+    max_retries: NonNegInt = 2
+    """Re-runs of a failing item (or of a dead worker's items) before it is recorded as failed."""
+    max_failures_in_row: PosInt = 20
+    """Items failing one after the other that stop the stage (the server is down, the config is wrong);
+    completed items are kept and a re-run resumes."""
+    retry_wait_s: NonNegFloat = 0.5
+    """Back-off before a failing item's re-run (doubles each time)."""
 
 
 @dataclass

@@ -50,32 +50,29 @@ NOT_EMPTY = ("walks", "questions", "agent", "contexts")  # the chain stops when 
 class RunConfig(StageConfig):
     """Config of ``longtracerl run``: the corpus source plus every stage's config."""
 
-    source: str = Field(
-        default="hotpotqa",
-        description="Corpus source when no --corpus is given: hotpotqa | kilt | jsonl | wiki-summaries.",
-    )
-    input: str | None = Field(default=None, description="Corpus input file (None: the embedded copy).")
-    corpus_dir: str | None = Field(
-        default=None, description="An already prepared corpus folder; None: prepare one under OUT/corpus."
-    )
-    corpus: CorpusConfig = Field(default_factory=CorpusConfig, description="corpus prepare options.")
-    questions_from: str | None = Field(
-        default=None,
-        description="Questions from an existing QA set instead of walks + composer: hotpotqa (the "
-        "embedded dev file) or a JSONL file (docs/import.md); walks.num_walks and walks.seed size and "
-        "seed the sample.",
-    )
-    walks: WalksConfig = Field(default_factory=WalksConfig, description="Random-walk options.")
-    questions: QuestionsConfig = Field(default_factory=QuestionsConfig, description="Question options.")
-    agent: AgentConfig = Field(default_factory=AgentConfig, description="Search-agent options.")
-    contexts: ContextsConfig = Field(
-        default_factory=ContextsConfig, description="Context and export options."
-    )
-    report: ReportConfig = Field(default_factory=ReportConfig, description="Difficulty-report options.")
-    executor: ExecutorConfig = Field(
-        default_factory=ExecutorConfig,
-        description="Where walks, questions, agent and contexts run: local (in-process or N processes) or ray.",
-    )
+    source: str = "hotpotqa"
+    """Corpus source when no --corpus is given: hotpotqa | kilt | jsonl | wiki-summaries."""
+    input: str | None = None
+    """Corpus input file (None: the embedded copy)."""
+    corpus_dir: str | None = None
+    """An already prepared corpus folder; None: prepare one under OUT/corpus."""
+    corpus: CorpusConfig = Field(default_factory=CorpusConfig)
+    """corpus prepare options."""
+    questions_from: str | None = None
+    """Questions from an existing QA set instead of walks + composer: hotpotqa (the embedded dev file) or a
+    JSONL file (docs/import.md); walks.num_walks and walks.seed size and seed the sample."""
+    walks: WalksConfig = Field(default_factory=WalksConfig)
+    """Random-walk options."""
+    questions: QuestionsConfig = Field(default_factory=QuestionsConfig)
+    """Question options."""
+    agent: AgentConfig = Field(default_factory=AgentConfig)
+    """Search-agent options."""
+    contexts: ContextsConfig = Field(default_factory=ContextsConfig)
+    """Context and export options."""
+    report: ReportConfig = Field(default_factory=ReportConfig)
+    """Difficulty-report options."""
+    executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
+    """Where walks, questions, agent and contexts run: local (in-process or N processes) or ray."""
 
 
 # Defaults of `run` that differ from the stage defaults, chosen for the embedded HotpotQA corpus

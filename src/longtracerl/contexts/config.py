@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import model_validator
 
-from longtracerl.config import ConfigError, Field, StageConfig
+from longtracerl.config import ConfigError, Field, NonNegInt, PosInt, StageConfig
 
 Strategy = Literal["traj-tiered", "traj-random", "one-shot-search", "random"]
 STRATEGIES: tuple[str, ...] = ("traj-tiered", "traj-random", "one-shot-search", "random")
@@ -16,72 +16,59 @@ FillSource = Literal["search", "random"]
 class ExportConfig(StageConfig):
     """How contexts become training rows (released JSONL, verl Parquet, held-out split)."""
 
-    enabled: bool = Field(default=True, description="Export rows right after assembling contexts.")
-    format: Literal["released", "verl", "all"] = Field(
-        default="all",
-        description="released: rows.jsonl + heldout.jsonl; verl: rows.parquet + heldout.parquet; all: both.",
-    )
-    heldout_fraction: float = Field(
-        default=0.05,
-        ge=0.0,
-        lt=1.0,
-        description="Share of questions held out (split by gold pages; ignored when heldout_count is set).",
-    )
-    heldout_count: int | None = Field(
-        default=None, ge=0, description="Held-out questions (at most this many: whole components only)."
-    )
-    seed: int = Field(default=0, description="Seed of the held-out split.")
-    dataset_name: str = Field(default="longqa", description="`source` and `dataset_name` of every row.")
-    ability: str = Field(default="long-context-qa", description="verl `ability` column.")
-    row_group_size: int = Field(default=32, ge=1, description="Rows per Parquet row group (memory bound).")
+    enabled: bool = True
+    """Export rows right after assembling contexts."""
+    format: Literal["released", "verl", "all"] = "all"
+    """released: rows.jsonl + heldout.jsonl; verl: rows.parquet + heldout.parquet; all: both."""
+    heldout_fraction: float = Field(0.05, ge=0.0, lt=1.0)
+    """Share of questions held out (split by gold pages; ignored when heldout_count is set)."""
+    heldout_count: NonNegInt | None = None
+    """Held-out questions (at most this many: whole components only)."""
+    seed: int = 0
+    """Seed of the held-out split."""
+    dataset_name: str = "longqa"
+    """`source` and `dataset_name` of every row."""
+    ability: str = "long-context-qa"
+    """verl `ability` column."""
+    row_group_size: PosInt = 32
+    """Rows per Parquet row group (memory bound)."""
 
 
 class ContextsConfig(StageConfig):
     """Context assembly (docs/method.md#distractor-tiers-and-contexts): gold + Tier-1 + Tier-2 + fill up to a token budget."""
 
-    strategy: Strategy = Field(default="traj-tiered", description="Distractor strategy (docs/method.md#distractor-tiers-and-contexts).")
-    target_tokens: int = Field(
-        default=32768,
-        ge=64,
-        description="Budget for the whole user message in tokens of `tokenizer` (the paper uses 131072).",
-    )
-    tokenizer: str = Field(
-        default="smollm2-gguf",
-        description="smollm2-gguf (embedded), a tokenizer.json, a Hugging Face tokenizer folder or a .gguf.",
-    )
-    seed: int = Field(default=0, description="Seed of instruction choice, random pages and shuffling.")
-    fill: list[FillSource] = Field(
-        default_factory=lambda: ["search", "random"],
-        description="Sources used, in order, when the strategy's own pool runs short.",
-    )
-    fill_search_k: int = Field(
-        default=0, ge=0, description="BM25 hits per fill query (question, each rubric); 0 = enough to fill."
-    )
-    one_shot_k: int = Field(default=0, ge=0, description="Hits of the one-shot search; 0 = enough to fill.")
-    max_search_k: int = Field(default=2000, ge=1, description="Upper bound on any single search's k.")
-    max_consecutive_skips: int = Field(
-        default=64, ge=1, description="Stop filling after this many pages in a row did not fit."
-    )
-    verify_tokens: Literal["auto", "always"] = Field(
-        default="auto",
-        description=(
-            "auto: when the tokenizer is additive over the prompt layout, count exactly the first 4 "
-            "and every 200th prompt; always: count every prompt exactly."
-        ),
-    )
-    missing_pages: Literal["skip", "error"] = Field(
-        default="skip", description="A distractor id missing from the store: skip (counted) or error."
-    )
-    require_rubrics: bool = Field(default=True, description="Reject questions whose rubric list is empty.")
-    limit: int | None = Field(default=None, ge=1, description="Assemble at most this many contexts.")
-    on_config_change: Literal["rebuild", "error"] = Field(
-        default="rebuild",
-        description=(
-            "RUN/contexts.jsonl built with other assembly settings: rebuild (the old file is kept as "
-            "contexts.<old hash>.jsonl) or error."
-        ),
-    )
-    export: ExportConfig = Field(default_factory=ExportConfig, description="Export settings.")
+    strategy: Strategy = "traj-tiered"
+    """Distractor strategy (docs/method.md#distractor-tiers-and-contexts)."""
+    target_tokens: int = Field(32768, ge=64)
+    """Budget for the whole user message in tokens of `tokenizer` (the paper uses 131072)."""
+    tokenizer: str = "smollm2-gguf"
+    """smollm2-gguf (embedded), a tokenizer.json, a Hugging Face tokenizer folder or a .gguf."""
+    seed: int = 0
+    """Seed of instruction choice, random pages and shuffling."""
+    fill: list[FillSource] = Field(default_factory=lambda: ["search", "random"])
+    """Sources used, in order, when the strategy's own pool runs short."""
+    fill_search_k: NonNegInt = 0
+    """BM25 hits per fill query (question, each rubric); 0 = enough to fill."""
+    one_shot_k: NonNegInt = 0
+    """Hits of the one-shot search; 0 = enough to fill."""
+    max_search_k: PosInt = 2000
+    """Upper bound on any single search's k."""
+    max_consecutive_skips: PosInt = 64
+    """Stop filling after this many pages in a row did not fit."""
+    verify_tokens: Literal["auto", "always"] = "auto"
+    """auto: when the tokenizer is additive over the prompt layout, count exactly the first 4 and every 200th
+    prompt; always: count every prompt exactly."""
+    missing_pages: Literal["skip", "error"] = "skip"
+    """A distractor id missing from the store: skip (counted) or error."""
+    require_rubrics: bool = True
+    """Reject questions whose rubric list is empty."""
+    limit: PosInt | None = None
+    """Assemble at most this many contexts."""
+    on_config_change: Literal["rebuild", "error"] = "rebuild"
+    """RUN/contexts.jsonl built with other assembly settings: rebuild (the old file is kept as contexts.<old
+    hash>.jsonl) or error."""
+    export: ExportConfig = Field(default_factory=ExportConfig)
+    """Export settings."""
 
     @model_validator(mode="after")
     def _check(self) -> ContextsConfig:

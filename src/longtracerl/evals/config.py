@@ -11,84 +11,82 @@ from typing import Any, Literal
 
 from pydantic import model_validator
 
-from longtracerl.config import ConfigError, Field, StageConfig
+from longtracerl.config import (
+    ConfigError,
+    Field,
+    NonNegFloat,
+    NonNegInt,
+    PosFloat,
+    PosInt,
+    PosUnitFloat,
+    StageConfig,
+)
 
 
 class EvalConfig(StageConfig):
-    benchmark: str = Field(
-        default="aa-lcr",
-        description="Benchmark name (aa-lcr, longbench-v2, mrcr, frames, longreason, heldout) or module:attr.",
-    )
-    data: str | None = Field(
-        default=None,
-        description="Benchmark file. None: the embedded copy where one exists (AA-LCR), else an error.",
-    )
-    data_dir: str | None = Field(
-        default=None,
-        description="Folder holding one file per benchmark named <benchmark>.<ext>; used when data is None.",
-    )
-    model: str = Field(
-        default="smollm2",
-        description="A local model folder, 'smollm2' (the offline GGUF), or 'openai:NAME' (with base_url).",
-    )
-    base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint for openai:NAME.")
-    api_key_env: str | None = Field(default=None, description="Environment variable holding the API key.")
-    samples: int = Field(default=4, ge=1, le=64, description="Samples per item (avg@k uses k = samples).")
-    temperature: float = Field(default=0.6, ge=0.0, description="Sampling temperature (paper: 0.6).")
-    top_p: float = Field(default=0.95, gt=0.0, le=1.0, description="Nucleus sampling (paper: 0.95).")
-    top_k: int | None = Field(default=20, description="Top-k sampling (paper: 20); None = not sent.")
-    max_tokens: int = Field(default=32768, ge=1, description="Response budget in tokens (paper: 32K).")
-    seed: int = Field(default=0, description="Sample i of every item is drawn with seed + i.")
-    system_prompt: str | None = Field(default=None, description="Optional system message (paper: none).")
-    max_context_tokens: int | None = Field(
-        default=None,
-        ge=256,
-        description=(
-            "The model's window. When set, prompts longer than max_context_tokens - max_tokens - "
-            "template_overhead_tokens are truncated in the middle of their documents (docs/evals.md)."
-        ),
-    )
-    template_overhead_tokens: int = Field(
-        default=64, ge=0, description="Tokens reserved for the chat template's wrapper tokens."
-    )
-    tokenizer: str | None = Field(
-        default=None,
-        description=(
-            "Tokenizer for the window (a tokenizer.json, a HF folder, a .gguf, 'smollm2'). None: the local "
-            "model's own; required for openai:NAME when max_context_tokens is set."
-        ),
-    )
-    truncation_marker: str = Field(
-        default="\n\n[... middle of the documents removed to fit the context window ...]\n\n",
-        description="Text put where the middle of the documents was cut.",
-    )
-    processor: str = Field(
-        default="auto",
-        description=(
-            "Response parser: 'auto' (split off reasoning when the model produced any, else the whole "
-            "text is the answer), 'plain' (whole text), 'qwen3-thinking', 'deepseek-r1-qwen3', module:attr."
-        ),
-    )
-    judge: Literal["rule", "llm"] = Field(
-        default="rule", description="Answer judge for judged benchmarks: rule (offline approximation) or llm."
-    )
-    judge_model: str | None = Field(default=None, description="Grader model name for judge=llm.")
-    judge_base_url: str | None = Field(default=None, description="Grader endpoint for judge=llm.")
-    judge_api_key_env: str | None = Field(default=None, description="Env var with the grader's API key.")
-    concurrency: int = Field(default=8, ge=1, le=1024, description="Samples in flight at once.")
-    timeout_s: float = Field(default=1800.0, gt=0, description="Seconds per model request.")
-    max_retries: int = Field(default=4, ge=0, le=10, description="Retries per model request.")
-    backoff_s: float = Field(default=1.0, ge=0, description="Base backoff between retries.")
-    extra_body: dict[str, Any] = Field(
-        default_factory=dict, description="Merged into each request body (e.g. chat_template_kwargs)."
-    )
-    limit: int | None = Field(default=None, ge=1, description="Evaluate only the first N items.")
-    articles: str | None = Field(
-        default=None, description="FRAMES: JSONL of Wikipedia article texts {url, title, text}."
-    )
-    context_length: str | None = Field(
-        default=None, description="LongReason: keep rows whose length field equals this (e.g. 32k)."
-    )
+    benchmark: str = "aa-lcr"
+    """Benchmark name (aa-lcr, longbench-v2, mrcr, frames, longreason, heldout) or module:attr."""
+    data: str | None = None
+    """Benchmark file. None: the embedded copy where one exists (AA-LCR), else an error."""
+    data_dir: str | None = None
+    """Folder holding one file per benchmark named <benchmark>.<ext>; used when data is None."""
+    model: str = "smollm2"
+    """A local model folder, 'smollm2' (the offline GGUF), or 'openai:NAME' (with base_url)."""
+    base_url: str | None = None
+    """OpenAI-compatible endpoint for openai:NAME."""
+    api_key_env: str | None = None
+    """Environment variable holding the API key."""
+    samples: int = Field(4, ge=1, le=64)
+    """Samples per item (avg@k uses k = samples)."""
+    temperature: NonNegFloat = 0.6
+    """Sampling temperature (paper: 0.6)."""
+    top_p: PosUnitFloat = 0.95
+    """Nucleus sampling (paper: 0.95)."""
+    top_k: int | None = 20
+    """Top-k sampling (paper: 20); None = not sent."""
+    max_tokens: PosInt = 32768
+    """Response budget in tokens (paper: 32K)."""
+    seed: int = 0
+    """Sample i of every item is drawn with seed + i."""
+    system_prompt: str | None = None
+    """Optional system message (paper: none)."""
+    max_context_tokens: int | None = Field(None, ge=256)
+    """The model's window. When set, prompts longer than max_context_tokens - max_tokens -
+    template_overhead_tokens are truncated in the middle of their documents (docs/evals.md)."""
+    template_overhead_tokens: NonNegInt = 64
+    """Tokens reserved for the chat template's wrapper tokens."""
+    tokenizer: str | None = None
+    """Tokenizer for the window (a tokenizer.json, a HF folder, a .gguf, 'smollm2'). None: the local model's
+    own; required for openai:NAME when max_context_tokens is set."""
+    truncation_marker: str = "\n\n[... middle of the documents removed to fit the context window ...]\n\n"
+    """Text put where the middle of the documents was cut."""
+    processor: str = "auto"
+    """Response parser: 'auto' (split off reasoning when the model produced any, else the whole text is the
+    answer), 'plain' (whole text), 'qwen3-thinking', 'deepseek-r1-qwen3', module:attr."""
+    judge: Literal["rule", "llm"] = "rule"
+    """Answer judge for judged benchmarks: rule (offline approximation) or llm."""
+    judge_model: str | None = None
+    """Grader model name for judge=llm."""
+    judge_base_url: str | None = None
+    """Grader endpoint for judge=llm."""
+    judge_api_key_env: str | None = None
+    """Env var with the grader's API key."""
+    concurrency: int = Field(8, ge=1, le=1024)
+    """Samples in flight at once."""
+    timeout_s: PosFloat = 1800.0
+    """Seconds per model request."""
+    max_retries: int = Field(4, ge=0, le=10)
+    """Retries per model request."""
+    backoff_s: NonNegFloat = 1.0
+    """Base backoff between retries."""
+    extra_body: dict[str, Any] = Field(default_factory=dict)
+    """Merged into each request body (e.g. chat_template_kwargs)."""
+    limit: PosInt | None = None
+    """Evaluate only the first N items."""
+    articles: str | None = None
+    """FRAMES: JSONL of Wikipedia article texts {url, title, text}."""
+    context_length: str | None = None
+    """LongReason: keep rows whose length field equals this (e.g. 32k)."""
 
     @model_validator(mode="before")
     @classmethod

@@ -84,63 +84,42 @@ def _env_model() -> str:
 class LLMConfig(StageConfig):
     """How to reach one OpenAI-compatible endpoint. Secrets never reach ``config_hash``."""
 
-    base_url: str = Field(
-        default_factory=_env_base_url,
-        description="Endpoint root ending in /v1; default from LONGTRACERL_BASE_URL, then OPENAI_BASE_URL.",
-    )
-    model: str = Field(
-        default_factory=_env_model,
-        description="Model name sent with each request; default from LONGTRACERL_MODEL, else 'default'.",
-    )
-    api_key: SecretStr | None = Field(
-        default_factory=_env_api_key,
-        description="Bearer token; default from LONGTRACERL_API_KEY, then OPENAI_API_KEY. None: no header.",
-    )
-    timeout_s: float = Field(default=60.0, gt=0, le=3600, description="Limit for one request, in seconds.")
-    max_retries: int = Field(
-        default=4, ge=0, le=10, description="Retries after the first attempt (timeouts, 429, 5xx, bad body)."
-    )
-    backoff_s: float = Field(
-        default=1.0, ge=0, le=60, description="Base backoff; attempt i waits ~backoff_s * 2**i (jittered)."
-    )
-    backoff_max_s: float = Field(
-        default=30.0, ge=0, le=600, description="Cap on one backoff wait (also caps Retry-After)."
-    )
-    concurrency: int = Field(default=8, ge=1, le=1024, description="Most requests in flight at once.")
-    max_failures_in_row: int = Field(
-        default=5,
-        ge=1,
-        le=1000,
-        description="Calls in a row that fail after their retries (endpoint down or overloaded) before "
-        "the client raises EndpointDown, which stops the stage; completed items are kept.",
-    )
-    health_timeout_s: float = Field(
-        default=5.0, gt=0, le=600, description="Limit of the health call (GET /models) made at stage start."
-    )
-    base_urls: list[str] = Field(
-        default_factory=list,
-        description="A pool of endpoints serving the same model: requests go round-robin over them, and "
-        "one that fails (timeout, connection error, 429, 5xx) is skipped for pool_cooldown_s. Empty: "
-        "base_url alone. A comma-separated base_url fills this too.",
-    )
-    pool_cooldown_s: float = Field(
-        default=30.0, ge=0, le=3600, description="How long a failed pool endpoint is skipped, in seconds."
-    )
-    keepalive_connections: int | None = Field(
-        default=None,
-        ge=0,
-        le=1024,
-        description="Idle async connections kept open per endpoint for reuse; None: as many as "
-        "concurrency (fewer makes every request beyond them open a new connection).",
-    )
-    cache_dir: str | None = Field(
-        default=None, description="Folder for the SQLite completion cache; None disables caching."
-    )
-    extra_body: dict[str, Any] = Field(
-        default_factory=dict,
-        description="Extra JSON fields merged into every request body (e.g. chat_template_kwargs).",
-    )
-    headers: dict[str, str] = Field(default_factory=dict, description="Extra HTTP headers.")
+    base_url: str = Field(default_factory=_env_base_url)
+    """Endpoint root ending in /v1; default from LONGTRACERL_BASE_URL, then OPENAI_BASE_URL."""
+    model: str = Field(default_factory=_env_model)
+    """Model name sent with each request; default from LONGTRACERL_MODEL, else 'default'."""
+    api_key: SecretStr | None = Field(default_factory=_env_api_key)
+    """Bearer token; default from LONGTRACERL_API_KEY, then OPENAI_API_KEY. None: no header."""
+    timeout_s: float = Field(60.0, gt=0, le=3600)
+    """Limit for one request, in seconds."""
+    max_retries: int = Field(4, ge=0, le=10)
+    """Retries after the first attempt (timeouts, 429, 5xx, bad body)."""
+    backoff_s: float = Field(1.0, ge=0, le=60)
+    """Base backoff; attempt i waits ~backoff_s * 2**i (jittered)."""
+    backoff_max_s: float = Field(30.0, ge=0, le=600)
+    """Cap on one backoff wait (also caps Retry-After)."""
+    concurrency: int = Field(8, ge=1, le=1024)
+    """Most requests in flight at once."""
+    max_failures_in_row: int = Field(5, ge=1, le=1000)
+    """Calls in a row that fail after their retries (endpoint down or overloaded) before the client raises
+    EndpointDown, which stops the stage; completed items are kept."""
+    health_timeout_s: float = Field(5.0, gt=0, le=600)
+    """Limit of the health call (GET /models) made at stage start."""
+    base_urls: list[str] = Field(default_factory=list)
+    """A pool of endpoints serving the same model: requests go round-robin over them, and one that fails
+    (timeout, connection error, 429, 5xx) is skipped for pool_cooldown_s. Empty: base_url alone. A
+    comma-separated base_url fills this too."""
+    pool_cooldown_s: float = Field(30.0, ge=0, le=3600)
+    """How long a failed pool endpoint is skipped, in seconds."""
+    keepalive_connections: int | None = Field(None, ge=0, le=1024)
+    """Idle async connections kept open per endpoint for reuse; None: as many as concurrency (fewer makes
+    every request beyond them open a new connection)."""
+    cache_dir: str | None = None
+    """Folder for the SQLite completion cache; None disables caching."""
+    extra_body: dict[str, Any] = Field(default_factory=dict)
+    """Extra JSON fields merged into every request body (e.g. chat_template_kwargs)."""
+    headers: dict[str, str] = Field(default_factory=dict)
+    """Extra HTTP headers."""
 
     @model_validator(mode="after")
     def _check(self) -> LLMConfig:

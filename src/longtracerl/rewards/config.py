@@ -15,72 +15,59 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import model_validator
 
-from longtracerl.config import Field, StageConfig
+from longtracerl.config import Field, PosFloat, PosInt, StageConfig, UnitFloat
 
 if TYPE_CHECKING:
     from longtracerl.rewards.combine import RewardSettings
 
 
 class RewardConfig(StageConfig):
-    judge: Literal["rule", "llm"] = Field(
-        default="rule",
-        description="Answer judge: 'llm' (the method: an OpenAI-compatible grader) or 'rule' (offline approximation).",
-    )
-    base_url: str | list[str] | None = Field(
-        default=None,
-        description="Grader endpoint for judge=llm, e.g. http://127.0.0.1:8001/v1; several (a list, or "
-        "comma-separated) form a pool: round-robin, a failing one skipped for a while.",
-    )
-    model: str | None = Field(default=None, description="Grader model name for judge=llm.")
-    api_key_env: str | None = Field(
-        default=None, description="Environment variable holding the grader's API key."
-    )
-    judge_timeout_s: float = Field(default=60.0, gt=0, description="Seconds per grader request.")
-    judge_budget_s: float = Field(
-        default=300.0,
-        gt=0,
-        description="Hard deadline of one verdict, all calls, retries and pauses included.",
-    )
-    judge_concurrency: int = Field(
-        default=128,
-        ge=1,
-        le=4096,
-        description="Grader calls in flight at once (judge=llm). A trainer with 64 connections needs at least 64.",
-    )
-    processor: str = Field(default="qwen3-thinking", description="Response processor name or module:attr.")
-    mode: str = Field(default="positive-only", description="Group combination mode (see docs/rewards.md).")
-    eta: float = Field(default=0.3, ge=0.0, le=1.0, description="Rubric weight; 0 = judge accuracy.")
-    use_content: bool = Field(default=True, description="Score rubrics on the answer content (the method).")
-    use_reasoning: bool = Field(default=False, description="Also score rubrics on the reasoning.")
-    word_boundary: bool = Field(
-        default=False, description="Departure: rubrics must match on token boundaries (off in the method)."
-    )
-    group_normalise: bool = Field(
-        default=True, description="Divide rubric scores by the group max M (the method); off: r' = r."
-    )
-    host: str = Field(default="127.0.0.1", description="serve-reward: bind address.")
-    port: int = Field(default=8000, ge=0, le=65535, description="serve-reward: port.")
-    auth_key_env: str | None = Field(
-        default=None, description="serve-reward: environment variable with the bearer key clients must send."
-    )
-    insecure_no_key: bool = Field(
-        default=False,
-        description="serve-reward: allow a non-loopback host without auth_key_env (anyone who reaches it may call it).",
-    )
-    max_body_mb: float = Field(default=16.0, gt=0, description="serve-reward: largest request body (MiB).")
-    max_concurrency: int | None = Field(
-        default=None,
-        ge=1,
-        description="serve-reward: worker threads for a blocking judge's verdicts (default 1 for the rule "
-        "judge; 32 for a blocking custom judge). Parsing and rubric scoring run on the event loop; LLM "
-        "verdicts are awaited there (see judge_concurrency).",
-    )
-    offload_mb: float = Field(
-        default=1.0,
-        gt=0,
-        description="serve-reward: bodies this large (MiB) are scored in their own thread, so they do not "
-        "hold up small requests.",
-    )
+    judge: Literal["rule", "llm"] = "rule"
+    """Answer judge: 'llm' (the method: an OpenAI-compatible grader) or 'rule' (offline approximation)."""
+    base_url: str | list[str] | None = None
+    """Grader endpoint for judge=llm, e.g. http://127.0.0.1:8001/v1; several (a list, or comma-separated) form
+    a pool: round-robin, a failing one skipped for a while."""
+    model: str | None = None
+    """Grader model name for judge=llm."""
+    api_key_env: str | None = None
+    """Environment variable holding the grader's API key."""
+    judge_timeout_s: PosFloat = 60.0
+    """Seconds per grader request."""
+    judge_budget_s: PosFloat = 300.0
+    """Hard deadline of one verdict, all calls, retries and pauses included."""
+    judge_concurrency: int = Field(128, ge=1, le=4096)
+    """Grader calls in flight at once (judge=llm). A trainer with 64 connections needs at least 64."""
+    processor: str = "qwen3-thinking"
+    """Response processor name or module:attr."""
+    mode: str = "positive-only"
+    """Group combination mode (see docs/rewards.md)."""
+    eta: UnitFloat = 0.3
+    """Rubric weight; 0 = judge accuracy."""
+    use_content: bool = True
+    """Score rubrics on the answer content (the method)."""
+    use_reasoning: bool = False
+    """Also score rubrics on the reasoning."""
+    word_boundary: bool = False
+    """Departure: rubrics must match on token boundaries (off in the method)."""
+    group_normalise: bool = True
+    """Divide rubric scores by the group max M (the method); off: r' = r."""
+    host: str = "127.0.0.1"
+    """serve-reward: bind address."""
+    port: int = Field(8000, ge=0, le=65535)
+    """serve-reward: port."""
+    auth_key_env: str | None = None
+    """serve-reward: environment variable with the bearer key clients must send."""
+    insecure_no_key: bool = False
+    """serve-reward: allow a non-loopback host without auth_key_env (anyone who reaches it may call it)."""
+    max_body_mb: PosFloat = 16.0
+    """serve-reward: largest request body (MiB)."""
+    max_concurrency: PosInt | None = None
+    """serve-reward: worker threads for a blocking judge's verdicts (default 1 for the rule judge; 32 for a
+    blocking custom judge). Parsing and rubric scoring run on the event loop; LLM verdicts are awaited
+    there (see judge_concurrency)."""
+    offload_mb: PosFloat = 1.0
+    """serve-reward: bodies this large (MiB) are scored in their own thread, so they do not hold up small
+    requests."""
 
     @model_validator(mode="after")
     def _check(self) -> RewardConfig:

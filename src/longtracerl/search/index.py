@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from longtracerl.config import Field, StageConfig
+from longtracerl.config import Field, NonNegFloat, StageConfig
 from longtracerl.pagestore import STORE_FILE, PageStore
 from longtracerl.records import Page, atomic_write_text
 from longtracerl.search.analysis import (
@@ -82,33 +82,25 @@ class IndexNotFound(FileNotFoundError):
 class SearchConfig(StageConfig):
     """Settings of the BM25 search stage (index build and query time)."""
 
-    title_boost: float = Field(
-        default=0.25,
-        ge=0.0,
-        description="Weight of the title-only field at query time (the title also counts in the body "
-        "field). 0 disables it. 0.25 measured best on HotpotQA (docs/search.md).",
-    )
-    snippet_chars: int = Field(default=200, ge=20, le=5000, description="Length of hit snippets.")
-    max_query_terms: int = Field(
-        default=256, ge=1, le=4096, description="Words of a query kept (longer queries are truncated)."
-    )
-    writer_heap_mb: int = Field(
-        default=256,
-        ge=16,
-        description="tantivy writer memory budget, MB: the indexing buffer; a segment is written each "
-        "time it is full. The index build's peak RSS is about this + 180 MB with the default shard_mb "
-        "(435 MB at 1 M pages, docs/scale.md).",
-    )
-    writer_threads: int = Field(default=1, ge=1, le=16, description="tantivy indexing threads.")
-    shard_mb: float = Field(
-        default=1000.0,
-        ge=0.0,
-        description="Index shard size, in millions of characters of page text (title + text): each "
-        "shard is indexed by a fresh writer, so segment merges (whose memory grows with their size) "
-        "stay inside a shard and the build's peak memory does not grow with the corpus. The shards' "
-        "segments form one index, scored with corpus-wide BM25 statistics (same scores as one shard). "
-        "0 = one shard (memory then grows with the corpus, about 1.4 KB per page at 1 M pages).",
-    )
+    title_boost: NonNegFloat = 0.25
+    """Weight of the title-only field at query time (the title also counts in the body field). 0 disables it.
+    0.25 measured best on HotpotQA (docs/search.md)."""
+    snippet_chars: int = Field(200, ge=20, le=5000)
+    """Length of hit snippets."""
+    max_query_terms: int = Field(256, ge=1, le=4096)
+    """Words of a query kept (longer queries are truncated)."""
+    writer_heap_mb: int = Field(256, ge=16)
+    """tantivy writer memory budget, MB: the indexing buffer; a segment is written each time it is full. The
+    index build's peak RSS is about this + 180 MB with the default shard_mb (435 MB at 1 M pages,
+    docs/scale.md)."""
+    writer_threads: int = Field(1, ge=1, le=16)
+    """tantivy indexing threads."""
+    shard_mb: NonNegFloat = 1000.0
+    """Index shard size, in millions of characters of page text (title + text): each shard is indexed by a
+    fresh writer, so segment merges (whose memory grows with their size) stay inside a shard and the
+    build's peak memory does not grow with the corpus. The shards' segments form one index, scored with
+    corpus-wide BM25 statistics (same scores as one shard). 0 = one shard (memory then grows with the
+    corpus, about 1.4 KB per page at 1 M pages)."""
 
 
 def store_fingerprint(corpus_dir: str | os.PathLike) -> str:

@@ -19,7 +19,17 @@ from typing import Any, Literal
 
 from pydantic import model_validator
 
-from longtracerl.config import ConfigError, Field, StageConfig, load_config
+from longtracerl.config import (
+    ConfigError,
+    Field,
+    NonNegFloat,
+    NonNegInt,
+    PosFloat,
+    PosInt,
+    StageConfig,
+    UnitFloat,
+    load_config,
+)
 
 PRESETS = ("cpu-smoke", "cpu-smollm2", "cpu-smollm2-easy", "gpu-qwen3-4b")
 
@@ -33,141 +43,130 @@ REWARD_MODES = {
 
 
 class TinyModel(StageConfig):
-    """A randomly initialised Llama built locally (``model.source: tiny-random``)."""
+    """A randomly initialised Llama built locally (``model.source: tiny-random``): every field but
+    ``seed`` is the ``transformers.LlamaConfig`` argument of the same name."""
 
-    hidden_size: int = Field(default=64, description="Hidden size.")
-    num_hidden_layers: int = Field(default=2, description="Decoder layers.")
-    num_attention_heads: int = Field(default=4, description="Attention heads.")
-    num_key_value_heads: int = Field(default=2, description="Key/value heads (GQA).")
-    intermediate_size: int = Field(default=128, description="MLP width.")
-    max_position_embeddings: int = Field(default=4096, description="Longest sequence (prompt + completion).")
-    seed: int = Field(default=0, description="Seed of the random initialisation.")
+    hidden_size: int = 64
+    num_hidden_layers: int = 2
+    num_attention_heads: int = 4
+    num_key_value_heads: int = 2
+    """Key/value heads (GQA)."""
+    intermediate_size: int = 128
+    """MLP width."""
+    max_position_embeddings: int = 4096
+    """Longest sequence (prompt + completion)."""
+    seed: int = 0
+    """Seed of the random initialisation."""
 
 
 class ModelSection(StageConfig):
-    source: Literal["hf", "gguf", "tiny-random"] = Field(
-        default="hf",
-        description=(
-            "hf: a transformers model folder or hub id in `path`; gguf: a .gguf file (or the alias "
-            "'smollm2') dequantised by transformers, cached as a safetensors folder; tiny-random: "
-            "a random-init Llama (see `tiny`) with the tokenizer of `tokenizer`."
-        ),
-    )
-    path: str = Field(default="", description="Model folder, hub id, .gguf file or alias ('smollm2').")
-    tokenizer: str | None = Field(
-        default=None,
-        description="Tokenizer source when it differs from `path` (tiny-random: required; 'smollm2' = the GGUF's).",
-    )
-    dtype: Literal["float32", "bfloat16", "float16", "auto"] = Field(
-        default="float32", description="Weights dtype."
-    )
-    attn_implementation: str | None = Field(default=None, description="e.g. flash_attention_2, sdpa.")
-    trust_remote_code: bool = Field(default=False, description="Passed to from_pretrained.")
-    tiny: TinyModel = Field(default_factory=TinyModel, description="Shape of the tiny-random model.")
+    source: Literal["hf", "gguf", "tiny-random"] = "hf"
+    """hf: a transformers model folder or hub id in `path`; gguf: a .gguf file (or the alias 'smollm2')
+    dequantised by transformers, cached as a safetensors folder; tiny-random: a random-init Llama (see
+    `tiny`) with the tokenizer of `tokenizer`."""
+    path: str = ""
+    """Model folder, hub id, .gguf file or alias ('smollm2')."""
+    tokenizer: str | None = None
+    """Tokenizer source when it differs from `path` (tiny-random: required; 'smollm2' = the GGUF's)."""
+    dtype: Literal["float32", "bfloat16", "float16", "auto"] = "float32"
+    """Weights dtype."""
+    attn_implementation: str | None = None
+    """e.g. flash_attention_2, sdpa."""
+    trust_remote_code: bool = False
+    """Passed to from_pretrained."""
+    tiny: TinyModel = Field(default_factory=TinyModel)
+    """Shape of the tiny-random model."""
 
 
 class DataSection(StageConfig):
-    max_prompt_tokens: int = Field(
-        default=128000,
-        gt=0,
-        description="Bound on the rendered prompt (chat template applied, generation prompt included), tokens.",
-    )
-    overflow: Literal["truncate-middle", "drop", "error"] = Field(
-        default="truncate-middle",
-        description=(
-            "Rows over max_prompt_tokens: truncate-middle cuts tokens out of the middle of the documents "
-            "part (instruction and question kept, a '[...]' marker left); drop leaves the row out; "
-            "error stops before the model is loaded."
-        ),
-    )
-    max_rows: int | None = Field(default=None, description="Use only the first N rows (None: all).")
-    max_cut_share: float = Field(
-        default=0.5,
-        ge=0.0,
-        le=1.0,
-        description=(
-            "Refuse the rows (before any model is loaded) when truncate-middle would remove more than "
-            "this share of all prompt tokens: they were made for longer contexts (1: never refuse)."
-        ),
-    )
+    max_prompt_tokens: int = Field(128000, gt=0)
+    """Bound on the rendered prompt (chat template applied, generation prompt included), tokens."""
+    overflow: Literal["truncate-middle", "drop", "error"] = "truncate-middle"
+    """Rows over max_prompt_tokens: truncate-middle cuts tokens out of the middle of the documents part
+    (instruction and question kept, a '[...]' marker left); drop leaves the row out; error stops before the
+    model is loaded."""
+    max_rows: int | None = None
+    """Use only the first N rows (None: all)."""
+    max_cut_share: UnitFloat = 0.5
+    """Refuse the rows (before any model is loaded) when truncate-middle would remove more than this share of
+    all prompt tokens: they were made for longer contexts (1: never refuse)."""
 
 
 class RewardSection(StageConfig):
-    mode: Literal["rubric-positive", "rubric-all", "rubric-negative", "outcome-only"] = Field(
-        default="rubric-positive",
-        description=(
-            "rubric-positive: the method (rubric bonus on correct answers only); rubric-all: the release's "
-            "'mix for all' ((1-eta)*o + eta*r'); rubric-negative: the release's negative-only; "
-            "outcome-only: o (eta ignored)."
-        ),
-    )
-    eta: float = Field(default=0.3, ge=0.0, le=1.0, description="Rubric weight eta (docs/method.md#group-combination).")
-    judge: str = Field(
-        default="rule",
-        description="Outcome judge: 'rule' (offline approximation), 'llm' or 'llm:SPEC' (see docs/adapters.md).",
-    )
-    processor: str = Field(default="qwen3-thinking", description="Response processor (rewards.parse).")
-    use_reasoning: bool = Field(default=False, description="Score rubrics on reasoning + answer.")
+    mode: Literal["rubric-positive", "rubric-all", "rubric-negative", "outcome-only"] = "rubric-positive"
+    """rubric-positive: the method (rubric bonus on correct answers only); rubric-all: the release's 'mix for
+    all' ((1-eta)*o + eta*r'); rubric-negative: the release's negative-only; outcome-only: o (eta ignored)."""
+    eta: UnitFloat = 0.3
+    """Rubric weight eta (docs/method.md#group-combination)."""
+    judge: str = "rule"
+    """Outcome judge: 'rule' (offline approximation), 'llm' or 'llm:SPEC' (see docs/adapters.md)."""
+    processor: str = "qwen3-thinking"
+    """Response processor (rewards.parse)."""
+    use_reasoning: bool = False
+    """Score rubrics on reasoning + answer."""
 
 
 class GRPOSection(StageConfig):
     """The paper's recipe (docs/method.md#training-recipe) in TRL's terms; see recipe.py for the mapping."""
 
-    num_generations: int = Field(default=8, ge=2, description="Group size n (samples per prompt).")
-    prompts_per_step: int = Field(default=16, ge=1, description="Prompts per optimiser step (one rollout).")
-    per_device_train_batch_size: int = Field(
-        default=8, ge=1, description="Completions per forward/backward micro-batch (TRL counts completions)."
-    )
-    max_completion_length: int = Field(default=32000, gt=0, description="Response budget, tokens.")
-    max_steps: int = Field(default=200, gt=0, description="Optimiser steps.")
-    learning_rate: float = Field(default=2e-6, gt=0)
-    lr_scheduler_type: str = Field(default="constant")
-    warmup_steps: int = Field(default=0, ge=0)
-    weight_decay: float = Field(default=0.1, ge=0)
-    adam_beta1: float = Field(default=0.9)
-    adam_beta2: float = Field(default=0.98)
-    max_grad_norm: float = Field(default=1.0)
-    epsilon: float = Field(default=0.2, description="PPO clip, low side.")
-    epsilon_high: float = Field(default=0.28, description="PPO clip, high side.")
-    beta: float = Field(default=0.0, description="KL coefficient (0: no reference model).")
-    loss_type: str = Field(
-        default="dapo", description="dapo = token-level loss over the whole step's tokens."
-    )
-    scale_rewards: str = Field(default="group", description="GRPO std normalisation per group.")
-    num_iterations: int = Field(default=1, ge=1, description="Optimiser passes per rollout (1: on-policy).")
-    mask_truncated_completions: bool = Field(
-        default=False, description="Paper: truncated samples stay (reward 0)."
-    )
-    temperature: float = Field(default=1.0)
-    top_p: float = Field(default=1.0)
-    top_k: int = Field(default=0, description="0: off.")
-    use_vllm: bool = Field(default=False)
-    vllm_mode: Literal["colocate", "server"] = Field(default="colocate")
-    vllm_gpu_memory_utilization: float = Field(default=0.3)
-    vllm_tensor_parallel_size: int = Field(default=1)
-    vllm_max_model_length: int | None = Field(
-        default=None, description="Default: max_prompt_tokens + max_completion_length."
-    )
-    vllm_importance_sampling_correction: bool = Field(
-        default=True, description="Train/rollout mismatch correction."
-    )
-    vllm_importance_sampling_mode: str = Field(
-        default="token_mask", description="token_mask = IcePop-style mask."
-    )
-    vllm_importance_sampling_clip_min: float | None = Field(default=0.5)
-    vllm_importance_sampling_clip_max: float | None = Field(default=2.0)
-    bf16: bool = Field(default=False)
-    gradient_checkpointing: bool = Field(default=False)
-    use_cpu: bool = Field(default=False)
-    logging_steps: int = Field(default=1, ge=1)
-    save_steps: int | None = Field(
-        default=None, description="Checkpoint every N steps (None: only at the end)."
-    )
-    report_to: str = Field(default="none", description="none, tensorboard, wandb (used only when installed).")
-    seed: int = Field(default=0)
-    extra: dict[str, Any] = Field(
-        default_factory=dict, description="More GRPOConfig options, passed verbatim."
-    )
+    num_generations: int = Field(8, ge=2)
+    """Group size n (samples per prompt)."""
+    prompts_per_step: PosInt = 16
+    """Prompts per optimiser step (one rollout)."""
+    per_device_train_batch_size: PosInt = 8
+    """Completions per forward/backward micro-batch (TRL counts completions)."""
+    max_completion_length: int = Field(32000, gt=0)
+    """Response budget, tokens."""
+    max_steps: int = Field(200, gt=0)
+    """Optimiser steps."""
+    learning_rate: PosFloat = 2e-6
+    lr_scheduler_type: str = "constant"
+    warmup_steps: NonNegInt = 0
+    weight_decay: NonNegFloat = 0.1
+    adam_beta1: float = 0.9
+    adam_beta2: float = 0.98
+    max_grad_norm: float = 1.0
+    epsilon: float = 0.2
+    """PPO clip, low side."""
+    epsilon_high: float = 0.28
+    """PPO clip, high side."""
+    beta: float = 0.0
+    """KL coefficient (0: no reference model)."""
+    loss_type: str = "dapo"
+    """dapo = token-level loss over the whole step's tokens."""
+    scale_rewards: str = "group"
+    """GRPO std normalisation per group."""
+    num_iterations: PosInt = 1
+    """Optimiser passes per rollout (1: on-policy)."""
+    mask_truncated_completions: bool = False
+    """Paper: truncated samples stay (reward 0)."""
+    temperature: float = 1.0
+    top_p: float = 1.0
+    top_k: int = 0
+    """0: off."""
+    use_vllm: bool = False
+    vllm_mode: Literal["colocate", "server"] = "colocate"
+    vllm_gpu_memory_utilization: float = 0.3
+    vllm_tensor_parallel_size: int = 1
+    vllm_max_model_length: int | None = None
+    """Default: max_prompt_tokens + max_completion_length."""
+    vllm_importance_sampling_correction: bool = True
+    """Train/rollout mismatch correction."""
+    vllm_importance_sampling_mode: str = "token_mask"
+    """token_mask = IcePop-style mask."""
+    vllm_importance_sampling_clip_min: float | None = 0.5
+    vllm_importance_sampling_clip_max: float | None = 2.0
+    bf16: bool = False
+    gradient_checkpointing: bool = False
+    use_cpu: bool = False
+    logging_steps: PosInt = 1
+    save_steps: int | None = None
+    """Checkpoint every N steps (None: only at the end)."""
+    report_to: str = "none"
+    """none, tensorboard, wandb (used only when installed)."""
+    seed: int = 0
+    extra: dict[str, Any] = Field(default_factory=dict)
+    """More GRPOConfig options, passed verbatim."""
 
     @model_validator(mode="after")
     def _check(self) -> GRPOSection:
@@ -181,10 +180,10 @@ class TrainConfig(StageConfig):
     data: DataSection = Field(default_factory=DataSection)
     reward: RewardSection = Field(default_factory=RewardSection)
     grpo: GRPOSection = Field(default_factory=GRPOSection)
-    smoke_data: bool = Field(
-        default=False, description="With no --data, train on the rows shipped with the package (cpu-smoke)."
-    )
-    description: str = Field(default="", description="What the preset is for.")
+    smoke_data: bool = False
+    """With no --data, train on the rows shipped with the package (cpu-smoke)."""
+    description: str = ""
+    """What the preset is for."""
 
 
 def preset_path(name: str) -> Path:

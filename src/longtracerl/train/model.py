@@ -109,12 +109,7 @@ def load_model(m: ModelSection, tokenizer: Any):
         t = m.tiny
         cfg = LlamaConfig(
             vocab_size=len(tokenizer),
-            hidden_size=t.hidden_size,
-            num_hidden_layers=t.num_hidden_layers,
-            num_attention_heads=t.num_attention_heads,
-            num_key_value_heads=t.num_key_value_heads,
-            intermediate_size=t.intermediate_size,
-            max_position_embeddings=t.max_position_embeddings,
+            **t.model_dump(exclude={"seed"}),
             bos_token_id=tokenizer.bos_token_id,
             eos_token_id=tokenizer.eos_token_id,
             pad_token_id=tokenizer.pad_token_id,
