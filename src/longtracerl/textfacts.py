@@ -655,6 +655,12 @@ QUESTION_STOPWORDS = _words(
 )
 """Words of a question with no search or answer value: function words and the words a chained
 narration is told with ("start", "next", "finally", "consider", "named"); the search agent's list."""
+CLAUSE_STOPWORDS = (QUESTION_STOPWORDS - _words("both either neither well many much more most less")) | _words(
+    "further ones mine it's entity thing place person work step hop link linked connected lead leads following"
+)
+"""The clauses policy's list (agent/retrieval.py): the question words without the quantity words it
+searches with ("many", "more"), plus the words of step-by-step clauses ("step", "hop", "linked to",
+"leads to") and of the masked composer's kind nouns ("entity", "person", "place", "work")."""
 TRAILING_WORDS = _words(
     "this a an the of and or in on at to for by with from as is was are were its his her their"
 )

@@ -57,22 +57,13 @@ from typing import Any
 from longtracerl.agent.base import AttemptEnd
 from longtracerl.agent.tools import ToolBox
 from longtracerl.records import Page
-from longtracerl.textfacts import DATE, YEAR_DIGITS
+from longtracerl.textfacts import CLAUSE_STOPWORDS, DATE, YEAR_DIGITS
 
 __all__ = ["RetrievalPolicy", "parse_question", "answer_type", "extract_candidates"]
 
 POLICY_NAME = "retrieval-nonllm"
 
-_STOP_WORDS = """a an the of in on at to for from by with and or but is was were are be been being as that
-    this these those it its it's which who whom whose what when where why how than then there
-    their they them he she his her him one ones some any all each other another into onto over
-    under about after before during between through up down out off again further once here
-    also not no nor only own same so too very can will just should now did does do done has
-    have had having would could may might must shall our we you your i me my mine us start
-    move next finally go turn find consider step hop entity thing place person work link
-    linked connected leads lead following follow named called known begin first second last
-    whose"""
-_STOP = frozenset(_STOP_WORDS.split())
+_STOP = CLAUSE_STOPWORDS
 _TYPE_WORDS = frozenset(
     ["year", "years", "date", "day", "month", "many", "much", "number", "amount", "total", "name", "called"]
 )
