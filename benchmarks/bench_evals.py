@@ -16,14 +16,14 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: tests.helpers
 
-from llm_servers import start_llama_server  # noqa: E402
 from longtracerl.contexts.tokenizer import load_tokenizer  # noqa: E402
 from longtracerl.evals.config import EvalConfig  # noqa: E402
 from longtracerl.evals.items import fit_item  # noqa: E402
 from longtracerl.evals.registry import get_benchmark  # noqa: E402
 from longtracerl.evals.runner import format_summary, run_eval  # noqa: E402
+from tests.helpers.llm_servers import start_llama_server  # noqa: E402
 
 
 def main() -> None:

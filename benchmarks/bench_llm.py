@@ -14,11 +14,11 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: tests.helpers
 
-from llm_servers import FakeLLMServer, FakeResponse, start_llama_server  # noqa: E402
 from longtracerl.llm.base import ChatParams  # noqa: E402
 from longtracerl.llm.openai import make_chat_model  # noqa: E402
+from tests.helpers.llm_servers import FakeLLMServer, FakeResponse, start_llama_server  # noqa: E402
 
 
 def conv(i: int) -> list[dict]:

@@ -1,6 +1,6 @@
 """LLM client throughput vs concurrency against a latency server (loopback only, bounded requests).
 
-Starts ``tests/llm_servers.FakeLLMServer`` in child processes (so the server does not share the
+Starts ``tests/helpers/llm_servers.FakeLLMServer`` in child processes (so the server does not share the
 client's interpreter lock); every chat request is answered after a fixed ``--latency`` seconds.
 For each concurrency limit ``c`` it runs ``c * --rounds`` distinct requests through
 ``OpenAIChatModel.acomplete_many`` (after a warm-up batch of ``c`` that opens the connections)
@@ -100,8 +100,8 @@ def serve(latency: float, kind: str) -> None:
     if kind == "asyncio":
         serve_asyncio(latency)
         return
-    sys.path.insert(0, str(ROOT / "tests"))
-    from llm_servers import FakeLLMServer, FakeResponse
+    sys.path.insert(0, str(ROOT))  # the repository root: tests.helpers
+    from tests.helpers.llm_servers import FakeLLMServer, FakeResponse
 
     srv = FakeLLMServer().start()
     srv.default = FakeResponse.chat("ok", delay_s=latency)

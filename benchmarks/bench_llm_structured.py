@@ -20,7 +20,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: tests.helpers
 
 
 def main() -> int:
@@ -43,7 +43,7 @@ def main() -> int:
     server = None
     url = args.url
     if url is None:
-        from llm_servers import start_llama_server
+        from tests.helpers.llm_servers import start_llama_server
 
         server = start_llama_server()
         url = server.base_url

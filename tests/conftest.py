@@ -1,10 +1,10 @@
-"""Shared test fixtures. LLM servers: see tests/llm_servers.py for the scripting API."""
+"""Shared test fixtures. LLM servers: see tests/helpers/llm_servers.py for the scripting API."""
 
 from __future__ import annotations
 
 import pytest
 
-from llm_servers import FakeLLMServer, start_llama_server
+from tests.helpers.llm_servers import FakeLLMServer, start_llama_server
 
 
 @pytest.fixture

@@ -1,14 +1,14 @@
-"""Fixtures of the agent tests (helpers in agent_fixtures.py)."""
+"""Fixtures of the agent tests (helpers in tests/helpers/agent_fixtures.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from agent_fixtures import PAGES, TinyBM25
 
 from longtracerl.corpus.store import PageStore
 from longtracerl.records import Question, write_jsonl
+from tests.helpers.agent_fixtures import PAGES, TinyBM25
 
 
 @pytest.fixture

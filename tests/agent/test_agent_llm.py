@@ -1,14 +1,14 @@
 import json
 
 import pytest
-from agent_fixtures import CHAIN_QUESTION, make_question
 
-from llm_servers import FakeResponse
 from longtracerl.agent.config import AgentConfig
 from longtracerl.agent.llm_policy import LLMPolicy, parse_json_action
 from longtracerl.agent.runner import run_agent
 from longtracerl.llm.openai import make_chat_model
 from longtracerl.records import Trajectory, read_jsonl
+from tests.helpers.agent_fixtures import CHAIN_QUESTION, make_question
+from tests.helpers.llm_servers import FakeResponse
 
 
 def _cfg(url: str, **kw) -> AgentConfig:

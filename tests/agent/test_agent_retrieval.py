@@ -1,7 +1,6 @@
 import json
 
 import pytest
-from agent_fixtures import CHAIN_QUESTION, make_question
 
 from longtracerl.agent.base import attempt_seed
 from longtracerl.agent.config import AgentConfig
@@ -10,6 +9,7 @@ from longtracerl.agent.runner import run_agent
 from longtracerl.agent.tools import ToolBox
 from longtracerl.config import ConfigError, load_config
 from longtracerl.records import RejectedItem, Trajectory, read_jsonl
+from tests.helpers.agent_fixtures import CHAIN_QUESTION, make_question
 
 CFG = AgentConfig(policy="clauses")  # the earlier agent, kept as a named policy
 

@@ -1,6 +1,5 @@
-from agent_fixtures import PAGES, TinyBM25
-
 from longtracerl.agent.tools import ToolBox
+from tests.helpers.agent_fixtures import PAGES, TinyBM25
 
 
 def test_events_recorded_in_order_with_timing(store):

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 
-from agent_fixtures import make_question
-
 from longtracerl.agent.config import AgentConfig
 from longtracerl.agent.runner import run_agent
 from longtracerl.contexts.assemble import first_correct
 from longtracerl.records import RejectedItem, Trajectory, read_jsonl
+from tests.helpers.agent_fixtures import make_question
 
 
 def _wrong_answer_question(qid: str):

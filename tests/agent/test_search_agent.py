@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 
 import pytest
-from agent_fixtures import CHAIN_QUESTION
 
 from longtracerl.agent.config import AgentConfig
 from longtracerl.agent.search_agent import (
@@ -20,6 +19,7 @@ from longtracerl.agent.search_agent import (
 )
 from longtracerl.agent.tools import ToolBox
 from longtracerl.records import Page
+from tests.helpers.agent_fixtures import CHAIN_QUESTION
 
 CFG = AgentConfig()
 

@@ -3,8 +3,6 @@ that go to the second page of results, and the tool-call budget shared over the 
 
 from __future__ import annotations
 
-from agent_fixtures import CHAIN_QUESTION
-
 from longtracerl.agent import search_agent
 from longtracerl.agent.config import AgentConfig
 from longtracerl.agent.search_agent import (
@@ -23,6 +21,7 @@ from longtracerl.agent.tools import ToolBox
 from longtracerl.corpus.store import PageNotFound
 from longtracerl.records import Page
 from longtracerl.search.base import Hit
+from tests.helpers.agent_fixtures import CHAIN_QUESTION
 
 CFG = AgentConfig()
 

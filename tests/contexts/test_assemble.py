@@ -4,7 +4,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ctx_fixtures import FakeRetriever, make_question, make_store, make_traj
 from longtracerl.contexts.assemble import (
     ContextBuilder,
     ContextRejected,
@@ -16,6 +15,7 @@ from longtracerl.contexts.config import ContextsConfig
 from longtracerl.contexts.prompt import INSTRUCTIONS
 from longtracerl.corpus.store import PageStore
 from longtracerl.records import Page
+from tests.helpers.ctx_fixtures import FakeRetriever, make_question, make_store, make_traj
 
 
 def exact_tokens(builder, ctx, q):

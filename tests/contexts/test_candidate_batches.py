@@ -2,9 +2,9 @@
 
 import random
 
-from ctx_fixtures import FakeRetriever, make_question, make_store, make_traj
 from longtracerl.contexts.assemble import CANDIDATE_BATCH, ContextBuilder
 from longtracerl.contexts.config import ContextsConfig
+from tests.helpers.ctx_fixtures import FakeRetriever, make_question, make_store, make_traj
 
 
 def test_sources_hand_out_small_batches_in_the_same_order(store, tok):

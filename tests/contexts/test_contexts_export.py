@@ -4,13 +4,13 @@ import json
 import pytest
 
 import longtracerl.contexts.export as export_mod
-from ctx_fixtures import FakeRetriever
 from longtracerl.config import ConfigError
 from longtracerl.contexts.config import ContextsConfig, ExportConfig
 from longtracerl.contexts.export import export_rows, heldout_split
 from longtracerl.contexts.prompt import INSTRUCTIONS
 from longtracerl.contexts.stage import build_contexts
 from longtracerl.records import Context, Question, TrainingRow, read_jsonl
+from tests.helpers.ctx_fixtures import FakeRetriever
 
 
 def build(run_dir, store, **cfg):

@@ -1,18 +1,13 @@
-"""Fixtures for the corpus tests (the inputs themselves are built in corpus_inputs.py)."""
+"""Fixtures for the corpus tests (the inputs themselves are built in tests/helpers/corpus_inputs.py)."""
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-# the helpers module is imported by name from the test files too: make that work under any
-# pytest import mode (and with or without __init__.py files in tests/)
-sys.path.insert(0, str(Path(__file__).parent))
-
-from corpus_inputs import hotpot_examples, kilt_records, summaries, write_lines  # noqa: E402
+from tests.helpers.corpus_inputs import hotpot_examples, kilt_records, summaries, write_lines
 
 
 @pytest.fixture

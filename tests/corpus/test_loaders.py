@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-from corpus_inputs import kilt_records, write_lines
 
 from longtracerl.corpus.loaders import (
     LOADERS,
@@ -20,6 +19,7 @@ from longtracerl.corpus.loaders import (
     title_page_id,
 )
 from longtracerl.records import RecordError, RejectedItem
+from tests.helpers.corpus_inputs import kilt_records, write_lines
 
 
 def run(loader, path: Path, **kw) -> tuple[list, LoadContext, list[RejectedItem]]:

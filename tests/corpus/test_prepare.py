@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 
 import pytest
-from corpus_inputs import write_lines
 
 from longtracerl.cli import main
 from longtracerl.config import ConfigError
@@ -18,6 +17,7 @@ from longtracerl.corpus.prepare import MANIFEST_FILE, prepare_corpus, read_manif
 from longtracerl.corpus.stats import corpus_stats
 from longtracerl.corpus.store import PageStore
 from longtracerl.records import RecordError, RejectedItem, read_jsonl
+from tests.helpers.corpus_inputs import write_lines
 
 NO_INDEX = CorpusConfig(build_index=False)
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from llm_servers import FakeResponse
 from longtracerl.cli import main
 from longtracerl.config import ConfigError
 from longtracerl.contexts.tokenizer import load_tokenizer
@@ -16,6 +15,7 @@ from longtracerl.evals.items import EvalItem, Prompt, fit_item
 from longtracerl.evals.report import compare_table
 from longtracerl.evals.runner import EvalError, run_eval
 from longtracerl.llm.base import Completion
+from tests.helpers.llm_servers import FakeResponse
 
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "evals"
 AA = str(FIX / "aa_lcr.csv")
@@ -341,7 +341,7 @@ def test_cli_bad_benchmark_and_missing_file(tmp_path, capsys):
 
 
 def test_endpoint_unreachable_is_a_clear_error(tmp_path):
-    from llm_servers import free_port
+    from tests.helpers.llm_servers import free_port
 
     cfg = EvalConfig(
         benchmark="aa-lcr", data=AA, samples=1, model="openai:x", base_url=f"http://127.0.0.1:{free_port()}/v1",

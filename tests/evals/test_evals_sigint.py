@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from llm_servers import FakeResponse
 from longtracerl.cli import main
+from tests.helpers.llm_servers import FakeResponse
 
 AA = str(Path(__file__).resolve().parents[1] / "fixtures" / "evals" / "aa_lcr.csv")
 

@@ -16,8 +16,8 @@ import pytest
 PARENT = textwrap.dedent(
     """
     import sys, time
-    sys.path.insert(0, {tests!r})
-    from executor_tasks import Sleepy
+    sys.path.insert(0, {root!r})
+    from tests.helpers.executor_tasks import Sleepy
     from longtracerl.executor import ExecutorConfig, make_executor
 
     ex = make_executor(ExecutorConfig(workers=2, chunk_size=1))
@@ -40,9 +40,9 @@ def _alive(pid: int) -> bool:
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
 def test_workers_end_when_their_parent_is_killed(tmp_path):
-    tests = str(Path(__file__).parent)
+    root = str(Path(__file__).resolve().parents[2])  # the repository root: tests.helpers
     proc = subprocess.Popen(
-        [sys.executable, "-c", PARENT.format(tests=tests)], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", PARENT.format(root=root)], stdout=subprocess.PIPE, text=True
     )
     workers: set[int] = set()
     try:

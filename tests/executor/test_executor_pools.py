@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from executor_tasks import Poly
 
 from longtracerl.executor import ExecutorConfig, ItemTask, SetupFailed, make_executor
+from tests.helpers.executor_tasks import Poly
 
 
 def _run(cfg: ExecutorConfig, task: ItemTask, items) -> list:

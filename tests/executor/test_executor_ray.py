@@ -14,10 +14,9 @@ import pytest
 
 ray = pytest.importorskip("ray", reason="Ray is part of the [ray] extra that scripts/setup.sh installs")
 
-import executor_tasks  # noqa: E402
-from executor_tasks import Poly, Unloadable, WhereAmI  # noqa: E402
-
 from longtracerl.executor import ExecutorConfig, SetupFailed, make_executor  # noqa: E402
+from tests.helpers import executor_tasks  # noqa: E402
+from tests.helpers.executor_tasks import Poly, Unloadable, WhereAmI  # noqa: E402
 
 
 def _ray_cli() -> str:

@@ -13,7 +13,7 @@ from longtracerl.questions.masked import MaskedComposer
 from longtracerl.questions.run import COMPOSERS
 from longtracerl.records import Question, RejectedItem, Walk, read_jsonl
 from longtracerl.walks import WalksConfig, run_walks
-from walks_corpus import build_corpus
+from tests.helpers.walks_corpus import build_corpus
 
 
 @pytest.fixture(scope="module")

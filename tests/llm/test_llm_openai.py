@@ -5,10 +5,10 @@ import time
 
 import pytest
 
-from llm_servers import FakeResponse
 from longtracerl.config import ConfigError, load_config
 from longtracerl.llm.base import ChatModel, ChatParams, LLMError
 from longtracerl.llm.openai import LLMConfig, OpenAIChatModel, cache_key, make_chat_model
+from tests.helpers.llm_servers import FakeResponse
 
 MSGS = [{"role": "user", "content": "Which city is the capital of France?"}]
 
@@ -128,7 +128,7 @@ def test_async_timeout_bounded(fake_llm_server):
 
 
 def test_connection_refused_is_retried_then_error():
-    from llm_servers import free_port
+    from tests.helpers.llm_servers import free_port
 
     m = OpenAIChatModel(
         LLMConfig(base_url=f"http://127.0.0.1:{free_port()}/v1", model="x", max_retries=2, backoff_s=0.01)

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from llm_servers import FakeResponse, LlamaServer, start_llama_server
 from longtracerl.llm.base import EndpointDown, EndpointError, LLMError
 from longtracerl.llm.openai import make_chat_model
 from longtracerl.records import Question, RejectedItem, Trajectory, Walk, read_jsonl, write_jsonl
-from walks_corpus import build_corpus
+from tests.helpers.llm_servers import FakeResponse, LlamaServer, start_llama_server
+from tests.helpers.walks_corpus import build_corpus
 
 
 class Restartable:
@@ -248,9 +248,9 @@ def test_an_agent_judge_without_a_verdict_is_an_endpoint_failure_not_a_wrong_ans
 
 
 def test_the_agent_judge_endpoint_is_checked_when_the_stage_starts():
-    from llm_servers import free_port
     from longtracerl.agent.config import AgentConfig
     from longtracerl.agent.judge import AnswerChecker
+    from tests.helpers.llm_servers import free_port
 
     port = free_port()
     cfg = AgentConfig(judge="llm", judge_model=f"openai:judge@http://127.0.0.1:{port}/v1")

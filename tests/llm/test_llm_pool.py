@@ -5,10 +5,10 @@ import socket
 
 import pytest
 
-from llm_servers import FakeLLMServer, FakeResponse
 from longtracerl.config import ConfigError
 from longtracerl.llm.base import LLMError
 from longtracerl.llm.openai import LLMConfig, OpenAIChatModel, ServerPool, make_chat_model
+from tests.helpers.llm_servers import FakeLLMServer, FakeResponse
 
 MSGS = [{"role": "user", "content": "hi"}]
 

@@ -5,8 +5,8 @@ import importlib.util
 import httpx
 import pytest
 
-from llm_servers import FakeResponse, start_llama_server
 from longtracerl.llm.openai import parse_completion
+from tests.helpers.llm_servers import FakeResponse, start_llama_server
 
 
 def test_llama_launcher_reports_missing_package(monkeypatch):

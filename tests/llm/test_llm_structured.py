@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from llm_servers import FakeResponse, StubChatModel
 from longtracerl.llm.base import EndpointError, LLMError, complete_with_format, response_format_for
 from longtracerl.llm.openai import make_chat_model
 from longtracerl.records import Page
 from longtracerl.walks.choosers import LLMChooser
+from tests.helpers.llm_servers import FakeResponse, StubChatModel
 
 CUR = Page(id="a", title="Sinister", text="A horror film directed by Scott Derrickson.")
 CANDS = [Page(id=f"c{i}", title=f"Film {i}", text=f"Film {i} is a film.") for i in range(1, 4)]

@@ -7,7 +7,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from md_corpus import write_jsonl as write_md_corpus
 
 from longtracerl.cli import main
 from longtracerl.corpus.config import CorpusConfig
@@ -31,7 +30,8 @@ from longtracerl.search.index import build_index
 from longtracerl.text import normalize_answer
 from longtracerl.textfacts import answer_fits_type, asked_type, question_sentences
 from longtracerl.walks import WalksConfig, run_walks
-from walks_corpus import build_corpus
+from tests.helpers.md_corpus import write_jsonl as write_md_corpus
+from tests.helpers.walks_corpus import build_corpus
 
 # Small corpora: every sentence is near the top of a 80-page index, so the BM25 thresholds are
 # the strictest ones (top 1); the defaults (top 5 / top 10) are measured on the embedded corpus

@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llm_servers import StubChatModel
 from longtracerl.cli import main
 from longtracerl.corpus.store import PageStore
 from longtracerl.llm.base import LLMError
@@ -29,7 +28,8 @@ from longtracerl.textfacts import (
     strip_qualifier,
 )
 from longtracerl.walks import WalksConfig, run_walks
-from walks_corpus import build_corpus
+from tests.helpers.llm_servers import StubChatModel
+from tests.helpers.walks_corpus import build_corpus
 
 
 @pytest.fixture(scope="module")

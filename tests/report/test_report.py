@@ -2,13 +2,13 @@ import json
 
 import pytest
 
-from ctx_fixtures import FakeRetriever
 from longtracerl.contexts.config import ContextsConfig
 from longtracerl.contexts.stage import build_contexts
 from longtracerl.records import Context, Question, read_jsonl
 from longtracerl.report.config import ReportConfig
 from longtracerl.report.confusability import tally_by_tag
 from longtracerl.report.stage import ordering_notes, write_report
+from tests.helpers.ctx_fixtures import FakeRetriever
 
 
 def test_report_files_and_numbers(run_dir, store):
@@ -111,7 +111,7 @@ def test_gold_ranker_ranks_as_a_bm25s_index_over_the_context_would():
     import numpy as np
 
     from longtracerl.report.stage import GoldRanker
-    from walks_corpus import make_pages
+    from tests.helpers.walks_corpus import make_pages
 
     pages = {p.id: p.title + "\n" + p.text for p in make_pages(0)}
     ranker = GoldRanker(lambda ids: {i: pages[i] for i in ids})
@@ -177,7 +177,7 @@ def test_gold_ranker_over_many_contexts_matches_the_plain_reference(from_normali
 
     from longtracerl.records import ContextDoc
     from longtracerl.report.stage import GoldRanker
-    from walks_corpus import make_pages
+    from tests.helpers.walks_corpus import make_pages
 
     corpus = make_pages(0)
     pages = {p.id: p.title + "\n" + p.text for p in corpus}
@@ -223,7 +223,7 @@ def test_fast_tokens_are_bm25s_tokens():
 
     from longtracerl.report.stage import GoldRanker
     from longtracerl.text import normalize_rubric
-    from walks_corpus import make_pages
+    from tests.helpers.walks_corpus import make_pages
 
     texts = [p.title + "\n" + p.text for p in make_pages(1)] + [
         "",

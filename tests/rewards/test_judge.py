@@ -6,7 +6,6 @@ import time
 
 import pytest
 
-from llm_servers import FakeResponse, StubChatModel
 from longtracerl.llm.base import ChatParams, LLMError
 from longtracerl.rewards.judge import (
     LLMJudge,
@@ -14,6 +13,7 @@ from longtracerl.rewards.judge import (
     extract_answer,
     parse_grader_reply,
 )
+from tests.helpers.llm_servers import FakeResponse, StubChatModel
 
 GOOD_YES = "extracted_final_answer: Paris\nreasoning: Same city.\ncorrect: yes"
 GOOD_NO = "extracted_final_answer: Lyon\nreasoning: Different city.\ncorrect: no"

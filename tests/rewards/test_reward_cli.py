@@ -11,8 +11,8 @@ import time
 import httpx
 import pytest
 
-from llm_servers import free_port
 from longtracerl.cli import main
+from tests.helpers.llm_servers import free_port
 
 
 def _write(path, rows):
@@ -157,7 +157,7 @@ def test_commands_are_registered(capsys):
 
 
 def test_reward_score_with_llm_judge_over_http(tmp_path, fake_llm_server):
-    from llm_servers import FakeResponse
+    from tests.helpers.llm_servers import FakeResponse
 
     def grade(body):
         prompt = body["messages"][-1]["content"]

@@ -11,10 +11,10 @@ import httpx
 import pytest
 import uvicorn
 
-from llm_servers import FakeResponse, free_port
 from longtracerl.llm.openai import make_chat_model
 from longtracerl.rewards.judge import LLMJudge, RuleJudge
 from longtracerl.rewards.server import create_app
+from tests.helpers.llm_servers import FakeResponse, free_port
 
 
 @contextlib.contextmanager

@@ -16,10 +16,10 @@ import httpx
 import pytest
 from test_reward_server import _evaluate_body, running
 
-from llm_servers import FakeResponse
 from longtracerl.llm.openai import make_chat_model
 from longtracerl.rewards.judge import LLMJudge
 from longtracerl.rewards.server import JUDGE_FAILURE_STATUS, create_app
+from tests.helpers.llm_servers import FakeResponse
 
 BUDGET_S = 1.5
 
@@ -139,8 +139,8 @@ def test_judge_calls_in_flight_follow_the_concurrency_setting(fake_llm_server):
 
 
 def test_a_pool_of_judge_endpoints_shares_the_load():
-    from llm_servers import FakeLLMServer
     from longtracerl.rewards.server import build_judge
+    from tests.helpers.llm_servers import FakeLLMServer
 
     verdict = FakeResponse.chat("extracted_final_answer: Paris\nreasoning: same\ncorrect: yes")
     with FakeLLMServer() as a, FakeLLMServer() as b:

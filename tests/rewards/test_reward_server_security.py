@@ -17,11 +17,11 @@ import httpx
 import pytest
 from test_reward_server import running
 
-from llm_servers import free_port
 from longtracerl.cli import main
 from longtracerl.config import ConfigError
 from longtracerl.rewards.judge import RuleJudge
 from longtracerl.rewards.server import check_bind, create_app, is_loopback
+from tests.helpers.llm_servers import free_port
 
 
 @pytest.fixture(scope="module")

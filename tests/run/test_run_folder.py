@@ -1,6 +1,6 @@
 """A run folder tells the truth: a re-run with other settings rebuilds what depends on them (or
 refuses in one line), a re-run with the same settings changes nothing, and the files the run
-writes are readable like its data files. On the small encyclopedia corpus of tests/walks_corpus.py."""
+writes are readable like its data files. On the small encyclopedia corpus of tests/helpers/walks_corpus.py."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from longtracerl.cli import main
 from longtracerl.corpus.config import CorpusConfig
 from longtracerl.corpus.prepare import prepare_corpus
 from longtracerl.records import dump_line
-from walks_corpus import make_pages
+from tests.helpers.walks_corpus import make_pages
 
 DATA = (
     "walks.jsonl",

@@ -7,7 +7,8 @@ import time
 from pathlib import Path
 
 import pytest
-from search_corpus import free_port, make_corpus
+
+from tests.helpers.search_corpus import free_port, make_corpus
 
 
 @pytest.fixture(scope="module")

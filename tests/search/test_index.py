@@ -8,7 +8,6 @@ import shutil
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from search_corpus import PAGES, make_corpus
 
 from longtracerl.corpus.store import PageNotFound, PageStore
 from longtracerl.records import Page
@@ -21,6 +20,7 @@ from longtracerl.search.index import (
     build_index,
     open_retriever,
 )
+from tests.helpers.search_corpus import PAGES, make_corpus
 
 RANKING = [
     ("Which film did Tim Burton make about a cult filmmaker starring Johnny Depp?", "ed-wood-film"),

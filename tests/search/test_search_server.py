@@ -10,11 +10,11 @@ import time
 
 import httpx
 import pytest
-from search_corpus import PAGES, free_port
 
 from longtracerl.corpus.store import PageNotFound
 from longtracerl.search.base import Retriever
 from longtracerl.search.http import HttpRetriever, SearchError
+from tests.helpers.search_corpus import PAGES, free_port
 
 
 def post(url, path, body=None, **kw):
@@ -240,9 +240,8 @@ def test_http_retriever_real_timeout_and_refused_port():
 
 
 def test_cli_index_and_query(tmp_path, capsys):
-    from search_corpus import make_corpus
-
     from longtracerl.cli import main
+    from tests.helpers.search_corpus import make_corpus
 
     make_corpus(tmp_path)
     assert main(["search", "index", "--corpus", str(tmp_path), "-q"]) == 0

@@ -187,8 +187,8 @@ def _launch(script: Path, env: dict[str, str], timeout: float = 60):
 def test_bundles_copied_elsewhere_validate_and_launch_checks_stop_at_once(run_dir, tmp_path, capsys):
     import shutil
 
-    from llm_servers import free_port
     from longtracerl.train.export import check_bundle
+    from tests.helpers.llm_servers import free_port
 
     for target in ("verl", "slime"):
         made = tmp_path / f"made-{target}"

@@ -2,10 +2,10 @@
 
 import json
 
-from llm_servers import FakeResponse
 from longtracerl.cli import main
 from longtracerl.train.config import load_preset, smoke_rows_path
 from longtracerl.train.probe import cut_after_eos
+from tests.helpers.llm_servers import FakeResponse
 
 
 def test_easy_preset_loads_and_validates(tmp_path):

@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from llm_servers import StubChatModel
 from longtracerl.cli import main
 from longtracerl.config import ConfigError, load_config
 from longtracerl.corpus.graph import LinkGraph
@@ -27,7 +26,8 @@ from longtracerl.walks import (
     run_walks,
 )
 from longtracerl.walks.choosers import Choice
-from walks_corpus import build_corpus
+from tests.helpers.llm_servers import StubChatModel
+from tests.helpers.walks_corpus import build_corpus
 
 
 @pytest.fixture(scope="module")

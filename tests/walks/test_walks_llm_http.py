@@ -9,14 +9,14 @@ from collections import Counter
 
 import pytest
 
-from llm_servers import FakeResponse
 from longtracerl.executor import ExecutorConfig, make_executor
 from longtracerl.llm.base import EndpointDown
 from longtracerl.llm.openai import make_chat_model
 from longtracerl.questions import QuestionsConfig, run_questions
 from longtracerl.records import Question, RejectedItem, Walk, read_jsonl
 from longtracerl.walks import WalksConfig, run_walks
-from walks_corpus import build_corpus
+from tests.helpers.llm_servers import FakeResponse
+from tests.helpers.walks_corpus import build_corpus
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +76,7 @@ def test_llm_chooser_server_errors_fail_chains_and_the_next_run_walks_them(corpu
 
 
 def test_a_wrong_llm_url_fails_the_walks_stage_in_seconds(corpus, tmp_path):
-    from llm_servers import free_port
+    from tests.helpers.llm_servers import free_port
 
     url = f"http://127.0.0.1:{free_port()}/v1"
     cfg = WalksConfig(num_walks=3, hops=4, chooser="llm", llm=f"openai:fake@{url}")

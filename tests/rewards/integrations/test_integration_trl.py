@@ -286,9 +286,9 @@ def test_inside_a_real_grpo_trainer_step(tiny_tokenizer, tmp_path):
 
 
 def test_llm_judge_groups_scored_in_parallel(fake_llm_server):
-    from llm_servers import FakeResponse
     from longtracerl.llm.openai import make_chat_model
     from longtracerl.rewards.judge import LLMJudge
+    from tests.helpers.llm_servers import FakeResponse
 
     def grade(body):
         text = body["messages"][-1]["content"]

@@ -19,9 +19,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from llm_servers import FakeResponse
 from longtracerl.rewards.combine import combine_group
 from longtracerl.rewards.integrations import verl as adapter
+from tests.helpers.llm_servers import FakeResponse
 
 INFO = {
     "index": 3,
