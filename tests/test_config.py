@@ -7,6 +7,7 @@ from longtracerl.config import (
     PosInt,
     StageConfig,
     UnitFloat,
+    build,
     config_hash,
     load_config,
     resolve,
@@ -143,3 +144,14 @@ def test_stage_configs_describe_their_fields_in_docstrings():
         == "Attempts per question; stops at the first correct."
     )
     assert all(f.description for f in WalksConfig.model_fields.values())
+
+
+def test_build_calls_the_named_factory_and_names_one_that_gives_the_wrong_object():
+    class Chooser:
+        def choose(self):
+            return 1
+
+    registry = {"good": lambda k: Chooser(), "bad": lambda k: object()}
+    assert build(registry, "good", "chooser", "choose", 3).choose() == 1
+    with pytest.raises(ConfigError, match=r"chooser 'bad' did not give an object with a choose\(\) method"):
+        build(registry, "bad", "chooser", "choose", 3)

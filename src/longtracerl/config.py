@@ -43,6 +43,7 @@ __all__ = [
     "load_config",
     "config_hash",
     "resolve",
+    "build",
     "parse_overrides",
 ]
 
@@ -264,6 +265,15 @@ def resolve(registry: Mapping[str, Any], name: str, kind: str) -> Any:
         except (ImportError, AttributeError) as err:
             raise ConfigError(f"{kind} '{name}': cannot import '{target}': {err}") from None
     return target
+
+
+def build(registry: Mapping[str, Any], name: str, kind: str, method: str, *args: Any) -> Any:
+    """The object the factory named ``name`` (see :func:`resolve`) makes from ``args``; it must have
+    a ``method()``, so that a ``module:attr`` factory giving something else fails here, by name."""
+    obj = resolve(registry, name, kind)(*args)
+    if not callable(getattr(obj, method, None)):
+        raise ConfigError(f"{kind} '{name}' did not give an object with a {method}() method")
+    return obj
 
 
 Factory = Callable[..., Any]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from longtracerl.config import ConfigError, resolve
+from longtracerl.config import ConfigError, build
 from longtracerl.corpus.store import PageStore
 from longtracerl.executor import Executor, ItemTask
 from longtracerl.questions.config import QuestionsConfig
@@ -98,11 +98,7 @@ COMPOSERS: dict[str, Callable[..., Composer] | str] = {
 
 
 def make_composer(cfg: QuestionsConfig, store: PageStore, chat_model: ChatModel | None = None) -> Composer:
-    factory = resolve(COMPOSERS, cfg.composer, "composer")
-    composer = factory(cfg, store, chat_model)
-    if not callable(getattr(composer, "compose", None)):
-        raise ConfigError(f"composer '{cfg.composer}' did not give an object with a compose() method")
-    return composer
+    return build(COMPOSERS, cfg.composer, "composer", "compose", cfg, store, chat_model)
 
 
 @dataclass

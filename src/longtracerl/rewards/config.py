@@ -82,14 +82,8 @@ class RewardConfig(StageConfig):
 
     def settings(self) -> RewardSettings:
         """The reward settings these fields describe (shared by every scoring path)."""
+        import dataclasses
+
         from longtracerl.rewards.combine import RewardSettings
 
-        return RewardSettings(
-            mode=self.mode,
-            eta=self.eta,
-            processor=self.processor,
-            use_content=self.use_content,
-            use_reasoning=self.use_reasoning,
-            word_boundary=self.word_boundary,
-            group_normalise=self.group_normalise,
-        )
+        return RewardSettings(**self.model_dump(include={f.name for f in dataclasses.fields(RewardSettings)}))

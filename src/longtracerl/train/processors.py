@@ -17,9 +17,9 @@ answer, empty answer). It is a labelled departure for non-thinking models, selec
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from longtracerl.rewards.parse import GenericProcessor, ParsedResponse
+from longtracerl.rewards.parse import QWEN3_THINKING, GenericProcessor, ParsedResponse
 
 _FAKE_REASONING = "-"
 
@@ -28,15 +28,13 @@ _FAKE_REASONING = "-"
 class AnswerOnlyProcessor:
     """Whole response = answer; the parse gates of ``inner`` (stop tokens, special tokens) apply."""
 
+    # Qwen3's ChatML tokens, no think tag opening the response, and think tags banned in the answer
     inner: GenericProcessor = field(
-        default_factory=lambda: GenericProcessor(
+        default_factory=lambda: replace(
+            QWEN3_THINKING,
             name="chatml",
             think_open="",
-            think_close="</think>",
-            stop_tokens=("<|im_end|>",),
-            wrong_stop_tokens=("<|endoftext|>",),
-            special_tokens=("<|im_start|>", "<|im_end|>", "<|endoftext|>"),
-            special_token_pattern=r"<\|[a-z_]+\|>|</?think>",
+            special_token_pattern=QWEN3_THINKING.special_token_pattern + "|</?think>",
         )
     )
     name: str = "chatml-answer-only"

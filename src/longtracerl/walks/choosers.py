@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from longtracerl.config import ConfigError, resolve
+from longtracerl.config import build
 from longtracerl.records import Page
 from longtracerl.textfacts import content_tokens
 
@@ -295,8 +295,4 @@ CHOOSERS: dict[str, ChooserFactory | str] = {
 
 def make_chooser(cfg: WalksConfig, store: PageStore, chat_model: ChatModel | None = None) -> Chooser:
     """Build the chooser named by ``cfg.chooser`` (a chat model may be passed in for ``llm``)."""
-    factory = resolve(CHOOSERS, cfg.chooser, "chooser")
-    chooser = factory(cfg, store, chat_model)
-    if not callable(getattr(chooser, "choose", None)):
-        raise ConfigError(f"chooser '{cfg.chooser}' did not give an object with a choose() method")
-    return chooser
+    return build(CHOOSERS, cfg.chooser, "chooser", "choose", cfg, store, chat_model)
