@@ -533,16 +533,15 @@ def score_one(
 ) -> RewardResult:
     """Score one response alone: no group, so the rubric score is used raw (``M`` = 1) and the
     advantage is None. ``mode="mix"`` gives the authors' per-sample ``/evaluate`` reward."""
-    s = _settings(settings, overrides).replace(group_normalise=False)
-    res = score_parsed(
-        [s.parser.parse(response, finish_reason)],
+    out = score_group(
+        [response],
         label=label,
         question=question,
         rubrics=rubrics,
         judge=judge,
-        settings=s,
+        settings=_settings(settings, overrides).replace(group_normalise=False),
+        finish_reasons=[finish_reason],
         aliases=aliases,
-    )
-    out = res.results[0]
+    ).results[0]
     out.advantage = None
     return out

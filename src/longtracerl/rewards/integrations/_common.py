@@ -7,6 +7,7 @@ released row's nested ``extra_reward_info``), so the adapters accept all of them
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from collections.abc import Mapping
@@ -84,6 +85,13 @@ def reward_settings(
     elif not isinstance(settings, RewardSettings):
         raise TypeError(f"settings must be a RewardSettings or a mapping, got {type(settings).__name__}")
     return settings.replace(**overrides)
+
+
+def setting_overrides(kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """The :class:`RewardSettings` fields (``mode=``, ``eta=``, ...) among the keyword arguments a
+    framework passes; the others (verl's ``reward_router_address``, ...) are left out."""
+    names = {f.name for f in dataclasses.fields(RewardSettings)}
+    return {k: v for k, v in kwargs.items() if k in names}
 
 
 def as_str_list(value: Any, *, field: str) -> list[str]:

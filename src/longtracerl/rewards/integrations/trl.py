@@ -29,7 +29,6 @@ from longtracerl.records import RewardResult
 from longtracerl.rewards.combine import GroupScore, RewardSettings, batch_monitors, score_group
 from longtracerl.rewards.integrations._common import as_str_list, make_judge, reward_settings, scalar_monitors
 from longtracerl.rewards.judge import Judge
-from longtracerl.rewards.parse import Processor
 
 MetricsSink = Callable[[dict[str, float], list[RewardResult]], None]
 
@@ -41,16 +40,9 @@ def make_trl_reward(
     judge: str | Judge = "rule",
     *,
     settings: RewardSettings | Mapping[str, Any] | None = None,
-    mode: str | None = None,
-    eta: float | None = None,
-    processor: str | Processor | None = None,
     num_generations: int | None = None,
     tokenizer: Any = None,
     max_completion_length: int | None = None,
-    use_reasoning: bool | None = None,
-    use_content: bool | None = None,
-    word_boundary: bool | None = None,
-    group_normalise: bool | None = None,
     name: str = "longtracerl",
     label_key: str = "label",
     question_key: str = "question",
@@ -59,6 +51,7 @@ def make_trl_reward(
     log_columns: bool = True,
     metrics_sink: MetricsSink | None = None,
     max_parallel_groups: int = 4,
+    **overrides: Any,
 ) -> Callable[..., list[float]]:
     """Build the reward callable for ``GRPOTrainer(reward_funcs=[...])``.
 
@@ -68,8 +61,9 @@ def make_trl_reward(
             :class:`~longtracerl.rewards.combine.JudgeFailure` out of the callable (the step
             fails; TRL never sees a reward of 0 for an outage).
         settings: a :class:`~longtracerl.rewards.combine.RewardSettings` (or a mapping of its
-            fields); ``mode``, ``eta``, ``processor``, ``use_content``, ``use_reasoning``,
-            ``word_boundary``, ``group_normalise`` override single fields.
+            fields); ``overrides``, keyword arguments named like its fields (``mode``, ``eta``,
+            ``processor``, ``use_content``, ``use_reasoning``, ``word_boundary``,
+            ``group_normalise``), change single fields (another name is a ``TypeError``).
         num_generations: the trainer's ``num_generations``. Completions are cut into consecutive
             groups of this size and each group must share one prompt (checked). ``None``: a group
             is a run of consecutive completions with the same prompt.
@@ -95,10 +89,7 @@ def make_trl_reward(
     if num_generations is not None and num_generations < 1:
         raise ValueError(f"num_generations must be >= 1, got {num_generations}")
     the_judge = make_judge(judge)
-    the_settings = reward_settings(
-        settings, mode=mode, eta=eta, processor=processor, use_content=use_content,
-        use_reasoning=use_reasoning, word_boundary=word_boundary, group_normalise=group_normalise,
-    )  # fmt: skip
+    the_settings = reward_settings(settings, **overrides)
     stop_ids = _stop_ids(tokenizer)
     think_close = getattr(the_settings.parser, "think_close", "</think>")
 

@@ -17,9 +17,14 @@ from typing import Any
 
 from longtracerl.records import RewardResult
 from longtracerl.rewards.combine import JudgeFailure, RewardSettings, score_group, score_one
-from longtracerl.rewards.integrations._common import components, make_judge, reward_settings, task_fields
+from longtracerl.rewards.integrations._common import (
+    components,
+    make_judge,
+    reward_settings,
+    setting_overrides,
+    task_fields,
+)
 from longtracerl.rewards.judge import Judge
-from longtracerl.rewards.parse import Processor
 
 __all__ = ["compute_score", "compute_score_batch", "compute_score_scalar"]
 
@@ -39,19 +44,15 @@ def compute_score(
     *,
     judge: str | Judge | None = None,
     settings: RewardSettings | Mapping[str, Any] | None = None,
-    mode: str | None = None,
-    eta: float | None = None,
-    processor: str | Processor | None = None,
-    use_content: bool | None = None,
-    use_reasoning: bool | None = None,
-    word_boundary: bool | None = None,
-    group_normalise: bool | None = None,
     finish_reason: str | None = "stop",
     **kwargs: Any,
 ) -> dict[str, float]:
     """Score one response the way verl's reward managers call it (no group: ``M = 1``).
 
-    Unknown keyword arguments that verl adds (``reward_router_address``, ...) are ignored.
+    ``settings`` (a :class:`RewardSettings` or a mapping of its fields) says how; keyword
+    arguments named like its fields (``mode``, ``eta``, ``processor``, ``use_content``,
+    ``use_reasoning``, ``word_boundary``) change single ones. Other keyword arguments that verl
+    adds (``reward_router_address``, ...) are ignored.
 
     >>> d = compute_score("longqa", "thinking\\n</think>\\n\\nParis", "Paris",
     ...                   {"question": "Capital of France?", "rubrics": ["France", "Paris"]})
@@ -66,12 +67,9 @@ def compute_score(
         rubrics=rubrics,
         aliases=aliases,
         judge=make_judge(judge),
-        settings=reward_settings(
-            settings, mode=mode, eta=eta, processor=processor, use_content=use_content,
-            use_reasoning=use_reasoning, word_boundary=word_boundary,
-        ),
+        settings=reward_settings(settings, **setting_overrides(kwargs)),
         finish_reason=finish_reason,
-    )  # fmt: skip
+    )
     if result.judge_error:
         raise JudgeFailure([result.judge_error], "verl compute_score: ")
     return _result_dict(result)
@@ -112,13 +110,6 @@ def compute_score_batch(
     *,
     judge: str | Judge | None = None,
     settings: RewardSettings | Mapping[str, Any] | None = None,
-    mode: str | None = None,
-    eta: float | None = None,
-    processor: str | Processor | None = None,
-    use_content: bool | None = None,
-    use_reasoning: bool | None = None,
-    word_boundary: bool | None = None,
-    group_normalise: bool | None = None,
     finish_reason: str | None = "stop",
     group_size: int | None = None,
     **kwargs: Any,
@@ -143,10 +134,7 @@ def compute_score_batch(
     if len(infos) != n:
         raise ValueError(f"compute_score_batch: {len(infos)} extra_infos for {n} solution_strs")
     the_judge = make_judge(judge)
-    the_settings = reward_settings(
-        settings, mode=mode, eta=eta, processor=processor, use_content=use_content,
-        use_reasoning=use_reasoning, word_boundary=word_boundary, group_normalise=group_normalise,
-    )  # fmt: skip
+    the_settings = reward_settings(settings, **setting_overrides(kwargs))
     fields = [task_fields(info, where=f"extra_infos[{i}]") for i, info in enumerate(infos)]
     groups: dict[tuple, list[int]] = {}
     for i in range(n):
