@@ -30,52 +30,24 @@ from dataclasses import dataclass, field
 
 from longtracerl.text import normalize_answer
 
+
+def wordset(text: str) -> frozenset[str]:
+    """The white-space separated words of ``text``: how word lists are written here and in the stages.
+
+    >>> sorted(wordset("the a  an"))
+    ['a', 'an', 'the']
+    """
+    return frozenset(text.split())
+
+
 # --------------------------------------------------------------------------- sentences
 
-_ABBREV = {
-    "jr",
-    "sr",
-    "st",
-    "dr",
-    "mr",
-    "mrs",
-    "ms",
-    "prof",
-    "gen",
-    "col",
-    "lt",
-    "sgt",
-    "capt",
-    "gov",
-    "sen",
-    "rep",
-    "rev",
-    "no",
-    "vs",
-    "co",
-    "inc",
-    "ltd",
-    "corp",
-    "mt",
-    "ft",
-    "jan",
-    "feb",
-    "mar",
-    "apr",
-    "aug",
-    "sept",
-    "sep",
-    "oct",
-    "nov",
-    "dec",
-    "c",
-    "ca",
-    "approx",
-    "etc",
-    "u.s",
-    "u.k",
-    "d.c",
-}
+_ABBREV = wordset(
+    """
+    jr sr st dr mr mrs ms prof gen col lt sgt capt gov sen rep rev no vs co inc ltd corp mt ft jan
+    feb mar apr aug sept sep oct nov dec c ca approx etc u.s u.k d.c
+    """
+)
 _HEADING_LINE = re.compile(r"^\s*(?:\S+\s+){0,7}\S+:\s*$")
 _SENT_END = re.compile(r"[.!?][\"'”’)]?\s+(?=[A-Z0-9\"“'‘(])")
 
@@ -627,11 +599,7 @@ def has_answer(
 # --------------------------------------------------------------------------- stop words
 
 
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-ENGLISH_STOPWORDS = _words(
+ENGLISH_STOPWORDS = wordset(
     """
     the a an of and or in on at to for by with from as is was are were be been being it its this
     that these those he she they his her their them who whom which what when where also has have
@@ -641,7 +609,7 @@ ENGLISH_STOPWORDS = _words(
     """
 )
 """A small English stop list for relatedness scores (walk chooser, question composers)."""
-QUESTION_STOPWORDS = _words(
+QUESTION_STOPWORDS = wordset(
     """
     a an the of in on at to for from by with and or but is was were are be been being as that
     this these those it its which who whom whose what when where why how than then there their
@@ -655,17 +623,19 @@ QUESTION_STOPWORDS = _words(
 )
 """Words of a question with no search or answer value: function words and the words a chained
 narration is told with ("start", "next", "finally", "consider", "named"); the search agent's list."""
-CLAUSE_STOPWORDS = (QUESTION_STOPWORDS - _words("both either neither well many much more most less")) | _words(
+CLAUSE_STOPWORDS = (
+    QUESTION_STOPWORDS - wordset("both either neither well many much more most less")
+) | wordset(
     "further ones mine it's entity thing place person work step hop link linked connected lead leads following"
 )
 """The clauses policy's list (agent/retrieval.py): the question words without the quantity words it
 searches with ("many", "more"), plus the words of step-by-step clauses ("step", "hop", "linked to",
 "leads to") and of the masked composer's kind nouns ("entity", "person", "place", "work")."""
-TRAILING_WORDS = _words(
+TRAILING_WORDS = wordset(
     "this a an the of and or in on at to for by with from as is was are were its his her their"
 )
 """Function words a cut clause must not end on (the masked composer drops them)."""
-CUT_OFF_WORDS = TRAILING_WORDS | _words("that be been known best such than into whose which who whom")
+CUT_OFF_WORDS = TRAILING_WORDS | wordset("that be been known best such than into whose which who whom")
 """Words a sentence cannot end on: a sentence ending in one was cut off (the question audit)."""
 
 _CONTENT_TOKEN = re.compile(r"[a-z0-9]+")

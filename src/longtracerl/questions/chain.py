@@ -82,54 +82,27 @@ from longtracerl.textfacts import (
     name_forms,
     split_sentences,
     strip_qualifier,
+    wordset,
 )
 
 # (cue name, regex on the lower-cased words before a mention, forward phrase, backward phrase).
 # Forward: the previous page's text says "<cue> NEXT"; backward: the next page's says "<cue> PREV".
+# fmt: off
 CUES: list[tuple[str, str, str, str]] = [
-    (
-        "directed",
-        r"directed by|directed and written by|written and directed by",
-        "who directed {p}",
-        "directed by {p}",
-    ),
-    (
-        "wrote",
-        r"written by|screenplay by|novel by|book by|story by|poem by",
-        "who wrote {p}",
-        "written by {p}",
-    ),
+    ("directed", r"directed by|directed and written by|written and directed by", "who directed {p}", "directed by {p}"),
+    ("wrote", r"written by|screenplay by|novel by|book by|story by|poem by", "who wrote {p}", "written by {p}"),
     ("produced", r"produced by", "who produced {p}", "produced by {p}"),
     ("starred", r"starring|stars|starred|co-starring|featuring", "who appeared in {p}", "starring {p}"),
-    (
-        "founded",
-        r"(?:co-)?founded by|created by|established by|formed by",
-        "who founded {p}",
-        "founded by {p}",
-    ),
-    (
-        "recorded",
-        r"(?:album|single|song|ep|record|recorded|performed|released) by",
-        "who recorded {p}",
-        "recorded by {p}",
-    ),
+    ("founded", r"(?:co-)?founded by|created by|established by|formed by", "who founded {p}", "founded by {p}"),
+    ("recorded", r"(?:album|single|song|ep|record|recorded|performed|released) by", "who recorded {p}", "recorded by {p}"),
     ("member", r"(?:a )?members? of|joined", "that {p} was part of", "a member of {p}"),
     ("played", r"play(?:s|ed) for|signed (?:with|for)", "that {p} played for", "who played for {p}"),
     ("born", r"born in|born at", "where {p} was born", "born in {p}"),
-    (
-        "located",
-        r"located in|situated in|based in|headquartered in|lies in",
-        "where {p} is located",
-        "located in {p}",
-    ),
+    ("located", r"located in|situated in|based in|headquartered in|lies in", "where {p} is located", "located in {p}"),
     ("married", r"married|married to|wife of|husband of", "who was married to {p}", "who was married to {p}"),
-    (
-        "family",
-        r"(?:son|daughter|brother|sister|father|mother|nephew|niece|cousin|grandson|granddaughter) of",
-        "a relative of {p}",
-        "a relative of {p}",
-    ),
+    ("family", r"(?:son|daughter|brother|sister|father|mother|nephew|niece|cousin|grandson|granddaughter) of", "a relative of {p}", "a relative of {p}"),
 ]
+# fmt: on
 _CUE_RES = [(name, re.compile(rf"\b(?:{rx})(?: the| a| an)?\s*$")) for name, rx, _, _ in CUES]
 _NAMED_ROLES = {
     "born": {"place"},
@@ -160,40 +133,12 @@ _CUE_PHRASE = {name: (fwd, bwd) for name, _, fwd, bwd in CUES}
 GENERIC_FWD = "named in the description of {p}"
 GENERIC_BWD = "whose description names {p}"
 
-_VAGUE_WORDS = frozenset(
-    [
-        "perhaps",
-        "once",
-        "better",
-        "best",
-        "however",
-        "although",
-        "including",
-        "several",
-        "various",
-        "currently",
-        "later",
-        "earlier",
-        "former",
-        "latter",
-        "another",
-        "within",
-        "without",
-        "whose",
-        "where",
-        "which",
-        "while",
-        "during",
-        "since",
-        "until",
-        "around",
-        "become",
-        "became",
-        "becoming",
-        "known",
-        "called",
-        "named",
-    ]
+_VAGUE_WORDS = wordset(
+    """
+    perhaps once better best however although including several various currently later earlier
+    former latter another within without whose where which while during since until around become
+    became becoming known called named
+    """
 )
 _PARENS = re.compile(r"\([^()]*\)")
 _MIDDLE_LEADS = ("Next comes", "Then take", "From there, go to")

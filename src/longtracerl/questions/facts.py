@@ -32,150 +32,31 @@ import re
 from dataclasses import dataclass
 
 from longtracerl.questions.wordclass import FUNCTION_WORDS, not_noun, singular
-from longtracerl.textfacts import KEYWORD_ROLE, YEAR_DIGITS, YEAR_WORD, classify_role, split_sentences
+from longtracerl.textfacts import (
+    KEYWORD_ROLE,
+    YEAR_DIGITS,
+    YEAR_WORD,
+    classify_role,
+    split_sentences,
+    wordset,
+)
 
-DEMONYMS = frozenset(
-    [
-        "American",
-        "British",
-        "English",
-        "Scottish",
-        "Welsh",
-        "Irish",
-        "Northern",
-        "French",
-        "German",
-        "Italian",
-        "Spanish",
-        "Portuguese",
-        "Dutch",
-        "Belgian",
-        "Swiss",
-        "Austrian",
-        "Swedish",
-        "Norwegian",
-        "Danish",
-        "Finnish",
-        "Icelandic",
-        "Polish",
-        "Czech",
-        "Slovak",
-        "Hungarian",
-        "Romanian",
-        "Bulgarian",
-        "Greek",
-        "Turkish",
-        "Russian",
-        "Ukrainian",
-        "Serbian",
-        "Croatian",
-        "Slovenian",
-        "Bosnian",
-        "Albanian",
-        "Estonian",
-        "Latvian",
-        "Lithuanian",
-        "Georgian",
-        "Armenian",
-        "Israeli",
-        "Iranian",
-        "Iraqi",
-        "Syrian",
-        "Lebanese",
-        "Egyptian",
-        "Moroccan",
-        "Algerian",
-        "Tunisian",
-        "Nigerian",
-        "Ghanaian",
-        "Kenyan",
-        "Ethiopian",
-        "Somali",
-        "Ugandan",
-        "Tanzanian",
-        "Zimbabwean",
-        "Cameroonian",
-        "Senegalese",
-        "Indian",
-        "Pakistani",
-        "Bangladeshi",
-        "Nepalese",
-        "Chinese",
-        "Japanese",
-        "Korean",
-        "Taiwanese",
-        "Vietnamese",
-        "Thai",
-        "Filipino",
-        "Indonesian",
-        "Malaysian",
-        "Singaporean",
-        "Australian",
-        "Canadian",
-        "Mexican",
-        "Cuban",
-        "Brazilian",
-        "Argentine",
-        "Argentinian",
-        "Chilean",
-        "Colombian",
-        "Peruvian",
-        "Venezuelan",
-        "Uruguayan",
-        "Jamaican",
-        "Dominican",
-        "Haitian",
-        "Scandinavian",
-        "European",
-        "African",
-        "Asian",
-        "Latin",
-        "Soviet",
-        "Roman",
-        "Byzantine",
-        "Ottoman",
-        "Persian",
-        "Prussian",
-        "Bavarian",
-        "Catalan",
-        "Basque",
-        "Flemish",
-        "Quebecois",
-        "Hawaiian",
-        "Texan",
-        "Californian",
-        "Jewish",
-        "Arab",
-        "Kurdish",
-        "Mongolian",
-        "Tibetan",
-        "Afghan",
-        "Saudi",
-        "Emirati",
-        "Qatari",
-        "Kuwaiti",
-        "Jordanian",
-        "Palestinian",
-        "Libyan",
-        "Sudanese",
-        "Angolan",
-        "Congolese",
-        "Zambian",
-        "Malawian",
-        "Rwandan",
-        "Namibian",
-        "Maltese",
-        "Cypriot",
-        "Luxembourgish",
-        "Belarusian",
-        "Moldovan",
-        "Kazakh",
-        "Uzbek",
-        "Azerbaijani",
-        "Burmese",
-        "Cambodian",
-        "Laotian",
-    ]
+DEMONYMS = wordset(
+    """
+    American British English Scottish Welsh Irish Northern French German Italian Spanish Portuguese
+    Dutch Belgian Swiss Austrian Swedish Norwegian Danish Finnish Icelandic Polish Czech Slovak
+    Hungarian Romanian Bulgarian Greek Turkish Russian Ukrainian Serbian Croatian Slovenian Bosnian
+    Albanian Estonian Latvian Lithuanian Georgian Armenian Israeli Iranian Iraqi Syrian Lebanese
+    Egyptian Moroccan Algerian Tunisian Nigerian Ghanaian Kenyan Ethiopian Somali Ugandan Tanzanian
+    Zimbabwean Cameroonian Senegalese Indian Pakistani Bangladeshi Nepalese Chinese Japanese Korean
+    Taiwanese Vietnamese Thai Filipino Indonesian Malaysian Singaporean Australian Canadian Mexican
+    Cuban Brazilian Argentine Argentinian Chilean Colombian Peruvian Venezuelan Uruguayan Jamaican
+    Dominican Haitian Scandinavian European African Asian Latin Soviet Roman Byzantine Ottoman
+    Persian Prussian Bavarian Catalan Basque Flemish Quebecois Hawaiian Texan Californian Jewish
+    Arab Kurdish Mongolian Tibetan Afghan Saudi Emirati Qatari Kuwaiti Jordanian Palestinian Libyan
+    Sudanese Angolan Congolese Zambian Malawian Rwandan Namibian Maltese Cypriot Luxembourgish
+    Belarusian Moldovan Kazakh Uzbek Azerbaijani Burmese Cambodian Laotian
+    """
 )
 """Nationality words kept in a description (capitalised words that are not names)."""
 
@@ -289,108 +170,24 @@ _PLACE_IN = re.compile(
 
 _PAREN = re.compile(r"\s*\([^()]*\)")
 _COPULA = re.compile(r"\b(?:is|was|are|were)\b\s+")
-_NP_STOP = frozenset(
-    [
-        "of",
-        "in",
-        "on",
-        "at",
-        "by",
-        "for",
-        "from",
-        "with",
-        "to",
-        "into",
-        "within",
-        "near",
-        "under",
-        "over",
-        "about",
-        "as",
-        "and",
-        "or",
-        "but",
-        "who",
-        "which",
-        "that",
-        "whose",
-        "where",
-        "when",
-        "while",
-        "directed",
-        "written",
-        "produced",
-        "released",
-        "based",
-        "located",
-        "founded",
-        "formed",
-        "known",
-        "best",
-        "starring",
-        "featuring",
-        "composed",
-        "created",
-        "developed",
-        "published",
-        "designed",
-        "built",
-        "recorded",
-        "performed",
-        "made",
-        "owned",
-        "operated",
-        "named",
-        "one",
-        "since",
-        "during",
-        "between",
-        "after",
-        "before",
-        "than",
-        "consisting",
-        "serving",
-        "situated",
-        "headquartered",
-        "set",
-        "originally",
-    ]
+_NP_STOP = wordset(
+    """
+    of in on at by for from with to into within near under over about as and or but who which that
+    whose where when while directed written produced released based located founded formed known
+    best starring featuring composed created developed published designed built recorded performed
+    made owned operated named one since during between after before than consisting serving situated
+    headquartered set originally
+    """
 )
-_COLLECTIVE = frozenset(
-    [
-        "group",
-        "chain",
-        "set",
-        "collection",
-        "pair",
-        "family",
-        "range",
-        "number",
-        "list",
-        "type",
-        "kind",
-        "series",
-        "class",
-    ]
+_COLLECTIVE = wordset(
+    """
+    group chain set collection pair family range number list type kind series class
+    """
 )
-_LEAD_WORDS = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "one",
-        "of",
-        "two",
-        "three",
-        "several",
-        "many",
-        "some",
-        "any",
-        "former",
-        "retired",
-        "current",
-        "professional",
-    ]
+_LEAD_WORDS = wordset(
+    """
+    a an the one of two three several many some any former retired current professional
+    """
 )
 _ONE_OF = re.compile(r"^(?:one of the|one of|among the|part of the)\s+(?:\d+\s+)?", re.IGNORECASE)
 _MULTI_DEMONYMS = (
@@ -410,42 +207,11 @@ _SKIP_MODIFIERS = frozenset(
 _SUPERLATIVE = re.compile(
     r"^(?!(?:forest|honest|modest|interest|harvest|contest|midwest|\w*west)$)\w{3,}est$"
 )
-_NOT_HEADS = frozenset(
-    [
-        "born",
-        "known",
-        "based",
-        "located",
-        "one",
-        "part",
-        "also",
-        "being",
-        "used",
-        "made",
-        "called",
-        "named",
-        "first",
-        "last",
-        "best",
-        "only",
-        "the",
-        "and",
-        "or",
-        "but",
-        "not",
-        "that",
-        "this",
-        "these",
-        "those",
-        "such",
-        "other",
-        "same",
-        "several",
-        "various",
-        "many",
-        "most",
-        "more",
-    ]
+_NOT_HEADS = wordset(
+    """
+    born known based located one part also being used made called named first last best only the and
+    or but not that this these those such other same several various many most more
+    """
 )
 _YEAR_RX = f"({YEAR_DIGITS})"
 _POPULATION = re.compile(

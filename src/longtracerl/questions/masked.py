@@ -49,28 +49,14 @@ from longtracerl.textfacts import (
     role_phrase,
     split_sentences,
     strip_qualifier,
+    wordset,
 )
 
-_ROLE_WORDS = frozenset(
-    [
-        "this",
-        "that",
-        "person",
-        "place",
-        "film",
-        "series",
-        "recording",
-        "band",
-        "organization",
-        "team",
-        "book",
-        "event",
-        "structure",
-        "species",
-        "game",
-        "character",
-        "topic",
-    ]
+_ROLE_WORDS = wordset(
+    """
+    this that person place film series recording band organization team book event structure species
+    game character topic
+    """
 )
 
 

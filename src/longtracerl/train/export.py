@@ -321,9 +321,11 @@ fi"""
     )
 
 
-def _launch(lines: list[str], header: str, preflight: str) -> str:
+def _write_launch(path: Path, lines: list[str], header: str, preflight: str) -> None:
+    """An executable bash script: ``header`` comments, ``preflight`` checks, then the command."""
     body = " \\\n  ".join([*lines, '"$@"'])
-    return f"#!/usr/bin/env bash\n{header}\nset -euo pipefail\n{preflight}\n\n{body}\n"
+    atomic_write_text(path, f"#!/usr/bin/env bash\n{header}\nset -euo pipefail\n{preflight}\n\n{body}\n")
+    os.chmod(path, 0o755)
 
 
 def export_verl(args: Any) -> dict[str, Any]:
@@ -396,8 +398,7 @@ def export_verl(args: Any) -> dict[str, Any]:
 : "${{SAVE_DIR:=$(cd "$(dirname "$0")" && pwd)/checkpoints}}"
 """
     preflight = _preflight(getattr(args, "data_root", None), VERL_REWARD_MODULE)
-    atomic_write_text(out / "launch.sh", _launch(lines, header, preflight))
-    os.chmod(out / "launch.sh", 0o755)
+    _write_launch(out / "launch.sh", lines, header, preflight)
     summary = {
         "target": "verl",
         "out": str(out),
@@ -408,8 +409,7 @@ def export_verl(args: Any) -> dict[str, Any]:
         "reward_path": VERL_REWARD_PATH,
         "data_root": getattr(args, "data_root", None) or "the bundle folder",
     }
-    _write_summary(out, summary)
-    return summary
+    return _write_summary(out, summary)
 
 
 def slime_flags(
@@ -570,8 +570,7 @@ def export_slime(args: Any) -> dict[str, Any]:
         + _SLIME_REQUIRED
     )
     lines = ['python3 "$SLIME_DIR/train.py"', '"${MODEL_ARGS[@]}"'] + flags
-    atomic_write_text(out / "launch.sh", _launch(lines, header, preflight))
-    os.chmod(out / "launch.sh", 0o755)
+    _write_launch(out / "launch.sh", lines, header, preflight)
     fork = [
         f
         for f in flags
@@ -614,11 +613,12 @@ python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], time
   || fail "no reward server at {health}: start longtracerl serve-reward --port {port} (it holds the judge)"
 """
     )
-    atomic_write_text(
+    _write_launch(
         out / "launch_fork.sh",
-        _launch(['python3 "$SLIME_DIR/train.py"', '"${MODEL_ARGS[@]}"'] + fork, fork_header, fork_preflight),
+        ['python3 "$SLIME_DIR/train.py"', '"${MODEL_ARGS[@]}"'] + fork,
+        fork_header,
+        fork_preflight,
     )
-    os.chmod(out / "launch_fork.sh", 0o755)
     summary = {
         "target": "slime",
         "out": str(out),
@@ -627,14 +627,15 @@ python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], time
         "custom_rm_path": SLIME_REWARD_FUNC,
         "custom_reward_post_process_path": SLIME_POST_PROCESS,
     }
-    _write_summary(out, summary)
-    return summary
+    return _write_summary(out, summary)
 
 
-def _write_summary(out: Path, summary: dict[str, Any]) -> None:
-    """``export.json``: the summary without this machine's folder (the bundle may move)."""
+def _write_summary(out: Path, summary: dict[str, Any]) -> dict[str, Any]:
+    """``export.json``: the summary without this machine's folder (the bundle may move); returns
+    ``summary``."""
     kept = {k: v for k, v in summary.items() if k != "out"}
     atomic_write_text(out / "export.json", json.dumps(kept, indent=2) + "\n")
+    return summary
 
 
 _ABS_PATH = re.compile(r"(?<![\w$}./:-])/(?:[\w.+-]+/)+[\w.+-]*")
