@@ -96,14 +96,11 @@ def _synth(args: argparse.Namespace) -> int:
 
 
 def _prepare(args: argparse.Namespace) -> int:
-    from longtracerl.config import load_config
+    from longtracerl.cliargs import stage_config
     from longtracerl.corpus.config import CorpusConfig
     from longtracerl.corpus.prepare import prepare_corpus
 
-    overrides = list(args.overrides)
-    if args.skip_bad:
-        overrides.append("skip_bad=true")
-    cfg = load_config(CorpusConfig, args.config, overrides, section=_section(args.config))
+    cfg = stage_config(CorpusConfig, args, {}, "corpus", **({"skip_bad": True} if args.skip_bad else {}))
     m = prepare_corpus(
         args.source, args.input, args.out, cfg, force=args.force, progress=not args.no_progress
     )
@@ -121,20 +118,6 @@ def _prepare(args: argparse.Namespace) -> int:
         f"time: load {t['load_s']:.1f}s  graph {t['graph_s']:.1f}s  index {t['index_s']:.1f}s  total {t['total_s']:.1f}s"
     )
     return 0
-
-
-def _section(path: str | None) -> str | None:
-    """Read the ``corpus:`` section of a shared pipeline YAML, or the whole file when it has none."""
-    if path is None:
-        return None
-    import yaml
-
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
-    except (OSError, yaml.YAMLError):
-        return None  # load_config reports the problem with file and line
-    return "corpus" if isinstance(data, dict) and isinstance(data.get("corpus"), dict) else None
 
 
 def _stats(args: argparse.Namespace) -> int:

@@ -78,27 +78,11 @@ def register(subparsers: Any) -> None:
 
 
 def load_eval_config(args: argparse.Namespace):
-    import yaml
-
-    from longtracerl.config import load_config, parse_overrides
+    """--config (its ``eval:`` section in a whole-pipeline file), --set, then the flags."""
+    from longtracerl.cliargs import stage_config
     from longtracerl.evals.config import EvalConfig
 
-    section = None
-    if args.config:
-        try:
-            loaded = yaml.safe_load(Path(args.config).read_text(encoding="utf-8")) or {}
-        except FileNotFoundError:
-            raise ConfigError(f"{args.config}: config file not found") from None
-        except yaml.YAMLError as err:
-            raise ConfigError(f"{args.config}: not valid YAML ({err})") from None
-        if isinstance(loaded, dict) and isinstance(loaded.get("eval"), dict):
-            section = "eval"
-    overrides = parse_overrides(args.overrides)
-    for flag, field in _FLAGS.items():
-        value = getattr(args, flag, None)
-        if value is not None:
-            overrides[field] = value
-    return load_config(EvalConfig, args.config, overrides, section=section)
+    return stage_config(EvalConfig, args, _FLAGS, "eval")
 
 
 def _eval(args: argparse.Namespace) -> int:

@@ -84,23 +84,11 @@ _FIELDS = (
 
 
 def _config(args: argparse.Namespace) -> Any:
-    from longtracerl.config import load_config, parse_overrides
+    """--config (its ``rewards:`` section in a whole-pipeline file), --set, then the flags."""
+    from longtracerl.cliargs import stage_config
     from longtracerl.rewards.config import RewardConfig
 
-    flags = {f: getattr(args, f) for f in _FIELDS if getattr(args, f, None) is not None}
-    section = None
-    if args.config:
-        import yaml
-
-        try:
-            data = yaml.safe_load(Path(args.config).read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError):
-            data = {}  # load_config reports the problem precisely
-        if isinstance(data, dict) and isinstance(data.get("rewards"), dict):
-            section = "rewards"  # a whole-pipeline config file: use its `rewards:` section
-    return load_config(
-        RewardConfig, args.config, {**parse_overrides(args.overrides), **flags}, section=section
-    )
+    return stage_config(RewardConfig, args, {f: f for f in _FIELDS}, "rewards")
 
 
 def _judge_from_config(cfg: Any) -> Any:
