@@ -32,3 +32,14 @@ def test_a_missing_run_is_named(capsys):
 
     with pytest.raises(SystemExit, match="required: --run"):
         main(["agent", "--corpus", "C"])
+
+
+@pytest.mark.parametrize(
+    ("command", "action"), [("corpus", "prepare"), ("search", "index"), ("reward", "score")]
+)
+def test_a_command_of_actions_without_one_prints_its_help_and_fails(command, action, capsys):
+    from longtracerl.cli import main
+
+    assert main([command]) == 2
+    text = capsys.readouterr().out
+    assert f"usage: longtracerl {command}" in text and action in text

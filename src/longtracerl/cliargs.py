@@ -51,6 +51,16 @@ def add_executor_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def command_group(
+    subparsers: argparse._SubParsersAction, name: str, help: str, description: str | None = None
+) -> argparse._SubParsersAction:
+    """A command made of actions (``longtracerl NAME ACTION ...``); its subparsers are returned for
+    the actions. Without an action it prints its help and exits with status 2."""
+    parser = subparsers.add_parser(name, help=help, description=description)
+    parser.set_defaults(func=lambda _args: (parser.print_help(), 2)[1])
+    return parser.add_subparsers(dest=f"{name}_command", metavar="ACTION")
+
+
 def stage_parser(
     subparsers: argparse._SubParsersAction,
     name: str,

@@ -10,14 +10,14 @@ import json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from longtracerl.cliargs import add_config_args
+    from longtracerl.cliargs import add_config_args, command_group
 
-    parser = subparsers.add_parser(
+    sub = command_group(
+        subparsers,
         "corpus",
-        help="Load a document corpus into a page store and build its link graph.",
-        description="Load a document corpus into CORPUS/ (pages.sqlite, graph.npz, index/, manifest.json).",
+        "Load a document corpus into a page store and build its link graph.",
+        "Load a document corpus into CORPUS/ (pages.sqlite, graph.npz, index/, manifest.json).",
     )
-    sub = parser.add_subparsers(dest="corpus_command", metavar="ACTION")
 
     prep = sub.add_parser(
         "prepare",
@@ -75,8 +75,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     synth.add_argument("--no-progress", action="store_true", help="No progress bar.")
     synth.set_defaults(func=_synth)
-
-    parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
 
 
 def _synth(args: argparse.Namespace) -> int:

@@ -106,7 +106,7 @@ def _judge_from_config(cfg: Any) -> Any:
 
 
 def register(subparsers: Any) -> None:
-    from longtracerl.cliargs import add_config_args
+    from longtracerl.cliargs import add_config_args, command_group
 
     serve = subparsers.add_parser(
         "serve-reward",
@@ -151,8 +151,7 @@ def register(subparsers: Any) -> None:
     add_config_args(serve)
     serve.set_defaults(func=_serve)
 
-    reward = subparsers.add_parser("reward", help="Score responses offline (rewards, components, monitors).")
-    sub = reward.add_subparsers(dest="reward_command", metavar="ACTION")
+    sub = command_group(subparsers, "reward", "Score responses offline (rewards, components, monitors).")
     score = sub.add_parser(
         "score", help="Score a JSONL of responses; write per-response results and a summary."
     )
@@ -174,7 +173,6 @@ def register(subparsers: Any) -> None:
     _add_judge_args(score)
     add_config_args(score)
     score.set_defaults(func=_score)
-    reward.set_defaults(func=lambda args: (reward.print_help(), 2)[1])
 
 
 def _serve(args: argparse.Namespace) -> int:

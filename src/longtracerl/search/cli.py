@@ -15,7 +15,7 @@ import argparse
 import json
 import sys
 
-from longtracerl.cliargs import add_config_args
+from longtracerl.cliargs import add_config_args, command_group
 
 
 def _config(args: argparse.Namespace):
@@ -84,12 +84,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    search = subparsers.add_parser(
+    sub = command_group(
+        subparsers,
         "search",
-        help="BM25 search index over a corpus folder: build it, query it.",
-        description="Build and query the BM25 (tantivy) index in CORPUS/index/. See docs/search.md.",
+        "BM25 search index over a corpus folder: build it, query it.",
+        "Build and query the BM25 (tantivy) index in CORPUS/index/. See docs/search.md.",
     )
-    sub = search.add_subparsers(dest="search_command", metavar="ACTION")
 
     p_index = sub.add_parser("index", help="Build CORPUS/index/ (skipped when up to date).")
     p_index.add_argument("--corpus", required=True, metavar="DIR", help="Corpus folder (with pages.sqlite).")
@@ -122,8 +122,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p_query.add_argument("--json", action="store_true", help="One JSON hit per line.")
     add_config_args(p_query)
     p_query.set_defaults(func=_cmd_query)
-
-    search.set_defaults(func=lambda _args: (search.print_help(), 2)[1])
 
     serve = subparsers.add_parser(
         "serve-search",
