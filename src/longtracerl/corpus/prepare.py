@@ -29,6 +29,7 @@ import os
 import shutil
 import time
 from array import array
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -190,128 +191,27 @@ def prepare_corpus(
     if build.exists():
         shutil.rmtree(build)  # leftovers of a crashed run
     build.mkdir()
-
     try:
-        # -- pages -------------------------------------------------------------------------------
         skips = _SkipWriter(build / SKIPPED_FILE)
         ctx = LoadContext(inp, skip_bad=cfg.skip_bad, max_chars=cfg.max_chars, on_skip=skips)
-        # Held in memory: id -> index and title -> first index (anchor resolution, duplicate ids),
-        # the line of each page (duplicate messages) in a compact array. Titles and texts as lists
-        # only while the graph may be built from mentions; an anchor graph never needs the texts.
-        id_index: dict[str, int] = {}
-        title_index: dict[str, int] = {}
-        first_line = array("q")
-        first_field: dict[int, str] = {}  # JSON-document sources locate records by field, not line
-        titles: list[str] | None = [] if cfg.links != "anchors" else None
-        texts: list[str] | None = [] if cfg.links != "anchors" else None
-        pages_with_links = 0
         try:
-            with PageStore.create(build) as writer:
-                loaded_iter = spec.load(ctx)
-                if progress:
-                    from tqdm import tqdm
-
-                    loaded_iter = tqdm(loaded_iter, desc=f"load {source}", unit="page", mininterval=0.5)
-                for loaded in loaded_iter:
-                    page = loaded.page
-                    raw_title = page.title
-                    if cfg.clean_markup and not _clean_markup(ctx, loaded):
-                        continue
-                    prev_idx = id_index.get(page.id)
-                    if prev_idx is not None:
-                        prev_line = first_line[prev_idx]
-                        prev = f"line {prev_line}" if prev_line >= 0 else str(first_field.get(prev_idx))
-                        if spec.duplicates == "first":
-                            ctx.skip(
-                                "duplicate_id",
-                                loaded.line,
-                                loaded.field,
-                                f"duplicate id {page.id!r} (first at {prev})",
-                            )
-                        else:
-                            ctx.bad(
-                                loaded.line,
-                                "id" if loaded.field is None else loaded.field,
-                                f"duplicate page id {page.id!r} (first at {prev})",
-                                reason="duplicate_id",
-                                item_id=page.id,
-                            )
-                        continue
-                    idx = writer.add(page)
-                    id_index[page.id] = idx
-                    title_index.setdefault(page.title, idx)
-                    if raw_title != page.title:  # anchor links may name the title as the source wrote it
-                        title_index.setdefault(raw_title, idx)
-                    first_line.append(loaded.line if loaded.line is not None else -1)
-                    if loaded.field is not None:
-                        first_field[idx] = loaded.field
-                    if page.links:
-                        pages_with_links += 1
-                        if cfg.links == "auto":
-                            texts = titles = None  # auto resolves to anchors: not needed
-                    if texts is not None and titles is not None:
-                        titles.append(page.title)
-                        texts.append(page.text)
+            pages = _load_pages(spec, ctx, build, cfg, source, progress)
         finally:
             skips.close()
-        del first_line, first_field
         t_loaded = time.perf_counter()
-        n = len(id_index)
+        n = len(pages.id_index)
         if n == 0:
-            shutil.rmtree(build, ignore_errors=True)
             raise RecordError(inp, None, None, f"no usable page (skipped: {dict(ctx.skipped) or 'none'})")
-
-        # -- graph -------------------------------------------------------------------------------
-        mode = cfg.links
-        if mode == "auto":
-            mode = "anchors" if pages_with_links else "mentions"
-        if mode == "anchors":
-            texts = titles = None
-            store = PageStore(build)
-            try:
-                graph, gstats = build_anchor_graph_indexed(n, id_index, title_index, store.iter_links())
-            finally:
-                store.close()
-        else:
-            assert texts is not None and titles is not None
-            id_index.clear()
-            title_index.clear()
-            graph, gstats = build_mention_graph(titles, texts, cfg, progress=progress)
-        texts = titles = None
-        id_index.clear()
-        title_index.clear()
+        graph, gstats = _build_graph(build, pages, cfg, progress)
         graph.save(build / GRAPH_FILE)
         t_graph = time.perf_counter()
     except BaseException:
         shutil.rmtree(build, ignore_errors=True)  # an error leaves no half-built files (a hard kill may)
         raise
+    _move_into_place(build, out)
 
-    # -- move into place: manifest first out, so a crash never leaves a "complete" folder ------
-    (out / MANIFEST_FILE).unlink(missing_ok=True)
-    for name in (STORE_FILE, GRAPH_FILE, SKIPPED_FILE):
-        if (build / name).exists():
-            os.replace(build / name, out / name)
-        elif name == SKIPPED_FILE:
-            (out / name).unlink(missing_ok=True)
-    shutil.rmtree(build, ignore_errors=True)
-
-    index_info = None
-    if cfg.build_index:
-        index_info = _call_build_index(out, progress, cfg)
+    index_info = _call_build_index(out, progress, cfg) if cfg.build_index else None
     t_index = time.perf_counter()
-
-    out_deg = graph.out_degree()
-    counts: dict[str, Any] = {
-        "records_read": n + int(sum(ctx.skipped.values())),
-        "pages": n,
-        "skipped": dict(sorted(ctx.skipped.items())),
-        "skipped_total": int(sum(ctx.skipped.values())),
-        "notes": dict(sorted(ctx.notes.items())),
-        "links": graph.num_links,
-        "pages_with_source_links": pages_with_links,
-        "pages_without_out_links": int((out_deg == 0).sum()),
-        "pages_with_more_than_3_links": int((out_deg > 3).sum()),
-    }
     manifest = Manifest(
         status="complete",
         source=source,
@@ -320,7 +220,7 @@ def prepare_corpus(
         input_mtime_ns=st.st_mtime_ns,
         config=cfg.model_dump(mode="json"),
         config_hash=chash,
-        counts=counts,
+        counts=_counts(n, ctx, graph, pages.with_links),
         graph=gstats,
         index=index_info,
         timings={
@@ -335,6 +235,134 @@ def prepare_corpus(
     return manifest
 
 
+@dataclass
+class _Pages:
+    """What the graph step needs of the loaded pages, held in memory: id -> index and title ->
+    first index (anchor resolution), and the titles and texts only while the graph may be built
+    from mentions (an anchor graph never needs the texts)."""
+
+    id_index: dict[str, int] = field(default_factory=dict)
+    title_index: dict[str, int] = field(default_factory=dict)
+    titles: list[str] | None = None
+    texts: list[str] | None = None
+    with_links: int = 0  # pages whose source gave links
+
+
+def _load_pages(
+    spec: Any, ctx: LoadContext, build: Path, cfg: CorpusConfig, source: str, progress: bool
+) -> _Pages:
+    """Write the source's pages into ``build/pages.sqlite``, skipping (or refusing, as the loader
+    says) a duplicate id; a page's line (or field, for JSON-document sources) names the first copy."""
+    pages = _Pages()
+    if cfg.links != "anchors":
+        pages.titles, pages.texts = [], []
+    first_line = array("q")
+    first_field: dict[int, str] = {}
+    with PageStore.create(build) as writer:
+        loaded_iter = spec.load(ctx)
+        if progress:
+            from tqdm import tqdm
+
+            loaded_iter = tqdm(loaded_iter, desc=f"load {source}", unit="page", mininterval=0.5)
+        for loaded in loaded_iter:
+            page = loaded.page
+            raw_title = page.title
+            if cfg.clean_markup and not _clean_markup(ctx, loaded):
+                continue
+            prev_idx = pages.id_index.get(page.id)
+            if prev_idx is not None:
+                prev_line = first_line[prev_idx]
+                prev = f"line {prev_line}" if prev_line >= 0 else str(first_field.get(prev_idx))
+                _duplicate(ctx, spec, loaded, prev)
+                continue
+            idx = writer.add(page)
+            pages.id_index[page.id] = idx
+            pages.title_index.setdefault(page.title, idx)
+            if raw_title != page.title:  # anchor links may name the title as the source wrote it
+                pages.title_index.setdefault(raw_title, idx)
+            first_line.append(loaded.line if loaded.line is not None else -1)
+            if loaded.field is not None:
+                first_field[idx] = loaded.field
+            if page.links:
+                pages.with_links += 1
+                if cfg.links == "auto":
+                    pages.texts = pages.titles = None  # auto resolves to anchors: not needed
+            if pages.texts is not None and pages.titles is not None:
+                pages.titles.append(page.title)
+                pages.texts.append(page.text)
+    return pages
+
+
+def _duplicate(ctx: LoadContext, spec: Any, loaded: Any, prev: str) -> None:
+    """A second page with an id already loaded: skipped (``duplicates: first``) or an error."""
+    page = loaded.page
+    if spec.duplicates == "first":
+        ctx.skip("duplicate_id", loaded.line, loaded.field, f"duplicate id {page.id!r} (first at {prev})")
+    else:
+        ctx.bad(
+            loaded.line,
+            "id" if loaded.field is None else loaded.field,
+            f"duplicate page id {page.id!r} (first at {prev})",
+            reason="duplicate_id",
+            item_id=page.id,
+        )
+
+
+def _build_graph(build: Path, pages: _Pages, cfg: CorpusConfig, progress: bool) -> tuple[Any, dict]:
+    """The link graph from the source's anchors or from title mentions (``cfg.links``; ``auto``:
+    anchors when any page had links). Frees the loaded indices and texts as it goes."""
+    n = len(pages.id_index)
+    mode = cfg.links
+    if mode == "auto":
+        mode = "anchors" if pages.with_links else "mentions"
+    if mode == "anchors":
+        pages.texts = pages.titles = None
+        store = PageStore(build)
+        try:
+            graph, gstats = build_anchor_graph_indexed(
+                n, pages.id_index, pages.title_index, store.iter_links()
+            )
+        finally:
+            store.close()
+    else:
+        assert pages.texts is not None and pages.titles is not None
+        pages.id_index.clear()
+        pages.title_index.clear()
+        graph, gstats = build_mention_graph(pages.titles, pages.texts, cfg, progress=progress)
+    pages.texts = pages.titles = None
+    pages.id_index.clear()
+    pages.title_index.clear()
+    return graph, gstats
+
+
+def _move_into_place(build: Path, out: Path) -> None:
+    """Finished files from ``build`` into ``out``, the old manifest removed first, so a crash never
+    leaves a folder that says it is complete."""
+    (out / MANIFEST_FILE).unlink(missing_ok=True)
+    for name in (STORE_FILE, GRAPH_FILE, SKIPPED_FILE):
+        if (build / name).exists():
+            os.replace(build / name, out / name)
+        elif name == SKIPPED_FILE:
+            (out / name).unlink(missing_ok=True)
+    shutil.rmtree(build, ignore_errors=True)
+
+
+def _counts(n: int, ctx: LoadContext, graph: Any, with_links: int) -> dict[str, Any]:
+    """The manifest's ``counts``: pages, records skipped by reason, loader notes, link figures."""
+    out_deg = graph.out_degree()
+    return {
+        "records_read": n + int(sum(ctx.skipped.values())),
+        "pages": n,
+        "skipped": dict(sorted(ctx.skipped.items())),
+        "skipped_total": int(sum(ctx.skipped.values())),
+        "notes": dict(sorted(ctx.notes.items())),
+        "links": graph.num_links,
+        "pages_with_source_links": with_links,
+        "pages_without_out_links": int((out_deg == 0).sum()),
+        "pages_with_more_than_3_links": int((out_deg > 3).sum()),
+    }
+
+
 def _clean_markup(ctx: LoadContext, loaded: Any) -> bool:
     """Strip markup from the loaded page's text in place (corpus.markup) and unescape HTML entities in
     its title (``Queen &amp; Adam Lambert`` -> ``Queen & Adam Lambert``; the id is kept as given, and
@@ -347,7 +375,13 @@ def _clean_markup(ctx: LoadContext, loaded: Any) -> bool:
         ctx.note("pages_markup_cleaned")
         page.text = text
     if not text.strip():
-        ctx.skip("empty_text", loaded.line, loaded.field or "text", "empty text after markup cleaning", item_id=page.id)
+        ctx.skip(
+            "empty_text",
+            loaded.line,
+            loaded.field or "text",
+            "empty text after markup cleaning",
+            item_id=page.id,
+        )
         return False
     return True
 
