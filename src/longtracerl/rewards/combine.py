@@ -239,10 +239,6 @@ def batch_monitors(results: Sequence[RewardResult]) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- settings
 
-_SETTING_NAMES = (
-    "mode", "eta", "processor", "use_content", "use_reasoning", "word_boundary", "group_normalise",
-)  # fmt: skip
-
 
 @dataclass(frozen=True)
 class RewardSettings:
@@ -280,9 +276,9 @@ class RewardSettings:
 
     def replace(self, **changes: Any) -> RewardSettings:
         """A copy with some fields changed; ``None`` values keep the current value."""
-        unknown = sorted(set(changes) - set(_SETTING_NAMES))
+        unknown = sorted(set(changes) - set(SETTING_NAMES))
         if unknown:
-            raise TypeError(f"unknown reward setting(s) {unknown}. Valid: {', '.join(_SETTING_NAMES)}")
+            raise TypeError(f"unknown reward setting(s) {unknown}. Valid: {', '.join(SETTING_NAMES)}")
         changes = {k: v for k, v in changes.items() if v is not None}
         return dataclasses.replace(self, **changes) if changes else self
 
@@ -294,6 +290,10 @@ class RewardSettings:
             cached = get_processor(self.processor)
             object.__setattr__(self, "_parser", cached)
         return cached
+
+
+SETTING_NAMES = tuple(f.name for f in dataclasses.fields(RewardSettings))
+"""The fields of :class:`RewardSettings`: the keyword overrides every scoring path accepts."""
 
 
 def _settings(settings: RewardSettings | None, overrides: dict[str, Any]) -> RewardSettings:

@@ -82,8 +82,6 @@ class RewardConfig(StageConfig):
 
     def settings(self) -> RewardSettings:
         """The reward settings these fields describe (shared by every scoring path)."""
-        import dataclasses
+        from longtracerl.rewards.combine import SETTING_NAMES, RewardSettings
 
-        from longtracerl.rewards.combine import RewardSettings
-
-        return RewardSettings(**self.model_dump(include={f.name for f in dataclasses.fields(RewardSettings)}))
+        return RewardSettings(**self.model_dump(include=set(SETTING_NAMES)))

@@ -7,7 +7,6 @@ released row's nested ``extra_reward_info``), so the adapters accept all of them
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 from collections.abc import Mapping
@@ -15,7 +14,7 @@ from functools import lru_cache
 from typing import Any
 
 from longtracerl.records import RewardResult
-from longtracerl.rewards.combine import RewardSettings
+from longtracerl.rewards.combine import SETTING_NAMES, RewardSettings
 from longtracerl.rewards.judge import Judge, LLMJudge, RuleJudge
 
 ENV_JUDGE = "LONGTRACERL_JUDGE"  # "rule" (default) or "llm"
@@ -90,8 +89,7 @@ def reward_settings(
 def setting_overrides(kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """The :class:`RewardSettings` fields (``mode=``, ``eta=``, ...) among the keyword arguments a
     framework passes; the others (verl's ``reward_router_address``, ...) are left out."""
-    names = {f.name for f in dataclasses.fields(RewardSettings)}
-    return {k: v for k, v in kwargs.items() if k in names}
+    return {k: v for k, v in kwargs.items() if k in SETTING_NAMES}
 
 
 def as_str_list(value: Any, *, field: str) -> list[str]:
