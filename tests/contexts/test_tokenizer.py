@@ -98,6 +98,8 @@ def test_count_batch_equals_the_tokenizer_on_real_pages_and_edge_cases(tok):
     assert fresh.count_batch(odd + pages) == expected
     assert sum(not p.isascii() for p in pages) > 500  # both kinds of page were counted
     assert len(fresh._pre.counts) > 1000 and len(fresh._pre.stand_in) > 100
+    # the pattern was compiled with the characters met early; later ones went through stand-ins
+    assert 32 <= fresh._pre._compiled < len(fresh._pre.stand_in)
     assert fresh._pre.split(odd[11]) is None  # added tokens: the tokenizer itself
     assert fresh.count_batch(list(reversed(odd + pages))) == expected[::-1]  # warm
 

@@ -58,13 +58,14 @@ def _file_key(path: Path) -> str:
 # The split of tokenizers' ByteLevel pre-tokenizer (its regex, use_regex), written for ASCII:
 # ``'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+``. Apart from the
 # ASCII literals (apostrophe, s t r e v m l d, space) only the class of each character matters
-# (letter, number, white space, other), so another text is split through an ASCII stand-in of its
-# class per character (same length, same spans), the class being the one the tokenizer's own
-# pre-tokenizer shows on a probe text.
-_ASCII_PRETOKENS = re.compile(
-    r"'s|'t|'re|'ve|'m|'ll|'d| ?[A-Za-z]+| ?[0-9]+| ?[^\sA-Za-z0-9]+|\s+(?!\S)|\s+", re.ASCII
-)
-_PLAIN_ASCII = re.compile(r"[\t\n\r\x20-\x7e]*\Z")  # classes read alike by every engine
+# (letter, number, white space, other), and each other character's class is the one the
+# tokenizer's own pre-tokenizer shows on a probe text: the split of any text is this pattern with
+# those characters added to its classes (or, for characters met since the pattern was compiled,
+# the ASCII pattern over the text with each character replaced by an ASCII one of its class).
+_PRETOKENS = "'s|'t|'re|'ve|'m|'ll|'d| ?[{L}]+| ?[{N}]+| ?[^{S}{L}{N}]+|[{S}]+(?![^{S}])|[{S}]+"
+_ASCII_CLASSES = {"a": "A-Za-z", "0": "0-9", "\t": "\\t\\n\\r ", "#": ""}
+_ASCII_PRETOKENS = re.compile(_PRETOKENS.format(L="A-Za-z", N="0-9", S="\\t\\n\\r "))
+_PLAIN_ASCII = re.compile(r"[\t\n\r\x20-\x7e]*\Z")  # the characters of the ASCII pattern
 _PLAIN_CHARS = frozenset("\t\n\r" + "".join(map(chr, range(0x20, 0x7F))))
 _STAND_INS = ("a", "0", "\t", "#")  # letter, number, white space other than the space, other
 _PROBE = "xCx C1C CC\nC'C  C. 1C\tC"  # C: the character; splits differently for each class
@@ -82,6 +83,11 @@ class _PreTokens:
         self.unknown: set[str] = set()  # characters no class explains: texts with them are encoded
         added = [t.content for t in backend.get_added_tokens_decoder().values() if t.content]
         self.added = re.compile("|".join(map(re.escape, added))) if added else None
+        # the pattern with the characters placed so far (_compile): how many, its findall, and a
+        # search for a character it does not cover
+        self._compiled = 0
+        self._findall = _ASCII_PRETOKENS.findall
+        self._uncovered: Any = None
 
     def split(self, text: str) -> list[str] | None:
         """The pre-tokens of ``text``; None when it holds an added token or an unknown character."""
@@ -89,12 +95,17 @@ class _PreTokens:
             return None
         if _PLAIN_ASCII.match(text):
             return _ASCII_PRETOKENS.findall(text)
+        if self._uncovered is not None and not self._uncovered(text):
+            return self._findall(text)
         other = set(text).difference(_PLAIN_CHARS)
         for c in other:
             if ord(c) not in self.stand_in and c not in self.unknown:
                 self._place(c)
         if not self.unknown.isdisjoint(other):
             return None
+        if len(self.stand_in) - self._compiled >= max(32, self._compiled):  # a few times a run
+            self._compile()
+            return self._findall(text)
         return [text[m.start() : m.end()] for m in _ASCII_PRETOKENS.finditer(text.translate(self.stand_in))]
 
     def _place(self, c: str) -> None:
@@ -109,6 +120,18 @@ class _PreTokens:
                 self.stand_in[ord(c)] = s
                 return
         self.unknown.add(c)
+
+    def _compile(self) -> None:
+        """The pattern with every placed character in its class, and the search for a character
+        it does not cover."""
+        classes = dict(_ASCII_CLASSES)
+        for code, s in self.stand_in.items():
+            classes[s] += re.escape(chr(code))
+        pattern = _PRETOKENS.format(L=classes["a"], N=classes["0"], S=classes["\t"])
+        self._findall = re.compile(pattern).findall
+        covered = "".join(re.escape(chr(code)) for code in self.stand_in)
+        self._uncovered = re.compile(f"[^\\t\\n\\r\\x20-\\x7e{covered}]").search
+        self._compiled = len(self.stand_in)
 
 
 _pre_tokens: dict[str, _PreTokens] = {}  # tokenizer fingerprint -> its shared split and counts
@@ -179,11 +202,12 @@ class TokenCounter:
             else:
                 words.append((i, ws))
         counts = pre.counts
-        new = list({w for _, ws in words for w in ws if w not in counts})
+        seen = set().union(*[ws for _, ws in words])
+        new = list(seen.difference(counts))
         if new:
             if len(counts) + len(new) > _PIECE_CACHE_MAX:
                 counts.clear()
-                new = list({w for _, ws in words for w in ws})
+                new = list(seen)
             counts.update(zip(new, self._encode_counts(new), strict=True))
         get = counts.__getitem__
         for i, ws in words:
