@@ -116,8 +116,9 @@ class GoldRanker:
             counts, drop = Counter(normalised.split()), _short_or_stop()
         else:
             counts, drop = Counter(split(text.lower())), stop
+        pop = counts.pop  # dict.pop: Counter's own __delitem__ is Python code
         for w in drop.intersection(counts):
-            del counts[w]
+            pop(w)
         return counts
 
     def scores(self, ids: list[str], query: list[str]):
