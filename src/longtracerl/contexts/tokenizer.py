@@ -16,7 +16,7 @@ A spec that cannot be loaded raises :class:`TokenizerError`, naming the spec and
 
 :meth:`TokenCounter.count_batch` counts a byte-level BPE tokenizer's tokens (SmolLM2, GPT-2 style)
 as the sum of the text's pre-tokens' counts, each distinct pre-token encoded once per process:
-the same counts at a fraction of the CPU (docs/contexts.md#token-counts).
+the same counts at a third of the CPU (docs/contexts.md#token-counting-exact-and-fast).
 """
 
 from __future__ import annotations
