@@ -678,7 +678,7 @@ class SearchAgentPolicy:
         chosen = {r.page.id for r in st.chain}
         for ent in st.chain:
             name = _base(ent.page.title)
-            for offset in (None, 0, 10):
+            for offset in (None, 0, 10):  # the results shown so far, then its name's first and second page
                 if offset is not None:
                     self._search(tools, st, name, again=True, offset=offset)
                 unread = (
