@@ -93,7 +93,9 @@ def test_count_batch_equals_the_tokenizer_on_real_pages_and_edge_cases(tok):
     ]
     expected = [tok.count(t) for t in odd + pages]
     tk._pre_tokens.clear()  # cold
+    tk._counters.clear()
     fresh = tk.load_tokenizer()
+    assert fresh is not tok and fresh._pre is not tok._pre
     assert fresh._pre is not None  # SmolLM2 takes the pre-token path
     assert fresh.count_batch(odd + pages) == expected
     assert sum(not p.isascii() for p in pages) > 500  # both kinds of page were counted
@@ -121,3 +123,18 @@ def test_pre_token_path_only_for_a_byte_level_bpe_without_normalizer(tok):
     lowered = TokenCounter(backend, "lowercased")
     assert lowered._pre is None
     assert lowered.count_batch(["Paris IS", "a b"]) == [lowered.count("Paris IS"), 2]
+
+
+def test_a_tokenizer_file_is_loaded_once_per_process_while_unchanged(tmp_path, tok):
+    import os
+
+    from longtracerl.contexts.tokenizer import load_tokenizer
+
+    path = tmp_path / "tokenizer.json"
+    path.write_text(tok._tok.to_str(), encoding="utf-8")
+    a, b = load_tokenizer(path), load_tokenizer(path)
+    assert a is b
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))  # the file changed
+    c = load_tokenizer(path)
+    assert c is not a and c.fingerprint == a.fingerprint
