@@ -9,8 +9,9 @@ docs/contributing.md#a-data-stage.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
-from typing import Any, TypeVar
+import types
+from collections.abc import Iterable, Mapping
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
@@ -32,6 +33,85 @@ def add_config_args(parser: argparse.ArgumentParser, example: str | None = None)
         help="Override one config field (repeatable; a dotted KEY reaches a nested one)"
         + (f", e.g. --set {example}." if example else "."),
     )
+
+
+def field_flag(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup,
+    flag: str,
+    model: type[BaseModel],
+    field: str,
+    *,
+    shown_default: str | None = None,
+    **kwargs: Any,
+) -> argparse.Action:
+    """Add ``flag`` standing for the config field ``field`` of ``model`` (dotted to reach a nested
+    section, e.g. ``export.format``): its dest is the field's name, its help the field's description
+    (the attribute docstring, the one source of both) followed by its default, its type or choices from the
+    field's annotation (a bool field is a ``store_true`` switch). The flag defaults to None, so
+    :func:`stage_config` applies it only when given and the config's own default stands otherwise.
+    ``shown_default`` replaces the default named in the help ("" names none), ``help`` the
+    description; ``kwargs`` override any other :meth:`~argparse.ArgumentParser.add_argument`
+    argument (``dest``, ``metavar``, ``choices``...)."""
+    info = _field_info(model, field)
+    description = kwargs.pop("help", info.description)
+    kind, choices = _flag_type(info.annotation)
+    if shown_default is None:
+        default = info.get_default(call_default_factory=True)
+        shown_default = "" if default is None or default is False else _show(default)
+    help_ = " ".join((description or "").split()).replace("%", "%%")
+    if shown_default:
+        help_ = f"{help_} Default: {shown_default}."
+    spec: dict[str, Any] = {"dest": field.rsplit(".", 1)[-1], "default": None, "help": help_}
+    if kind is bool:
+        spec["action"] = "store_true"
+    elif choices:
+        spec["choices"] = choices
+    elif kind is not str:
+        spec["type"] = kind
+    return parser.add_argument(flag, **{**spec, **kwargs})
+
+
+def field_overrides(args: argparse.Namespace, flags: Mapping[str, str] | Iterable[str]) -> list[str]:
+    """``FIELD=VALUE`` overrides from the flags given (``flags`` as in :func:`stage_config`)."""
+    return [f"{field}={value}" for field, value in _given(args, flags)]
+
+
+def _given(args: argparse.Namespace, flags: Mapping[str, str] | Iterable[str]) -> list[tuple[str, Any]]:
+    """(dotted field, value) of the flags given: ``flags`` maps flag dest -> dotted field, or lists
+    the dotted fields of flags added by :func:`field_flag` (dest: the field's own name)."""
+    if not isinstance(flags, Mapping):
+        flags = {field.rsplit(".", 1)[-1]: field for field in flags}
+    return [
+        (field, getattr(args, dest)) for dest, field in flags.items() if getattr(args, dest, None) is not None
+    ]
+
+
+def _field_info(model: type[BaseModel], field: str) -> Any:
+    """The pydantic FieldInfo of a (dotted) field."""
+    *sections, name = field.split(".")
+    for section in sections:
+        model = model.model_fields[section].annotation  # type: ignore[assignment]
+    if name not in model.model_fields:
+        raise KeyError(f"{model.__name__} has no field {name!r}")
+    return model.model_fields[name]
+
+
+def _flag_type(annotation: Any) -> tuple[type, list[Any] | None]:
+    """The scalar type a flag parses to (and the choices of a Literal) from a field annotation."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _flag_type(get_args(annotation)[0])
+    if origin is Literal:
+        values = list(get_args(annotation))
+        return type(values[0]), values
+    if origin in (Union, types.UnionType):
+        scalar = [a for a in get_args(annotation) if a is not type(None) and get_origin(a) is not list]
+        return _flag_type(scalar[0])
+    return (annotation if annotation in (bool, int, float) else str), None
+
+
+def _show(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def add_executor_args(parser: argparse.ArgumentParser) -> None:
@@ -119,18 +199,19 @@ def config_section(path: str | None, name: str) -> str | None:
 
 
 def stage_config(
-    cls: type[C], args: argparse.Namespace, flags: Mapping[str, str], section: str, **set_: Any
+    cls: type[C],
+    args: argparse.Namespace,
+    flags: Mapping[str, str] | Iterable[str],
+    section: str,
+    **set_: Any,
 ) -> C:
     """A stage's config from ``--config`` (its ``section`` of a whole-pipeline file, or the whole
-    file), ``--set`` and the flags that stand for a field (``flags``: flag dest -> dotted field;
-    ``set_``: more fields), the flags winning."""
+    file), ``--set`` and the flags that stand for a field (``flags``: flag dest -> dotted field, or
+    the dotted fields of flags added by :func:`field_flag`; ``set_``: more fields), the flags winning."""
     from longtracerl.config import _merge, _set_dotted, load_config, parse_overrides
 
     given: dict[str, Any] = {}
-    for flag, field in flags.items():
-        if getattr(args, flag, None) is not None:
-            _set_dotted(given, field, getattr(args, flag))
-    for field, value in set_.items():
+    for field, value in [*_given(args, flags), *set_.items()]:
         _set_dotted(given, field, value)
     overrides = _merge(parse_overrides(args.overrides), given)
     return load_config(cls, args.config, overrides, section=config_section(args.config, section))

@@ -55,7 +55,7 @@ class RunConfig(StageConfig):
     input: str | None = None
     """Corpus input file (None: the embedded copy)."""
     corpus_dir: str | None = None
-    """An already prepared corpus folder; None: prepare one under OUT/corpus."""
+    """An already prepared corpus folder; unset: the source's corpus is prepared under OUT/corpus."""
     corpus: CorpusConfig = Field(default_factory=CorpusConfig)
     """corpus prepare options."""
     questions_from: str | None = None
@@ -308,8 +308,18 @@ def _check_writable(out: Path) -> None:
 # --------------------------------------------------------------------------- CLI
 
 
+# the run flags that stand for a RunConfig field: flag dest -> dotted field
+_RUN_FLAGS = {
+    "corpus": "corpus_dir",
+    "num_questions": "walks.num_walks",
+    "questions": "questions_from",
+    "target_tokens": "contexts.target_tokens",
+    "strategy": "contexts.strategy",
+}
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from longtracerl.cliargs import add_config_args, add_executor_args
+    from longtracerl.cliargs import add_config_args, add_executor_args, field_flag
 
     p = subparsers.add_parser(
         "run",
@@ -327,27 +337,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--out", required=True, help="Run folder (created; reused to resume).")
-    p.add_argument("--corpus", help="A prepared corpus folder (default: prepare the embedded one under OUT).")
-    p.add_argument(
+    field_flag(p, "--corpus", RunConfig, "corpus_dir", dest="corpus")
+    field_flag(
+        p,
         "--num-questions",
-        type=int,
+        RunConfig,
+        "walks.num_walks",
+        dest="num_questions",
         metavar="N",
+        shown_default=str(RUN_DEFAULTS["walks"]["num_walks"]),
         help="Walks to draw (walks.num_walks): each walk gives at most one question, so the rows "
         "are fewer (questions the composer rejects, questions no agent attempt solves and contexts "
         "that do not fit are dropped; a few rows are held out). The run prints this funnel at the end.",
     )
-    p.add_argument(
-        "--questions",
-        metavar="hotpotqa|FILE",
-        help="Take the questions from an existing QA set (questions_from; no walks, no composer): "
-        "hotpotqa or a JSONL file (docs/import.md); --num-questions is then the sample size.",
-    )
-    p.add_argument("--target-tokens", type=int, help="Context length in tokens (contexts.target_tokens).")
-    p.add_argument(
-        "--strategy",
-        choices=["traj-tiered", "traj-random", "one-shot-search", "random"],
-        help="Distractor strategy of the exported rows (contexts.strategy).",
-    )
+    field_flag(p, "--questions", RunConfig, "questions_from", dest="questions", metavar="hotpotqa|FILE")
+    field_flag(p, "--target-tokens", RunConfig, "contexts.target_tokens", dest="target_tokens")
+    field_flag(p, "--strategy", RunConfig, "contexts.strategy", dest="strategy")
     add_executor_args(p)
     p.add_argument("--stop-after", choices=STAGES, help="Stop after this stage.")
     p.add_argument(
@@ -364,19 +369,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from longtracerl.cliargs import executor_overrides
+    from longtracerl.cliargs import executor_overrides, field_overrides
 
-    overrides = list(args.overrides)
-    if args.corpus:
-        overrides.append(f"corpus_dir={args.corpus}")
-    if args.num_questions is not None:
-        overrides.append(f"walks.num_walks={args.num_questions}")
-    if args.questions:
-        overrides.append(f"questions_from={args.questions}")
-    if args.target_tokens is not None:
-        overrides.append(f"contexts.target_tokens={args.target_tokens}")
-    if args.strategy:
-        overrides.append(f"contexts.strategy={args.strategy}")
+    overrides = [*args.overrides, *field_overrides(args, _RUN_FLAGS)]
     overrides += executor_overrides(args, prefix="executor.")
     cfg = load_run_config(args.config, overrides)
     summary = run_pipeline(

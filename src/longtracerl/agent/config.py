@@ -35,7 +35,7 @@ class AgentConfig(StageConfig):
     seed: int = 0
     """Base seed; attempt a of question q uses a seed derived from both."""
     limit: PosInt | None = None
-    """Only the first N questions (None: all)."""
+    """Only the first N questions (unset: all)."""
 
     # --- correctness ----------------------------------------------------------------------
     judge: Literal["rule", "llm"] = "rule"
@@ -84,7 +84,8 @@ class AgentConfig(StageConfig):
 
     # --- LLM policy -----------------------------------------------------------------------
     model: str | None = None
-    """Chat model spec for policy=llm (see longtracerl.llm.make_chat_model), e.g. a base URL."""
+    """Chat model spec for policy=llm, e.g. openai:NAME@http://127.0.0.1:8000/v1 (see
+    longtracerl.llm.make_chat_model)."""
     llm_client: LLMClientSettings = client_settings_field()
     tool_mode: Literal["native", "json", "auto"] = "auto"
     """native: OpenAI `tools` function calling; json: one plain-text JSON action per turn; auto: native,

@@ -10,29 +10,31 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Iterable
 from typing import Any
 
-# flag -> dotted config field of ContextsConfig
+# the flags that stand for a ContextsConfig field: flag -> dotted field
 _CONTEXT_FLAGS = {
-    "strategy": "strategy",
-    "target_tokens": "target_tokens",
-    "tokenizer": "tokenizer",
-    "seed": "seed",
-    "limit": "limit",
-    "format": "export.format",
-    "heldout_fraction": "export.heldout_fraction",
-    "heldout_count": "export.heldout_count",
+    "--target-tokens": "target_tokens", "--strategy": "strategy", "--tokenizer": "tokenizer",
+    "--seed": "seed", "--limit": "limit",
+}  # fmt: skip
+EXPORT_FLAGS = {
+    "--format": "export.format",
+    "--heldout-fraction": "export.heldout_fraction",
+    "--heldout-count": "export.heldout_count",
 }
+"""The export flags (``contexts`` and ``longtracerl export`` take them)."""
 
 
-def _add_export_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--format",
-        choices=["released", "verl", "all"],
-        help="released: rows.jsonl + heldout.jsonl; verl: *.parquet; all (default): both.",
-    )
-    p.add_argument("--heldout-fraction", dest="heldout_fraction", type=float, help="Held-out share (0.05).")
-    p.add_argument("--heldout-count", dest="heldout_count", type=int, help="Held-out questions (at most).")
+def add_field_flags(p: argparse.ArgumentParser, flags: dict[str, str]) -> None:
+    """Add ``flags`` (flag -> dotted ContextsConfig field) with :func:`~longtracerl.cliargs.field_flag`."""
+    from longtracerl.cliargs import field_flag
+    from longtracerl.contexts.config import ContextsConfig
+
+    for flag, field in flags.items():
+        field_flag(
+            p, flag, ContextsConfig, field, **({"metavar": "PATH_OR_NAME"} if field == "tokenizer" else {})
+        )
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -40,26 +42,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     from longtracerl.cliargs import stage_parser
 
     p = stage_parser(subparsers, "contexts", __doc__)
-    p.add_argument("--target-tokens", dest="target_tokens", type=int, help="Token budget (default 32768).")
-    p.add_argument(
-        "--strategy",
-        choices=["traj-tiered", "traj-random", "one-shot-search", "random"],
-        help="Distractor strategy (default traj-tiered).",
-    )
-    p.add_argument(
-        "--tokenizer",
-        metavar="PATH_OR_NAME",
-        help="smollm2-gguf (default), a tokenizer.json, a tokenizer folder or a .gguf file.",
-    )
-    p.add_argument("--seed", type=int)
-    p.add_argument("--limit", type=int, help="Only the first N questions.")
+    add_field_flags(p, _CONTEXT_FLAGS)
     p.add_argument("--no-export", dest="no_export", action="store_true", help="Only write contexts.jsonl.")
     p.add_argument("--force", action="store_true", help="Rebuild contexts.jsonl from scratch.")
-    _add_export_flags(p)
+    add_field_flags(p, EXPORT_FLAGS)
     p.set_defaults(func=_handle_contexts)
 
 
-def load_contexts_config(args: argparse.Namespace, flags: dict[str, str], **set_: Any) -> Any:
+def load_contexts_config(args: argparse.Namespace, flags: Iterable[str], **set_: Any) -> Any:
+    """The ContextsConfig of --config (its ``contexts:`` section), --set and ``flags`` (dotted fields)."""
     from longtracerl.cliargs import stage_config
     from longtracerl.contexts.config import ContextsConfig
 
@@ -73,7 +64,11 @@ def _handle_contexts(args: argparse.Namespace) -> int:
     from longtracerl.contexts.stage import build_contexts
 
     require(args, "corpus", "run")
-    cfg = load_contexts_config(args, _CONTEXT_FLAGS, **({"export.enabled": False} if args.no_export else {}))
+    cfg = load_contexts_config(
+        args,
+        [*_CONTEXT_FLAGS.values(), *EXPORT_FLAGS.values()],
+        **({"export.enabled": False} if args.no_export else {}),
+    )
     with closing(executor_from_args(args)) as executor:
         summary = build_contexts(
             cfg, args.corpus, args.run, force=args.force, progress=not args.no_progress, executor=executor

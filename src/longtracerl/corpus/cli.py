@@ -10,7 +10,8 @@ import json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from longtracerl.cliargs import add_config_args, command_group
+    from longtracerl.cliargs import add_config_args, command_group, field_flag
+    from longtracerl.corpus.config import CorpusConfig
 
     sub = command_group(
         subparsers,
@@ -37,11 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--input", metavar="PATH", help="Input file (.gz accepted); default: the embedded copy."
     )
     prep.add_argument("--out", required=True, metavar="DIR", help="Corpus folder to write.")
-    prep.add_argument(
-        "--skip-bad",
-        action="store_true",
-        help="Skip bad records (counted, written to DIR/skipped.jsonl) instead of stopping at the first.",
-    )
+    field_flag(prep, "--skip-bad", CorpusConfig, "skip_bad")
     prep.add_argument("--force", action="store_true", help="Rebuild even when the folder is complete.")
     prep.add_argument("--no-progress", action="store_true", help="No progress bars.")
     add_config_args(prep)
@@ -98,7 +95,7 @@ def _prepare(args: argparse.Namespace) -> int:
     from longtracerl.corpus.config import CorpusConfig
     from longtracerl.corpus.prepare import prepare_corpus
 
-    cfg = stage_config(CorpusConfig, args, {}, "corpus", **({"skip_bad": True} if args.skip_bad else {}))
+    cfg = stage_config(CorpusConfig, args, ["skip_bad"], "corpus")
     m = prepare_corpus(
         args.source, args.input, args.out, cfg, force=args.force, progress=not args.no_progress
     )

@@ -9,18 +9,33 @@ from typing import Any
 
 from longtracerl.config import ConfigError
 
-# CLI flag -> EvalConfig field
-_FLAGS = {
-    "benchmark": "benchmark", "data": "data", "data_dir": "data_dir", "model": "model", "judge": "judge", "limit": "limit",
-    "samples": "samples", "base_url": "base_url", "tokenizer": "tokenizer",
-    "max_context_tokens": "max_context_tokens", "max_tokens": "max_tokens", "concurrency": "concurrency",
-    "judge_model": "judge_model", "judge_base_url": "judge_base_url", "processor": "processor",
-    "api_key_env": "api_key_env", "articles": "articles", "context_length": "context_length",
-}  # fmt: skip
+# the flags that stand for an EvalConfig field: (flag, field, add_argument overrides)
+_FIELD_FLAGS: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    ("--benchmark", "benchmark", {}),
+    ("--data", "data", {"metavar": "PATH"}),
+    ("--data-dir", "data_dir", {"metavar": "DIR"}),
+    ("--model", "model", {}),
+    ("--base-url", "base_url", {}),
+    ("--api-key-env", "api_key_env", {"metavar": "VAR"}),
+    ("--judge", "judge", {}),
+    ("--judge-model", "judge_model", {}),
+    ("--judge-base-url", "judge_base_url", {}),
+    ("--limit", "limit", {"metavar": "N"}),
+    ("--samples", "samples", {"metavar": "K"}),
+    ("--max-tokens", "max_tokens", {}),
+    ("--max-context-tokens", "max_context_tokens", {}),
+    ("--tokenizer", "tokenizer", {}),
+    ("--processor", "processor", {}),
+    ("--concurrency", "concurrency", {}),
+    ("--articles", "articles", {"metavar": "FILE"}),
+    ("--context-length", "context_length", {}),
+)
+_FLAGS = {field: field for _, field, _ in _FIELD_FLAGS}
 
 
 def register(subparsers: Any) -> None:
-    from longtracerl.cliargs import add_config_args
+    from longtracerl.cliargs import add_config_args, field_flag
+    from longtracerl.evals.config import EvalConfig
 
     p = subparsers.add_parser(
         "eval",
@@ -31,35 +46,9 @@ def register(subparsers: Any) -> None:
             "32K response tokens. See docs/evals.md."
         ),
     )
-    p.add_argument(
-        "--benchmark", help="aa-lcr | longbench-v2 | mrcr | frames | longreason | heldout | module:attr"
-    )
-    p.add_argument("--data", metavar="PATH", help="Benchmark file (AA-LCR defaults to the embedded copy).")
-    p.add_argument("--data-dir", metavar="DIR", help="Folder with one <benchmark>.<ext> file per benchmark.")
-    p.add_argument("--model", help="Local model folder, 'smollm2', or openai:NAME (with --base-url).")
     p.add_argument("--out", required=True, metavar="DIR", help="Output folder (samples.jsonl, summary.json).")
-    p.add_argument(
-        "--base-url", help="OpenAI-compatible endpoint for openai:NAME, e.g. http://127.0.0.1:8000/v1."
-    )
-    p.add_argument("--api-key-env", metavar="VAR", help="Environment variable with the endpoint's API key.")
-    p.add_argument(
-        "--judge", choices=["rule", "llm"], help="Answer judge for judged benchmarks (default rule)."
-    )
-    p.add_argument("--judge-model", help="Grader model name for --judge llm.")
-    p.add_argument("--judge-base-url", help="Grader endpoint for --judge llm.")
-    p.add_argument("--limit", type=int, metavar="N", help="Only the first N items.")
-    p.add_argument("--samples", type=int, metavar="K", help="Samples per item (default 4).")
-    p.add_argument("--max-tokens", type=int, help="Response budget in tokens (default 32768).")
-    p.add_argument(
-        "--max-context-tokens", type=int, help="Model window; longer prompts are middle-truncated."
-    )
-    p.add_argument(
-        "--tokenizer", help="Tokenizer of the served model (for --max-context-tokens with openai:)."
-    )
-    p.add_argument("--processor", help="Response parser: auto (default), plain, qwen3-thinking, ...")
-    p.add_argument("--concurrency", type=int, help="Samples in flight (default 8).")
-    p.add_argument("--articles", metavar="FILE", help="FRAMES: JSONL of article texts {url, title, text}.")
-    p.add_argument("--context-length", help="LongReason: keep rows of this length (e.g. 32k).")
+    for flag, field, extra in _FIELD_FLAGS:
+        field_flag(p, flag, EvalConfig, field, **extra)
     p.add_argument("--restart", action="store_true", help="Discard samples already in --out and start over.")
     p.add_argument("--no-progress", action="store_true", help="No progress bar.")
     add_config_args(p, example="temperature=0.6")

@@ -27,13 +27,13 @@ class EvalConfig(StageConfig):
     benchmark: str = "aa-lcr"
     """Benchmark name (aa-lcr, longbench-v2, mrcr, frames, longreason, heldout) or module:attr."""
     data: str | None = None
-    """Benchmark file. None: the embedded copy where one exists (AA-LCR), else an error."""
+    """Benchmark file; unset: the embedded copy where one exists (AA-LCR), else an error."""
     data_dir: str | None = None
-    """Folder holding one file per benchmark named <benchmark>.<ext>; used when data is None."""
+    """Folder holding one file per benchmark named <benchmark>.<ext>; used when data is unset."""
     model: str = "smollm2"
     """A local model folder, 'smollm2' (the offline GGUF), or 'openai:NAME' (with base_url)."""
     base_url: str | None = None
-    """OpenAI-compatible endpoint for openai:NAME."""
+    """OpenAI-compatible endpoint for openai:NAME, e.g. http://127.0.0.1:8000/v1."""
     api_key_env: str | None = None
     """Environment variable holding the API key."""
     samples: int = Field(4, ge=1, le=64)
@@ -56,7 +56,7 @@ class EvalConfig(StageConfig):
     template_overhead_tokens: NonNegInt = 64
     """Tokens reserved for the chat template's wrapper tokens."""
     tokenizer: str | None = None
-    """Tokenizer for the window (a tokenizer.json, a HF folder, a .gguf, 'smollm2'). None: the local model's
+    """Tokenizer for the window (a tokenizer.json, a HF folder, a .gguf, 'smollm2'); unset: the local model's
     own; required for openai:NAME when max_context_tokens is set."""
     truncation_marker: str = "\n\n[... middle of the documents removed to fit the context window ...]\n\n"
     """Text put where the middle of the documents was cut."""

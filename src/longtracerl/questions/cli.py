@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import argparse
 
+# the flags that stand for a QuestionsConfig field: flag -> field
+_FLAGS = {"--composer": "composer", "--max-questions": "max_questions", "--llm": "llm"}
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from longtracerl.cliargs import stage_parser
+    from longtracerl.cliargs import field_flag, stage_parser
+    from longtracerl.questions.config import QuestionsConfig
 
     p = stage_parser(subparsers, "questions", __doc__)
     p.add_argument(
@@ -21,9 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="Compose from this walks file instead of RUN/walks.jsonl (recorded with its hash in "
         "RUN/questions.stamp.json).",
     )
-    p.add_argument("--composer", help="chain | masked | llm | module:attr (default chain).")
-    p.add_argument("--max-questions", type=int, help="Stop once this many questions are in the file.")
-    p.add_argument("--llm", help="LLM spec for --composer llm, e.g. openai:MODEL@http://127.0.0.1:8000/v1.")
+    for flag, field in _FLAGS.items():
+        field_flag(p, flag, QuestionsConfig, field)
     p.set_defaults(func=_handle)
     sub = p.add_subparsers(dest="questions_command", metavar="ACTION")
     _register_import(sub)
@@ -72,9 +75,6 @@ def _handle_import(args: argparse.Namespace) -> int:
     return 0
 
 
-_FLAGS = {f: f for f in ("composer", "max_questions", "llm")}
-
-
 def _handle(args: argparse.Namespace) -> int:
     from contextlib import closing
 
@@ -83,7 +83,7 @@ def _handle(args: argparse.Namespace) -> int:
     from longtracerl.questions.run import run_questions
 
     require(args, "corpus", "run")
-    cfg = stage_config(QuestionsConfig, args, _FLAGS, "questions")
+    cfg = stage_config(QuestionsConfig, args, _FLAGS.values(), "questions")
     with closing(executor_from_args(args)) as executor:
         stats = run_questions(
             cfg,

@@ -56,7 +56,8 @@ class QuestionsConfig(StageConfig):
     """Append the answer to the rubric list (rubrics are the path entities)."""
     # llm composer
     llm: str = "openai:"
-    """LLM spec for composer=llm (see llm.openai.make_chat_model); 'openai:' = model and URL from env."""
+    """LLM spec for composer=llm, e.g. openai:MODEL@http://127.0.0.1:8000/v1 (see llm.openai.make_chat_model);
+    'openai:' = model and URL from the environment."""
     llm_max_attempts: PosInt = 3
     """LLM calls per walk before the walk is rejected."""
     llm_max_tokens: int = Field(1024, ge=16)

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 
-_FLAGS = {"max_questions": "max_questions", "target_tokens": "target_tokens", "seed": "seed"}
+# the flags that stand for a ReportConfig field: flag -> field
+_FLAGS = {"--max-questions": "max_questions", "--target-tokens": "target_tokens", "--seed": "seed"}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from longtracerl.cliargs import stage_parser
+    from longtracerl.cliargs import field_flag, stage_parser
+    from longtracerl.report.config import ReportConfig
 
     p = stage_parser(
         subparsers,
@@ -29,9 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="Instead: plot a training run's metrics.jsonl (repeat to overlay runs; see docs/training.md).",
     )
     p.add_argument("--corpus", metavar="DIR", help="Corpus folder (default: the one recorded by contexts).")
-    p.add_argument("--max-questions", dest="max_questions", type=int, help="Questions measured (200).")
-    p.add_argument("--target-tokens", dest="target_tokens", type=int, help="Measure at another budget.")
-    p.add_argument("--seed", type=int)
+    for flag, field in _FLAGS.items():
+        field_flag(p, flag, ReportConfig, field)
     p.add_argument("--no-plots", dest="no_plots", action="store_true")
     p.set_defaults(func=_handle)
 
@@ -53,7 +54,9 @@ def _handle(args: argparse.Namespace) -> int:
     from longtracerl.report.stage import write_report
     from longtracerl.runfolder import record_alone
 
-    cfg = stage_config(ReportConfig, args, _FLAGS, "report", **({"plots": False} if args.no_plots else {}))
+    cfg = stage_config(
+        ReportConfig, args, _FLAGS.values(), "report", **({"plots": False} if args.no_plots else {})
+    )
     rep = write_report(args.run, args.corpus, cfg, progress=not args.no_progress)
     record_alone(Path(args.run), "report", cfg, complete=True)
     print("\n".join(rep["ordering"]))

@@ -42,45 +42,29 @@ class ResponseToScore(BaseModel):
     schema_version: int | None = None
 
 
-def _add_judge_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--judge",
-        choices=["rule", "llm"],
-        help="Answer judge: 'llm' (the method: an OpenAI-compatible grader) or 'rule' (offline approximation, default).",
-    )
-    p.add_argument(
-        "--base-url", dest="base_url", help="Grader endpoint for --judge llm, e.g. http://127.0.0.1:8001/v1."
-    )
-    p.add_argument("--model", help="Grader model name for --judge llm.")
-    p.add_argument(
-        "--api-key-env",
-        dest="api_key_env",
-        metavar="VAR",
-        help="Environment variable holding the grader's API key.",
-    )
-    p.add_argument(
-        "--judge-timeout", dest="judge_timeout_s", type=float, help="Seconds per grader request (60)."
-    )
-    p.add_argument(
-        "--judge-budget",
-        dest="judge_budget_s",
-        type=float,
-        help="Hard deadline of one verdict in seconds, all retries included (300).",
-    )
-    p.add_argument(
-        "--judge-concurrency",
-        dest="judge_concurrency",
-        type=int,
-        help="Grader calls in flight at once for --judge llm (128; a 64-connection trainer needs >= 64).",
-    )
+# the flags that stand for a RewardConfig field (flag -> field), by the commands that take them
+_JUDGE_FLAGS = {
+    "--judge": "judge", "--base-url": "base_url", "--model": "model", "--api-key-env": "api_key_env",
+    "--judge-timeout": "judge_timeout_s", "--judge-budget": "judge_budget_s",
+    "--judge-concurrency": "judge_concurrency",
+}  # fmt: skip
+_SERVE_FLAGS = {
+    "--host": "host", "--port": "port", **_JUDGE_FLAGS, "--auth-key-env": "auth_key_env",
+    "--insecure-no-key": "insecure_no_key", "--max-body-mb": "max_body_mb",
+    "--max-concurrency": "max_concurrency", "--offload-mb": "offload_mb",
+}  # fmt: skip
+_SCORE_FLAGS = {
+    "--processor": "processor", "--mode": "mode", "--eta": "eta", "--use-reasoning": "use_reasoning",
+    **_JUDGE_FLAGS,
+}  # fmt: skip
 
 
-# flag dest -> RewardConfig field (flags override --config and --set)
-_FIELDS = (
-    "judge", "base_url", "model", "api_key_env", "judge_timeout_s", "judge_budget_s", "judge_concurrency",
-    "processor", "mode", "eta", "use_reasoning", "word_boundary", "host", "port", "auth_key_env",
-    "insecure_no_key", "max_body_mb", "max_concurrency", "offload_mb",
-)  # fmt: skip
+def _add_field_flags(p: argparse.ArgumentParser, flags: dict[str, str]) -> None:
+    from longtracerl.cliargs import field_flag
+    from longtracerl.rewards.config import RewardConfig
+
+    for flag, field in flags.items():
+        field_flag(p, flag, RewardConfig, field, **({"metavar": "VAR"} if field.endswith("_env") else {}))
 
 
 def _config(args: argparse.Namespace) -> Any:
@@ -88,7 +72,7 @@ def _config(args: argparse.Namespace) -> Any:
     from longtracerl.cliargs import stage_config
     from longtracerl.rewards.config import RewardConfig
 
-    return stage_config(RewardConfig, args, {f: f for f in _FIELDS}, "rewards")
+    return stage_config(RewardConfig, args, {**_SERVE_FLAGS, **_SCORE_FLAGS}.values(), "rewards")
 
 
 def _judge_from_config(cfg: Any) -> Any:
@@ -113,40 +97,7 @@ def register(subparsers: Any) -> None:
         help="Run the reward server (POST /evaluate, /evaluate_group; GET /health).",
         description="Reward server: a drop-in /evaluate for the authors' trainer, plus /evaluate_group.",
     )
-    serve.add_argument("--host", help="Bind address (default 127.0.0.1: this machine only).")
-    serve.add_argument("--port", type=int, help="Port (default 8000).")
-    _add_judge_args(serve)
-    serve.add_argument(
-        "--auth-key-env",
-        dest="auth_key_env",
-        metavar="VAR",
-        help="Environment variable holding a bearer key clients must send (Authorization: Bearer KEY).",
-    )
-    serve.add_argument(
-        "--insecure-no-key",
-        dest="insecure_no_key",
-        action="store_true",
-        default=None,
-        help="Allow a non-loopback --host without --auth-key-env (refused otherwise): anyone who "
-        "reaches the port can use the server and its judge.",
-    )
-    serve.add_argument(
-        "--max-body-mb", dest="max_body_mb", type=float, help="Largest request body in MiB (16)."
-    )
-    serve.add_argument(
-        "--max-concurrency",
-        dest="max_concurrency",
-        type=int,
-        help="Worker threads for a blocking judge's verdicts (default 1 for the CPU-bound rule judge; "
-        "parsing and rubric scoring run on the event loop, LLM verdicts are awaited there, see "
-        "--judge-concurrency).",
-    )
-    serve.add_argument(
-        "--offload-mb",
-        dest="offload_mb",
-        type=float,
-        help="Bodies this large (MiB) are scored in their own thread, so they do not hold up small ones (1).",
-    )
+    _add_field_flags(serve, _SERVE_FLAGS)
     serve.add_argument("--log-level", default="warning", help="uvicorn log level (default warning).")
     add_config_args(serve)
     serve.set_defaults(func=_serve)
@@ -160,17 +111,7 @@ def register(subparsers: Any) -> None:
     )
     score.add_argument("--out", required=True, metavar="FILE", help="Per-response results (JSONL).")
     score.add_argument("--summary", metavar="FILE", help="Summary JSON (default: OUT.summary.json).")
-    score.add_argument("--processor", help="Response processor (default qwen3-thinking).")
-    score.add_argument("--mode", help="Group combination mode (default positive-only).")
-    score.add_argument("--eta", type=float, help="Rubric weight eta (default 0.3; 0 = accuracy).")
-    score.add_argument(
-        "--use-reasoning",
-        dest="use_reasoning",
-        action="store_true",
-        default=None,
-        help="Also score rubrics on the reasoning.",
-    )
-    _add_judge_args(score)
+    _add_field_flags(score, _SCORE_FLAGS)
     add_config_args(score)
     score.set_defaults(func=_score)
 

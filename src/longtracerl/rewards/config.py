@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 class RewardConfig(StageConfig):
     judge: Literal["rule", "llm"] = "rule"
-    """Answer judge: 'llm' (the method: an OpenAI-compatible grader) or 'rule' (offline approximation)."""
+    """Answer judge: 'llm' (the method: an OpenAI-compatible grader) or 'rule' (an offline approximation)."""
     base_url: str | list[str] | None = None
     """Grader endpoint for judge=llm, e.g. http://127.0.0.1:8001/v1; several (a list, or comma-separated) form
     a pool: round-robin, a failing one skipped for a while."""
@@ -34,7 +34,7 @@ class RewardConfig(StageConfig):
     judge_timeout_s: PosFloat = 60.0
     """Seconds per grader request."""
     judge_budget_s: PosFloat = 300.0
-    """Hard deadline of one verdict, all calls, retries and pauses included."""
+    """Hard deadline of one verdict in seconds, all calls, retries and pauses included."""
     judge_concurrency: int = Field(128, ge=1, le=4096)
     """Grader calls in flight at once (judge=llm). A trainer with 64 connections needs at least 64."""
     processor: str = "qwen3-thinking"
@@ -42,7 +42,7 @@ class RewardConfig(StageConfig):
     mode: str = "positive-only"
     """Group combination mode (see docs/rewards.md)."""
     eta: UnitFloat = 0.3
-    """Rubric weight; 0 = judge accuracy."""
+    """Rubric weight eta; 0 = judge accuracy alone."""
     use_content: bool = True
     """Score rubrics on the answer content (the method)."""
     use_reasoning: bool = False
@@ -52,21 +52,23 @@ class RewardConfig(StageConfig):
     group_normalise: bool = True
     """Divide rubric scores by the group max M (the method); off: r' = r."""
     host: str = "127.0.0.1"
-    """serve-reward: bind address."""
+    """Address serve-reward binds to (the default serves this machine only)."""
     port: int = Field(8000, ge=0, le=65535)
-    """serve-reward: port."""
+    """Port serve-reward listens on."""
     auth_key_env: str | None = None
-    """serve-reward: environment variable with the bearer key clients must send."""
+    """Environment variable holding a bearer key clients of serve-reward must send (Authorization: Bearer
+    KEY)."""
     insecure_no_key: bool = False
-    """serve-reward: allow a non-loopback host without auth_key_env (anyone who reaches it may call it)."""
+    """Let serve-reward bind a non-loopback host without auth_key_env (refused otherwise): anyone who
+    reaches the port can use the server and its judge."""
     max_body_mb: PosFloat = 16.0
-    """serve-reward: largest request body (MiB)."""
+    """Largest request body serve-reward accepts, in MiB."""
     max_concurrency: PosInt | None = None
-    """serve-reward: worker threads for a blocking judge's verdicts (default 1 for the rule judge; 32 for a
+    """Worker threads of serve-reward for a blocking judge's verdicts (default 1 for the rule judge; 32 for a
     blocking custom judge). Parsing and rubric scoring run on the event loop; LLM verdicts are awaited
     there (see judge_concurrency)."""
     offload_mb: PosFloat = 1.0
-    """serve-reward: bodies this large (MiB) are scored in their own thread, so they do not hold up small
+    """Request bodies of serve-reward this large (MiB) are scored in their own thread, so they do not hold up small
     requests."""
 
     @model_validator(mode="after")

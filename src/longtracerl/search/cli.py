@@ -15,18 +15,14 @@ import argparse
 import json
 import sys
 
-from longtracerl.cliargs import add_config_args, command_group
+from longtracerl.cliargs import add_config_args, command_group, field_flag, field_overrides
 
 
 def _config(args: argparse.Namespace):
     from longtracerl.config import load_config
     from longtracerl.search.index import SearchConfig
 
-    overrides = list(args.overrides or [])
-    if getattr(args, "shard_mb", None) is not None:
-        overrides.append(f"shard_mb={args.shard_mb}")
-    if getattr(args, "writer_heap_mb", None) is not None:
-        overrides.append(f"writer_heap_mb={args.writer_heap_mb}")
+    overrides = [*(args.overrides or []), *field_overrides(args, ("shard_mb", "writer_heap_mb"))]
     return load_config(SearchConfig, args.config, overrides, section="search")
 
 
@@ -84,6 +80,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from longtracerl.search.index import SearchConfig
+
     sub = command_group(
         subparsers,
         "search",
@@ -95,21 +93,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p_index.add_argument("--corpus", required=True, metavar="DIR", help="Corpus folder (with pages.sqlite).")
     p_index.add_argument("--force", action="store_true", help="Rebuild even when the index is current.")
     p_index.add_argument("-q", "--quiet", action="store_true", help="No progress bar.")
-    p_index.add_argument(
-        "--shard-mb",
-        type=float,
-        metavar="M",
-        help="Index shard size in millions of characters of page text (default 1000; same as "
-        "--set shard_mb=M). Each shard gets a fresh tantivy writer, so the build's peak memory stays "
-        "flat whatever the corpus size (about 0.4 GB with the defaults); the shards form one index "
-        "with corpus-wide BM25 scores. 0 = one shard.",
-    )
-    p_index.add_argument(
-        "--writer-heap-mb",
-        type=int,
-        metavar="MB",
-        help="tantivy writer heap, MB (default 256; same as --set writer_heap_mb=MB).",
-    )
+    field_flag(p_index, "--shard-mb", SearchConfig, "shard_mb", metavar="M")
+    field_flag(p_index, "--writer-heap-mb", SearchConfig, "writer_heap_mb", metavar="MB")
     add_config_args(p_index)
     p_index.set_defaults(func=_cmd_index)
 

@@ -8,11 +8,19 @@ from __future__ import annotations
 import argparse
 import json
 
-from longtracerl.train.config import PRESETS, REWARD_MODES
+from longtracerl.train.config import PRESETS, TrainConfig
+
+# the train flags that stand for a TrainConfig field: flag -> (dest, dotted field)
+_TRAIN_FLAGS = {
+    "--reward": ("reward", "reward.mode"),
+    "--rubric-weight": ("rubric_weight", "reward.eta"),
+    "--max-steps": ("max_steps", "grpo.max_steps"),
+    "--seed": ("seed", "grpo.seed"),
+}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from longtracerl.cliargs import add_config_args
+    from longtracerl.cliargs import add_config_args, field_flag
 
     _register_export(subparsers)
 
@@ -35,10 +43,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--data", metavar="ROWS", help="Released-format rows (RUN/rows.jsonl). cpu-smoke: optional."
     )
     p.add_argument("--out", required=True, metavar="DIR", help="Output folder.")
-    p.add_argument("--reward", choices=sorted(REWARD_MODES), help="Reward mode (default: rubric-positive).")
-    p.add_argument("--rubric-weight", dest="rubric_weight", type=float, metavar="ETA", help="eta (0.3).")
-    p.add_argument("--max-steps", dest="max_steps", type=int, metavar="N", help="Optimiser steps.")
-    p.add_argument("--seed", type=int, help="Seed (grpo.seed).")
+    for flag, (dest, field) in _TRAIN_FLAGS.items():
+        metavar = {"rubric_weight": "ETA", "max_steps": "N"}.get(dest)
+        field_flag(p, flag, TrainConfig, field, dest=dest, metavar=metavar, shown_default="the preset's")
     p.add_argument(
         "--dry-run",
         dest="dry_run",
@@ -66,7 +73,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--samples", type=int, metavar="N", help="Samples per prompt (default grpo.num_generations)."
     )
     q.add_argument("--max-rows", dest="max_rows", type=int, metavar="N", help="First N rows only.")
-    q.add_argument("--reward", choices=sorted(REWARD_MODES), help="Reward mode (default: the preset's).")
+    field_flag(q, "--reward", TrainConfig, "reward.mode", dest="reward", shown_default="the preset's")
     q.add_argument("--seed", type=int, help="Sampling seed (default grpo.seed).")
     q.add_argument(
         "--endpoint",
@@ -98,16 +105,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _overrides(args: argparse.Namespace) -> list[str]:
-    over = list(args.overrides)
-    if args.reward:
-        over.append(f"reward.mode={args.reward}")
-    if args.rubric_weight is not None:
-        over.append(f"reward.eta={args.rubric_weight}")
-    if args.max_steps is not None:
-        over.append(f"grpo.max_steps={args.max_steps}")
-    if args.seed is not None:
-        over.append(f"grpo.seed={args.seed}")
-    return over
+    from longtracerl.cliargs import field_overrides
+
+    return [*args.overrides, *field_overrides(args, dict(_TRAIN_FLAGS.values()))]
 
 
 def _handle_train(args: argparse.Namespace) -> int:
@@ -153,7 +153,7 @@ def _handle_report(args: argparse.Namespace) -> int:
 def _register_export(subparsers: argparse._SubParsersAction) -> None:
     """``longtracerl export``: re-export a run's rows, or write a trainer bundle (verl, slime)."""
     from longtracerl.cliargs import add_config_args
-    from longtracerl.contexts.cli import _add_export_flags
+    from longtracerl.contexts.cli import EXPORT_FLAGS, add_field_flags
 
     e = subparsers.add_parser(
         "export",
@@ -182,8 +182,7 @@ def _register_export(subparsers: argparse._SubParsersAction) -> None:
     )
     e.add_argument("--corpus", metavar="DIR", help="Corpus folder (default: the one recorded by contexts).")
     e.add_argument("--force", action="store_true", help="Rewrite even when up to date.")
-    _add_export_flags(e)
-    e.add_argument("--seed", type=int, help="Seed of the held-out split.")
+    add_field_flags(e, {**EXPORT_FLAGS, "--seed": "export.seed"})
     add_config_args(e, example="heldout_fraction=0.1 (with verl|slime: --set nnodes=2)")
     e.set_defaults(func=_handle_export)
 
@@ -197,12 +196,10 @@ def _handle_export(args: argparse.Namespace) -> int:
         from longtracerl.config import ConfigError
 
         raise ConfigError("export: --run RUN is required")
-    from longtracerl.contexts.cli import _CONTEXT_FLAGS, load_contexts_config
+    from longtracerl.contexts.cli import EXPORT_FLAGS, load_contexts_config
     from longtracerl.contexts.export import export_rows
 
-    flags = {k: v for k, v in _CONTEXT_FLAGS.items() if v.startswith("export.")}
-    cfg = load_contexts_config(args, flags)
-    export_cfg = cfg.export if args.seed is None else cfg.export.model_copy(update={"seed": args.seed})
-    summary = export_rows(args.run, args.corpus, export_cfg, force=args.force)
+    cfg = load_contexts_config(args, [*EXPORT_FLAGS.values(), "export.seed"])
+    summary = export_rows(args.run, args.corpus, cfg.export, force=args.force)
     print(json.dumps(summary, indent=2))
     return 0

@@ -94,7 +94,7 @@ class DataSection(StageConfig):
 
 class RewardSection(StageConfig):
     mode: Literal["rubric-positive", "rubric-all", "rubric-negative", "outcome-only"] = "rubric-positive"
-    """rubric-positive: the method (rubric bonus on correct answers only); rubric-all: the release's 'mix for
+    """Reward mode. rubric-positive: the method (rubric bonus on correct answers only); rubric-all: the release's 'mix for
     all' ((1-eta)*o + eta*r'); rubric-negative: the release's negative-only; outcome-only: o (eta ignored)."""
     eta: UnitFloat = 0.3
     """Rubric weight eta (docs/method.md#group-combination)."""
@@ -165,6 +165,7 @@ class GRPOSection(StageConfig):
     report_to: str = "none"
     """none, tensorboard, wandb (used only when installed)."""
     seed: int = 0
+    """Seed of the training run (TRL's seed: data order and sampling)."""
     extra: dict[str, Any] = Field(default_factory=dict)
     """More GRPOConfig options, passed verbatim."""
 

@@ -10,23 +10,21 @@ from __future__ import annotations
 
 import argparse
 
+# the flags that stand for a WalksConfig field: flag -> field
+_FLAGS = {
+    "--num-walks": "num_walks", "--hops": "hops", "--min-unique": "min_unique", "--seed": "seed",
+    "--chooser": "chooser", "--llm": "llm",
+}  # fmt: skip
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from longtracerl.cliargs import stage_parser
+    from longtracerl.cliargs import field_flag, stage_parser
+    from longtracerl.walks.config import WalksConfig
 
     p = stage_parser(subparsers, "walks", __doc__, example="hops=6")
-    p.add_argument("--num-walks", type=int, help="Kept segments to reach (default 100).")
-    p.add_argument("--hops", type=int, help="Pages per segment (default 8, the paper's).")
-    p.add_argument(
-        "--min-unique", type=int, help="Minimum unique titles per kept segment (default hops*7//8)."
-    )
-    p.add_argument("--seed", type=int, help="Random seed (default 0).")
-    p.add_argument("--chooser", help="related | first | llm | module:attr (default related).")
-    p.add_argument("--llm", help="LLM spec for --chooser llm, e.g. openai:MODEL@http://127.0.0.1:8000/v1.")
+    for flag, field in _FLAGS.items():
+        field_flag(p, flag, WalksConfig, field)
     p.set_defaults(func=_handle)
-
-
-_FLAGS = {f: f for f in ("num_walks", "hops", "min_unique", "seed", "chooser", "llm")}
 
 
 def _handle(args: argparse.Namespace) -> int:
@@ -40,7 +38,7 @@ def _handle(args: argparse.Namespace) -> int:
     from longtracerl.walks.walker import run_walks
 
     require(args, "corpus", "run")
-    cfg = stage_config(WalksConfig, args, _FLAGS, "walks")
+    cfg = stage_config(WalksConfig, args, _FLAGS.values(), "walks")
     try:
         with closing(executor_from_args(args)) as executor:
             stats = run_walks(cfg, args.corpus, args.run, progress=not args.no_progress, executor=executor)

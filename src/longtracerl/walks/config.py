@@ -59,7 +59,8 @@ class WalksConfig(StageConfig):
     idf_sample: PosInt = 20_000
     """Pages sampled (evenly) to estimate IDF for the related chooser."""
     llm: str = "openai:"
-    """LLM spec for chooser=llm (see llm.openai.make_chat_model); 'openai:' = model and URL from env."""
+    """LLM spec for chooser=llm, e.g. openai:MODEL@http://127.0.0.1:8000/v1 (see llm.openai.make_chat_model);
+    'openai:' = model and URL from the environment."""
     llm_max_tokens: PosInt = 64
     """Reply budget of the LLM chooser."""
     llm_client: LLMClientSettings = client_settings_field()
