@@ -43,3 +43,68 @@ def test_a_command_of_actions_without_one_prints_its_help_and_fails(command, act
     assert main([command]) == 2
     text = capsys.readouterr().out
     assert f"usage: longtracerl {command}" in text and action in text
+
+
+def test_a_field_flag_takes_its_help_type_and_default_from_the_config_field():
+    import argparse
+
+    from longtracerl.cliargs import field_flag
+    from longtracerl.rewards.config import RewardConfig
+
+    parser = argparse.ArgumentParser()
+    timeout = field_flag(parser, "--judge-timeout", RewardConfig, "judge_timeout_s")
+    judge = field_flag(parser, "--judge", RewardConfig, "judge")
+    key = field_flag(parser, "--auth-key-env", RewardConfig, "auth_key_env", metavar="VAR")
+    switch = field_flag(parser, "--use-reasoning", RewardConfig, "use_reasoning")
+    info = RewardConfig.model_fields["judge_timeout_s"]
+    assert timeout.dest == "judge_timeout_s" and timeout.type is float and timeout.default is None
+    assert timeout.help.startswith(info.description) and f"Default: {info.default:g}." in timeout.help
+    assert judge.choices == ["rule", "llm"] and judge.help.endswith("Default: rule.")
+    assert key.metavar == "VAR" and "Default" not in key.help  # no default worth naming (None)
+    assert switch.nargs == 0 and switch.default is None and "Default" not in switch.help
+    args = parser.parse_args(["--judge-timeout", "7", "--use-reasoning"])
+    assert (args.judge_timeout_s, args.use_reasoning, args.judge) == (7.0, True, None)
+
+
+def test_a_nested_field_flag_and_an_omitted_flag_leave_the_config_default(tmp_path):
+    import argparse
+
+    from longtracerl.cliargs import add_config_args, field_flag, stage_config
+    from longtracerl.contexts.config import ContextsConfig
+
+    parser = argparse.ArgumentParser()
+    add_config_args(parser)
+    fmt = field_flag(parser, "--format", ContextsConfig, "export.format")
+    field_flag(parser, "--heldout-count", ContextsConfig, "export.heldout_count")
+    assert fmt.dest == "format" and fmt.choices == ["released", "verl", "all"]
+    fields = ["export.format", "export.heldout_count"]
+    given = stage_config(ContextsConfig, parser.parse_args(["--heldout-count", "3"]), fields, "contexts")
+    assert (given.export.format, given.export.heldout_count) == (ContextsConfig().export.format, 3)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("export:\n  format: verl\n")
+    args = parser.parse_args(
+        ["--config", str(cfg), "--format", "released", "--set", "export.heldout_count=2"]
+    )
+    flagged = stage_config(ContextsConfig, args, fields, "contexts")
+    assert (flagged.export.format, flagged.export.heldout_count) == ("released", 2)
+
+
+def test_an_unknown_field_is_named():
+    import argparse
+
+    from longtracerl.cliargs import field_flag
+    from longtracerl.rewards.config import RewardConfig
+
+    with pytest.raises(KeyError, match="judge_timeout"):
+        field_flag(argparse.ArgumentParser(), "--timeout", RewardConfig, "judge_timeout")
+
+
+def test_run_help_names_the_run_default_not_the_stage_default():
+    from longtracerl.run import RUN_DEFAULTS
+
+    flag = next(
+        a
+        for a in build_parser()._subparsers._group_actions[0].choices["run"]._actions
+        if a.dest == "num_questions"
+    )
+    assert flag.help.endswith(f"Default: {RUN_DEFAULTS['walks']['num_walks']}.")

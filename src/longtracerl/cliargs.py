@@ -150,13 +150,16 @@ def stage_parser(
     corpus: str | None = "Corpus folder (required).",
     example: str | None = None,
     executor: bool = True,
+    config: type[BaseModel] | None = None,
+    fields: Mapping[str, str] = {},  # noqa: B006 (read only)
 ) -> argparse.ArgumentParser:
     """The parser of a stage command, its help from ``doc`` (the command module's docstring: the
     first line, after ``"``longtracerl NAME``: "``, is the one-line help; the rest the description),
     with the shared flags: ``--corpus DIR`` (unless ``corpus`` is None), ``--run RUN`` (``--out``
-    is its hidden old spelling), ``--no-progress``, the config flags and (``executor``) the
-    executor flags. ``--corpus`` and ``--run`` are checked by :func:`require`, so a subcommand of
-    the stage command may leave them out."""
+    is its hidden old spelling), ``--no-progress``, the config flags, (``executor``) the
+    executor flags and the flags that stand for a field of the stage's ``config`` (``fields``:
+    flag -> field, added by :func:`field_flag`). ``--corpus`` and ``--run`` are checked by
+    :func:`require`, so a subcommand of the stage command may leave them out."""
     first, _, rest = (doc or "").strip().partition("\n")
     summary = first.split(": ", 1)[-1].rstrip(".")
     parser = subparsers.add_parser(
@@ -172,6 +175,8 @@ def stage_parser(
     add_config_args(parser, example)
     if executor:
         add_executor_args(parser)
+    for flag, field in fields.items():
+        field_flag(parser, flag, config, field)  # type: ignore[arg-type]
     return parser
 
 

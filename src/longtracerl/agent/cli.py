@@ -20,11 +20,9 @@ _FLAGS = {
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     from longtracerl.agent.config import AgentConfig
-    from longtracerl.cliargs import field_flag, stage_parser
+    from longtracerl.cliargs import stage_parser
 
-    p = stage_parser(subparsers, "agent", __doc__)
-    for flag, field in _FLAGS.items():
-        field_flag(p, flag, AgentConfig, field)
+    p = stage_parser(subparsers, "agent", __doc__, config=AgentConfig, fields=_FLAGS)
     p.set_defaults(func=_handle)
 
 

@@ -15,18 +15,16 @@ _FLAGS = {"--composer": "composer", "--max-questions": "max_questions", "--llm":
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from longtracerl.cliargs import field_flag, stage_parser
+    from longtracerl.cliargs import stage_parser
     from longtracerl.questions.config import QuestionsConfig
 
-    p = stage_parser(subparsers, "questions", __doc__)
+    p = stage_parser(subparsers, "questions", __doc__, config=QuestionsConfig, fields=_FLAGS)
     p.add_argument(
         "--walks",
         metavar="FILE",
         help="Compose from this walks file instead of RUN/walks.jsonl (recorded with its hash in "
         "RUN/questions.stamp.json).",
     )
-    for flag, field in _FLAGS.items():
-        field_flag(p, flag, QuestionsConfig, field)
     p.set_defaults(func=_handle)
     sub = p.add_subparsers(dest="questions_command", metavar="ACTION")
     _register_import(sub)

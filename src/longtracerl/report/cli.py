@@ -13,7 +13,7 @@ _FLAGS = {"--max-questions": "max_questions", "--target-tokens": "target_tokens"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from longtracerl.cliargs import field_flag, stage_parser
+    from longtracerl.cliargs import stage_parser
     from longtracerl.report.config import ReportConfig
 
     p = stage_parser(
@@ -23,6 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         run="Run folder (required unless --train).",
         corpus=None,
         executor=False,
+        config=ReportConfig,
+        fields=_FLAGS,
     )
     p.add_argument(
         "--train",
@@ -31,8 +33,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="Instead: plot a training run's metrics.jsonl (repeat to overlay runs; see docs/training.md).",
     )
     p.add_argument("--corpus", metavar="DIR", help="Corpus folder (default: the one recorded by contexts).")
-    for flag, field in _FLAGS.items():
-        field_flag(p, flag, ReportConfig, field)
     p.add_argument("--no-plots", dest="no_plots", action="store_true")
     p.set_defaults(func=_handle)
 

@@ -18,12 +18,10 @@ _FLAGS = {
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from longtracerl.cliargs import field_flag, stage_parser
+    from longtracerl.cliargs import stage_parser
     from longtracerl.walks.config import WalksConfig
 
-    p = stage_parser(subparsers, "walks", __doc__, example="hops=6")
-    for flag, field in _FLAGS.items():
-        field_flag(p, flag, WalksConfig, field)
+    p = stage_parser(subparsers, "walks", __doc__, example="hops=6", config=WalksConfig, fields=_FLAGS)
     p.set_defaults(func=_handle)
 
 
