@@ -46,8 +46,8 @@ def field_flag(
 ) -> argparse.Action:
     """Add ``flag`` standing for the config field ``field`` of ``model`` (dotted to reach a nested
     section, e.g. ``export.format``): its dest is the field's name, its help the field's description
-    (the attribute docstring, the one source of both) followed by its default, its type or choices from the
-    field's annotation (a bool field is a ``store_true`` switch). The flag defaults to None, so
+    (the attribute docstring, the one source of both) followed by its default, its type or choices
+    from the field's annotation (a bool field is a ``store_true`` switch). The flag defaults to None, so
     :func:`stage_config` applies it only when given and the config's own default stands otherwise.
     ``shown_default`` replaces the default named in the help ("" names none), ``help`` the
     description; ``kwargs`` override any other :meth:`~argparse.ArgumentParser.add_argument`
@@ -151,7 +151,7 @@ def stage_parser(
     example: str | None = None,
     executor: bool = True,
     config: type[BaseModel] | None = None,
-    fields: Mapping[str, str] = {},  # noqa: B006 (read only)
+    fields: Mapping[str, str] | None = None,
 ) -> argparse.ArgumentParser:
     """The parser of a stage command, its help from ``doc`` (the command module's docstring: the
     first line, after ``"``longtracerl NAME``: "``, is the one-line help; the rest the description),
@@ -175,8 +175,11 @@ def stage_parser(
     add_config_args(parser, example)
     if executor:
         add_executor_args(parser)
-    for flag, field in fields.items():
-        field_flag(parser, flag, config, field)  # type: ignore[arg-type]
+    if fields:
+        if config is None:
+            raise TypeError("stage_parser: fields need their config class (config=)")
+        for flag, field in fields.items():
+            field_flag(parser, flag, config, field)
     return parser
 
 
