@@ -28,7 +28,7 @@ import statistics
 import string
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -709,6 +709,15 @@ def _fmt(x: Any, suffix: str = "") -> str:
     return "n/a" if x is None else f"{x}{suffix}"
 
 
+def _table(head: list[str], align: str, rows: Iterable[Iterable[Any]]) -> list[str]:
+    """A markdown table; ``align`` holds one letter a column: ``l`` left, ``r`` right."""
+
+    def line(cells: Iterable[Any]) -> str:
+        return "|" + "|".join(f" {c} " if c != "" else " " for c in cells) + "|"
+
+    return [line(head), "|" + "".join("---|" if a == "l" else "---:|" for a in align), *map(line, rows)]
+
+
 def _md_confusability(r: dict[str, Any]) -> list[str]:
     """Header, confusability per strategy and tier, ordering notes, trajectory pool."""
     lines = [
@@ -725,20 +734,16 @@ def _md_confusability(r: dict[str, Any]) -> list[str]:
         "",
         "## Confusability (share of distractors containing a gold rubric entity)",
         "",
-        "| Distractors | Measured | Paper | Distractor docs | Confusable |",
-        "|---|---:|---:|---:|---:|",
     ]
-    for s, v in r["strategies"].items():
-        lines.append(
-            f"| {s} | {_fmt(v['confusability_pct'], ' %')} | {_fmt(v['paper_pct'], ' %')} | "
-            f"{v['distractors']} | {v['confusable']} |"
-        )
+    rows = [
+        [s, _fmt(v["confusability_pct"], " %"), _fmt(v["paper_pct"], " %"), v["distractors"], v["confusable"]]
+        for s, v in r["strategies"].items()
+    ]
     for tag, label in (("tier1", "Tier-1 alone (traj-tiered)"), ("tier2", "Tier-2 alone (traj-tiered)")):
         t = r["tiers"][tag]
         paper = f"{t['paper_pct']} %" if tag == "tier1" else f"about {t['paper_pct']:.0f} %"
-        lines.append(
-            f"| {label} | {_fmt(t['pct'], ' %')} | {paper} | {t['distractors']} | {t['confusable']} |"
-        )
+        rows.append([label, _fmt(t["pct"], " %"), paper, t["distractors"], t["confusable"]])
+    lines += _table(["Distractors", "Measured", "Paper", "Distractor docs", "Confusable"], "lrrrr", rows)
     lines += ["", *[f"- {n}" for n in r["ordering"]], ""]
     tp = r.get("trajectory_pool") or {}
     if tp.get("contexts"):
@@ -753,50 +758,48 @@ def _md_confusability(r: dict[str, Any]) -> list[str]:
 
 def _md_makeup(r: dict[str, Any]) -> list[str]:
     """Where each strategy's documents came from."""
-    lines: list[str] = []
-    lines += [
-        "## Where the documents came from (share of documents per tag)",
-        "",
-        "| Strategy | Docs / context | Tags (share of documents; confusability per tag) |",
-        "|---|---:|---|",
-    ]
+    rows = []
     for s, v in r["strategies"].items():
         parts = []
         for tag, share in v["doc_share_pct"].items():
             bt = v["by_tag"].get(tag)
             parts.append(f"{tag} {share} %" + (f" (conf. {_fmt(bt['pct'], ' %')})" if bt else ""))
-        lines.append(f"| {s} | {_fmt(v['docs_per_context'])} | {'; '.join(parts)} |")
-    return lines
+        rows.append([s, _fmt(v["docs_per_context"]), "; ".join(parts)])
+    head = ["Strategy", "Docs / context", "Tags (share of documents; confusability per tag)"]
+    return ["## Where the documents came from (share of documents per tag)", "", *_table(head, "lrl", rows)]
 
 
 def _md_retrieval(r: dict[str, Any]) -> list[str]:
     """Gold ranks per strategy and the all-gold-in-top-k table."""
-    lines: list[str] = []
-    lines += [
+    head = [
+        "Strategy",
+        "Best gold rank (median)",
+        "Best gold rank (mean)",
+        "Gold ranked first",
+        "Mean rank of all gold",
+        "Mean relative rank",
+    ]
+    rows = [
+        [s, _fmt(g["best_median"]), _fmt(g["best_mean"]), _fmt(g["best_is_top1_pct"], " %")]
+        + [_fmt(g["all_gold_mean_rank"]), _fmt(g["mean_relative_rank"])]
+        for s, g in ((s, v["gold_rank"]) for s, v in r["strategies"].items())
+    ]
+    lines = [
         "",
         "## Retrieval difficulty (rank of gold pages among the context's documents, BM25 on the question)",
         "",
-        "| Strategy | Best gold rank (median) | Best gold rank (mean) | Gold ranked first | Mean rank of all gold | Mean relative rank |",
-        "|---|---:|---:|---:|---:|---:|",
+        *_table(head, "lrrrrr", rows),
     ]
-    for s, v in r["strategies"].items():
-        g = v["gold_rank"]
-        lines.append(
-            f"| {s} | {_fmt(g['best_median'])} | {_fmt(g['best_mean'])} | {_fmt(g['best_is_top1_pct'], ' %')} | "
-            f"{_fmt(g['all_gold_mean_rank'])} | {_fmt(g['mean_relative_rank'])} |"
-        )
     curves = {s: v["gold_rank"].get("all_gold_in_top_k_pct") or {} for s, v in r["strategies"].items()}
     ks = sorted({int(k) for c in curves.values() for k in c})
     if ks:
+        rows = [[s, *(_fmt(c.get(str(k)), " %") for k in ks)] for s, c in curves.items()]
         lines += [
             "",
             "Share of contexts whose gold pages are all among the top k documents:",
             "",
-            "| Strategy | " + " | ".join(f"top {k}" for k in ks) + " |",
-            "|---|" + "---:|" * len(ks),
+            *_table(["Strategy", *(f"top {k}" for k in ks)], "l" + "r" * len(ks), rows),
         ]
-        for s, c in curves.items():
-            lines.append(f"| {s} | " + " | ".join(_fmt(c.get(str(k)), " %") for k in ks) + " |")
     return lines
 
 
@@ -811,14 +814,15 @@ def _md_agent(r: dict[str, Any]) -> list[str]:
             f"{a['solved']} of {a['questions_tried']} questions solved."
             + (_keep_line(a["agent_summary"]) if keep else ""),
             "",
-            "| Attempt | Attempts | Correct | Accuracy | Solved by this attempt |",
-            "|---:|---:|---:|---:|---:|",
         ]
-        for k, v in a["per_attempt"].items():
-            lines.append(
-                f"| {k} | {v['attempts']} | {v['correct']} | {_fmt(_pct(v['rate']), ' %')} | "
-                f"{_fmt(_pct(a['solved_by_attempt'].get(k)), ' %')} |"
-            )
+        rows = [
+            [k, v["attempts"], v["correct"], _fmt(_pct(v["rate"]), " %")]
+            + [_fmt(_pct(a["solved_by_attempt"].get(k)), " %")]
+            for k, v in a["per_attempt"].items()
+        ]
+        lines += _table(
+            ["Attempt", "Attempts", "Correct", "Accuracy", "Solved by this attempt"], "rrrrr", rows
+        )
     else:
         lines.append("No trajectories found.")
     return lines
@@ -826,22 +830,20 @@ def _md_agent(r: dict[str, Any]) -> list[str]:
 
 def _md_lengths(r: dict[str, Any]) -> list[str]:
     """Context lengths of the run's contexts.jsonl."""
-    lines: list[str] = []
     cl = r["context_lengths"]
-    tt, nd = cl["total_tokens"], cl["docs_per_context"]
-    lines += [
+    rows = [
+        [name, d["n"], *(_fmt(d[k]) for k in ("mean", "min", "p50", "p90", "max"))]
+        for name, d in (("tokens", cl["total_tokens"]), ("documents", cl["docs_per_context"]))
+    ]
+    return [
         "",
         f"## Context lengths ({cl['file']}, strategy {cl['strategy']})",
         "",
-        "| | n | mean | min | median | p90 | max |",
-        "|---|---:|---:|---:|---:|---:|---:|",
-        f"| tokens | {tt['n']} | {_fmt(tt['mean'])} | {_fmt(tt['min'])} | {_fmt(tt['p50'])} | {_fmt(tt['p90'])} | {_fmt(tt['max'])} |",
-        f"| documents | {nd['n']} | {_fmt(nd['mean'])} | {_fmt(nd['min'])} | {_fmt(nd['p50'])} | {_fmt(nd['p90'])} | {_fmt(nd['max'])} |",
+        *_table(["", "n", "mean", "min", "median", "p90", "max"], "lrrrrrr", rows),
         "",
         f"Contexts over budget: {cl['over_budget']}.",
         "",
     ]
-    return lines
 
 
 def render_markdown(r: dict[str, Any]) -> str:
