@@ -507,6 +507,13 @@ YEAR_DIGITS = r"1[0-9]{3}|20[0-9]{2}"
 """Pattern text of a year (1000 to 2099), without a group: ``rf"\\b({YEAR_DIGITS})\\b"``."""
 YEAR_WORD = re.compile(rf"\b({YEAR_DIGITS})\b")
 """A year as a whole word; group 1 is the year."""
+NUMBER_DIGITS = r"(?<![\w.])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\w])|(?<![\w.,])\d+(?:\.\d+)?(?![\w,])"
+"""Pattern text of a number in digits standing alone ("1,200", "3.5", "42"), without a group."""
+NUMBER_WORDS = (
+    r"\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
+    r"sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|hundred)\b"
+)
+"""Pattern text of a number in words (match it ignoring case), without a group."""
 _MONTH_WORDS = """January February March April May June July August September October November December
     Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec"""
 MONTH_NAMES = tuple(_MONTH_WORDS.split())

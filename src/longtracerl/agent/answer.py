@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 
 from longtracerl.agent.retrieval import _QUOTED, _SENT_SPLIT, _base_title, _mentions
 from longtracerl.records import Page
-from longtracerl.textfacts import DATE, QUESTION_STOPWORDS, YEAR_DIGITS
+from longtracerl.textfacts import DATE, NUMBER_DIGITS, NUMBER_WORDS, QUESTION_STOPWORDS, YEAR_DIGITS
 
 __all__ = ["QuestionPlan", "analyse", "extract_answer"]
 
@@ -95,12 +95,7 @@ _POSSESSIVE = re.compile(r"['’]s?$")
 _ADJ_SUFFIX = re.compile(r"-(?:based|born|winning|nominated|owned|led|era|style|language|speaking)$")
 _FIRST_YEAR = re.compile(rf"(?<!\d)({YEAR_DIGITS})")
 _YEAR = re.compile(rf"(?<![\d,.])({YEAR_DIGITS})(?!\d|,\d|\.\d)")  # "in 2004, it": a year
-_NUMBER = re.compile(
-    r"(?<![\w.])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\w])|(?<![\w.,])\d+(?:\.\d+)?(?![\w,])|"
-    r"\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
-    r"sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|hundred)\b",
-    re.I,
-)
+_NUMBER = re.compile(f"{NUMBER_DIGITS}|{NUMBER_WORDS}", re.I)
 _UNIT = re.compile(r"[\s-]([a-z]{2,})\b")  # "34 days", "150 mi", "99-acre"
 _SCALE = re.compile(r"\s(?:million|billion|thousand|trillion)\b", re.I)
 _DEMONYM = re.compile(

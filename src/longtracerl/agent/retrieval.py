@@ -57,7 +57,7 @@ from typing import Any
 from longtracerl.agent.base import AttemptEnd
 from longtracerl.agent.tools import ToolBox
 from longtracerl.records import Page
-from longtracerl.textfacts import CLAUSE_STOPWORDS, DATE, YEAR_DIGITS
+from longtracerl.textfacts import CLAUSE_STOPWORDS, DATE, NUMBER_DIGITS, NUMBER_WORDS, YEAR_DIGITS
 
 __all__ = ["RetrievalPolicy", "parse_question", "answer_type", "extract_candidates"]
 
@@ -80,12 +80,8 @@ _CONNECTIVE = re.compile(
 _SENT_SPLIT = re.compile(r"(?<=[.?!])[\"'”’)]?\s+(?=[\"'“‘(]?[A-Z0-9])")
 _WORD = re.compile(r"[A-Za-z0-9]+(?:'[a-z]+)?")
 _YEAR = re.compile(rf"(?<![\d,.])({YEAR_DIGITS})(?![\d,])")
-_NUMBER = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\w])|(?<![\w.,])\d+(?:\.\d+)?(?![\w,])")
-_NUMBER_WORDS = re.compile(
-    r"\b(two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
-    r"sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|hundred)\b",
-    re.IGNORECASE,
-)
+_NUMBER = re.compile(NUMBER_DIGITS)
+_NUMBER_WORDS = re.compile(NUMBER_WORDS, re.IGNORECASE)
 _CAP_CONNECT = r"(?:of|the|de|la|le|von|van|der|and|&|for|du|del|da|on|in|upon|y)"
 _NAME = re.compile(rf"\b[A-Z][\w'’.-]*(?:\s+(?:{_CAP_CONNECT}\s+)*[A-Z][\w'’.-]*)*")
 _QUOTED = re.compile(r"[\"“]([^\"”]{2,80})[\"”]")
