@@ -138,3 +138,52 @@ def test_a_tokenizer_file_is_loaded_once_per_process_while_unchanged(tmp_path, t
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))  # the file changed
     c = load_tokenizer(path)
     assert c is not a and c.fingerprint == a.fingerprint
+
+
+def test_count_batch_from_several_threads_at_once(tok, monkeypatch):
+    """eval counts prompts from worker threads: the shared pre-token cache must stay whole while
+    one thread clears it (a small cache) and others place new characters."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tokenizers import Tokenizer
+
+    from longtracerl.contexts import tokenizer as tk
+
+    monkeypatch.setattr(tk, "_pre_tokens", {})
+    monkeypatch.setattr(tk, "_PIECE_CACHE_MAX", 120)  # cleared again and again
+    counter = tk.TokenCounter(Tokenizer.from_str(tok._tok.to_str()), "threads")
+    assert counter._pre is not None
+    scripts = ["abcdefghij", "αβγδεζηθικ", "абвгдежзий", "日本語中文字漢語文書", "ÀÉÎÕÜçñøåæ"]
+    batches = [  # small batches (fewer distinct pre-tokens than the cache holds), many of them
+        [
+            " ".join(s[(i + j) % len(s)] * (1 + j % 3) + str((i * j + b) % 97) for j in range(8))
+            for i in range(4)
+        ]
+        for b in range(12)
+        for s in scripts
+    ]
+    expected = [[tok.count(t) for t in batch] for batch in batches]
+
+    def work(k: int) -> list[list[int]]:
+        return [counter.count_batch(batches[(k + r) % len(batches)]) for r in range(len(batches))]
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(work, range(8)))
+    for k, got in enumerate(results):
+        assert got == [expected[(k + r) % len(batches)] for r in range(len(batches))]
+
+
+def test_a_tokenizer_file_with_truncation_counts_whole_texts(tmp_path, tok):
+    from tokenizers import Tokenizer
+
+    from longtracerl.contexts.tokenizer import load_tokenizer
+
+    backend = Tokenizer.from_str(tok._tok.to_str())
+    backend.enable_truncation(max_length=4)
+    backend.enable_padding(length=64)
+    path = tmp_path / "tokenizer.json"
+    path.write_text(backend.to_str(), encoding="utf-8")
+    loaded = load_tokenizer(path)
+    text = "Paris is the capital and most populous city of France."
+    assert loaded.count(text) == loaded.count_batch([text])[0] == tok.count(text) > 4
+    assert loaded.truncate(text, 100) == text

@@ -633,3 +633,22 @@ def test_report_reuses_an_up_to_date_audit(corpus, chain_run, tmp_path):
     assert report["question_audit"]["reused"] and report["question_audit"]["questions"] == len(lines) - 1
     assert (run / "questions.audit.jsonl").stat().st_mtime_ns == stamp
     assert all(Path(p).parent == out and Path(p).exists() for p in report["question_audit"]["plots"])
+
+
+def test_the_audit_keeps_its_most_recently_used_searches(corpus, monkeypatch):
+    from longtracerl.questions import audit as audit_mod
+
+    monkeypatch.setattr(audit_mod, "RECENT_SEARCHES", 2)
+    auditor = Auditor(corpus)
+    searched = Counter()
+    hits = auditor.retriever._hits
+
+    def counting(text, k):
+        searched[text] += 1
+        return hits(text, k)
+
+    auditor.retriever._hits = counting
+    for text in ["From there", "a film", "From there", "a song", "From there", "a film"]:
+        audit_mod._Searches(auditor, "", 5)._get(text)  # one question per piece
+    # "From there" is used again and again, so it stays; "a film" was dropped by "a song"
+    assert searched == {"From there": 1, "a film": 2, "a song": 1}

@@ -9,9 +9,11 @@ overflow. The assembly rules and token counting: docs/contexts.md.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
+import os
 import random
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -114,12 +116,16 @@ class _PageText:
 # --------------------------------------------------------------------------- per-page token cache
 
 
+DOC_TOKEN_FILES_KEPT = 32  # token-count files kept in the user cache: the most recently used
+
+
 class DocTokenCache:
     """Title and block token count of each page, computed once per run in batches.
 
     Saved as JSON in the user cache (``~/.cache/longtracerl/doc_tokens/<key>.json``, see
     :func:`cache_path`) so re-runs, other runs over the same corpus and the report do not tokenise
-    again; the key covers the tokenizer, the prompt format and the page store file.
+    again; the key covers the tokenizer, the prompt format and the page store file. A save keeps
+    the ``DOC_TOKEN_FILES_KEPT`` most recently used files of that folder.
     """
 
     def __init__(self, store: PageStore, tok: TokenCounter, path: Path | None = None):
@@ -136,6 +142,7 @@ class DocTokenCache:
                 data = json.loads(path.read_text(encoding="utf-8"))
                 for pid, (title, n) in data.items():
                     self.title[pid], self.ntok[pid] = title, int(n)
+                os.utime(path)  # used now: kept by the pruning of save()
             except (ValueError, TypeError) as err:
                 log.warning("ignoring unreadable token cache %s (%s)", path, err)
 
@@ -182,6 +189,20 @@ class DocTokenCache:
         data = {p: [self.title[p], n] for p, n in self.ntok.items()}
         atomic_write_text(self.path, json.dumps(data, ensure_ascii=False, separators=(",", ":")))
         self._dirty = 0
+        _keep_recent(self.path.parent, DOC_TOKEN_FILES_KEPT)
+
+
+def _keep_recent(folder: Path, keep: int) -> None:
+    """Delete all but the ``keep`` most recently modified ``*.json`` files of ``folder``."""
+    dated = []
+    for f in folder.glob("*.json"):
+        try:
+            dated.append((f.stat().st_mtime_ns, f))
+        except OSError:  # removed meanwhile by another run
+            continue
+    for _, f in sorted(dated, reverse=True)[keep:]:
+        with contextlib.suppress(OSError):
+            f.unlink()
 
 
 # --------------------------------------------------------------------------- the builder

@@ -25,6 +25,7 @@ import hashlib
 import logging
 import os
 import re
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,7 @@ class _PreTokens:
 
     def __init__(self, backend: Any):
         self.pre = backend.pre_tokenizer
+        self.lock = threading.Lock()  # one count_batch at a time (eval counts from threads)
         self.counts: dict[str, int] = {}
         self.stand_in: dict[int, str] = {}  # code point -> ASCII stand-in of its class
         self.unknown: set[str] = set()  # characters no class explains: texts with them are encoded
@@ -195,23 +197,24 @@ class TokenCounter:
         out = [0] * len(texts)
         words: list[tuple[int, list[str]]] = []
         rest: list[int] = []
-        for i, text in enumerate(texts):
-            ws = pre.split(text)
-            if ws is None:
-                rest.append(i)
-            else:
-                words.append((i, ws))
-        counts = pre.counts
-        seen = set().union(*[ws for _, ws in words])
-        new = list(seen.difference(counts))
-        if new:
-            if len(counts) + len(new) > _PIECE_CACHE_MAX:
-                counts.clear()
-                new = list(seen)
-            counts.update(zip(new, self._encode_counts(new), strict=True))
-        get = counts.__getitem__
-        for i, ws in words:
-            out[i] = sum(map(get, ws))
+        with pre.lock:
+            for i, text in enumerate(texts):
+                ws = pre.split(text)
+                if ws is None:
+                    rest.append(i)
+                else:
+                    words.append((i, ws))
+            counts = pre.counts
+            seen = set().union(*[ws for _, ws in words])
+            new = list(seen.difference(counts))
+            if new:
+                if len(counts) + len(new) > _PIECE_CACHE_MAX:
+                    counts.clear()
+                    new = list(seen)
+                counts.update(zip(new, self._encode_counts(new), strict=True))
+            get = counts.__getitem__
+            for i, ws in words:
+                out[i] = sum(map(get, ws))
         if rest:
             for i, n in zip(rest, self._encode_counts([texts[i] for i in rest]), strict=True):
                 out[i] = n
@@ -239,7 +242,10 @@ class TokenCounter:
 def _from_json(path: Path):
     import tokenizers
 
-    return tokenizers.Tokenizer.from_file(str(path))
+    backend = tokenizers.Tokenizer.from_file(str(path))
+    backend.no_truncation()  # a file's truncation or padding would cap or pad every count
+    backend.no_padding()
+    return backend
 
 
 _counters: dict[tuple[str, int, int, str], TokenCounter] = {}

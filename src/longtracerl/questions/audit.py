@@ -71,7 +71,7 @@ if TYPE_CHECKING:
 AUDIT_FILE = "questions.audit.jsonl"
 SUMMARY_FILE = "questions.audit.json"
 DEPTH = 100  # BM25 results read per piece for the chain-necessity counts
-RECENT_SEARCHES = 2048  # searches an Auditor keeps for pieces that recur (oldest dropped first)
+RECENT_SEARCHES = 2048  # searches an Auditor keeps for pieces that recur (least recently used dropped first)
 
 # --------------------------------------------------------------------------- pieces of a question
 
@@ -286,11 +286,11 @@ class _Searches:
         got = self._hits.get(text)
         if got is None:
             # boilerplate pieces ('From there', 'In which year was this film released?') recur
-            # across questions: the auditor keeps recent searches (a fifth of a run's audit)
+            # across questions: the auditor keeps its most recently used searches (a fifth of a run's audit)
             shared = self.a._recent
-            got = shared.get((text, self.k))
-            if got is not None:
-                self._hits[text] = got
+            got = shared.pop((text, self.k), None)
+            if got is not None:  # kept as the most recent (least recently used go first)
+                shared[(text, self.k)] = self._hits[text] = got
                 return got
             if self.a._fast:
                 pairs = self.a.retriever._hits(text, self.k)
