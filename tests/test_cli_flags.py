@@ -108,3 +108,21 @@ def test_run_help_names_the_run_default_not_the_stage_default():
         if a.dest == "num_questions"
     )
     assert flag.help.endswith(f"Default: {RUN_DEFAULTS['walks']['num_walks']}.")
+
+
+def test_a_field_flag_refuses_a_switch_that_could_not_change_its_field_and_a_list_field():
+    import argparse
+
+    from longtracerl.cliargs import field_flag
+    from longtracerl.contexts.config import ContextsConfig
+    from longtracerl.rewards.config import RewardConfig
+
+    parser = argparse.ArgumentParser()
+    with pytest.raises(TypeError, match="defaults to True"):
+        field_flag(parser, "--use-content", RewardConfig, "use_content")
+    on_off = field_flag(
+        parser, "--use-content", RewardConfig, "use_content", action=argparse.BooleanOptionalAction
+    )
+    assert parser.parse_args(["--no-use-content"]).use_content is False and on_off.default is None
+    with pytest.raises(TypeError, match="no flag type"):
+        field_flag(parser, "--fill", ContextsConfig, "fill")

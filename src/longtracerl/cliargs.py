@@ -63,6 +63,8 @@ def field_flag(
         help_ = f"{help_} Default: {shown_default}."
     spec: dict[str, Any] = {"dest": field.rsplit(".", 1)[-1], "default": None, "help": help_}
     if kind is bool:
+        if info.get_default(call_default_factory=True) is True and "action" not in kwargs:
+            raise TypeError(f"{flag}: {field} defaults to True, a store_true switch could not turn it off")
         spec["action"] = "store_true"
     elif choices:
         spec["choices"] = choices
@@ -101,11 +103,15 @@ def _flag_type(annotation: Any) -> tuple[type, list[Any] | None]:
     origin = get_origin(annotation)
     if origin is Annotated:
         return _flag_type(get_args(annotation)[0])
+    if origin is list:
+        raise TypeError(f"no flag type for a field of type {annotation}: give type= or nargs=")
     if origin is Literal:
         values = list(get_args(annotation))
         return type(values[0]), values
     if origin in (Union, types.UnionType):
         scalar = [a for a in get_args(annotation) if a is not type(None) and get_origin(a) is not list]
+        if not scalar:
+            raise TypeError(f"no flag type for a field of type {annotation}: give type= or nargs=")
         return _flag_type(scalar[0])
     return (annotation if annotation in (bool, int, float) else str), None
 

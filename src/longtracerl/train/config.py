@@ -47,8 +47,11 @@ class TinyModel(StageConfig):
     ``seed`` is the ``transformers.LlamaConfig`` argument of the same name."""
 
     hidden_size: int = 64
+    """Width of the hidden states."""
     num_hidden_layers: int = 2
+    """Transformer layers."""
     num_attention_heads: int = 4
+    """Attention heads."""
     num_key_value_heads: int = 2
     """Key/value heads (GQA)."""
     intermediate_size: int = 128
