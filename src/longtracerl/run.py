@@ -60,7 +60,7 @@ class RunConfig(StageConfig):
     """corpus prepare options."""
     questions_from: str | None = None
     """Questions from an existing QA set instead of walks + composer: hotpotqa (the embedded dev file) or a
-    JSONL file (docs/import.md); walks.num_walks and walks.seed size and seed the sample."""
+    JSONL file (docs/import.md); walks.num_walks (--num-questions) and walks.seed size and seed the sample."""
     walks: WalksConfig = Field(default_factory=WalksConfig)
     """Random-walk options."""
     questions: QuestionsConfig = Field(default_factory=QuestionsConfig)
