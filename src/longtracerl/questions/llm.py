@@ -62,6 +62,7 @@ RETRY_PROMPT = (
     '{{"question": "...", "answer": "...", "rubrics": [...]}} that follows every rule.'
 )
 
+
 def reply_schema(max_chars: int, n_pages: int) -> dict[str, Any]:
     """JSON schema of one composer reply (sent as the structured-output format). The length
     bounds keep a grammar-constrained reply from running into ``max_tokens`` mid-string (a
@@ -85,6 +86,7 @@ def reply_schema(max_chars: int, n_pages: int) -> dict[str, Any]:
         },
         "required": ["question", "answer", "rubrics"],
     }
+
 
 REPLY_CHARS = 2000
 """How much of the last reply a rejected walk keeps."""
@@ -152,7 +154,9 @@ def check_question(question: str, answer: str, pages: Sequence[Page], shortcut: 
         raise QuestionRejected("text_defect", f"the question has text defects: {', '.join(defects)}")
     last = pages[-1]
     if f" {normalize_answer(answer)} " not in f" {normalize_answer(last.title + ' ' + last.text)} ":
-        raise QuestionRejected("answer_not_on_last_page", f"the answer {answer!r} is not in the last page's text")
+        raise QuestionRejected(
+            "answer_not_on_last_page", f"the answer {answer!r} is not in the last page's text"
+        )
     piece = shortcut(question, last.id) if shortcut is not None else None
     if piece is not None:
         raise QuestionRejected(

@@ -230,7 +230,13 @@ def fitting_target_tokens(max_prompt_tokens: int) -> int:
 
 
 def refuse_heavy_cut(
-    stats: PromptStats, n_over: int, at_least_removed: int, max_cut_share: float, *, path: Any, small_model: bool
+    stats: PromptStats,
+    n_over: int,
+    at_least_removed: int,
+    max_cut_share: float,
+    *,
+    path: Any,
+    small_model: bool,
 ) -> None:
     """Raise ``ConfigError`` (before anything is cut or any model loaded) when bounding the prompts
     would remove more than ``max_cut_share`` of all their tokens (``stats.tokens_before``;

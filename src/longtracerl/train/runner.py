@@ -168,7 +168,9 @@ def train(
             f"rule (the configured judge {cfg.reward.judge!r} is not called in a dry run)"
         )
         # the arguments a real run gets (grpo_args.json); values only this machine changed are noted
-        adjusted = {k: _jsonable(getattr(args, k)) for k in kwargs if k == "bf16" and getattr(args, k) != kwargs[k]}
+        adjusted = {
+            k: _jsonable(getattr(args, k)) for k in kwargs if k == "bf16" and getattr(args, k) != kwargs[k]
+        }
         summary.update(
             {
                 "dry_run": True,
