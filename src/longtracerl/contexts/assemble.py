@@ -142,7 +142,8 @@ class DocTokenCache:
                 data = json.loads(path.read_text(encoding="utf-8"))
                 for pid, (title, n) in data.items():
                     self.title[pid], self.ntok[pid] = title, int(n)
-                os.utime(path)  # used now: kept by the pruning of save()
+                with contextlib.suppress(OSError):  # a read-only cache is still read
+                    os.utime(path)  # used now: kept by the pruning of save()
             except (ValueError, TypeError) as err:
                 log.warning("ignoring unreadable token cache %s (%s)", path, err)
 
