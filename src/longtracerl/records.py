@@ -433,8 +433,8 @@ class JsonlAppender:
         self._fh.write(line)
         self._fh.flush()
         if self.key is not None:
-            obj = record if isinstance(record, dict) else record.model_dump()
-            self.done.add(str(obj[self.key]))
+            value = record[self.key] if isinstance(record, dict) else getattr(record, self.key)
+            self.done.add(str(value))  # no model_dump: a context record holds a whole context
 
     def close(self) -> None:
         if self._fh is not None:

@@ -2,7 +2,7 @@
 
 Public API:
 
-- :func:`run_agent` (``corpus_dir, run_dir, cfg) -> summary dict``): reads
+- :func:`run_agent` (``cfg, corpus, run, **options) -> summary dict``): reads
   ``RUN/questions.jsonl``, writes ``RUN/trajectories.jsonl``, ``RUN/agent.summary.json`` and
   ``RUN/agent.rejected.jsonl``; resumable.
 - :class:`AgentConfig`: the stage config (``longtracerl agent --set KEY=VALUE``).

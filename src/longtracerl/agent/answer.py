@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from longtracerl.agent.retrieval import _QUOTED, _SENT_SPLIT, _base_title, _mentions
 from longtracerl.records import Page
 from longtracerl.textfacts import DATE, NUMBER_DIGITS, NUMBER_WORDS, QUESTION_STOPWORDS, YEAR_DIGITS
+from longtracerl.textfacts import wordset as _wordset
 
 __all__ = ["QuestionPlan", "analyse", "extract_answer"]
 
@@ -59,10 +60,6 @@ W_ORG = 0.3  # a place asked: a span naming an organisation ("... Company", "...
 W_ATTR = 0.15  # a page's own title as the answer when the question asks an attribute (_ASKS_ATTR)
 W_FIT = 0.5  # a span that is a read page's title: that page is of the asked kind (+) or not (-)
 YESNO_SHARE = 0.5  # "Are A and B both X?": the least share of X's words in A's / B's first sentences
-
-
-def _wordset(text: str) -> frozenset[str]:
-    return frozenset(text.split())
 
 
 _STOP = QUESTION_STOPWORDS

@@ -83,13 +83,13 @@ from longtracerl.agent.answer import (
     _stem,
     _stems,
     _words,
-    _wordset,
     analyse,
     extract_answer,
 )
 from longtracerl.agent.base import AttemptEnd
 from longtracerl.agent.retrieval import _mentions
 from longtracerl.agent.tools import ToolBox
+from longtracerl.textfacts import wordset as _wordset
 
 __all__ = ["SearchAgentPolicy", "analyse", "extract_answer", "QuestionPlan"]
 
