@@ -155,6 +155,13 @@ def _split(flat: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     return {k: v for k, v in flat.items() if k not in grow}, grow
 
 
+def _stage_split(stage: str, section: BaseModel) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(fixed, growable) settings of one stage's config section, flattened as ``stage.key``, the
+    neutral ones (:data:`NEUTRAL`) left out: what :func:`stage_settings` holds for that stage."""
+    flat = _flatten({stage: section.model_dump(mode="json")})
+    return _split({k: v for k, v in flat.items() if k not in NEUTRAL})
+
+
 def _diff_pair(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """``key: old -> new`` for each key whose value differs (``<unset>`` where one lacks it)."""
     return [
@@ -224,9 +231,7 @@ def record_alone(out: Path, stage: str, cfg: BaseModel, *, complete: bool) -> No
     stamps = read_stamps(out) if (out / STAMPS_FILE).exists() else None
     if stamps is None or stage not in STAGES:
         return
-    fixed, grow = _split(
-        {k: v for k, v in _flatten({stage: cfg.model_dump(mode="json")}).items() if k not in NEUTRAL}
-    )
+    fixed, grow = _stage_split(stage, cfg)
     i = STAGES.index(stage)
     upstream = (stamps.get(STAGES[i - 1]) or {}).get("key", "") if i else ""
     key = _hash([upstream, fixed])
@@ -367,13 +372,7 @@ def guard_stage(
     ``upstream``: the key of what the stage reads (e.g. the walks config hash); None when unknown.
     Growable settings (:data:`GROWABLE`) may be raised: the stage then continues.
     """
-    settings, grow = _split(
-        {
-            f"{stage}.{k}": v
-            for k, v in _flatten(cfg.model_dump(mode="json")).items()
-            if f"{stage}.{k}" not in NEUTRAL
-        }
-    )
+    settings, grow = _stage_split(stage, cfg)
     if corpus is not None:
         settings["corpus content"] = _hash(folder_identity(Path(corpus)))
     settings["input"] = upstream
