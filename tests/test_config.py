@@ -31,6 +31,25 @@ def test_yaml_and_overrides(tmp_path):
     assert (cfg.hops, cfg.inner.k, cfg.name) == (6, 9, "hello")
 
 
+def test_a_section_is_read_from_a_whole_pipeline_file_and_any_other_file_is_read_whole(tmp_path):
+    whole = tmp_path / "pipeline.yaml"
+    whole.write_text("walks:\n  hops: 4\nmine:\n  hops: 6\n")
+    alone = tmp_path / "alone.yaml"
+    alone.write_text("hops: 7\n")
+    assert load_config(Cfg, whole, section="mine").hops == 6
+    assert load_config(Cfg, alone, section="mine").hops == 7  # not ignored: the whole file is the config
+    with pytest.raises(ConfigError, match="walks"):  # a pipeline file without the section fails loudly
+        load_config(Cfg, whole, section="other")
+
+
+def test_typed_values_win_over_the_set_strings():
+    from longtracerl.config import parse_overrides
+
+    tree = parse_overrides(["inner.k=3", "name=yes"], [("inner.k", 9), ("hops", 2)])
+    assert tree == {"inner": {"k": 9}, "name": True, "hops": 2}
+    assert load_config(Cfg, None, parse_overrides(["inner.k=3"], [("inner.k", 9)])).inner.k == 9
+
+
 def test_unknown_key_suggests(tmp_path):
     p = tmp_path / "c.yaml"
     p.write_text("hops: 6\ninner:\n  kk: 3\n")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import types
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import BaseModel
@@ -71,6 +71,21 @@ def field_flag(
     elif kind is not str:
         spec["type"] = kind
     return parser.add_argument(flag, **{**spec, **kwargs})
+
+
+def field_flags(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup,
+    model: type[BaseModel],
+    fields: Mapping[str, str],
+    *,
+    metavars: Mapping[str, str] | None = None,
+    **kwargs: Any,
+) -> None:
+    """One :func:`field_flag` per item of ``fields`` (flag -> dotted field of ``model``), in order;
+    ``metavars`` (field -> metavar) names some fields' values, ``kwargs`` go to every flag."""
+    for flag, field in fields.items():
+        extra = {"metavar": metavars[field]} if metavars and field in metavars else {}
+        field_flag(parser, flag, model, field, **extra, **kwargs)
 
 
 def field_overrides(args: argparse.Namespace, flags: Mapping[str, str] | Iterable[str]) -> list[str]:
@@ -184,8 +199,7 @@ def stage_parser(
     if fields:
         if config is None:
             raise TypeError("stage_parser: fields need their config class (config=)")
-        for flag, field in fields.items():
-            field_flag(parser, flag, config, field)
+        field_flags(parser, config, fields)
     return parser
 
 
@@ -198,20 +212,6 @@ def require(args: argparse.Namespace, *flags: str) -> None:
             )
 
 
-def config_section(path: str | None, name: str) -> str | None:
-    """``name`` when the YAML file is a whole-pipeline config (it has a ``name:`` mapping), else None."""
-    if not path:
-        return None
-    import yaml
-
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh) or {}
-    except (OSError, yaml.YAMLError):
-        return None  # load_config reports the problem precisely
-    return name if isinstance(data, dict) and isinstance(data.get(name), dict) else None
-
-
 def stage_config(
     cls: type[C],
     args: argparse.Namespace,
@@ -222,13 +222,33 @@ def stage_config(
     """A stage's config from ``--config`` (its ``section`` of a whole-pipeline file, or the whole
     file), ``--set`` and the flags that stand for a field (``flags``: flag dest -> dotted field, or
     the dotted fields of flags added by :func:`field_flag`; ``set_``: more fields), the flags winning."""
-    from longtracerl.config import _merge, _set_dotted, load_config, parse_overrides
+    from longtracerl.config import load_config, parse_overrides
 
-    given: dict[str, Any] = {}
-    for field, value in [*_given(args, flags), *set_.items()]:
-        _set_dotted(given, field, value)
-    overrides = _merge(parse_overrides(args.overrides), given)
-    return load_config(cls, args.config, overrides, section=config_section(args.config, section))
+    overrides = parse_overrides(args.overrides, [*_given(args, flags), *set_.items()])
+    return load_config(cls, args.config, overrides, section=section)
+
+
+def run_stage_command(
+    args: argparse.Namespace,
+    cls: type[C],
+    flags: Mapping[str, str] | Iterable[str],
+    entry: Callable[..., Any],
+    *,
+    set_: Mapping[str, Any] | None = None,
+    **options: Any,
+) -> tuple[C, Any]:
+    """What every data stage command does: check ``--corpus`` and ``--run``, load the stage's
+    config (:func:`stage_config`, section = the command's name), open the executor the flags ask
+    for and call the stage's entry function ``entry(cfg, corpus, run, progress=, executor=,
+    **options)``. Returns the config and what the entry function returned."""
+    from contextlib import closing
+
+    require(args, "corpus", "run")
+    cfg = stage_config(cls, args, flags, args.command, **(set_ or {}))
+    with closing(executor_from_args(args)) as executor:
+        return cfg, entry(
+            cfg, args.corpus, args.run, progress=not args.no_progress, executor=executor, **options
+        )
 
 
 def executor_overrides(args: argparse.Namespace, prefix: str = "") -> list[str]:

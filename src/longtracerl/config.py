@@ -23,7 +23,7 @@ import hashlib
 import importlib
 import json
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -90,8 +90,9 @@ def _set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
     node[keys[-1]] = value
 
 
-def parse_overrides(overrides: Sequence[str]) -> dict[str, Any]:
-    """Turn ``["a.b=3", "name=x"]`` into a nested dict; values are parsed as YAML scalars."""
+def parse_overrides(overrides: Sequence[str], values: Iterable[tuple[str, Any]] = ()) -> dict[str, Any]:
+    """Turn ``["a.b=3", "name=x"]`` into a nested dict; values are parsed as YAML scalars. ``values``
+    (dotted key, value already typed: what a command-line flag gave) are set after them and win."""
     tree: dict[str, Any] = {}
     for item in overrides:
         if "=" not in item:
@@ -104,6 +105,8 @@ def parse_overrides(overrides: Sequence[str]) -> dict[str, Any]:
             value = yaml.safe_load(raw) if raw.strip() else ""
         except yaml.YAMLError:
             value = raw
+        _set_dotted(tree, key, value)
+    for key, value in values:
         _set_dotted(tree, key, value)
     return tree
 
@@ -167,7 +170,8 @@ def load_config(
     section: str | None = None,
     defaults: Mapping[str, Any] | None = None,
 ) -> C:
-    """Load ``cls`` from an optional YAML file (or one ``section`` of it) and overrides.
+    """Load ``cls`` from an optional YAML file and overrides. With ``section``, a file that holds a
+    ``section:`` mapping (a whole-pipeline config) gives that mapping, any other file is read whole.
 
     Precedence: ``defaults`` (a nested dict that changes the class defaults for one use, e.g.
     the ``run`` command's corpus-specific defaults) < the YAML file < the overrides.
@@ -187,11 +191,9 @@ def load_config(
         loaded = loaded or {}
         if not isinstance(loaded, dict):
             raise ConfigError(f"{path}: expected a mapping at the top level")
-        if section is not None:
-            loaded = loaded.get(section) or {}
+        if section is not None and isinstance(loaded.get(section), dict):
+            loaded = loaded[section]
             source = f"{path} [{section}]"
-            if not isinstance(loaded, dict):
-                raise ConfigError(f"{source}: expected a mapping")
         _check_keys(cls, loaded, source)
         data = loaded
     over = dict(overrides) if isinstance(overrides, Mapping) else parse_overrides(overrides)

@@ -27,15 +27,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _handle(args: argparse.Namespace) -> int:
-    from contextlib import closing
-
     from longtracerl.agent.config import AgentConfig
     from longtracerl.agent.runner import run_agent
-    from longtracerl.cliargs import executor_from_args, require, stage_config
+    from longtracerl.cliargs import run_stage_command
 
-    require(args, "corpus", "run")
-    cfg = stage_config(AgentConfig, args, _FLAGS.values(), "agent")
-    with closing(executor_from_args(args)) as executor:
-        summary = run_agent(cfg, args.corpus, args.run, progress=not args.no_progress, executor=executor)
+    _, summary = run_stage_command(args, AgentConfig, _FLAGS.values(), run_agent)
     print(json.dumps({k: summary[k] for k in ("questions", "kept", "dropped", "success_rate")}))
     return 0

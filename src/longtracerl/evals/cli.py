@@ -9,32 +9,27 @@ from typing import Any
 
 from longtracerl.config import ConfigError
 
-# the flags that stand for an EvalConfig field: (flag, field, add_argument overrides)
-_FIELD_FLAGS: tuple[tuple[str, str, dict[str, Any]], ...] = (
-    ("--benchmark", "benchmark", {}),
-    ("--data", "data", {"metavar": "PATH"}),
-    ("--data-dir", "data_dir", {"metavar": "DIR"}),
-    ("--model", "model", {}),
-    ("--base-url", "base_url", {}),
-    ("--api-key-env", "api_key_env", {"metavar": "VAR"}),
-    ("--judge", "judge", {}),
-    ("--judge-model", "judge_model", {}),
-    ("--judge-base-url", "judge_base_url", {}),
-    ("--limit", "limit", {"metavar": "N"}),
-    ("--samples", "samples", {"metavar": "K"}),
-    ("--max-tokens", "max_tokens", {}),
-    ("--max-context-tokens", "max_context_tokens", {}),
-    ("--tokenizer", "tokenizer", {}),
-    ("--processor", "processor", {}),
-    ("--concurrency", "concurrency", {}),
-    ("--articles", "articles", {"metavar": "FILE"}),
-    ("--context-length", "context_length", {}),
-)
-_FLAGS = {field: field for _, field, _ in _FIELD_FLAGS}
+# the flags that stand for an EvalConfig field: flag -> field
+_FLAGS = {
+    "--benchmark": "benchmark", "--data": "data", "--data-dir": "data_dir", "--model": "model",
+    "--base-url": "base_url", "--api-key-env": "api_key_env", "--judge": "judge",
+    "--judge-model": "judge_model", "--judge-base-url": "judge_base_url", "--limit": "limit",
+    "--samples": "samples", "--max-tokens": "max_tokens", "--max-context-tokens": "max_context_tokens",
+    "--tokenizer": "tokenizer", "--processor": "processor", "--concurrency": "concurrency",
+    "--articles": "articles", "--context-length": "context_length",
+}  # fmt: skip
+_METAVARS = {
+    "data": "PATH",
+    "data_dir": "DIR",
+    "api_key_env": "VAR",
+    "limit": "N",
+    "samples": "K",
+    "articles": "FILE",
+}
 
 
 def register(subparsers: Any) -> None:
-    from longtracerl.cliargs import add_config_args, field_flag
+    from longtracerl.cliargs import add_config_args, field_flags
     from longtracerl.evals.config import EvalConfig
 
     p = subparsers.add_parser(
@@ -47,8 +42,7 @@ def register(subparsers: Any) -> None:
         ),
     )
     p.add_argument("--out", required=True, metavar="DIR", help="Output folder (samples.jsonl, summary.json).")
-    for flag, field, extra in _FIELD_FLAGS:
-        field_flag(p, flag, EvalConfig, field, **extra)
+    field_flags(p, EvalConfig, _FLAGS, metavars=_METAVARS)
     p.add_argument("--restart", action="store_true", help="Discard samples already in --out and start over.")
     p.add_argument("--no-progress", action="store_true", help="No progress bar.")
     add_config_args(p, example="temperature=0.6")
@@ -71,7 +65,7 @@ def load_eval_config(args: argparse.Namespace):
     from longtracerl.cliargs import stage_config
     from longtracerl.evals.config import EvalConfig
 
-    return stage_config(EvalConfig, args, _FLAGS, "eval")
+    return stage_config(EvalConfig, args, _FLAGS.values(), "eval")
 
 
 def _eval(args: argparse.Namespace) -> int:

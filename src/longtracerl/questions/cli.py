@@ -74,23 +74,11 @@ def _handle_import(args: argparse.Namespace) -> int:
 
 
 def _handle(args: argparse.Namespace) -> int:
-    from contextlib import closing
-
-    from longtracerl.cliargs import executor_from_args, require, stage_config
+    from longtracerl.cliargs import run_stage_command
     from longtracerl.questions.config import QuestionsConfig
     from longtracerl.questions.run import run_questions
 
-    require(args, "corpus", "run")
-    cfg = stage_config(QuestionsConfig, args, _FLAGS.values(), "questions")
-    with closing(executor_from_args(args)) as executor:
-        stats = run_questions(
-            cfg,
-            args.corpus,
-            args.run,
-            walks_file=args.walks,
-            progress=not args.no_progress,
-            executor=executor,
-        )
+    _, stats = run_stage_command(args, QuestionsConfig, _FLAGS.values(), run_questions, walks_file=args.walks)
     print(stats.summary())
     return 0
 

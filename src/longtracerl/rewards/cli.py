@@ -59,12 +59,7 @@ _SCORE_FLAGS = {
 }  # fmt: skip
 
 
-def _add_field_flags(p: argparse.ArgumentParser, flags: dict[str, str]) -> None:
-    from longtracerl.cliargs import field_flag
-    from longtracerl.rewards.config import RewardConfig
-
-    for flag, field in flags.items():
-        field_flag(p, flag, RewardConfig, field, **({"metavar": "VAR"} if field.endswith("_env") else {}))
+_METAVARS = {"api_key_env": "VAR", "auth_key_env": "VAR"}
 
 
 def _config(args: argparse.Namespace) -> Any:
@@ -90,14 +85,15 @@ def _judge_from_config(cfg: Any) -> Any:
 
 
 def register(subparsers: Any) -> None:
-    from longtracerl.cliargs import add_config_args, command_group
+    from longtracerl.cliargs import add_config_args, command_group, field_flags
+    from longtracerl.rewards.config import RewardConfig
 
     serve = subparsers.add_parser(
         "serve-reward",
         help="Run the reward server (POST /evaluate, /evaluate_group; GET /health).",
         description="Reward server: a drop-in /evaluate for the authors' trainer, plus /evaluate_group.",
     )
-    _add_field_flags(serve, _SERVE_FLAGS)
+    field_flags(serve, RewardConfig, _SERVE_FLAGS, metavars=_METAVARS)
     serve.add_argument("--log-level", default="warning", help="uvicorn log level (default warning).")
     add_config_args(serve)
     serve.set_defaults(func=_serve)
@@ -111,7 +107,7 @@ def register(subparsers: Any) -> None:
     )
     score.add_argument("--out", required=True, metavar="FILE", help="Per-response results (JSONL).")
     score.add_argument("--summary", metavar="FILE", help="Summary JSON (default: OUT.summary.json).")
-    _add_field_flags(score, _SCORE_FLAGS)
+    field_flags(score, RewardConfig, _SCORE_FLAGS, metavars=_METAVARS)
     add_config_args(score)
     score.set_defaults(func=_score)
 

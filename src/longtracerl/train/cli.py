@@ -10,17 +10,15 @@ import json
 
 from longtracerl.train.config import PRESETS, TrainConfig
 
-# the train flags that stand for a TrainConfig field: flag -> (dest, dotted field)
+# the train flags that stand for a TrainConfig field: flag -> dotted field (dest: the field's name)
 _TRAIN_FLAGS = {
-    "--reward": ("reward", "reward.mode"),
-    "--rubric-weight": ("rubric_weight", "reward.eta"),
-    "--max-steps": ("max_steps", "grpo.max_steps"),
-    "--seed": ("seed", "grpo.seed"),
-}
+    "--reward": "reward.mode", "--rubric-weight": "reward.eta", "--max-steps": "grpo.max_steps",
+    "--seed": "grpo.seed",
+}  # fmt: skip
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from longtracerl.cliargs import add_config_args, field_flag
+    from longtracerl.cliargs import add_config_args, field_flag, field_flags
 
     _register_export(subparsers)
 
@@ -43,9 +41,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--data", metavar="ROWS", help="Released-format rows (RUN/rows.jsonl). cpu-smoke: optional."
     )
     p.add_argument("--out", required=True, metavar="DIR", help="Output folder.")
-    for flag, (dest, field) in _TRAIN_FLAGS.items():
-        metavar = {"rubric_weight": "ETA", "max_steps": "N"}.get(dest)
-        field_flag(p, flag, TrainConfig, field, dest=dest, metavar=metavar, shown_default="the preset's")
+    field_flags(
+        p,
+        TrainConfig,
+        _TRAIN_FLAGS,
+        metavars={"reward.eta": "ETA", "grpo.max_steps": "N"},
+        shown_default="the preset's",
+    )
     p.add_argument(
         "--dry-run",
         dest="dry_run",
@@ -73,7 +75,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--samples", type=int, metavar="N", help="Samples per prompt (default grpo.num_generations)."
     )
     q.add_argument("--max-rows", dest="max_rows", type=int, metavar="N", help="First N rows only.")
-    field_flag(q, "--reward", TrainConfig, "reward.mode", dest="reward", shown_default="the preset's")
+    field_flag(q, "--reward", TrainConfig, "reward.mode", shown_default="the preset's")
     q.add_argument("--seed", type=int, help="Sampling seed (default grpo.seed).")
     q.add_argument(
         "--endpoint",
@@ -107,7 +109,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _overrides(args: argparse.Namespace) -> list[str]:
     from longtracerl.cliargs import field_overrides
 
-    return [*args.overrides, *field_overrides(args, dict(_TRAIN_FLAGS.values()))]
+    return [*args.overrides, *field_overrides(args, _TRAIN_FLAGS.values())]
 
 
 def _handle_train(args: argparse.Namespace) -> int:
@@ -122,12 +124,11 @@ def _handle_train(args: argparse.Namespace) -> int:
 
 
 def _handle_probe(args: argparse.Namespace) -> int:
+    from longtracerl.cliargs import field_overrides
     from longtracerl.train.config import load_preset
     from longtracerl.train.probe import probe
 
-    over = list(args.overrides)
-    if args.reward:
-        over.append(f"reward.mode={args.reward}")
+    over = [*args.overrides, *field_overrides(args, ["reward.mode"])]
     cfg = load_preset(args.config or args.preset, over)
     summary = probe(
         cfg,
@@ -152,8 +153,9 @@ def _handle_report(args: argparse.Namespace) -> int:
 
 def _register_export(subparsers: argparse._SubParsersAction) -> None:
     """``longtracerl export``: re-export a run's rows, or write a trainer bundle (verl, slime)."""
-    from longtracerl.cliargs import add_config_args
-    from longtracerl.contexts.cli import EXPORT_FLAGS, add_field_flags
+    from longtracerl.cliargs import add_config_args, field_flags
+    from longtracerl.contexts.cli import EXPORT_FLAGS
+    from longtracerl.contexts.config import ContextsConfig
 
     e = subparsers.add_parser(
         "export",
@@ -182,7 +184,7 @@ def _register_export(subparsers: argparse._SubParsersAction) -> None:
     )
     e.add_argument("--corpus", metavar="DIR", help="Corpus folder (default: the one recorded by contexts).")
     e.add_argument("--force", action="store_true", help="Rewrite even when up to date.")
-    add_field_flags(e, {**EXPORT_FLAGS, "--seed": "export.seed"})
+    field_flags(e, ContextsConfig, {**EXPORT_FLAGS, "--seed": "export.seed"})
     add_config_args(e, example="heldout_fraction=0.1 (with verl|slime: --set nnodes=2)")
     e.set_defaults(func=_handle_export)
 
@@ -196,10 +198,12 @@ def _handle_export(args: argparse.Namespace) -> int:
         from longtracerl.config import ConfigError
 
         raise ConfigError("export: --run RUN is required")
-    from longtracerl.contexts.cli import EXPORT_FLAGS, load_contexts_config
+    from longtracerl.cliargs import stage_config
+    from longtracerl.contexts.cli import EXPORT_FLAGS
+    from longtracerl.contexts.config import ContextsConfig
     from longtracerl.contexts.export import export_rows
 
-    cfg = load_contexts_config(args, [*EXPORT_FLAGS.values(), "export.seed"])
+    cfg = stage_config(ContextsConfig, args, [*EXPORT_FLAGS.values(), "export.seed"], "contexts")
     summary = export_rows(args.run, args.corpus, cfg.export, force=args.force)
     print(json.dumps(summary, indent=2))
     return 0

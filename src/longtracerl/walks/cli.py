@@ -26,24 +26,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _handle(args: argparse.Namespace) -> int:
-    import sys
-    from contextlib import closing
-
-    from longtracerl.cliargs import executor_from_args, require, stage_config
-    from longtracerl.config import ConfigError
-    from longtracerl.records import RecordError
+    from longtracerl.cliargs import run_stage_command
     from longtracerl.walks.config import WalksConfig
     from longtracerl.walks.walker import run_walks
 
-    require(args, "corpus", "run")
-    cfg = stage_config(WalksConfig, args, _FLAGS.values(), "walks")
-    try:
-        with closing(executor_from_args(args)) as executor:
-            stats = run_walks(cfg, args.corpus, args.run, progress=not args.no_progress, executor=executor)
-    except ValueError as err:  # config / corpus mismatch: a clear message, nothing written is lost
-        if isinstance(err, ConfigError | RecordError):
-            raise
-        print(f"longtracerl walks: error: {err}", file=sys.stderr)
-        return 2
+    cfg, stats = run_stage_command(args, WalksConfig, _FLAGS.values(), run_walks)
     print(stats.summary())
     return 0 if stats.kept >= cfg.num_walks else 1

@@ -113,7 +113,7 @@ class Walker:
 
     def __init__(self, store: PageStore, graph: LinkGraph, cfg: WalksConfig, chooser: Chooser):
         if graph.num_pages != len(store):
-            raise ValueError(
+            raise ConfigError(
                 f"link graph has {graph.num_pages} pages but the page store has {len(store)}: "
                 "rebuild graph.npz for this corpus"
             )
@@ -133,7 +133,7 @@ class Walker:
             for name in cfg.seed_titles:
                 pid = name if name in self.store else self.store.find_title(name)
                 if pid is None:
-                    raise ValueError(f"seed_titles: {name!r} is neither a page id nor a title of the corpus")
+                    raise ConfigError(f"seed_titles: {name!r} is neither a page id nor a title of the corpus")
                 out.append(self.store.index_of(pid))
             return np.asarray(out, dtype=np.int64)
         mask = self.usable.copy()
@@ -144,7 +144,7 @@ class Walker:
             viable = [int(i) for i in pool if self.has_onward(int(i), set(), int(i))]
             pool = np.asarray(viable, dtype=np.int64) if viable else pool
         if len(pool) == 0:
-            raise ValueError(
+            raise ConfigError(
                 f"no usable seed page: no page has more than min_out_links={cfg.min_out_links} links"
                 + (f" and in-degree >= {cfg.min_seed_in_degree}" if cfg.min_seed_in_degree else "")
             )
