@@ -1,4 +1,8 @@
-"""The benchmark protocol, the score type, and file readers shared by the benchmark modules."""
+"""The benchmark protocol, the score type, and the file-reading ``load`` shared by the benchmark modules.
+
+A benchmark module writes only how one row becomes an :class:`EvalItem` and how an answer is scored;
+:class:`FileBenchmark` does the rest. See docs/evals.md and docs/contributing.md#a-benchmark.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +10,16 @@ import csv
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from longtracerl.evals.items import EvalItem, require
 from longtracerl.records import RecordError
 
 if TYPE_CHECKING:
     from longtracerl.evals.config import EvalConfig
-    from longtracerl.evals.items import EvalItem
     from longtracerl.rewards.judge import Judge
 
 
@@ -31,7 +35,11 @@ class Score:
 
 @runtime_checkable
 class Benchmark(Protocol):
-    """One benchmark: a loader, a prompt builder (inside the loader) and a scorer."""
+    """One benchmark: a loader, a prompt builder (inside the loader) and a scorer.
+
+    Any object with these members will do (``--benchmark module:attr``); the built-in ones are
+    :class:`FileBenchmark` subclasses, which write ``load`` once for all.
+    """
 
     name: str  # registry name, e.g. "aa-lcr"
     title: str  # column title in tables, e.g. "AA-LCR"
@@ -40,6 +48,51 @@ class Benchmark(Protocol):
     def load(self, path: str | None, cfg: EvalConfig) -> list[EvalItem]: ...
 
     def score(self, item: EvalItem, content: str, judge: Judge | None) -> Score: ...
+
+
+class FileBenchmark:
+    """A benchmark read from one data file, row by row: ``load`` is written here once.
+
+    A subclass sets ``name``, ``title``, ``uses_judge``, ``fields`` (required and non-empty in every
+    row) and either ``data_hint`` (what ``--data`` takes, for the error when it is not given) or
+    ``default_asset`` (the embedded asset read instead), and writes :meth:`item` (one row -> an
+    :class:`EvalItem`, or None to skip the row) and ``score``. Two hooks may be replaced:
+    :meth:`start` (set up what one load needs, e.g. a lookup file named in ``cfg``) and :meth:`rows`
+    (the reader: :func:`read_rows` by default).
+    """
+
+    name: str
+    title: str
+    uses_judge: bool
+    data_hint: str = "PATH (see docs/evals.md)"
+    default_asset: str | None = None
+    fields: tuple[str, ...] = ()
+
+    def load(self, path: str | None, cfg: EvalConfig) -> list[EvalItem]:
+        if path is None and self.default_asset is not None:
+            from longtracerl.assets import asset_path
+
+            path = str(asset_path(self.default_asset))
+        if path is None:
+            raise FileNotFoundError(f"{self.name} needs --data {self.data_hint}")
+        self.start(path, cfg)
+        items = []
+        for line, row in self.rows(path):
+            require(row, self.fields, path, line)
+            item = self.item(row, line, path, cfg)
+            if item is not None:
+                items.append(item)
+        return items
+
+    def start(self, path: str, cfg: EvalConfig) -> None:
+        """Called once per load, before the first row."""
+
+    def rows(self, path: str) -> Iterable[tuple[int, Any]]:
+        """``(line, row)`` pairs; errors name the file and line."""
+        return read_rows(path)
+
+    def item(self, row: Any, line: int, path: str, cfg: EvalConfig) -> EvalItem | None:
+        raise NotImplementedError
 
 
 def judged_score(item: EvalItem, content: str, judge: Judge | None) -> Score:

@@ -1,1 +1,1 @@
-"""One module per benchmark; each exposes ``BENCHMARK`` (see :class:`longtracerl.evals.base.Benchmark`)."""
+"""One module per benchmark; each exposes ``BENCHMARK``, a :class:`longtracerl.evals.base.FileBenchmark`."""

@@ -10,8 +10,10 @@ Score: the answer judge (LLM judge for the paper's numbers; rule judge offline).
 
 from __future__ import annotations
 
-from longtracerl.evals.base import judged_score, read_rows
-from longtracerl.evals.items import EvalItem, Prompt, require
+import itertools
+
+from longtracerl.evals.base import FileBenchmark, judged_score
+from longtracerl.evals.items import EvalItem, Prompt
 
 HEAD = "BEGIN INPUT DOCUMENTS\n\n"
 TAIL = (
@@ -20,31 +22,26 @@ TAIL = (
 )
 
 
-class AALCR:
+class AALCR(FileBenchmark):
     name = "aa-lcr"
     title = "AA-LCR"
     uses_judge = True
+    default_asset = "aa-lcr"  # read when --data is not given
+    fields = ("question", "answer", "context")
 
-    def load(self, path, cfg):
-        if path is None:
-            from longtracerl.assets import asset_path
+    def start(self, path, cfg):
+        self.numbers = itertools.count()  # ids of rows without question_id: aa-lcr-000, -001, ...
 
-            path = str(asset_path("aa-lcr"))
-        items = []
-        for line, row in read_rows(path):
-            require(row, ("question", "answer", "context"), path, line)
-            qid = str(row.get("question_id") or f"aa-lcr-{len(items):03d}")
-            question = str(row["question"]).strip()
-            items.append(
-                EvalItem(
-                    item_id=qid,
-                    answer=str(row["answer"]).strip(),
-                    question=question,
-                    prompt=Prompt(HEAD, str(row["context"]), TAIL.format(question=question)),
-                    meta={"line": line},
-                )
-            )
-        return items
+    def item(self, row, line, path, cfg):
+        number = next(self.numbers)
+        question = str(row["question"]).strip()
+        return EvalItem(
+            item_id=str(row.get("question_id") or f"aa-lcr-{number:03d}"),
+            answer=str(row["answer"]).strip(),
+            question=question,
+            prompt=Prompt(HEAD, str(row["context"]), TAIL.format(question=question)),
+            meta={"line": line},
+        )
 
     score = staticmethod(judged_score)
 

@@ -23,8 +23,8 @@ import html
 import json
 from urllib.parse import unquote, urlsplit
 
-from longtracerl.evals.base import judged_score, read_rows
-from longtracerl.evals.items import EvalItem, Prompt, require
+from longtracerl.evals.base import FileBenchmark, judged_score
+from longtracerl.evals.items import EvalItem, Prompt
 from longtracerl.records import RecordError, iter_json_lines
 
 HEAD = "Here are Wikipedia articles:\n\n"
@@ -93,33 +93,27 @@ class Articles:
         return self.by_url.get(url_key(url)) or self.by_title.get(title_of_url(url))
 
 
-class Frames:
+class Frames(FileBenchmark):
     name = "frames"
     title = "FRAMES"
     uses_judge = True
+    data_hint = "PATH (the published test.tsv; see docs/evals.md)"
+    fields = ("Prompt", "Answer")
 
-    def load(self, path, cfg):
-        if path is None:
-            raise FileNotFoundError("frames needs --data PATH (the published test.tsv; see docs/evals.md)")
-        articles = Articles(cfg.articles) if cfg.articles else None
-        items = []
-        for line, row in read_rows(path):
-            require(row, ("Prompt", "Answer"), path, line)
-            body = self._body(row, articles, path, line)
-            question = str(row["Prompt"]).strip()
-            rid = row.get("Unnamed: 0") if row.get("Unnamed: 0") not in (None, "") else row.get("id")
-            item_id = f"frames-{rid}" if rid not in (None, "") else f"frames-{line:04d}"
-            meta = {"reasoning_types": row.get("reasoning_types")}
-            items.append(
-                EvalItem(
-                    item_id,
-                    str(row["Answer"]).strip(),
-                    question,
-                    Prompt(HEAD, body, TAIL.format(question=question)),
-                    meta=meta,
-                )
-            )
-        return items
+    def start(self, path, cfg):
+        self.articles = Articles(cfg.articles) if cfg.articles else None
+
+    def item(self, row, line, path, cfg):
+        body = self._body(row, self.articles, path, line)
+        question = str(row["Prompt"]).strip()
+        rid = row.get("Unnamed: 0") if row.get("Unnamed: 0") not in (None, "") else row.get("id")
+        return EvalItem(
+            f"frames-{rid}" if rid not in (None, "") else f"frames-{line:04d}",
+            str(row["Answer"]).strip(),
+            question,
+            Prompt(HEAD, body, TAIL.format(question=question)),
+            meta={"reasoning_types": row.get("reasoning_types")},
+        )
 
     def _body(self, row, articles, path, line) -> str:
         docs = row.get("documents")

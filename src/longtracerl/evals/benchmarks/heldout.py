@@ -9,41 +9,37 @@ made by question and by gold pages (``contexts/export.py``), so these questions 
 
 from __future__ import annotations
 
-from longtracerl.evals.base import judged_score
+from longtracerl.evals.base import FileBenchmark, judged_score
 from longtracerl.evals.items import EvalItem, Prompt
 from longtracerl.records import TrainingRow, iter_json_lines, parse_record
 
 MARK = "\n\nQuestion: "
 
 
-class Heldout:
+class Heldout(FileBenchmark):
     name = "heldout"
     title = "Held-out"
     uses_judge = True
+    data_hint = "RUN/heldout.jsonl"
 
-    def load(self, path, cfg):
-        if path is None:
-            raise FileNotFoundError("heldout needs --data RUN/heldout.jsonl")
-        items = []
+    def rows(self, path):  # typed records: parse_record checks every field, naming file, line and field
         for line, obj in iter_json_lines(path):
-            row = parse_record(obj, TrainingRow, path=path, line=line)
-            users = [m for m in row.input_messages if m.role == "user"]
-            text = users[-1].content if users else row.input_messages[-1].content
-            cut = text.rfind(MARK)
-            body, tail = (text[:cut], text[cut:]) if cut >= 0 else (text, "")
-            prov = (row.metadata.model_extra or {}).get("provenance") or {}
-            qid = str(prov.get("question_id") or f"heldout-{line:05d}")
-            system = [m.content for m in row.input_messages if m.role == "system"]
-            items.append(
-                EvalItem(
-                    qid,
-                    row.label,
-                    row.metadata.extra_reward_info.question,
-                    Prompt(system[0] + "\n\n" if system else "", body, tail),
-                    meta={"rubrics": list(row.metadata.extra_reward_info.rubrics)},
-                )
-            )
-        return items
+            yield line, parse_record(obj, TrainingRow, path=path, line=line)
+
+    def item(self, row, line, path, cfg):
+        users = [m for m in row.input_messages if m.role == "user"]
+        text = users[-1].content if users else row.input_messages[-1].content
+        cut = text.rfind(MARK)
+        body, tail = (text[:cut], text[cut:]) if cut >= 0 else (text, "")
+        prov = (row.metadata.model_extra or {}).get("provenance") or {}
+        system = [m.content for m in row.input_messages if m.role == "system"]
+        return EvalItem(
+            str(prov.get("question_id") or f"heldout-{line:05d}"),
+            row.label,
+            row.metadata.extra_reward_info.question,
+            Prompt(system[0] + "\n\n" if system else "", body, tail),
+            meta={"rubrics": list(row.metadata.extra_reward_info.rubrics)},
+        )
 
     score = staticmethod(judged_score)
 

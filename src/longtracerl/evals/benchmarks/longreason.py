@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-from longtracerl.evals.base import Score, read_rows
+from longtracerl.evals.base import FileBenchmark, Score
 from longtracerl.evals.benchmarks.choice import extract_choice
 from longtracerl.evals.items import EvalItem, Prompt, require
 from longtracerl.records import RecordError
@@ -42,46 +42,41 @@ def _choices(raw, path, line) -> str:
     return "\n" + "\n".join(f"({k}) {v}" for k, v in pairs)
 
 
-class LongReason:
+class LongReason(FileBenchmark):
     name = "longreason"
     title = "LongReason"
     uses_judge = False
     breakdown = ("length",)  # avg@k by these metadata keys in summary.json
+    data_hint = "PATH (an exported split; see docs/evals.md)"
+    # no `fields`: rows of another length are skipped before any check, and the rest are checked here
 
-    def load(self, path, cfg):
-        if path is None:
-            raise FileNotFoundError("longreason needs --data PATH (an exported split; see docs/evals.md)")
-        items = []
-        for line, row in read_rows(path):
-            length = row.get("length", row.get("context_length"))
-            if cfg.context_length and str(length).lower() != cfg.context_length.lower():
-                continue
-            require(row, ("answer",), path, line)
-            m = _ANSWER.match(str(row["answer"]).strip().upper())
-            if not m:
-                raise RecordError(
-                    path, line, "answer", f"expected a choice letter A-J, got {row['answer']!r}"
-                )
-            if row.get("context") is not None and row.get("question") is not None:
-                require(row, ("context", "question"), path, line)
-                question = str(row["question"]).strip()
-                opts = _choices(row.get("choices", row.get("options")), path, line)
-                prompt = Prompt("", str(row["context"]), f"\n\n{question}{opts}{FORMAT}")
-            elif row.get("prompt") is not None:
-                require(row, ("prompt",), path, line)
-                text = str(row["prompt"]).rstrip()
-                cut = text.rfind("\n\n")
-                body, tail = (text[:cut], text[cut:]) if cut > 0 else ("", text)
-                question = tail.strip()
-                prompt = Prompt("", body, tail + FORMAT)
-            else:
-                raise RecordError(
-                    path, line, "context", "missing required field (give context + question, or prompt)"
-                )
-            rid = row.get("id", row.get("_id"))
-            item_id = f"longreason-{rid}" if rid not in (None, "") else f"longreason-{line:04d}"
-            items.append(EvalItem(item_id, m.group(1), question, prompt, meta={"length": length}))
-        return items
+    def item(self, row, line, path, cfg):
+        length = row.get("length", row.get("context_length"))
+        if cfg.context_length and str(length).lower() != cfg.context_length.lower():
+            return None
+        require(row, ("answer",), path, line)
+        m = _ANSWER.match(str(row["answer"]).strip().upper())
+        if not m:
+            raise RecordError(path, line, "answer", f"expected a choice letter A-J, got {row['answer']!r}")
+        if row.get("context") is not None and row.get("question") is not None:
+            require(row, ("context", "question"), path, line)
+            question = str(row["question"]).strip()
+            opts = _choices(row.get("choices", row.get("options")), path, line)
+            prompt = Prompt("", str(row["context"]), f"\n\n{question}{opts}{FORMAT}")
+        elif row.get("prompt") is not None:
+            require(row, ("prompt",), path, line)
+            text = str(row["prompt"]).rstrip()
+            cut = text.rfind("\n\n")
+            body, tail = (text[:cut], text[cut:]) if cut > 0 else ("", text)
+            question = tail.strip()
+            prompt = Prompt("", body, tail + FORMAT)
+        else:
+            raise RecordError(
+                path, line, "context", "missing required field (give context + question, or prompt)"
+            )
+        rid = row.get("id", row.get("_id"))
+        item_id = f"longreason-{rid}" if rid not in (None, "") else f"longreason-{line:04d}"
+        return EvalItem(item_id, m.group(1), question, prompt, meta={"length": length})
 
     def score(self, item, content, judge):
         letter = extract_choice(content, letters="A-J", fallback=True)

@@ -23,8 +23,8 @@ import hashlib
 import json
 from difflib import SequenceMatcher
 
-from longtracerl.evals.base import Score, read_rows
-from longtracerl.evals.items import EvalItem, require
+from longtracerl.evals.base import FileBenchmark, Score
+from longtracerl.evals.items import EvalItem
 from longtracerl.records import RecordError
 
 
@@ -34,50 +34,38 @@ def grade(response: str, answer: str, prefix: str) -> float:
     return float(SequenceMatcher(None, response.removeprefix(prefix), answer.removeprefix(prefix)).ratio())
 
 
-class MRCR:
+class MRCR(FileBenchmark):
     name = "mrcr"
     title = "MRCR"
     uses_judge = False
     breakdown = ("n_needles",)  # avg@k by these metadata keys in summary.json
+    data_hint = "PATH (a published MRCR .parquet file; see docs/evals.md)"
+    fields = ("prompt", "answer", "random_string_to_prepend")
 
-    def load(self, path, cfg):
-        if path is None:
-            raise FileNotFoundError(
-                "mrcr needs --data PATH (a published MRCR .parquet file; see docs/evals.md)"
+    def item(self, row, line, path, cfg):
+        try:
+            messages = json.loads(row["prompt"]) if isinstance(row["prompt"], str) else row["prompt"]
+        except json.JSONDecodeError as err:
+            raise RecordError(path, line, "prompt", f"not a JSON message list: {err.msg}") from None
+        if (
+            not isinstance(messages, list)
+            or not messages
+            or not all(
+                isinstance(m, dict) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str)
+                for m in messages
             )
-        items = []
-        for line, row in read_rows(path):
-            require(row, ("prompt", "answer", "random_string_to_prepend"), path, line)
-            try:
-                messages = json.loads(row["prompt"]) if isinstance(row["prompt"], str) else row["prompt"]
-            except json.JSONDecodeError as err:
-                raise RecordError(path, line, "prompt", f"not a JSON message list: {err.msg}") from None
-            if (
-                not isinstance(messages, list)
-                or not messages
-                or not all(
-                    isinstance(m, dict)
-                    and isinstance(m.get("role"), str)
-                    and isinstance(m.get("content"), str)
-                    for m in messages
-                )
-            ):
-                raise RecordError(
-                    path, line, "prompt", "expected a non-empty list of {role, content} messages"
-                )
-            digest = hashlib.sha256(str(row["prompt"]).encode("utf-8")).hexdigest()[:10]
-            meta = {k: row.get(k) for k in ("n_needles", "desired_msg_index", "total_messages", "n_chars")}
-            meta["prefix"] = str(row["random_string_to_prepend"])
-            items.append(
-                EvalItem(
-                    f"mrcr-{line:05d}-{digest}",
-                    str(row["answer"]),
-                    messages[-1]["content"],
-                    messages=tuple({"role": m["role"], "content": m["content"]} for m in messages),
-                    meta=meta,
-                )
-            )
-        return items
+        ):
+            raise RecordError(path, line, "prompt", "expected a non-empty list of {role, content} messages")
+        digest = hashlib.sha256(str(row["prompt"]).encode("utf-8")).hexdigest()[:10]
+        meta = {k: row.get(k) for k in ("n_needles", "desired_msg_index", "total_messages", "n_chars")}
+        meta["prefix"] = str(row["random_string_to_prepend"])
+        return EvalItem(
+            f"mrcr-{line:05d}-{digest}",
+            str(row["answer"]),
+            messages[-1]["content"],
+            messages=tuple({"role": m["role"], "content": m["content"]} for m in messages),
+            meta=meta,
+        )
 
     def score(self, item, content, judge):
         # the response is used as the model wrote it (only thinking is stripped): the prefix rule is exact
