@@ -85,13 +85,14 @@ class FileBenchmark:
         return items
 
     def start(self, path: str, cfg: EvalConfig) -> None:
-        """Called once per load, before the first row."""
+        """Called once per load, before the first row: keep what the rows need on ``self``."""
 
     def rows(self, path: str) -> Iterable[tuple[int, Any]]:
         """``(line, row)`` pairs; errors name the file and line."""
         return read_rows(path)
 
     def item(self, row: Any, line: int, path: str, cfg: EvalConfig) -> EvalItem | None:
+        """One row -> its item (None: skip the row); a bad value raises ``RecordError(path, line, field, ...)``."""
         raise NotImplementedError
 
 
