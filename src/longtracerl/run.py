@@ -330,8 +330,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "and resumed when partial, so an interrupted run continues where it stopped.\n\n"
             "Outputs: OUT/rows.jsonl (released LongTraceRL format), OUT/rows.parquet (verl),\n"
             "OUT/heldout.jsonl, OUT/report/report.md (+ PNG plots), OUT/run.json (timings).\n\n"
-            "Offline defaults use the non-LLM policies (related-page chooser, masked composer,\n"
-            "retrieval agent); point a stage at an LLM with e.g. --set agent.policy=llm\n"
+            "Offline defaults use the non-LLM policies (related-page chooser, chain composer,\n"
+            "retrieval search agent); point a stage at an LLM with e.g. --set agent.policy=llm\n"
             "--set agent.model=openai:NAME@http://127.0.0.1:8000/v1 (see docs/llm.md)."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -13,7 +13,7 @@ AnswerKind = Literal["year", "entity", "number"]
 
 
 class QuestionsConfig(StageConfig):
-    """One question per walk: ``masked`` (non-LLM, offline) or ``llm`` composer."""
+    """One question per walk: the ``chain`` (default) or ``masked`` composer (non-LLM, offline) or the ``llm`` one."""
 
     composer: str = "chain"
     """Question composer: chain (non-LLM, offline, blurred chained descriptions), masked (non-LLM, a copied
