@@ -21,7 +21,7 @@ from longtracerl.questions.audit import (
     role_defects,
     text_defects,
 )
-from longtracerl.questions.audit_report import add_audit_section, audit_table
+from longtracerl.questions.audit_report import audit_section, audit_table
 from longtracerl.questions.chain import ChainComposer, Relation, answer_candidates, relations
 from longtracerl.questions.facts import describe, fits, page_facts
 from longtracerl.questions.validate import QuestionRejected
@@ -324,18 +324,11 @@ def test_audit_works_on_imported_questions_and_via_the_cli(corpus, tmp_path, cap
     assert json.loads((run / "questions.audit.json").read_text())["questions"] == 1
 
 
-def test_report_section_is_appended(corpus, chain_run, tmp_path):
-    out = tmp_path / "report"
-    out.mkdir()
-    (out / "report.md").write_text("# report\n")
-    report: dict = {}
-    add_audit_section(chain_run, corpus, out, report, plots=False)
-    md = (out / "report.md").read_text()
-    assert md.startswith("# report") and "## Question quality" in md and "**Answer:**" in md
-    assert (
-        report["question_audit"]["questions"]
-        == json.loads((out / "report.json").read_text())["question_audit"]["questions"]
-    )
+def test_the_report_section_holds_the_audit_and_examples(corpus, chain_run, tmp_path):
+    summary, lines = audit_section(chain_run, corpus, tmp_path, plots=False)
+    md = "\n".join(lines)
+    assert "## Question quality" in md and "**Answer:**" in md
+    assert summary["questions"] == len((chain_run / "questions.jsonl").read_text().splitlines())
 
 
 # --------------------------------------------------------------------------- clean page text
@@ -627,12 +620,10 @@ def test_report_reuses_an_up_to_date_audit(corpus, chain_run, tmp_path):
     stamp = (run / "questions.audit.jsonl").stat().st_mtime_ns
     out = tmp_path / "report"
     out.mkdir()
-    (out / "report.md").write_text("# report\n")
-    report: dict = {}
-    add_audit_section(run, corpus, out, report, plots=True)
-    assert report["question_audit"]["reused"] and report["question_audit"]["questions"] == len(lines) - 1
+    summary, _ = audit_section(run, corpus, out, plots=True)
+    assert summary["reused"] and summary["questions"] == len(lines) - 1
     assert (run / "questions.audit.jsonl").stat().st_mtime_ns == stamp
-    assert all(Path(p).parent == out and Path(p).exists() for p in report["question_audit"]["plots"])
+    assert all(Path(p).parent == out and Path(p).exists() for p in summary["plots"])
 
 
 def test_the_audit_keeps_its_most_recently_used_searches(corpus, monkeypatch):

@@ -8,13 +8,12 @@ A corpus without a search index gets a one-line note instead of the section.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from longtracerl.records import Question, atomic_write_text, read_jsonl
+from longtracerl.records import Question, read_jsonl
 
 if TYPE_CHECKING:
     from longtracerl.search.base import Retriever
@@ -123,22 +122,3 @@ def audit_section(
         log.warning("question audit skipped: %s", err)
         return {"skipped": str(err)}, ["", "## Question quality", "", f"Audit skipped: {err}", ""]
 
-
-def add_audit_section(
-    run_dir: str | os.PathLike,
-    corpus_dir: Any,
-    out_dir: Path,
-    report: dict[str, Any],
-    *,
-    plots: bool = True,
-    retriever: Retriever | None = None,
-) -> None:
-    """Add the question audit (:func:`audit_section`) to an existing report.json / report.md in
-    ``out_dir`` (``report``: the report.json content, updated in place)."""
-    section = audit_section(run_dir, corpus_dir, out_dir, plots=plots, retriever=retriever)
-    if section is None:
-        return
-    report["question_audit"], lines = section
-    atomic_write_text(out_dir / "report.json", json.dumps(report, indent=2) + "\n")
-    md = (out_dir / "report.md").read_text(encoding="utf-8")
-    atomic_write_text(out_dir / "report.md", md.rstrip("\n") + "\n" + "\n".join(lines))
