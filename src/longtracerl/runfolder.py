@@ -171,13 +171,19 @@ def _diff_pair(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     ]
 
 
+def _chain_key(upstream: str, settings: dict[str, Any]) -> str:
+    """A stage's key: its settings chained to the key of the stage it reads, so a change upstream
+    changes every later key."""
+    return _hash([upstream, settings])
+
+
 def expected_stamps(cfg: BaseModel, out: Path) -> dict[str, dict[str, Any]]:
     """The stamp of every stage for ``cfg``: key (chained hash), settings and growable values."""
     stamps: dict[str, dict[str, Any]] = {}
     upstream = ""
     for stage, settings in stage_settings(cfg, out).items():
         fixed, grow = _split(settings)
-        key = _hash([upstream, fixed])
+        key = _chain_key(upstream, fixed)
         stamps[stage] = {"key": key, "settings": fixed, "grow": grow, "complete": False}
         upstream = key
     return stamps
@@ -234,7 +240,7 @@ def record_alone(out: Path, stage: str, cfg: BaseModel, *, complete: bool) -> No
     fixed, grow = _stage_split(stage, cfg)
     i = STAGES.index(stage)
     upstream = (stamps.get(STAGES[i - 1]) or {}).get("key", "") if i else ""
-    key = _hash([upstream, fixed])
+    key = _chain_key(upstream, fixed)
     changed = (stamps.get(stage) or {}).get("key") != key
     stamps[stage] = {
         "key": key,
@@ -246,7 +252,7 @@ def record_alone(out: Path, stage: str, cfg: BaseModel, *, complete: bool) -> No
     for later in STAGES[i + 1 :] if changed else ():
         entry = stamps.get(later)
         if entry is not None:  # its key follows its input's; its outputs are from the old input
-            entry["key"] = key = _hash([key, entry.get("settings", {})])
+            entry["key"] = key = _chain_key(key, entry.get("settings", {}))
             entry["complete"] = False
     write_stamps(out, stamps)
 
