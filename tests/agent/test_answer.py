@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 
 from longtracerl.agent import answer
-from longtracerl.agent.answer import _Read, _roles, _sentences, _stems, analyse, extract_answer
+from longtracerl.agent.answer import _Read, _roles, _stems, analyse, extract_answer
 from longtracerl.records import Page
+from longtracerl.textfacts import split_sentences
 
 
 def _read(pid: str, title: str, text: str, relevance: float = 0.5, named: bool = False) -> _Read:
-    r = _Read(Page(id=pid, title=title, text=text), _sentences(text), _stems(title + " " + text))
+    r = _Read(Page(id=pid, title=title, text=text), split_sentences(text), _stems(title + " " + text))
     r.relevance, r.named = relevance, named
     return r
 
@@ -230,4 +231,3 @@ def test_a_year_followed_by_a_comma_is_a_candidate():
         "release of an earlier album. It sold 2,004,500 copies.",
     )
     assert extract_answer(plan, [r])[0] == "2004"
-

@@ -12,13 +12,13 @@ from longtracerl.agent.search_agent import (
     _Description,
     _names,
     _Read,
-    _sentences,
     _stems,
     analyse,
     extract_answer,
 )
 from longtracerl.agent.tools import ToolBox
 from longtracerl.records import Page
+from longtracerl.textfacts import split_sentences
 from tests.helpers.agent_fixtures import CHAIN_QUESTION
 
 CFG = AgentConfig()
@@ -104,7 +104,7 @@ def test_analyse_splits_chained_narration_into_descriptions():
 
 
 def _read(pid: str, title: str, text: str, relevance: float = 0.5) -> _Read:
-    r = _Read(Page(id=pid, title=title, text=text), _sentences(text), _stems(title + " " + text))
+    r = _Read(Page(id=pid, title=title, text=text), split_sentences(text), _stems(title + " " + text))
     r.relevance = relevance
     return r
 

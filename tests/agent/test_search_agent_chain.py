@@ -12,7 +12,6 @@ from longtracerl.agent.search_agent import (
     _Description,
     _forms,
     _Read,
-    _sentences,
     _stems,
     _variants,
     analyse,
@@ -21,6 +20,7 @@ from longtracerl.agent.tools import ToolBox
 from longtracerl.corpus.store import PageNotFound
 from longtracerl.records import Page
 from longtracerl.search.base import Hit
+from longtracerl.textfacts import split_sentences
 from tests.helpers.agent_fixtures import CHAIN_QUESTION
 
 CFG = AgentConfig()
@@ -28,7 +28,7 @@ CFG = AgentConfig()
 
 def _read(title: str, text: str) -> _Read:
     page = Page(id=title.replace(" ", "_"), title=title, text=text)
-    return _Read(page, _sentences(text), set(_stems(title + " " + text)))
+    return _Read(page, split_sentences(text), set(_stems(title + " " + text)))
 
 
 def test_variants_are_the_shorter_forms_a_page_may_be_titled_by():

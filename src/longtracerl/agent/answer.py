@@ -34,9 +34,16 @@ import random
 import re
 from dataclasses import dataclass, field
 
-from longtracerl.agent.retrieval import _QUOTED, _SENT_SPLIT, _base_title, _mentions
+from longtracerl.agent.retrieval import _QUOTED, _base_title, _mentions
 from longtracerl.records import Page
-from longtracerl.textfacts import DATE, NUMBER_DIGITS, NUMBER_WORDS, QUESTION_STOPWORDS, YEAR_DIGITS
+from longtracerl.textfacts import (
+    DATE,
+    NUMBER_DIGITS,
+    NUMBER_WORDS,
+    QUESTION_STOPWORDS,
+    YEAR_DIGITS,
+    split_sentences,
+)
 from longtracerl.textfacts import wordset as _wordset
 
 __all__ = ["QuestionPlan", "analyse", "extract_answer"]
@@ -224,24 +231,6 @@ def _base(title: str) -> str:
     return _base_title(title) or title
 
 
-_ABBREV = re.compile(
-    r"(?:^|\s)(?:[A-Z]|Mr|Mrs|Ms|Dr|St|Jr|Sr|Mt|Ft|No|vs|Co|Inc|Ltd|Gen|Col|Lt|Sgt|Rev|Prof)\.$"
-)
-
-
-def _sentences(text: str) -> list[str]:
-    """Sentences of a text; a full stop after an initial or a short title ("H. L.", "Dr.") ends none."""
-    out: list[str] = []
-    for piece in _SENT_SPLIT.split(" ".join(text.split())):
-        if not piece:
-            continue
-        if out and _ABBREV.search(out[-1]):
-            out[-1] = f"{out[-1]} {piece}"
-        else:
-            out.append(piece)
-    return out
-
-
 # ---------------------------------------------------------------------------------- analysis
 
 
@@ -265,7 +254,7 @@ class QuestionPlan:
 def analyse(question: str) -> QuestionPlan:
     """Type, head noun, options and named parts of a question (from its text only)."""
     text = " ".join(question.split())
-    sents = [s.strip() for s in _sentences(text) if s.strip()]
+    sents = [s.strip() for s in split_sentences(text) if s.strip()]
     finals = [s for s in sents if s.rstrip("\"'”’").endswith("?")]
     clauses = [s.rstrip(". ") for s in sents if s not in finals]
     if not finals or any(len(c.split()) < 4 or not c for c in clauses):

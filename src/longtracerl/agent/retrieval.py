@@ -57,7 +57,14 @@ from typing import Any
 from longtracerl.agent.base import AttemptEnd
 from longtracerl.agent.tools import ToolBox
 from longtracerl.records import Page
-from longtracerl.textfacts import CLAUSE_STOPWORDS, DATE, NUMBER_DIGITS, NUMBER_WORDS, YEAR_DIGITS
+from longtracerl.textfacts import (
+    CLAUSE_STOPWORDS,
+    DATE,
+    NUMBER_DIGITS,
+    NUMBER_WORDS,
+    YEAR_DIGITS,
+    split_sentences,
+)
 
 __all__ = ["RetrievalPolicy", "parse_question", "answer_type", "extract_candidates"]
 
@@ -77,7 +84,6 @@ _CONNECTIVE = re.compile(
     r"step \d+:?|hop \d+:?)\s*[:,]?\s*",
     re.IGNORECASE,
 )
-_SENT_SPLIT = re.compile(r"(?<=[.?!])[\"'”’)]?\s+(?=[\"'“‘(]?[A-Z0-9])")
 _WORD = re.compile(r"[A-Za-z0-9]+(?:'[a-z]+)?")
 _YEAR = re.compile(rf"(?<![\d,.])({YEAR_DIGITS})(?![\d,])")
 _NUMBER = re.compile(NUMBER_DIGITS)
@@ -142,7 +148,7 @@ def parse_question(question: str) -> tuple[list[str], str, str]:
     the blank ``___`` that stands for the answer.
     """
     text = " ".join(question.split())
-    sentences = [s.strip() for s in _SENT_SPLIT.split(text) if s.strip()]
+    sentences = split_sentences(text)
     clauses: list[str] = []
     finals: list[str] = []
     for s in sentences:
@@ -209,10 +215,6 @@ def _bigram_overlap(clause: str | frozenset[tuple[str, str]], text: str) -> floa
     return len(want & _bigrams(text)) / len(want)
 
 
-def _sentences(text: str) -> list[str]:
-    return [s for s in _SENT_SPLIT.split(" ".join(text.split())) if s]
-
-
 def extract_candidates(text: str, kind: str) -> list[tuple[str, int]]:
     """(candidate, sentence index) pairs of the given type found in ``text``.
 
@@ -224,7 +226,7 @@ def extract_candidates(text: str, kind: str) -> list[tuple[str, int]]:
     (a sentence without a full date offers its years as date candidates).
     """
     out: list[tuple[str, int]] = []
-    for si, sent in enumerate(_sentences(text)):
+    for si, sent in enumerate(split_sentences(text)):
         if kind == "year":
             found = [m.group(1) for m in _YEAR.finditer(sent)]
         elif kind == "date":
@@ -714,7 +716,7 @@ class RetrievalPolicy:
         described = set(hop.words) - asked
         total = 2 * len(asked) + len(described) or 1
         sent_scores = []
-        for s in _sentences(page.text):
+        for s in split_sentences(page.text):
             ws = set(_content_words(s))
             sent_scores.append((2 * len(ws & asked) + len(ws & described)) / total)
         best: tuple[float, str] | None = None

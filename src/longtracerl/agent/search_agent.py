@@ -79,7 +79,6 @@ from longtracerl.agent.answer import (
     _base,
     _page_for,
     _Read,
-    _sentences,
     _stem,
     _stems,
     _words,
@@ -89,6 +88,7 @@ from longtracerl.agent.answer import (
 from longtracerl.agent.base import AttemptEnd
 from longtracerl.agent.retrieval import _mentions
 from longtracerl.agent.tools import ToolBox
+from longtracerl.textfacts import split_sentences
 from longtracerl.textfacts import wordset as _wordset
 
 __all__ = ["SearchAgentPolicy", "analyse", "extract_answer", "QuestionPlan"]
@@ -195,7 +195,7 @@ def _names(text: str) -> tuple[str, ...]:
     """Quoted titles and capitalised phrases of a text, in order (a phrase never crosses a sentence end);
     cached: the sentences of the pages read are looked at again at every hop and attempt."""
     out: list[str] = []
-    for sent in _sentences(text):
+    for sent in split_sentences(text):
         out += [m.group(1).strip() for m in _QUOTED.finditer(sent)]
         for m in _ANS_CAP.finditer(sent):
             name = _POSSESSIVE.sub("", m.group(0).strip(" '’-&"))  # "Peter Jackson's film"
@@ -500,7 +500,7 @@ class SearchAgentPolicy:
         if not res.ok or res.page is None:
             return None
         page = res.page
-        r = _Read(page, _sentences(page.text), _stems(page.title + " " + page.text))
+        r = _Read(page, split_sentences(page.text), _stems(page.title + " " + page.text))
         r.relevance = len(r.stems & st.plan.stems) / (len(st.plan.stems) or 1)
         r.linked = c.linked
         r.named = c.named and _base(page.title).lower() in st.plan.text.lower()
