@@ -154,6 +154,12 @@ def test_names_drop_the_possessive():
     assert "Peter Jackson" in names and "Peter Jackson's" not in names
 
 
+def test_names_keep_a_title_abbreviation_with_its_name_and_end_at_the_sentence():
+    names = _names("The album was produced by Dr. Dre. It was recorded in St. Louis, Missouri, in the U.S.")
+    assert {"Dr. Dre", "St. Louis", "Missouri"} <= set(names)
+    assert not {"Dr", "Dre", "St", "Louis"} & set(names) and not any("It" in n for n in names)
+
+
 def test_description_reads_kind_ordinal_size_and_qualifier():
     d = _Description("Next comes the last song that the description of that tale names")
     assert (d.kind, d.ordinal, d.way) == ("song", "last", "fwd")

@@ -78,9 +78,10 @@ _CAP = re.compile(
     rf"(?:\s+(?:{_CONNECT}\s+){{0,2}}(?:[A-Z]\.(?:\s?[A-Z]\.)*|[A-Z][\w'’&-]*|\d[\w]*))*"
 )
 # an answer span: joining words limited to those inside names ("Museum of Fine Arts"), no "in"/"and"
-_ANS_CAP = re.compile(
-    r"(?<![\w'’])(?:[A-Z]\.(?:\s?[A-Z]\.)*|[A-Z][\w'’&-]*|\d+[A-Za-z]*)"
-    r"(?:\s+(?:(?:of|the|de|la|le|von|van|der|du|del|da|y|&)\s+){0,2}(?:[A-Z]\.(?:\s?[A-Z]\.)*|[A-Z][\w'’&-]*))*"
+_TITLE_ABBREV = r"(?:Dr|Mr|Mrs|Ms|St|Mt|Ft|Gen|Col|Lt|Sgt|Capt|Gov|Sen|Rev|Prof)\.\s?(?=[A-Z])"
+_ANS_CAP = re.compile(  # a capitalised phrase; "Dr. Dre", "St. Louis" and "D. W. Griffith" are one
+    rf"(?<![\w'’])(?:{_TITLE_ABBREV})?(?:[A-Z]\.(?:\s?[A-Z]\.)*|[A-Z][\w'’&-]*|\d+[A-Za-z]*)"
+    rf"(?:\s+(?:(?:of|the|de|la|le|von|van|der|du|del|da|y|&)\s+){{0,2}}(?:{_TITLE_ABBREV})?(?:[A-Z]\.(?:\s?[A-Z]\.)*|[A-Z][\w'’&-]*))*"
 )
 _ORG = re.compile(
     r"\b(University|College|School|Records|Company|Corporation|Inc|Ltd|Award|Awards|Museum|Church|"
