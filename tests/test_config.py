@@ -38,8 +38,15 @@ def test_a_section_is_read_from_a_whole_pipeline_file_and_any_other_file_is_read
     alone.write_text("hops: 7\n")
     assert load_config(Cfg, whole, section="mine").hops == 6
     assert load_config(Cfg, alone, section="mine").hops == 7  # not ignored: the whole file is the config
-    with pytest.raises(ConfigError, match="walks"):  # a pipeline file without the section fails loudly
-        load_config(Cfg, whole, section="other")
+    with pytest.raises(ConfigError, match="unknown key 'walks'.*needs a 'other:' section"):
+        load_config(Cfg, whole, section="other")  # a pipeline file without the section fails loudly
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("mine:\nwalks:\n  hops: 4\n")
+    assert load_config(Cfg, empty, section="mine").hops == 8  # an empty section: the defaults
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("mine: 3\n")
+    with pytest.raises(ConfigError, match=r"\[mine\]: expected a mapping"):
+        load_config(Cfg, bad, section="mine")
 
 
 def test_typed_values_win_over_the_set_strings():

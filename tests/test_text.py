@@ -37,3 +37,32 @@ def test_matcher_mentions_longest_whole_word():
     text = "new york city and york and yorkshire"
     found = [(text[s:e], i) for s, e, i in m.mentions(text)]
     assert found == [("new york city", 2), ("york", 1)]
+
+
+@pytest.mark.parametrize(
+    "text, sentences",
+    [
+        (
+            "Dr. Dre met Gen. George S. Patton in St. Louis.",
+            ["Dr. Dre met Gen. George S. Patton in St. Louis."],
+        ),
+        (
+            "It was shot in the U.S. Which director made it?",
+            ["It was shot in the U.S.", "Which director made it?"],
+        ),
+        (
+            "It opened in Washington, D.C. In 1990 it closed.",
+            ["It opened in Washington, D.C.", "In 1990 it closed."],
+        ),
+        ("It stood on Baker St. Later it moved.", ["It stood on Baker St.", "Later it moved."]),
+        ("Hulk Hogan vs. The Rock drew a crowd.", ["Hulk Hogan vs. The Rock drew a crowd."]),
+        (
+            "Written by C. Robert Cargill. It grossed $87 million.",
+            ["Written by C. Robert Cargill.", "It grossed $87 million."],
+        ),
+    ],
+)
+def test_sentences_end_after_an_abbreviation_only_when_a_sentence_opener_follows(text, sentences):
+    from longtracerl.textfacts import split_sentences
+
+    assert split_sentences(text) == sentences

@@ -170,8 +170,8 @@ def load_config(
     section: str | None = None,
     defaults: Mapping[str, Any] | None = None,
 ) -> C:
-    """Load ``cls`` from an optional YAML file and overrides. With ``section``, a file that holds a
-    ``section:`` mapping (a whole-pipeline config) gives that mapping, any other file is read whole.
+    """Load ``cls`` from an optional YAML file and overrides. With ``section``, a file that has a
+    ``section:`` key (a whole-pipeline config) gives that mapping, any other file is read whole.
 
     Precedence: ``defaults`` (a nested dict that changes the class defaults for one use, e.g.
     the ``run`` command's corpus-specific defaults) < the YAML file < the overrides.
@@ -191,10 +191,17 @@ def load_config(
         loaded = loaded or {}
         if not isinstance(loaded, dict):
             raise ConfigError(f"{path}: expected a mapping at the top level")
-        if section is not None and isinstance(loaded.get(section), dict):
-            loaded = loaded[section]
+        if section is not None and section in loaded:
+            loaded = loaded[section] or {}
             source = f"{path} [{section}]"
-        _check_keys(cls, loaded, source)
+            if not isinstance(loaded, dict):
+                raise ConfigError(f"{source}: expected a mapping")
+        try:
+            _check_keys(cls, loaded, source)
+        except ConfigError as err:
+            if section is None or source.endswith("]"):
+                raise
+            raise ConfigError(f"{err}; a whole-pipeline file needs a '{section}:' section") from None
         data = loaded
     over = dict(overrides) if isinstance(overrides, Mapping) else parse_overrides(overrides)
     _check_keys(cls, over, OVERRIDES_SOURCE)

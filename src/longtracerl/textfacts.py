@@ -42,22 +42,38 @@ def wordset(text: str) -> frozenset[str]:
 
 # --------------------------------------------------------------------------- sentences
 
+TITLE_ABBREVIATIONS = ("Dr", "Mr", "Mrs", "Ms", "Prof", "St", "Mt", "Ft", "Gen", "Col", "Lt", "Sgt", "Capt", "Gov", "Sen", "Rep", "Rev")  # fmt: skip
+"""Abbreviations written before a name ("Dr. Dre", "St. Louis", "Gen. Patton"): a full stop after
+one ends no sentence unless a sentence opener follows."""
 _ABBREV = wordset(
     """
-    jr sr st dr mr mrs ms prof gen col lt sgt capt gov sen rep rev no vs co inc ltd corp mt ft jan
-    feb mar apr aug sept sep oct nov dec c ca approx etc u.s u.k d.c
+    jr sr no vs co inc ltd corp jan feb mar apr aug sept sep oct nov dec c ca approx etc u.s u.k d.c
+    """
+) | {a.lower() for a in TITLE_ABBREVIATIONS}
+SENTENCE_OPENERS = wordset(
+    """
+    The It Its He She They His Her Their This These Those There In Which What Who Whom Whose When
+    Where Why How Later However
     """
 )
+"""Words that start a sentence and do not go on a name, so a full stop after an abbreviation, an
+initial or an acronym followed by one of them ends a sentence ("the U.S. The film", "Baker St. Later")."""
 _HEADING_LINE = re.compile(r"^\s*(?:\S+\s+){0,7}\S+:\s*$")
 _SENT_END = re.compile(r"[.!?][\"'”’)]?\s+(?=[A-Z0-9\"“'‘(])")
+_NEXT_WORD = re.compile(r"[\"“'‘(]?([A-Za-z]+)")
 
 
 def split_sentences(text: str) -> list[str]:
     """Split a text into sentences.
 
     A sentence ends at ``. ! ?`` followed by a capital, a digit or a quote, except after known
-    abbreviations (``Jr.``, ``St.``, ``U.S.`` ...) and single initials (``C. Robert``). Each line is a paragraph of its own; a short line ending in a colon (a heading, as
-    ``corpus prepare`` writes them) is not a sentence.
+    abbreviations (``Jr.``, ``St.``, ``U.S.`` ...) and single initials (``C. Robert``) unless a
+    sentence opener follows (``the U.S. The film``; ``vs.`` never ends one). Each line is a
+    paragraph of its own; a short line ending in a colon (a heading, as ``corpus prepare`` writes
+    them) is not a sentence.
+
+    >>> split_sentences("Dr. Dre was born in the U.S. He produced it. It sold.")
+    ['Dr. Dre was born in the U.S.', 'He produced it.', 'It sold.']
     """
     if "\n" in text.strip():
         return [
@@ -77,7 +93,9 @@ def split_sentences(text: str) -> list[str]:
         if text[m.start()] == "." and (
             last_word in _ABBREV or (len(last_word) == 1 and last_word.isalpha()) or "." in last_word
         ):
-            continue  # abbreviation, initial or dotted acronym (U.S.)
+            nxt = _NEXT_WORD.match(text, m.end())
+            if last_word == "vs" or not (nxt and nxt.group(1) in SENTENCE_OPENERS):
+                continue  # abbreviation, initial or dotted acronym (U.S.) inside a sentence
         out.append(text[start : m.end()].strip())
         start = m.end()
     tail = text[start:].strip()

@@ -160,6 +160,13 @@ def test_names_keep_a_title_abbreviation_with_its_name_and_end_at_the_sentence()
     assert not {"Dr", "Dre", "St", "Louis"} & set(names) and not any("It" in n for n in names)
 
 
+def test_a_question_clause_may_end_with_an_acronym():
+    plan = analyse("This film was shot in a state of the U.S. Which director made it?")
+    assert plan.kind == "person" and plan.final == "Which director made it?" and len(plan.clauses) == 1
+    assert "Baker St" in _names("It stood on Baker St. Later it moved.")
+    assert not any("Later" in n for n in _names("It stood on Baker St. Later it moved to the U.S. Later on."))
+
+
 def test_description_reads_kind_ordinal_size_and_qualifier():
     d = _Description("Next comes the last song that the description of that tale names")
     assert (d.kind, d.ordinal, d.way) == ("song", "last", "fwd")

@@ -41,6 +41,7 @@ from longtracerl.textfacts import (
     NUMBER_DIGITS,
     NUMBER_WORDS,
     QUESTION_STOPWORDS,
+    TITLE_ABBREVIATIONS,
     YEAR_DIGITS,
     split_sentences,
 )
@@ -78,8 +79,8 @@ _CAP = re.compile(
     rf"(?:\s+(?:{_CONNECT}\s+){{0,2}}(?:[A-Z]\.(?:\s?[A-Z]\.)*|[A-Z][\w'’&-]*|\d[\w]*))*"
 )
 # an answer span: joining words limited to those inside names ("Museum of Fine Arts"), no "in"/"and"
-_TITLE_ABBREV = r"(?:Dr|Mr|Mrs|Ms|St|Mt|Ft|Gen|Col|Lt|Sgt|Capt|Gov|Sen|Rev|Prof)\.\s?(?=[A-Z])"
-_ANS_CAP = re.compile(  # a capitalised phrase; "Dr. Dre", "St. Louis" and "D. W. Griffith" are one
+_TITLE_ABBREV = rf"(?:{'|'.join(TITLE_ABBREVIATIONS)})\.\s?(?=[A-Z])"
+_ANS_CAP = re.compile(  # a capitalised phrase of a sentence; "Dr. Dre", "St. Louis", "D. W. Griffith" are one
     rf"(?<![\w'’])(?:{_TITLE_ABBREV})?(?:[A-Z]\.(?:\s?[A-Z]\.)*|[A-Z][\w'’&-]*|\d+[A-Za-z]*)"
     rf"(?:\s+(?:(?:of|the|de|la|le|von|van|der|du|del|da|y|&)\s+){{0,2}}(?:{_TITLE_ABBREV})?(?:[A-Z]\.(?:\s?[A-Z]\.)*|[A-Z][\w'’&-]*))*"
 )
@@ -255,7 +256,7 @@ class QuestionPlan:
 def analyse(question: str) -> QuestionPlan:
     """Type, head noun, options and named parts of a question (from its text only)."""
     text = " ".join(question.split())
-    sents = [s.strip() for s in split_sentences(text) if s.strip()]
+    sents = split_sentences(text)
     finals = [s for s in sents if s.rstrip("\"'”’").endswith("?")]
     clauses = [s.rstrip(". ") for s in sents if s not in finals]
     if not finals or any(len(c.split()) < 4 or not c for c in clauses):

@@ -121,4 +121,3 @@ def audit_section(
     except (IndexNotFound, FileNotFoundError) as err:
         log.warning("question audit skipped: %s", err)
         return {"skipped": str(err)}, ["", "## Question quality", "", f"Audit skipped: {err}", ""]
-
