@@ -38,8 +38,9 @@ def test_file_benchmark_load_checks_fields_skips_and_starts_once(tmp_path):
         tmp_path / "t.jsonl",
         [{"q": "one?", "a": "1"}, {"q": "two?", "a": "2", "skip": 1}, {"q": "three?", "a": "3"}],
     )
+    before = type(bench).starts
     items = bench.load(data, EvalConfig())
-    assert [i.item_id for i in items] == ["tiny-1", "tiny-3"] and bench.starts == 1
+    assert [i.item_id for i in items] == ["tiny-1", "tiny-3"] and type(bench).starts == before + 1
     bad = write_jsonl(tmp_path / "bad.jsonl", [{"q": "one?", "a": "1"}, {"q": "two?", "a": " "}])
     with pytest.raises(RecordError) as exc:
         bench.load(bad, EvalConfig())
@@ -63,3 +64,17 @@ def test_user_benchmark_runs_through_the_runner(tmp_path, target):
     lines = [json.loads(x) for x in (tmp_path / "out" / "samples.jsonl").read_text().splitlines()]
     assert sorted(r["score"] for r in lines) == [0.0, 1.0]
     assert any("two plus three?" in m[-1]["content"] for m in model.calls)
+
+
+def test_what_a_load_sets_up_stays_with_that_load(tmp_path):
+    from longtracerl.evals.benchmarks.aa_lcr import BENCHMARK
+    from longtracerl.evals.config import EvalConfig
+
+    data = tmp_path / "aa.jsonl"
+    data.write_text(
+        '{"question": "q1", "answer": "a", "context": "c"}\n{"question": "q2", "answer": "b", "context": "d"}\n'
+    )
+    first = [i.item_id for i in BENCHMARK.load(str(data), EvalConfig())]
+    again = [i.item_id for i in BENCHMARK.load(str(data), EvalConfig())]
+    assert first == again == ["aa-lcr-000", "aa-lcr-001"]  # numbering restarts with every load
+    assert not hasattr(BENCHMARK, "numbers")  # the shared benchmark object keeps nothing

@@ -6,6 +6,7 @@ A benchmark module writes only how one row becomes an :class:`EvalItem` and how 
 
 from __future__ import annotations
 
+import copy
 import csv
 import json
 import os
@@ -75,17 +76,19 @@ class FileBenchmark:
             path = str(asset_path(self.default_asset))
         if path is None:
             raise FileNotFoundError(f"{self.name} needs --data {self.data_hint}")
-        self.start(path, cfg)
+        reader = copy.copy(self)  # what start() keeps lives for this load only, on this copy
+        reader.start(path, cfg)
         items = []
-        for line, row in self.rows(path):
-            require(row, self.fields, path, line)
-            item = self.item(row, line, path, cfg)
+        for line, row in reader.rows(path):
+            require(row, reader.fields, path, line)
+            item = reader.item(row, line, path, cfg)
             if item is not None:
                 items.append(item)
         return items
 
     def start(self, path: str, cfg: EvalConfig) -> None:
-        """Called once per load, before the first row: keep what the rows need on ``self``."""
+        """Called once per load, before the first row, on a copy of the benchmark made for that load:
+        keep what the rows need on ``self`` (it is dropped with the copy when the load ends)."""
 
     def rows(self, path: str) -> Iterable[tuple[int, Any]]:
         """``(line, row)`` pairs; errors name the file and line."""
