@@ -126,3 +126,46 @@ def test_a_field_flag_refuses_a_switch_that_could_not_change_its_field_and_a_lis
     assert parser.parse_args(["--no-use-content"]).use_content is False and on_off.default is None
     with pytest.raises(TypeError, match="no flag type"):
         field_flag(parser, "--fill", ContextsConfig, "fill")
+
+
+def test_flags_become_typed_overrides_that_win_over_set():
+    from longtracerl.cli import build_parser
+    from longtracerl.cliargs import field_overrides
+    from longtracerl.run import _RUN_FLAGS, load_run_config
+    from longtracerl.train.cli import _TRAIN_FLAGS
+    from longtracerl.train.config import load_preset
+
+    parser = build_parser()
+    argv = [
+        "train",
+        "--preset",
+        "cpu-smoke",
+        "--out",
+        "o",
+        "--reward",
+        "rubric-all",
+        "--rubric-weight",
+        "0.5",
+    ]
+    args = parser.parse_args([*argv, "--max-steps", "2", "--seed", "7", "--set", "grpo.max_steps=9"])
+    cfg = load_preset("cpu-smoke", field_overrides(args, _TRAIN_FLAGS.values()))
+    assert (cfg.reward.mode, cfg.reward.eta, cfg.grpo.max_steps, cfg.grpo.seed) == ("rubric-all", 0.5, 2, 7)
+    probe = parser.parse_args(
+        [
+            "train-probe",
+            "--preset",
+            "cpu-smoke",
+            "--data",
+            "r.jsonl",
+            "--out",
+            "o",
+            "--reward",
+            "outcome-only",
+        ]
+    )
+    assert load_preset("cpu-smoke", field_overrides(probe, ["reward.mode"])).reward.mode == "outcome-only"
+    # a flag's value is not read again as YAML: a corpus folder named "null" or "yes" stays a path
+    run = parser.parse_args(["run", "--out", "o", "--corpus", "null", "--workers", "2"])
+    overrides = field_overrides(run, _RUN_FLAGS, ["executor.workers=2"])
+    assert overrides == {"corpus_dir": "null", "executor": {"workers": 2}}
+    assert load_run_config(None, overrides).corpus_dir == "null"

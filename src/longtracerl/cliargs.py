@@ -88,9 +88,14 @@ def field_flags(
         field_flag(parser, flag, model, field, **extra, **kwargs)
 
 
-def field_overrides(args: argparse.Namespace, flags: Mapping[str, str] | Iterable[str]) -> list[str]:
-    """``FIELD=VALUE`` overrides from the flags given (``flags`` as in :func:`stage_config`)."""
-    return [f"{field}={value}" for field, value in _given(args, flags)]
+def field_overrides(
+    args: argparse.Namespace, flags: Mapping[str, str] | Iterable[str], extra: Iterable[str] = ()
+) -> dict[str, Any]:
+    """The override tree of ``--set`` (and the ``extra`` KEY=VALUE strings), then the flags given
+    (``flags`` as in :func:`stage_config`), which win; the flags' values keep their parsed types."""
+    from longtracerl.config import parse_overrides
+
+    return parse_overrides([*args.overrides, *extra], _given(args, flags))
 
 
 def _given(args: argparse.Namespace, flags: Mapping[str, str] | Iterable[str]) -> list[tuple[str, Any]]:

@@ -24,7 +24,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -81,8 +81,10 @@ class RunConfig(StageConfig):
 RUN_DEFAULTS: dict[str, Any] = {"walks": {"num_walks": 150, "hops": 6}}
 
 
-def load_run_config(path: str | os.PathLike | None, overrides: Sequence[str] = ()) -> RunConfig:
-    """The run config: RUN_DEFAULTS < YAML file < ``--set`` overrides."""
+def load_run_config(
+    path: str | os.PathLike | None, overrides: Sequence[str] | Mapping[str, Any] = ()
+) -> RunConfig:
+    """The run config: RUN_DEFAULTS < YAML file < ``--set`` overrides (KEY=VALUE strings or a tree)."""
     return load_config(RunConfig, path, overrides, defaults=RUN_DEFAULTS)
 
 
@@ -371,8 +373,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _cmd_run(args: argparse.Namespace) -> int:
     from longtracerl.cliargs import executor_overrides, field_overrides
 
-    overrides = [*args.overrides, *field_overrides(args, _RUN_FLAGS)]
-    overrides += executor_overrides(args, prefix="executor.")
+    overrides = field_overrides(args, _RUN_FLAGS, executor_overrides(args, prefix="executor."))
     cfg = load_run_config(args.config, overrides)
     summary = run_pipeline(
         args.out,

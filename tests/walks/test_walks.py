@@ -226,7 +226,7 @@ def test_resume_after_a_crash_has_no_duplicates_and_reaches_n(corpus, tmp_path, 
 
 def test_resume_with_another_config_is_refused(corpus, tmp_path):
     run_walks(WalksConfig(num_walks=3, hops=4), corpus, tmp_path, progress=False)
-    with pytest.raises(ValueError, match="another walks config"):
+    with pytest.raises(ConfigError, match="another walks config"):
         run_walks(WalksConfig(num_walks=3, hops=5), corpus, tmp_path, progress=False)
 
 
@@ -301,9 +301,20 @@ def test_a_graph_of_another_corpus_is_refused(corpus, tmp_path):
     with PageStore.create(tmp_path) as w:
         for i in range(3):
             w.add(Page(id=f"z{i}", title=f"Z {i}", text="Text."))
-    with pytest.raises(ValueError, match="rebuild graph.npz"):
+    with pytest.raises(ConfigError, match="rebuild graph.npz"):
         run_walks(WalksConfig(num_walks=1), tmp_path, tmp_path / "run", progress=False)
     assert main(["walks", "--corpus", str(tmp_path), "--out", str(tmp_path / "run"), "--no-progress"]) == 2
+
+
+def test_a_seed_title_not_in_the_corpus_is_named_by_walks_and_run(corpus, tmp_path, capsys):
+    bad = ["--set", 'seed_titles=["No Such Page"]', "--no-progress"]
+    assert main(["walks", "--corpus", str(corpus), "--run", str(tmp_path / "w"), *bad]) == 2
+    assert "seed_titles: 'No Such Page' is neither a page id nor a title" in capsys.readouterr().err
+    run = ["run", "--out", str(tmp_path / "r"), "--corpus", str(corpus), "--stop-after", "walks"]
+    assert main([*run, "--set", 'walks.seed_titles=["No Such Page"]', "--no-progress"]) == 2
+    assert "longtracerl run: error: seed_titles: 'No Such Page'" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match="no usable seed page"):
+        run_walks(WalksConfig(num_walks=1, min_out_links=10**6), corpus, tmp_path / "n", progress=False)
 
 
 def test_walks_are_unique_paths_and_duplicates_are_counted(corpus, tmp_path):

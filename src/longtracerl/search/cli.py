@@ -15,15 +15,15 @@ import argparse
 import json
 import sys
 
-from longtracerl.cliargs import add_config_args, command_group, field_flag, field_overrides
+from longtracerl.cliargs import add_config_args, command_group, field_flags, stage_config
+
+_INDEX_FLAGS = {"--shard-mb": "shard_mb", "--writer-heap-mb": "writer_heap_mb"}
 
 
 def _config(args: argparse.Namespace):
-    from longtracerl.config import load_config
     from longtracerl.search.index import SearchConfig
 
-    overrides = [*(args.overrides or []), *field_overrides(args, ("shard_mb", "writer_heap_mb"))]
-    return load_config(SearchConfig, args.config, overrides, section="search")
+    return stage_config(SearchConfig, args, _INDEX_FLAGS.values(), "search")
 
 
 def _cmd_index(args: argparse.Namespace) -> int:
@@ -93,8 +93,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p_index.add_argument("--corpus", required=True, metavar="DIR", help="Corpus folder (with pages.sqlite).")
     p_index.add_argument("--force", action="store_true", help="Rebuild even when the index is current.")
     p_index.add_argument("-q", "--quiet", action="store_true", help="No progress bar.")
-    field_flag(p_index, "--shard-mb", SearchConfig, "shard_mb", metavar="M")
-    field_flag(p_index, "--writer-heap-mb", SearchConfig, "writer_heap_mb", metavar="MB")
+    field_flags(p_index, SearchConfig, _INDEX_FLAGS, metavars={"shard_mb": "M", "writer_heap_mb": "MB"})
     add_config_args(p_index)
     p_index.set_defaults(func=_cmd_index)
 

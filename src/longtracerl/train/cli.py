@@ -106,18 +106,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     r.set_defaults(func=_handle_report)
 
 
-def _overrides(args: argparse.Namespace) -> list[str]:
-    from longtracerl.cliargs import field_overrides
-
-    return [*args.overrides, *field_overrides(args, _TRAIN_FLAGS.values())]
-
-
 def _handle_train(args: argparse.Namespace) -> int:
+    from longtracerl.cliargs import field_overrides
     from longtracerl.train.config import load_preset
     from longtracerl.train.runner import train
 
-    preset = args.config or args.preset
-    cfg = load_preset(preset, _overrides(args))
+    cfg = load_preset(args.config or args.preset, field_overrides(args, _TRAIN_FLAGS.values()))
     summary = train(cfg, args.data, args.out, dry_run=args.dry_run)
     print(json.dumps(summary, indent=2, default=str))
     return 0
@@ -128,8 +122,7 @@ def _handle_probe(args: argparse.Namespace) -> int:
     from longtracerl.train.config import load_preset
     from longtracerl.train.probe import probe
 
-    over = [*args.overrides, *field_overrides(args, ["reward.mode"])]
-    cfg = load_preset(args.config or args.preset, over)
+    cfg = load_preset(args.config or args.preset, field_overrides(args, ["reward.mode"]))
     summary = probe(
         cfg,
         args.data,
