@@ -178,7 +178,7 @@ def _register_export(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument("--corpus", metavar="DIR", help="Corpus folder (default: the one recorded by contexts).")
     e.add_argument("--force", action="store_true", help="Rewrite even when up to date.")
     field_flags(e, ContextsConfig, {**EXPORT_FLAGS, "--seed": "export.seed"})
-    add_config_args(e, example="heldout_fraction=0.1 (with verl|slime: --set nnodes=2)")
+    add_config_args(e, example="export.heldout_fraction=0.1 (with verl|slime: --set nnodes=2)")
     e.set_defaults(func=_handle_export)
 
 
