@@ -223,3 +223,26 @@ def test_a_hop_also_reads_results_that_name_the_entity_just_resolved(store, retr
     # description it is read only as a result that names it, before the second hop settles
     assert read_in_hop[0] == {"fest", "marta"}
     assert read_in_hop[3] == {"fest", "marta", "avalon"}
+
+
+def test_a_weak_hop_takes_a_second_look_at_pages_titled_by_part_of_a_longer_name():
+    prev = Page(
+        id="The_Stratton_Story",
+        title="The Stratton Story",
+        text="The Stratton Story is a 1949 film. Its stars later made The Glenn Miller Story together.",
+    )
+    gold = Page(id="Glenn_Miller", title="Glenn Miller", text="Glenn Miller was an American musician.")
+    story = Page(id="Story_film", title="The Glenn Miller Story", text="The Glenn Miller Story is a film.")
+    other = Page(id="Millerton", title="Glenn Millerton", text="Glenn Millerton is a town.")  # not a part of it
+    pages = {p.id: p for p in (prev, gold, story, other)}
+    rankings = {"The Glenn Miller Story": ["Millerton", "Glenn_Miller"]}  # its own page is not in the index
+    tools = ToolBox(_Ranked(pages, rankings), _Store(pages), top_k=10)
+    policy = SearchAgentPolicy(CFG)
+    st = _Attempt(analyse(CHAIN_QUESTION), None, 0.0, 10)  # type: ignore[arg-type]
+    policy._search(tools, st, "The Glenn Miller Story", again=True)  # the hop's look-up of the name
+    calls = tools.n_calls
+    d = _Description("From there, go to an American musician, named in the description of that film")
+    found = policy._second_look(tools, st, d, _read(prev.title, prev.text))
+    assert [c.page_id for c in found if c.page_id in pages] == ["Glenn_Miller"]
+    # the name's results were reused; the new calls are the second page of the previous name + description
+    assert [e.args for e in tools.events[calls:]][0] == {"query": f"The Stratton Story {d.query}", "offset": 10}

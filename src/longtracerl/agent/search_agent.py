@@ -102,6 +102,10 @@ CHAIN_OPEN_STEP = 2  # chained narration: more candidates read per description a
 CHAIN_BATCH = 4  # chained narration: names of the previous page looked up per search beyond chain_names
 CHAIN_MENTIONS = 3  # chained narration: results naming the entity just resolved, read per description
 CHAIN_CHECKS = 3  # chained narration: results naming an entity of the chain, read per entity before citing
+# chained narration: a hop whose best read candidate scores under WEAK_HOP has not found its entity
+# (on the default run's first attempts no such hop was right): a second look widens the pool
+WEAK_HOP = 1.2
+SECOND_LOOK_READS = 3  # candidates of the second look read per weak hop
 _DETOURS: dict[int, dict[int, int]] = {2: {0: 1}, 3: {1: 1}, 4: {2: 1}, 5: {0: 2}}
 
 _NAMED_IN = re.compile(
@@ -631,16 +635,19 @@ class SearchAgentPolicy:
                 extra += sorted(self._mentioning(more, prev), key=lambda c: -shown[c.page_id])
             for c in unread[:reads] + extra[:CHAIN_MENTIONS]:
                 self._open(tools, st, c, limit=False)
-            scored: dict[str, float] = {}
-            for c in uniq.values():
-                r = st.reads.get(c.page_id)
-                if r is not None:
-                    scored[c.page_id] = (
-                        d.fit(r.page.text)
-                        + d.relation(prev, c.title, r.page.text)
-                        + d.title_fit(c.title, r.page.text)
-                        + 0.2 * c.search
-                    )
+            scored = self._score_reads(st, d, prev, uniq)
+            if prev is not None and max(scored.values(), default=0.0) < WEAK_HOP:
+                more = [
+                    c
+                    for c in self._second_look(tools, st, d, prev)
+                    if c.page_id not in uniq and c.page_id not in chosen
+                ]
+                for c in more:
+                    uniq[c.page_id] = c
+                    shown[c.page_id] = d.fit(c.text) + d.relation(prev, c.title, c.text) + 0.3 * c.search
+                for c in sorted(more, key=lambda c: -shown[c.page_id])[:SECOND_LOOK_READS]:
+                    self._open(tools, st, c, limit=False)
+                scored = self._score_reads(st, d, prev, uniq)
             if d.ordinal and prev is not None:  # "the first/last X that the description names"
                 pos = {
                     pid: prev.page.text.find(_base(st.reads[pid].page.title))
@@ -670,6 +677,48 @@ class SearchAgentPolicy:
         if prev is not None:  # the question asks about the last entity: look it up with the asked words
             self._search(tools, st, f"{_base(prev.page.title)} {' '.join(_words(st.plan.final))}")
             self._check(tools, st)
+
+    @staticmethod
+    def _score_reads(
+        st: _Attempt, d: _Description, prev: _Read | None, cands: dict[str, _Cand]
+    ) -> dict[str, float]:
+        """How well each read candidate fits the description: its text, its connection to the
+        previous entity, its title, its search score."""
+        scored: dict[str, float] = {}
+        for c in cands.values():
+            r = st.reads.get(c.page_id)
+            if r is not None:
+                scored[c.page_id] = (
+                    d.fit(r.page.text)
+                    + d.relation(prev, c.title, r.page.text)
+                    + d.title_fit(c.title, r.page.text)
+                    + 0.2 * c.search
+                )
+        return scored
+
+    def _second_look(self, tools: ToolBox, st: _Attempt, d: _Description, prev: _Read) -> list[_Cand]:
+        """More candidates for a description none of whose read candidates fits: pages titled by a
+        part of a longer name the previous page writes ("Glenn Miller" for "The Glenn Miller Story",
+        from the results already shown for it), the second page of the previous entity's name with
+        the description, and the names of the previous page not looked up yet."""
+        anchor = _base(prev.page.title)
+        names = self._forward_names(prev, d.stems, {_base(r.page.title).lower() for r in st.chain})
+        out: list[_Cand] = []
+        for name in names:
+            if " " not in name or name.lower() not in st.queries:
+                continue
+            low = f" {name.lower()} "
+            out += [
+                c
+                for c in self._search(tools, st, name, again=True)  # shown before: no new call
+                if len(_base(c.title)) >= 4 and f" {_base(c.title).lower()} " in low
+            ]
+        out += self._search(tools, st, f"{anchor} {d.query}", again=True, offset=10)
+        looked = self.cfg.chain_names + 8 * CHAIN_BATCH
+        rest = names[looked : looked + 4 * CHAIN_BATCH]
+        for j in range(0, len(rest), CHAIN_BATCH):
+            out += self._search(tools, st, " ".join(rest[j : j + CHAIN_BATCH]), again=True)
+        return out
 
     def _check(self, tools: ToolBox, st: _Attempt) -> None:
         """Before citing a chain, read what other pages say about each of its entities: the best
