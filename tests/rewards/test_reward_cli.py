@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -136,9 +137,18 @@ def test_serve_reward_command_end_to_end(tmp_path):
             httpx.post(f"{url}/evaluate_group", json=big, headers={"Authorization": "Bearer k1"}).status_code
             == 413
         )
+        children = [
+            pid for f in Path(f"/proc/{proc.pid}/task").glob("*/children") for pid in f.read_text().split()
+        ]
+        assert children  # the big-body worker process (and multiprocessing's resource tracker)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+    # stopped as a service manager stops it (SIGTERM), the server leaves no process behind
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in children):
+        assert time.monotonic() < deadline, f"left running after the server stopped: {children}"
+        time.sleep(0.1)
 
 
 def test_serve_reward_config_errors(capsys, monkeypatch):

@@ -617,7 +617,7 @@ class BigLane:
             if self.use_process:
                 log.warning("big-body worker process failed (%s); big bodies now run in a thread", err)
                 self.use_process = False
-                self.process.shutdown(wait=False, cancel_futures=True)
+                self.process.shutdown(wait=True, cancel_futures=True)
                 self.process = None
             return await loop.run_in_executor(self.thread, fn, *args)
 
@@ -627,7 +627,9 @@ class BigLane:
     def close(self) -> None:
         self.thread.shutdown(wait=False, cancel_futures=True)
         if self.process is not None:
-            self.process.shutdown(wait=False, cancel_futures=True)
+            # waited for: uvicorn ends the process with the signal it caught, so the pool's exit
+            # hook never runs and a worker left running would outlive the server
+            self.process.shutdown(wait=True, cancel_futures=True)
 
 
 def _lower_priority() -> None:
