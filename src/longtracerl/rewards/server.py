@@ -617,7 +617,7 @@ class BigLane:
             if self.use_process:
                 log.warning("big-body worker process failed (%s); big bodies now run in a thread", err)
                 self.use_process = False
-                self.process.shutdown(wait=True, cancel_futures=True)
+                self.process.shutdown(wait=False, cancel_futures=True)
                 self.process = None
             return await loop.run_in_executor(self.thread, fn, *args)
 
