@@ -29,3 +29,25 @@ def test_num_questions_says_it_counts_walks_and_where_the_funnel_is(capsys):
     text = _help(capsys)
     num = text[text.index("--num-questions N Walks") :][:400]
     assert "walks.num_walks" in num and "funnel" in num and "questions to write" not in num
+
+
+@pytest.mark.parametrize(
+    ("argv", "config"),
+    [
+        (["walks"], "longtracerl.walks.config:WalksConfig"),
+        (["export"], "longtracerl.contexts.config:ContextsConfig"),
+        (["train"], "longtracerl.train.config:TrainConfig"),
+        (["eval"], "longtracerl.evals.config:EvalConfig"),
+    ],
+)
+def test_the_set_example_of_every_stage_command_loads(argv, config, capsys):
+    from longtracerl.config import load_config, resolve
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([*argv, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    examples = [kv.rstrip(".") for kv in re.findall(r"e\.g\. --set ([a-z][\w.]*=[^\s,;()]+)", text)]
+    cls = resolve({}, config, "config")
+    assert examples
+    for kv in examples:
+        load_config(cls, None, [kv])  # raises ConfigError on an unknown key or a bad value
