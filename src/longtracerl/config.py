@@ -191,7 +191,8 @@ def load_config(
         loaded = loaded or {}
         if not isinstance(loaded, dict):
             raise ConfigError(f"{path}: expected a mapping at the top level")
-        if section is not None and section in loaded:
+        whole = section is None or section not in loaded
+        if not whole:
             loaded = loaded[section] or {}
             source = f"{path} [{section}]"
             if not isinstance(loaded, dict):
@@ -199,7 +200,7 @@ def load_config(
         try:
             _check_keys(cls, loaded, source)
         except ConfigError as err:
-            if section is None or source.endswith("]"):
+            if section is None or not whole:
                 raise
             raise ConfigError(f"{err}; a whole-pipeline file needs a '{section}:' section") from None
         data = loaded
