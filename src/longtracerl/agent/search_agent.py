@@ -100,12 +100,14 @@ CLOSE_CALL = 0.5
 CHAIN_OPEN_MAX = 14  # chained narration: candidates read per description at most
 CHAIN_OPEN_STEP = 2  # chained narration: more candidates read per description at each later attempt
 CHAIN_BATCH = 4  # chained narration: names of the previous page looked up per search beyond chain_names
+CHAIN_LOOKUP_BATCHES = 8  # chained narration: such searches per description
 CHAIN_MENTIONS = 3  # chained narration: results naming the entity just resolved, read per description
 CHAIN_CHECKS = 3  # chained narration: results naming an entity of the chain, read per entity before citing
 # chained narration: a hop whose best read candidate scores under WEAK_HOP has not found its entity
 # (on the default run's first attempts no such hop was right): a second look widens the pool
 WEAK_HOP = 1.2
 SECOND_LOOK_READS = 3  # candidates of the second look read per weak hop
+SECOND_LOOK_BATCHES = 4  # searches of the previous page's names not looked up yet, per weak hop
 _DETOURS: dict[int, dict[int, int]] = {2: {0: 1}, 3: {1: 1}, 4: {2: 1}, 5: {0: 2}}
 
 _NAMED_IN = re.compile(
@@ -379,6 +381,10 @@ class _Description:
                 s += 0.5 if lo <= int(pm.group(1).replace(",", "")) < hi else -0.3
         return s
 
+    def shown_fit(self, prev: _Read | None, c: _Cand) -> float:
+        """How well a search result, by its shown title and snippet, fits the description."""
+        return self.fit(c.text) + self.relation(prev, c.title, c.text) + 0.3 * c.search
+
     def relation(self, prev: _Read | None, title: str, text: str) -> float:
         """The connection to the previous entity's page, in the direction the description states."""
         if prev is None:
@@ -612,10 +618,7 @@ class SearchAgentPolicy:
             chosen = {r.page.id for r in st.chain}
             uniq = {c.page_id: c for c in pool if c.page_id not in chosen}
             # no noise here: a chain's later attempts take detours (below) instead
-            shown = {
-                c.page_id: d.fit(c.text) + d.relation(prev, c.title, c.text) + 0.3 * c.search
-                for c in uniq.values()
-            }
+            shown = {c.page_id: d.shown_fit(prev, c) for c in uniq.values()}
             unread = sorted(
                 (c for c in uniq.values() if c.page_id not in st.reads), key=lambda c: -shown[c.page_id]
             )
@@ -631,7 +634,7 @@ class SearchAgentPolicy:
                 ]
                 for c in more:
                     uniq[c.page_id] = c
-                    shown[c.page_id] = d.fit(c.text) + d.relation(prev, c.title, c.text) + 0.3 * c.search
+                    shown[c.page_id] = d.shown_fit(prev, c)
                 extra += sorted(self._mentioning(more, prev), key=lambda c: -shown[c.page_id])
             for c in unread[:reads] + extra[:CHAIN_MENTIONS]:
                 self._open(tools, st, c, limit=False)
@@ -644,7 +647,7 @@ class SearchAgentPolicy:
                 ]
                 for c in more:
                     uniq[c.page_id] = c
-                    shown[c.page_id] = d.fit(c.text) + d.relation(prev, c.title, c.text) + 0.3 * c.search
+                    shown[c.page_id] = d.shown_fit(prev, c)
                 for c in sorted(more, key=lambda c: -shown[c.page_id])[:SECOND_LOOK_READS]:
                     self._open(tools, st, c, limit=False)
                 scored = self._score_reads(st, d, prev, uniq)
@@ -714,8 +717,8 @@ class SearchAgentPolicy:
                 if len(_base(c.title)) >= 4 and f" {_base(c.title).lower()} " in low
             ]
         out += self._search(tools, st, f"{anchor} {d.query}", again=True, offset=10)
-        looked = self.cfg.chain_names + 8 * CHAIN_BATCH
-        rest = names[looked : looked + 4 * CHAIN_BATCH]
+        looked = self.cfg.chain_names + CHAIN_LOOKUP_BATCHES * CHAIN_BATCH
+        rest = names[looked : looked + SECOND_LOOK_BATCHES * CHAIN_BATCH]
         for j in range(0, len(rest), CHAIN_BATCH):
             out += self._search(tools, st, " ".join(rest[j : j + CHAIN_BATCH]), again=True)
         return out
@@ -793,7 +796,7 @@ class SearchAgentPolicy:
             found += hits
             if not any(_QUALIFIER.search(c.title) is None for c in hits):
                 missing.append(name)  # none titled by the name itself: "Batman (album)" only
-        rest = names[self.cfg.chain_names : self.cfg.chain_names + 8 * CHAIN_BATCH]
+        rest = names[self.cfg.chain_names : self.cfg.chain_names + CHAIN_LOOKUP_BATCHES * CHAIN_BATCH]
         for j in range(0, len(rest), CHAIN_BATCH):
             batch = rest[j : j + CHAIN_BATCH]
             hits = self._search(tools, st, " ".join(batch), again=True)
