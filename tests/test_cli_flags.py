@@ -166,6 +166,6 @@ def test_flags_become_typed_overrides_that_win_over_set():
     assert load_preset("cpu-smoke", field_overrides(probe, ["reward.mode"])).reward.mode == "outcome-only"
     # a flag's value is not read again as YAML: a corpus folder named "null" or "yes" stays a path
     run = parser.parse_args(["run", "--out", "o", "--corpus", "null", "--workers", "2"])
-    overrides = field_overrides(run, _RUN_FLAGS, ["executor.workers=2"])
+    overrides = field_overrides(run, _RUN_FLAGS, [("executor.workers", 2)])
     assert overrides == {"corpus_dir": "null", "executor": {"workers": 2}}
     assert load_run_config(None, overrides).corpus_dir == "null"

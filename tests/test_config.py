@@ -38,7 +38,7 @@ def test_a_section_is_read_from_a_whole_pipeline_file_and_any_other_file_is_read
     alone.write_text("hops: 7\n")
     assert load_config(Cfg, whole, section="mine").hops == 6
     assert load_config(Cfg, alone, section="mine").hops == 7  # not ignored: the whole file is the config
-    with pytest.raises(ConfigError, match="unknown key 'walks'.*needs a 'other:' section"):
+    with pytest.raises(ConfigError, match="unknown key 'walks'.*the file has no 'other:' section"):
         load_config(Cfg, whole, section="other")  # a pipeline file without the section fails loudly
     empty = tmp_path / "empty.yaml"
     empty.write_text("mine:\nwalks:\n  hops: 4\n")
@@ -47,6 +47,11 @@ def test_a_section_is_read_from_a_whole_pipeline_file_and_any_other_file_is_read
     bad.write_text("mine: 3\n")
     with pytest.raises(ConfigError, match=r"\[mine\]: expected a mapping"):
         load_config(Cfg, bad, section="mine")
+    typo = tmp_path / "typo.yaml"
+    typo.write_text("hosp: 3\n")
+    with pytest.raises(ConfigError) as err:  # a plain typo: no talk of sections
+        load_config(Cfg, typo, section="mine")
+    assert "has no" not in str(err.value) and "did you mean 'hops'" in str(err.value)
 
 
 def test_typed_values_win_over_the_set_strings():

@@ -57,6 +57,11 @@ def test_matcher_mentions_longest_whole_word():
         ("It stood on Baker St. Later it moved.", ["It stood on Baker St.", "Later it moved."]),
         ("Hulk Hogan vs. The Rock drew a crowd.", ["Hulk Hogan vs. The Rock drew a crowd."]),
         (
+            "The film (a.k.a. The Lolly-Madonna War) flopped.",
+            ["The film (a.k.a. The Lolly-Madonna War) flopped."],
+        ),
+        ("It cites Powell v. The Home Depot at length.", ["It cites Powell v. The Home Depot at length."]),
+        (
             "Written by C. Robert Cargill. It grossed $87 million.",
             ["Written by C. Robert Cargill.", "It grossed $87 million."],
         ),

@@ -89,13 +89,15 @@ def field_flags(
 
 
 def field_overrides(
-    args: argparse.Namespace, flags: Mapping[str, str] | Iterable[str], extra: Iterable[str] = ()
+    args: argparse.Namespace,
+    flags: Mapping[str, str] | Iterable[str],
+    extra: Iterable[tuple[str, Any]] = (),
 ) -> dict[str, Any]:
-    """The override tree of ``--set`` (and the ``extra`` KEY=VALUE strings), then the flags given
-    (``flags`` as in :func:`stage_config`), which win; the flags' values keep their parsed types."""
+    """The override tree of ``--set``, then the flags given (``flags`` as in :func:`stage_config`)
+    and the ``extra`` (dotted key, value) pairs, which win; the flags' values keep their parsed types."""
     from longtracerl.config import parse_overrides
 
-    return parse_overrides([*args.overrides, *extra], _given(args, flags))
+    return parse_overrides(args.overrides, [*_given(args, flags), *extra])
 
 
 def _given(args: argparse.Namespace, flags: Mapping[str, str] | Iterable[str]) -> list[tuple[str, Any]]:
@@ -256,23 +258,24 @@ def run_stage_command(
         )
 
 
-def executor_overrides(args: argparse.Namespace, prefix: str = "") -> list[str]:
-    """The executor flags as ``KEY=VALUE`` overrides of an :class:`~longtracerl.executor.ExecutorConfig`."""
-    out = []
+def executor_overrides(args: argparse.Namespace, prefix: str = "") -> list[tuple[str, Any]]:
+    """The executor flags as (dotted key, value) overrides of an
+    :class:`~longtracerl.executor.ExecutorConfig` (``prefix``: its place in a larger config)."""
+    out: list[tuple[str, Any]] = []
     if args.executor:
-        out.append(f"{prefix}kind={args.executor}")
+        out.append((f"{prefix}kind", args.executor))
     if args.ray_address:
         if args.executor == "local":
             raise ConfigError("--ray-address needs --executor ray")
-        out += [f"{prefix}kind=ray", f"{prefix}ray_address={args.ray_address}"]
+        out += [(f"{prefix}kind", "ray"), (f"{prefix}ray_address", args.ray_address)]
     if args.workers is not None:
-        out.append(f"{prefix}workers={args.workers}")
+        out.append((f"{prefix}workers", args.workers))
     return out
 
 
 def executor_from_args(args: argparse.Namespace) -> Any:
     """The :class:`~longtracerl.executor.Executor` the stage flags ask for (close it when done)."""
-    from longtracerl.config import load_config
+    from longtracerl.config import load_config, parse_overrides
     from longtracerl.executor import ExecutorConfig, make_executor
 
-    return make_executor(load_config(ExecutorConfig, None, executor_overrides(args)))
+    return make_executor(load_config(ExecutorConfig, None, parse_overrides([], executor_overrides(args))))

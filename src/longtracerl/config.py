@@ -200,9 +200,11 @@ def load_config(
         try:
             _check_keys(cls, loaded, source)
         except ConfigError as err:
-            if section is None or not whole:
+            sections = [k for k, v in loaded.items() if k not in cls.model_fields and isinstance(v, dict)]
+            if section is None or not whole or not sections:
                 raise
-            raise ConfigError(f"{err}; a whole-pipeline file needs a '{section}:' section") from None
+            # a file of sections (a whole-pipeline config) without this command's one
+            raise ConfigError(f"{err}; the file has no '{section}:' section") from None
         data = loaded
     over = dict(overrides) if isinstance(overrides, Mapping) else parse_overrides(overrides)
     _check_keys(cls, over, OVERRIDES_SOURCE)

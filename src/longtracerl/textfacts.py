@@ -61,6 +61,7 @@ initial or an acronym followed by one of them ends a sentence ("the U.S. The fil
 _HEADING_LINE = re.compile(r"^\s*(?:\S+\s+){0,7}\S+:\s*$")
 _SENT_END = re.compile(r"[.!?][\"'”’)]?\s+(?=[A-Z0-9\"“'‘(])")
 _NEXT_WORD = re.compile(r"[\"“'‘(]?([A-Za-z]+)")
+_NEVER_ENDS = wordset("vs v a.k.a f.k.a i.e e.g")  # "Hogan vs. The Rock", "a.k.a. The Kid"
 
 
 def split_sentences(text: str) -> list[str]:
@@ -68,9 +69,9 @@ def split_sentences(text: str) -> list[str]:
 
     A sentence ends at ``. ! ?`` followed by a capital, a digit or a quote, except after known
     abbreviations (``Jr.``, ``St.``, ``U.S.`` ...) and single initials (``C. Robert``) unless a
-    sentence opener follows (``the U.S. The film``; ``vs.`` never ends one). Each line is a
-    paragraph of its own; a short line ending in a colon (a heading, as ``corpus prepare`` writes
-    them) is not a sentence.
+    sentence opener follows (``the U.S. The film``; ``vs.``, ``v.``, ``a.k.a.``, ``i.e.`` never end
+    one). Each line is a paragraph of its own; a short line ending in a colon (a heading, as
+    ``corpus prepare`` writes them) is not a sentence.
 
     >>> split_sentences("Dr. Dre was born in the U.S. He produced it. It sold.")
     ['Dr. Dre was born in the U.S.', 'He produced it.', 'It sold.']
@@ -94,7 +95,7 @@ def split_sentences(text: str) -> list[str]:
             last_word in _ABBREV or (len(last_word) == 1 and last_word.isalpha()) or "." in last_word
         ):
             nxt = _NEXT_WORD.match(text, m.end())
-            if last_word == "vs" or not (nxt and nxt.group(1) in SENTENCE_OPENERS):
+            if last_word in _NEVER_ENDS or not (nxt and nxt.group(1) in SENTENCE_OPENERS):
                 continue  # abbreviation, initial or dotted acronym (U.S.) inside a sentence
         out.append(text[start : m.end()].strip())
         start = m.end()

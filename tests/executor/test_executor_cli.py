@@ -23,15 +23,17 @@ def _args(*argv: str) -> argparse.Namespace:
     ("argv", "want"),
     [
         ((), []),
-        (("--workers", "3"), ["executor.workers=3"]),
-        (("--executor", "ray"), ["executor.kind=ray"]),
-        (("--ray-address", "auto"), ["executor.kind=ray", "executor.ray_address=auto"]),
+        (("--workers", "3"), [("executor.workers", 3)]),
+        (("--executor", "ray"), [("executor.kind", "ray")]),
+        (("--ray-address", "yes"), [("executor.kind", "ray"), ("executor.ray_address", "yes")]),
     ],
 )
 def test_flags_become_run_config_overrides(argv, want):
+    from longtracerl.config import parse_overrides
+
     overrides = executor_overrides(_args(*argv), prefix="executor.")
     assert overrides == want
-    cfg = load_run_config(None, overrides).executor
+    cfg = load_run_config(None, parse_overrides([], overrides)).executor  # "yes" stays an address
     assert cfg.kind == ("ray" if argv and argv[0] != "--workers" else "local")
 
 

@@ -378,3 +378,21 @@ def test_big_lane_falls_back_to_a_thread_when_its_worker_dies(caplog):
         assert lane.use_process is False and "now run in a thread" in caplog.text
     finally:
         lane.close()
+
+
+def test_closing_the_big_lane_ends_its_worker_process():
+    import asyncio
+    import multiprocessing
+
+    from longtracerl.rewards.server import BigLane
+
+    before = set(multiprocessing.active_children())
+    lane = BigLane(use_process=True)
+    try:
+        asyncio.run(lane.warm())
+        workers = set(multiprocessing.active_children()) - before
+        assert workers  # the spawned big-body worker
+    finally:
+        lane.close()
+    # gone when close() returns: a server stopped by a signal runs no exit hook that would end it later
+    assert not [p for p in workers if p.is_alive()]

@@ -34,6 +34,7 @@ def test_num_questions_says_it_counts_walks_and_where_the_funnel_is(capsys):
 @pytest.mark.parametrize(
     ("argv", "config"),
     [
+        (["run"], "longtracerl.run:RunConfig"),
         (["walks"], "longtracerl.walks.config:WalksConfig"),
         (["export"], "longtracerl.contexts.config:ContextsConfig"),
         (["train"], "longtracerl.train.config:TrainConfig"),
