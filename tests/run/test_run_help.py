@@ -34,14 +34,13 @@ def test_num_questions_says_it_counts_walks_and_where_the_funnel_is(capsys):
 @pytest.mark.parametrize(
     ("argv", "config"),
     [
-        (["run"], "longtracerl.run:RunConfig"),
         (["walks"], "longtracerl.walks.config:WalksConfig"),
         (["export"], "longtracerl.contexts.config:ContextsConfig"),
         (["train"], "longtracerl.train.config:TrainConfig"),
         (["eval"], "longtracerl.evals.config:EvalConfig"),
     ],
 )
-def test_the_set_example_of_every_stage_command_loads(argv, config, capsys):
+def test_the_set_example_of_every_stage_command_loads(argv, config, capsys):  # run's: the test above
     from longtracerl.config import load_config, resolve
 
     with pytest.raises(SystemExit):
