@@ -125,26 +125,6 @@ class SetupFailed(RuntimeError):
     """A task could not set itself up in a worker; no item of it can run, so the stage stops."""
 
 
-def loop_threads(n: int) -> Any:
-    """Threads for an asyncio loop's blocking calls (``asyncio.to_thread``: judges, local models,
-    prompt fitting) that leave SIGINT and SIGTERM to the main thread.
-
-    The kernel hands a process's signal to any thread that does not block it. ``asyncio.run``
-    catches Ctrl-C with a plain handler, which only the main thread runs, and sets no wake-up file
-    descriptor: a signal handed to an idle worker left the loop asleep in ``select()`` until the
-    requests in flight answered (an eval with 60 s requests did not stop; tests/evals)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    return ThreadPoolExecutor(max_workers=n, initializer=_leave_signals_to_the_main_thread)
-
-
-def _leave_signals_to_the_main_thread() -> None:
-    import signal
-
-    if hasattr(signal, "pthread_sigmask"):  # POSIX
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-
-
 def halts_stage(err: BaseException | None) -> bool:
     """Errors that stop the stage at once instead of failing one item: those with a true
     ``halts_stage`` attribute (e.g. :class:`~longtracerl.llm.base.EndpointDown`: the LLM endpoint is

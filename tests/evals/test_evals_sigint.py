@@ -68,9 +68,9 @@ def test_sigint_with_8_in_flight_exits_within_5s_and_resume_is_exact(fake_llm_se
 def test_the_eval_threads_leave_ctrl_c_to_the_main_thread():
     # a SIGINT the kernel handed to an idle worker thread left the event loop asleep until the
     # requests in flight answered (the slow test above hung so in CI, 2 runs of 3)
-    from longtracerl.executor import loop_threads
+    from longtracerl.evals.runner import worker_threads
 
-    pool = loop_threads(2)
+    pool = worker_threads(2)
     try:
         masks = [pool.submit(signal.pthread_sigmask, signal.SIG_BLOCK, set()).result() for _ in range(4)]
     finally:

@@ -27,7 +27,7 @@ from longtracerl.agent.config import AgentConfig
 from longtracerl.agent.judge import AnswerChecker
 from longtracerl.agent.tools import ToolBox
 from longtracerl.config import ConfigError, config_hash, resolve
-from longtracerl.executor import Executor, InlineExecutor, ItemTask, Outcome, halts_stage, loop_threads
+from longtracerl.executor import Executor, InlineExecutor, ItemTask, Outcome, halts_stage
 from longtracerl.llm.base import EndpointError
 from longtracerl.records import (
     Provenance,
@@ -241,7 +241,6 @@ class AgentTask(ItemTask):
         return asyncio.run(self._arun_chunk(items))
 
     async def _arun_chunk(self, items: list[tuple[Question, int]]) -> list[Outcome]:
-        asyncio.get_running_loop().set_default_executor(loop_threads(self.cfg.concurrency + 2))
         sem = asyncio.Semaphore(self.cfg.concurrency)
         halt: list[BaseException] = []
 
