@@ -241,25 +241,6 @@ def run_eval(
     return summary
 
 
-def worker_threads(n: int) -> Any:
-    """The eval's thread pool, whose threads leave Ctrl-C (SIGINT, SIGTERM) to the main thread.
-
-    The kernel hands a process's signal to any thread that does not block it; one that reached an
-    idle worker left the event loop asleep in ``select()`` with the requests in flight, and the
-    eval did not stop until they answered (``asyncio.run`` catches SIGINT with a plain handler,
-    which only the main thread runs, and no wake-up file descriptor)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    return ThreadPoolExecutor(max_workers=n, initializer=_leave_signals_to_the_main_thread)
-
-
-def _leave_signals_to_the_main_thread() -> None:
-    import signal
-
-    if hasattr(signal, "pthread_sigmask"):  # POSIX
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
-
-
 async def _run_pending(cfg, bench, pending, tok, chat, judge, appender, progress) -> None:
     from longtracerl.llm.base import ChatParams, LLMError, acomplete
 
@@ -269,7 +250,9 @@ async def _run_pending(cfg, bench, pending, tok, chat, judge, appender, progress
     fitted: dict[str, asyncio.Future[FittedPrompt]] = {}
     sem = asyncio.Semaphore(cfg.concurrency)
     # judges and local backends are blocking: give them as many threads as samples in flight
-    pool = worker_threads(cfg.concurrency + 2)
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(max_workers=cfg.concurrency + 2)
     asyncio.get_running_loop().set_default_executor(pool)
     failures: list[tuple[str, BaseException]] = []
     stop = asyncio.Event()
