@@ -41,8 +41,14 @@ def test_sigint_with_8_in_flight_exits_within_5s_and_resume_is_exact(fake_llm_se
         "eval", "--benchmark", "aa-lcr", "--data", AA, "--model", "openai:fake", "--base-url", srv.base_url,
         "--out", str(out), "--samples", "8", "--concurrency", "8", "--no-progress",
     ]  # fmt: skip
+    # Ctrl-C as a terminal delivers it: a shell that runs pytest as a background job hands its
+    # children SIGINT ignored, and Python then installs no handler (the eval would run on)
+    boot = (
+        "import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "runpy.run_module('longtracerl.cli', run_name='__main__', alter_sys=True)"
+    )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "longtracerl.cli", *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        [sys.executable, "-c", boot, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     try:
         _wait(lambda: len(_keys(out / "samples.jsonl")) == 4 and srv.in_flight == 8)
