@@ -11,6 +11,7 @@ import csv
 import json
 import os
 import sys
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -51,7 +52,7 @@ class Benchmark(Protocol):
     def score(self, item: EvalItem, content: str, judge: Judge | None) -> Score: ...
 
 
-class FileBenchmark:
+class FileBenchmark(ABC):
     """A benchmark read from one data file, row by row: ``load`` is written here once.
 
     A subclass sets ``name``, ``title``, ``uses_judge``, ``fields`` (required and non-empty in every
@@ -86,7 +87,7 @@ class FileBenchmark:
                 items.append(item)
         return items
 
-    def start(self, path: str, cfg: EvalConfig) -> None:
+    def start(self, path: str, cfg: EvalConfig) -> None:  # noqa: B027 (an optional hook: nothing by default)
         """Called once per load, before the first row, on a copy of the benchmark made for that load:
         keep what the rows need on ``self`` (it is dropped with the copy when the load ends)."""
 
@@ -94,9 +95,9 @@ class FileBenchmark:
         """``(line, row)`` pairs; errors name the file and line."""
         return read_rows(path)
 
+    @abstractmethod
     def item(self, row: Any, line: int, path: str, cfg: EvalConfig) -> EvalItem | None:
         """One row -> its item (None: skip the row); a bad value raises ``RecordError(path, line, field, ...)``."""
-        raise NotImplementedError
 
 
 def judged_score(item: EvalItem, content: str, judge: Judge | None) -> Score:
